@@ -1,0 +1,13 @@
+// refgraph._core: wiring only. Each concept registers itself from its own file.
+#include <pybind11/pybind11.h>
+
+#include "register.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "refgraph's native engine (private: use the refgraph package)";
+  m.attr("__version__") = "0.1.0";
+  refgraph::py::register_errors(m);
+  refgraph::py::register_graph(m);
+  refgraph::py::register_capture(m);
+  refgraph::py::register_render(m);
+}

@@ -1,0 +1,1 @@
+"""pytest plugin for refgraph leak checks (inert unless asked)."""

@@ -1,0 +1,31 @@
+// refgraph/dot.hpp: Graphviz DOT text for a Subgraph.
+//
+//   std::string dot = to_dot(g, neighbourhood(g, {n}));
+//
+// A node shows its type, short label and size; the objects asked about are highlighted; roots are marked by
+// kind; nodes are coloured by distance from the start; edge labels are shown; weak edges are dashed; summary
+// nodes stand for what was cut. All text is escaped for DOT.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "refgraph/graph.hpp"
+#include "refgraph/neighbourhood.hpp"
+
+namespace refgraph {
+
+struct DotOptions {
+  std::string title;                                    // graph label, optional
+  bool show_sizes = true;
+  bool show_edge_labels = true;
+  std::size_t max_label_chars = 40;                     // longer labels are cut with "..."
+  std::function<std::string(NodeIndex)> extra_info;     // an extra line under a node (objgraph's extra_info)
+};
+
+std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& options = {});
+
+// Escapes text for a double-quoted DOT string (quotes, backslashes, newlines, control characters).
+std::string dot_escape(std::string_view text);
+
+}  // namespace refgraph

@@ -1,0 +1,46 @@
+// refgraph/dump.hpp: reading and writing heap graphs as files.
+//
+//   HeapGraph g = read_dump("before.rgd");          // binary, sniffed by magic; JSON Lines by extension .jsonl
+//   write_dump(g, "copy.rgd");                       // atomic: temp file + rename
+//   write_jsonl(g, "copy.jsonl");
+//
+// The binary format (.rgd) is specified in docs/dump-format.md: magic, version, then zstd-compressed,
+// xxhash-checksummed sections (metadata, strings, nodes in chunks, edges in chunks), written and read as a stream
+// so a dump never needs twice its size in memory. Every reader error is a DumpFormatError naming the file, the
+// section and the byte offset.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include "refgraph/graph.hpp"
+
+namespace refgraph {
+
+// Called now and then while loading with (bytes read, total bytes); used for the CLI progress line.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// Binary .rgd
+void write_dump(const HeapGraph& g, const std::string& path);  // atomic; throws Error on I/O failure
+void write_dump(const HeapGraph& g, std::ostream& out);
+HeapGraph read_dump(const std::string& path, const ProgressFn& progress = {});
+HeapGraph read_dump(std::istream& in, const std::string& name, const ProgressFn& progress = {});
+
+// JSON Lines: a first line {"refgraph":"jsonl","version":1,"metadata":{...}} is optional; then one node a line:
+// {"id":4096,"type":"dict","size":232,"gc":true,"root":"module","label":"app","refs":[{"to":8192,"label":"x",
+//  "weak":false,"deferred":false}, ...]}
+// ("gc" defaults to true, "root" to none, "label" to "", "refs" to []; a ref may also be a bare id).
+void write_jsonl(const HeapGraph& g, const std::string& path);  // atomic
+void write_jsonl(const HeapGraph& g, std::ostream& out);
+HeapGraph read_jsonl(const std::string& path);
+HeapGraph read_jsonl(std::istream& in, const std::string& name);
+
+// Reads either format: binary when the file starts with the .rgd magic, JSON Lines otherwise.
+HeapGraph load_graph(const std::string& path, const ProgressFn& progress = {});
+
+// Writes `bytes` produced by `write` to `path` through a temporary file in the same directory and a rename, so a
+// failure never leaves a half-written file. Shared by dumps and renderers.
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+}  // namespace refgraph

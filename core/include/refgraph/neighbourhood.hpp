@@ -1,0 +1,64 @@
+// refgraph/neighbourhood.hpp: the part of the graph worth drawing around some objects.
+//
+//   NeighbourhoodOptions o;  o.direction = Direction::Back;  o.max_depth = 6;
+//   Subgraph s = neighbourhood(g, {g.find(id)}, o);       // then to_dot(g, s) in dot.hpp
+//
+// Breadth-first from the start nodes along in-edges (Back, objgraph's show_backrefs) or out-edges (Forward,
+// show_refs). A node at depth max_depth is shown but not expanded. When a node has more than `too_many`
+// neighbours, the first `too_many` (ascending EdgeIndex) are kept and the rest become one "+N more <type>" summary
+// node per type. With highlight_chains, the shortest chain from the start nodes to a root is marked (Back only).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "refgraph/graph.hpp"
+
+namespace refgraph {
+
+enum class Direction { Back, Forward };
+
+struct SubgraphNode {
+  NodeIndex node;
+  std::uint32_t depth = 0;  // distance from the nearest start node
+  bool start = false;       // one of the objects asked about
+  bool on_chain = false;    // on the highlighted chain to a root
+};
+
+// "+N more <type>" stands for neighbours of `anchor` cut by too_many.
+struct SummaryNode {
+  NodeIndex anchor;
+  std::string type;
+  std::uint64_t count = 0;
+  std::uint64_t size = 0;  // total shallow bytes of what was cut
+};
+
+struct Subgraph {
+  Direction direction = Direction::Back;
+  std::vector<SubgraphNode> nodes;       // in discovery order, start nodes first
+  std::vector<EdgeIndex> edges;          // graph edges between shown nodes, ascending
+  std::vector<SummaryNode> summaries;
+  std::vector<EdgeIndex> chain_edges;    // subset of edges on the highlighted chain
+};
+
+struct NeighbourhoodOptions {
+  Direction direction = Direction::Back;
+  std::size_t max_depth = 3;
+  std::size_t too_many = 10;                 // per-node cap on neighbours; 0: no cap
+  std::vector<std::string> include_types;    // if non-empty, only these types are entered (start nodes always)
+  std::vector<std::string> exclude_types;    // never entered
+  std::vector<NodeIndex> ignore;             // never entered (objgraph's extra_ignore)
+  std::function<bool(NodeIndex)> filter;     // entered only where it returns true (objgraph's filter)
+  bool follow_weak = true;                   // weak edges are drawn (dashed) but never retain
+  bool highlight_chains = true;
+  std::size_t max_nodes = 100000;            // hard stop for runaway drawings; summaries say what was cut
+};
+
+Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& options = {});
+
+// A chain (chain.hpp) as a drawable subgraph: its nodes, its edges, all marked on_chain; the last node is the start.
+struct Chain;
+Subgraph chain_subgraph(const HeapGraph& g, const Chain& chain, Direction direction = Direction::Back);
+
+}  // namespace refgraph

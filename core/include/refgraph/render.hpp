@@ -1,0 +1,23 @@
+// refgraph/render.hpp: DOT to PNG, SVG or PDF in-process through Graphviz's libgvc (never a `dot` subprocess).
+//
+//   std::string png = render(dot, Format::Png);
+//   render_to_file(dot, "chain.png");     // format from the extension; atomic (temp file + rename)
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace refgraph {
+
+enum class Format { Dot, Png, Svg, Pdf };
+
+const char* format_name(Format f);                // "dot", "png", "svg", "pdf"
+Format parse_format(std::string_view name);       // throws QueryError on an unknown name
+Format format_from_path(const std::string& path);  // by extension; throws QueryError on an unknown one
+
+// Lays out with the "dot" engine and renders. Throws RenderError with Graphviz's message on failure.
+// Thread-safe (libgvc is not: calls are serialised).
+std::string render(const std::string& dot, Format format);
+void render_to_file(const std::string& dot, const std::string& path, std::optional<Format> format = std::nullopt);
+
+}  // namespace refgraph
