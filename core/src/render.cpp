@@ -1,0 +1,179 @@
+#include "refgraph/render.hpp"
+
+#include <graphviz/cgraph.h>
+#include <graphviz/gvc.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <unistd.h>
+
+#include "refgraph/errors.hpp"
+
+namespace refgraph {
+
+namespace {
+
+// libgvc and cgraph keep global state (the DOT lexer, the error hook, the plugin list): every call goes
+// through this one mutex.
+std::mutex& gvc_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Messages Graphviz reports while the mutex is held; collected instead of printed to stderr.
+std::string& gv_messages() {
+  static std::string messages;
+  return messages;
+}
+
+int collect_gv_message(char* text) {
+  std::string& m = gv_messages();
+  if (m.size() < 4096) m += text;
+  return 0;
+}
+
+// Created once and kept for the life of the process: creating a context loads the plugin configuration, which
+// is slow, and freeing it while another thread might render is exactly what the mutex is there to prevent.
+GVC_t* context() {
+  static GVC_t* gvc = [] {
+    GVC_t* c = gvContext();
+    if (c == nullptr) throw RenderError("render: could not create a Graphviz context");
+    return c;
+  }();
+  return gvc;
+}
+
+std::string clean_message(std::string m) {
+  while (!m.empty() && std::isspace(static_cast<unsigned char>(m.back()))) m.pop_back();
+  std::replace(m.begin(), m.end(), '\n', ' ');
+  return m;
+}
+
+std::string failure(const char* what, const std::string& detail) {
+  std::string msg = std::string("render: ") + what;
+  std::string d = clean_message(detail);
+  if (!d.empty()) msg += ": " + d;
+  return msg;
+}
+
+// Closes the graph (and frees its layout) on every path out of render().
+struct GraphGuard {
+  GVC_t* gvc;
+  Agraph_t* g;
+  bool laid_out = false;
+  ~GraphGuard() {
+    if (laid_out) gvFreeLayout(gvc, g);
+    agclose(g);
+  }
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// TODO(switch to write_file_atomic from dump.hpp once it is on main): temp file in the same directory + rename.
+void write_atomic(const std::string& path, const std::string& bytes) {
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw RenderError(path + ": cannot open for writing");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw RenderError(path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw RenderError(path + ": cannot rename the temporary file into place");
+  }
+}
+
+}  // namespace
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::Dot: return "dot";
+    case Format::Png: return "png";
+    case Format::Svg: return "svg";
+    case Format::Pdf: return "pdf";
+  }
+  return "dot";
+}
+
+Format parse_format(std::string_view name) {
+  std::string n = lower(name);
+  if (n == "dot" || n == "gv") return Format::Dot;
+  if (n == "png") return Format::Png;
+  if (n == "svg") return Format::Svg;
+  if (n == "pdf") return Format::Pdf;
+  throw QueryError("unknown output format '" + std::string(name) + "' (expected dot, png, svg or pdf)");
+}
+
+Format format_from_path(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  auto dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot + 1 == path.size()) {
+    throw QueryError(path + ": no file extension to choose the output format by (expected .dot, .png, .svg or .pdf)");
+  }
+  try {
+    return parse_format(std::string_view(path).substr(dot + 1));
+  } catch (const QueryError&) {
+    throw QueryError(path + ": unknown output format '" + path.substr(dot + 1) +
+                     "' (expected .dot, .png, .svg or .pdf)");
+  }
+}
+
+std::string render(const std::string& dot, Format format) {
+  std::lock_guard<std::mutex> lock(gvc_mutex());
+  GVC_t* gvc = context();
+  gv_messages().clear();
+  agusererrf previous = agseterrf(collect_gv_message);
+  struct RestoreHook {
+    agusererrf previous;
+    ~RestoreHook() { agseterrf(previous); }
+  } restore{previous};
+  agreseterrors();
+
+  Agraph_t* g = agmemread(dot.c_str());
+  if (g == nullptr) {
+    std::string detail = gv_messages();
+    if (detail.empty() && aglasterr() != nullptr) detail = aglasterr();
+    throw RenderError(failure("invalid DOT", detail.empty() ? "could not parse the graph" : detail));
+  }
+  GraphGuard guard{gvc, g};
+  if (format == Format::Dot) return dot;  // parsed, so it is valid DOT; returned as given
+
+  if (gvLayout(gvc, g, "dot") != 0) throw RenderError(failure("layout failed", gv_messages()));
+  guard.laid_out = true;
+
+  char* data = nullptr;
+  unsigned int length = 0;
+  if (gvRenderData(gvc, g, format_name(format), &data, &length) != 0 || data == nullptr) {
+    if (data != nullptr) gvFreeRenderData(data);
+    throw RenderError(failure((std::string("rendering as ") + format_name(format) + " failed").c_str(),
+                              gv_messages()));
+  }
+  std::string out(data, length);
+  gvFreeRenderData(data);
+  if (out.empty()) {
+    throw RenderError(failure((std::string("rendering as ") + format_name(format) + " produced nothing").c_str(),
+                              gv_messages()));
+  }
+  return out;
+}
+
+void render_to_file(const std::string& dot, const std::string& path, std::optional<Format> format) {
+  Format f = format ? *format : format_from_path(path);
+  std::string bytes = render(dot, f);  // before the file is opened: a failed render touches nothing
+  write_atomic(path, bytes);
+}
+
+}  // namespace refgraph

@@ -1,0 +1,130 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "refgraph/dot.hpp"
+#include "refgraph/graph.hpp"
+#include "refgraph/neighbourhood.hpp"
+
+using namespace refgraph;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// module app.cache -__dict__-> dict -['USERS']-> list -[0]-> Leaked; a weakref -> Leaked (weak).
+HeapGraph small_graph() {
+  HeapGraphBuilder b;
+  b.add_node(0x1000, "module", 72, kGcTracked, RootKind::Module, "app.cache");
+  b.add_node(0x2000, "dict", 232);
+  b.add_node(0x3000, "list", 1536);
+  b.add_node(0x4000, "LeakedItem", 48);
+  b.add_node(0x5000, "weakref", 80);
+  b.add_node(0x6000, "function", 136, kGcTracked, RootKind::None, "handler");
+  b.add_edge(0x1000, 0x2000, b.text_label("__dict__"));
+  b.add_edge(0x2000, 0x3000, b.text_label("['USERS']"));
+  b.add_edge(0x3000, 0x4000, index_label(0));
+  b.add_edge(0x5000, 0x4000, b.text_label("referent"), kEdgeWeak);
+  b.add_edge(0x6000, 0x2000, b.text_label("__globals__"), kEdgeDeferred);
+  return std::move(b).build();
+}
+
+}  // namespace
+
+TEST_CASE("dot_escape escapes quotes, backslashes, newlines and control characters") {
+  CHECK(dot_escape("plain") == "plain");
+  CHECK(dot_escape("say \"hi\"") == "say \\\"hi\\\"");
+  CHECK(dot_escape("a\\b") == "a\\\\b");
+  CHECK(dot_escape("line1\nline2") == "line1\\nline2");
+  CHECK(dot_escape(std::string("nul\0x", 5)) == "nul\\\\x00x");
+  CHECK(dot_escape("tab\there") == "tab\\\\x09here");
+  CHECK(dot_escape("del\x7f") == "del\\\\x7F");
+  CHECK(dot_escape("a & b") == "a &amp; b");
+}
+
+TEST_CASE("dot_escape keeps valid UTF-8 and replaces invalid bytes") {
+  CHECK(dot_escape("caf\xC3\xA9") == "caf\xC3\xA9");              // é
+  CHECK(dot_escape("\xF0\x9F\x90\x8D") == "\xF0\x9F\x90\x8D");    // a 4-byte emoji
+  CHECK(dot_escape("bad\xFFz") == "bad\xEF\xBF\xBDz");            // stray byte
+  CHECK(dot_escape("\xC3") == "\xEF\xBF\xBD");                    // truncated sequence
+  CHECK(dot_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");    // overlong '/'
+  CHECK(dot_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+}
+
+TEST_CASE("to_dot draws the objects asked about, roots, edge labels, weak edges and summaries") {
+  HeapGraph g = small_graph();
+  Subgraph s;
+  s.direction = Direction::Back;
+  NodeIndex mod = g.find(0x1000), dict = g.find(0x2000), list = g.find(0x3000), item = g.find(0x4000),
+            weak = g.find(0x5000), fn = g.find(0x6000);
+  s.nodes = {{item, 0, true, true}, {list, 1, false, true}, {weak, 1, false, false},
+             {dict, 2, false, true}, {mod, 3, false, true}, {fn, 3, false, false}};
+  EdgeIndex mod_dict = (*g.out_edges(mod).begin()).index;
+  EdgeIndex dict_list = (*g.out_edges(dict).begin()).index;
+  EdgeIndex list_item = (*g.out_edges(list).begin()).index;
+  EdgeIndex weak_item = (*g.out_edges(weak).begin()).index;
+  EdgeIndex fn_dict = (*g.out_edges(fn).begin()).index;
+  s.edges = {mod_dict, dict_list, list_item, weak_item, fn_dict};
+  std::sort(s.edges.begin(), s.edges.end());
+  s.chain_edges = {mod_dict, dict_list, list_item};
+  s.summaries.push_back({list, "tuple", 12, 12 * 64});
+
+  DotOptions o;
+  o.title = "backrefs of \"LeakedItem\"";
+  std::string dot = to_dot(g, s, o);
+
+  CHECK(dot.rfind("digraph refgraph {\n", 0) == 0);
+  CHECK(dot.substr(dot.size() - 2) == "}\n");
+  CHECK(contains(dot, "label=\"backrefs of \\\"LeakedItem\\\"\""));
+  // The start node: highlighted, stable id "o" + hex address.
+  CHECK(contains(dot, "  o4000 [label=\"LeakedItem\\n48 B\", fillcolor=\"#ffeb3b\", style=\"filled,bold\", "
+                      "penwidth=3, color=red];\n"));
+  // A module root: own shape and colour, and a note saying why it is a root.
+  CHECK(contains(dot, "  o1000 [label=\"module\\napp.cache\\n72 B\\n[module root]\", shape=tab, "
+                      "fillcolor=\"#b9f6ca\", color=red];\n"));
+  // Sizes in human units; depth colour gradient (depth 1 of 3).
+  CHECK(contains(dot, "  o3000 [label=\"list\\n1.5 KiB\", fillcolor=\"0.580 0.317 1.000\", color=red];\n"));
+  CHECK(contains(dot, "  o6000 [label=\"function\\nhandler\\n136 B\", fillcolor=\"0.580 0.050 1.000\"];\n"));
+  // Edges: labels, the chain in bold red, weak dashed, deferred dotted grey.
+  CHECK(contains(dot, "  o1000 -> o2000 [label=\"__dict__\", style=bold, color=red, penwidth=2];\n"));
+  CHECK(contains(dot, "  o2000 -> o3000 [label=\"['USERS']\", style=bold, color=red, penwidth=2];\n"));
+  CHECK(contains(dot, "  o3000 -> o4000 [label=\"[0]\", style=bold, color=red, penwidth=2];\n"));
+  CHECK(contains(dot, "  o5000 -> o4000 [label=\"referent\", style=dashed];\n"));
+  CHECK(contains(dot, "  o6000 -> o2000 [label=\"__globals__\", style=dotted, color=grey50];\n"));
+  // The summary node: its own shape, count, type and total size, pointing at its anchor (back direction).
+  CHECK(contains(dot, "  s3000_0 [label=\"+12 more tuple\\n768 B\", shape=note, style=\"filled,dashed\", "
+                      "fillcolor=\"#eeeeee\"];\n"));
+  CHECK(contains(dot, "  s3000_0 -> o3000 [style=dashed, color=grey50];\n"));
+  // Deterministic.
+  CHECK(to_dot(g, s, o) == dot);
+}
+
+TEST_CASE("to_dot options: no sizes, no edge labels, cut labels, extra info, forward summaries") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "thread_state", 10, kGcTracked, RootKind::ThreadFrame, "worker.py:12 in run");
+  b.add_node(0xb, "VeryLongTypeNameIndeed", 20, kGcTracked, RootKind::External, "x\"y\nz");
+  b.add_edge(0xa, 0xb, b.text_label("f_locals['item']"));
+  HeapGraph g = std::move(b).build();
+  Subgraph s;
+  s.direction = Direction::Forward;
+  s.nodes = {{0, 0, true, false}, {1, 1, false, false}};
+  s.edges = {0};
+  s.summaries.push_back({0, "dict", 3, 300});
+  DotOptions o;
+  o.show_sizes = false;
+  o.show_edge_labels = false;
+  o.max_label_chars = 10;
+  o.extra_info = [](NodeIndex n) { return n == 1 ? std::string("refcnt=7") : std::string(); };
+  std::string dot = to_dot(g, s, o);
+  CHECK(contains(dot, "  oa [label=\"thread_...\\nworker....\\n[thread frame]\", shape=component, "
+                      "fillcolor=\"#ffeb3b\", style=\"filled,bold\", penwidth=3];\n"));
+  CHECK(contains(dot, "  ob [label=\"VeryLon...\\nx\\\"y\\nz\\n[held from C]\\nrefcnt=7\", shape=doubleoctagon, "
+                      "fillcolor=\"#f8bbd0\"];\n"));
+  CHECK(contains(dot, "  oa -> ob;\n"));
+  CHECK(contains(dot, "  sa_0 [label=\"+3 more dict\", shape=note"));
+  CHECK(contains(dot, "  oa -> sa_0 [style=dashed, color=grey50];\n"));
+  CHECK_FALSE(contains(dot, "labelloc"));
+}
