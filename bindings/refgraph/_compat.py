@@ -478,7 +478,7 @@ def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
 # ---------------------------------------------------------------------------------------------------------------
 # Graphs
 
-_NODE_STATEMENT = re.compile(r"^\s*(o\d+)\s*\[", re.M)
+_NODE_STATEMENT = re.compile(r"^\s*(o[0-9a-f]+)\s*\[", re.M)  # the renderer names a node "o" + hex id
 
 
 def _count_nodes(dot):
@@ -517,7 +517,7 @@ def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
     """Add objgraph's per-object attributes (``highlight`` in blue, ``extra_node_attrs``) to the drawn nodes."""
     lines = []
     for node_id in dict.fromkeys(_NODE_STATEMENT.findall(dot)):
-        obj = lookup(int(node_id[1:]))
+        obj = lookup(int(node_id[1:], 16))
         attrs = {}
         if highlight is not None and highlight(obj):
             attrs.update(fillcolor="0.6,0.6,0.8", style="filled")
