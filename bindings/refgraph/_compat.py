@@ -673,6 +673,23 @@ def show_chain(*chains, **kw):
     chains = [chain for chain in chains if chain]
     if not chains:
         raise ValueError("show_chain: no non-empty chain given")
+    plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
+    if len(chains) == 1 and plain and kw.get("shortnames", True):
+        if kw.get("filename") and kw.get("output"):
+            raise ValueError("Cannot specify both output and filename.")
+        if kw.get("filename"):
+            _common.format_for(kw["filename"])
+        # One chain: drawn exactly as given, each hop by the reference that joins it to the next.
+        ids = [id(o) for o in chains[0]]
+        graph = _common.capture()
+        try:
+            dot = graph.chain_dot(ids)
+        except _core.Error:
+            dot = None  # not a chain of references in this heap: draw the neighbourhood as objgraph does
+        del graph
+        if dot is not None:
+            _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain")
+            return
     only_ids = {id(o) for chain in chains for o in chain}
     max_depth = max(map(len, chains)) - 1
     if backrefs:
