@@ -422,3 +422,18 @@ TEST_CASE("reading a missing or unreadable path names it") {
   std::ofstream(dir.file("empty.rgd")).close();
   CHECK_THROWS_AS(read_dump(dir.file("empty.rgd")), DumpFormatError);
 }
+
+TEST_CASE("the CSR assembled from a dump is the one Boost's own constructor builds") {
+  HeapGraph g = from_bytes(to_bytes(test::random_graph(500, 4, 7)));
+  std::vector<std::pair<NodeIndex, NodeIndex>> pairs;
+  for (NodeIndex s = 0; s < g.num_nodes(); ++s)
+    for (Edge e : g.out_edges(s)) pairs.emplace_back(s, e.target);
+  Csr boost_csr(boost::edges_are_unsorted_multi_pass, pairs.begin(), pairs.end(), static_cast<NodeIndex>(g.num_nodes()));
+  CHECK(g.csr().m_forward.m_rowstart == boost_csr.m_forward.m_rowstart);
+  CHECK(g.csr().m_forward.m_column == boost_csr.m_forward.m_column);
+  CHECK(g.csr().m_backward.m_rowstart == boost_csr.m_backward.m_rowstart);
+  CHECK(g.csr().m_backward.m_column == boost_csr.m_backward.m_column);
+  CHECK(g.csr().m_backward.m_edge_properties == boost_csr.m_backward.m_edge_properties);
+  CHECK(num_edges(g.csr()) == g.num_edges());
+  CHECK(in_degree(g.find(g.id(3)), g.csr()) == g.in_degree(3));
+}

@@ -166,3 +166,21 @@ TEST_CASE("load_graph reads a JSON Lines file that is not a dump, and reports it
   CHECK_THROWS_WITH_AS(read_jsonl(dir.file("nope.jsonl")),
                        (dir.file("nope.jsonl") + ": cannot open: No such file or directory").c_str(), Error);
 }
+
+TEST_CASE("the JSON Lines example in docs/dump-format.md is exactly what the writer emits") {
+  std::ifstream doc(std::string(REFGRAPH_SOURCE_DIR) + "/docs/dump-format.md");
+  REQUIRE(doc);
+  std::stringstream text;
+  text << doc.rdbuf();
+  const std::string s = text.str();
+  const auto intro = s.find("The writer emits");
+  REQUIRE(intro != std::string::npos);
+  const auto open = s.find("```\n", intro);
+  const auto close = s.find("```\n", open + 4);
+  REQUIRE(close != std::string::npos);
+  const std::string example = s.substr(open + 4, close - open - 4);
+  HeapGraph g = from_jsonl(example);
+  CHECK(g.num_nodes() == 4);
+  CHECK(g.num_edges() == 5);
+  CHECK(to_jsonl(g) == example);
+}
