@@ -28,17 +28,23 @@ class WeakCache(Cache):
         self._data = weakref.WeakValueDictionary()
 
 
-def serve(cache, requests):
-    for i in range(requests):
-        cache.add(i, MyLeakyClass())
+def serve(cache, requests, first_key):
+    for key in range(first_key, first_key + requests):
+        cache.add(key, MyLeakyClass())
+
+
+def run(cache_class):
+    global cache
+    cache = cache_class()  # module-level, as a web app's cache would be
+    for round_ in range(3):
+        serve(cache, 100, first_key=100 * round_)
+        print(f"{cache_class.__name__}: after {100 * (round_ + 1)} requests, "
+              f"{refgraph.count('MyLeakyClass')} MyLeakyClass instances")
+    if refgraph.count("MyLeakyClass"):
+        print("  held by: " + refgraph.chain_report(refgraph.by_type("MyLeakyClass")[0]))
+    del cache
 
 
 if __name__ == "__main__":
-    for cache in (Cache(), WeakCache()):
-        for round_ in range(3):
-            serve(cache, 100)
-            print(f"{type(cache).__name__}: after {100 * (round_ + 1)} requests, "
-                  f"{refgraph.count('MyLeakyClass')} MyLeakyClass instances")
-        if refgraph.count("MyLeakyClass"):
-            print("  held by: " + refgraph.chain_report(refgraph.by_type("MyLeakyClass")[0]))
-        del cache
+    run(Cache)
+    run(WeakCache)

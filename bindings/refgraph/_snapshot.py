@@ -152,9 +152,7 @@ def _steps(hops, root_kind):
             edge = f"attr '{edge}'"
         target = hops[nxt]
         if nxt == last:
-            if edge:
-                steps.append((edge, nxt))
-            steps.append((_describe(target), nxt))
+            steps.append((f"{edge} -> {_describe(target)}" if edge else _describe(target), nxt))
         else:
             steps.append((f"{edge} ({target.type})" if edge else f"({target.type})", nxt))
         k = nxt
