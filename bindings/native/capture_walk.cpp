@@ -43,6 +43,7 @@
 
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
+#include "column.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
 
@@ -55,7 +56,21 @@ constexpr std::uint8_t kInGcList = 1u << 6;   // node flag while capturing: the 
 constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 
 enum class Layer : std::uint8_t { None, Generic, List, Tuple, Dict, Set, Cell, Function, Method, Module, CFunction,
-                                  Type, Frame, Weakref };
+                                  Type, Frame, Weakref, Code, Range, ModuleDef };
+
+// Objects the gc does not track that still own references (nothing else would count them).
+bool walks_without_gc(Layer l) {
+  return l == Layer::Type || l == Layer::Code || l == Layer::Range || l == Layer::ModuleDef;
+}
+
+// Objects/rangeobject.c's private struct: four owned ints.
+struct RangeObject {
+  PyObject_HEAD
+  PyObject* start;
+  PyObject* stop;
+  PyObject* step;
+  PyObject* length;
+};
 enum class SizeKind : std::uint8_t { Basic, Int, Str, ByteArray, List, Dict, Set, Type, Frame, Code, Gen };
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
 
@@ -142,6 +157,9 @@ SizeKind size_kind_of(PyTypeObject* t, bool* exact) {
 }
 
 Layer layer_of(PyTypeObject* base) {
+  if (base == &PyCode_Type) return Layer::Code;
+  if (base == &PyRange_Type) return Layer::Range;
+  if (base == &PyModuleDef_Type) return Layer::ModuleDef;
   if (base->tp_traverse == nullptr) return base == &PyType_Type ? Layer::Type : Layer::None;
   if (base == &PyList_Type) return Layer::List;
   if (base == &PyTuple_Type) return Layer::Tuple;
@@ -218,6 +236,19 @@ class Walker {
     L.f_trace = label("f_trace");
     L.callback = label("__callback__");
     L.referent = label("referent");
+    L.co_consts = label("co_consts");
+    L.co_names = label("co_names");
+    L.co_filename = label("co_filename");
+    L.co_name = label("co_name");
+    L.co_qualname = label("co_qualname");
+    L.co_exceptiontable = label("co_exceptiontable");
+    L.co_localsplusnames = label("co_localsplusnames");
+    L.co_localspluskinds = label("co_localspluskinds");
+    L.co_linetable = label("co_linetable");
+    L.start = label("start");
+    L.stop = label("stop");
+    L.step = label("step");
+    L.m_copy = label("m_copy");
   }
 
   void seed_modules();
@@ -238,7 +269,8 @@ class Walker {
   struct Labels {
     EdgeLabel dict, cls, mro, bases, base, subclasses, name, qualname, slots, module, code, globals, builtins,
         defaults, kwdefaults, doc, closure, annotations, self, func, cell, f_back, f_code, f_func, f_locals,
-        f_globals, f_builtins, f_trace, callback, referent;
+        f_globals, f_builtins, f_trace, callback, referent, co_consts, co_names, co_filename, co_name, co_qualname,
+        co_exceptiontable, co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy;
   } L;
 
   EdgeLabel label(std::string_view s) { return strings_.intern(s); }
@@ -272,12 +304,28 @@ class Walker {
       }
       return;
     }
-    std::uint32_t c = discover(t);
-    if (c == kSkip) return;
-    if (counted) ++balance_[c];
-    edst_.push_back(c);
+    // The lookup is deferred by a few edges so that the prefetch of its hash slot has landed by then: the
+    // address set does not fit in cache and each lookup would otherwise stall.
+    index_.prefetch(reinterpret_cast<std::uintptr_t>(t));
+    const auto e = static_cast<std::uint32_t>(edst_.size());
+    edst_.push_back(kSkip);  // filled in by resolve_one
     elab_.push_back(lab);
     eflg_.push_back(static_cast<std::uint8_t>(eflags | cur_flags_));
+    if (ring_count_ == kRing) resolve_one();
+    ring_[(ring_head_ + ring_count_) % kRing] = Pending{t, e, counted};
+    ++ring_count_;
+  }
+
+  void resolve_one() {
+    const Pending p = ring_[ring_head_];
+    ring_head_ = (ring_head_ + 1) % kRing;
+    --ring_count_;
+    std::uint32_t c = discover(p.target);
+    edst_[p.edge] = c;  // kSkip: the tool's own object; the edge is dropped at build
+    if (c != kSkip && p.counted) ++balance_[c];
+  }
+  void flush() {
+    while (ring_count_ > 0) resolve_one();
   }
 
   static int visit_unlabelled(PyObject* o, void* arg) {
@@ -327,19 +375,19 @@ class Walker {
   PtrIndex index_{1 << 16};
 
   // Nodes, by capture index (discovery order).
-  std::vector<PyObject*> objs_;
-  std::vector<std::uint8_t> flags_;
-  std::vector<std::int32_t> balance_;  // counted in-references minus the reference count
-  std::vector<StringId> types_;
-  std::vector<std::uint64_t> sizes_;
-  std::vector<StringId> labels_;
-  std::vector<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
+  Column<PyObject*> objs_;
+  Column<std::uint8_t> flags_;
+  Column<std::int32_t> balance_;  // counted in-references minus the reference count
+  Column<StringId> types_;
+  Column<std::uint64_t> sizes_;
+  Column<StringId> labels_;
+  Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
   std::vector<bool> keep_;
 
   // Edges, grouped by source in capture order.
-  std::vector<std::uint32_t> edst_;
-  std::vector<EdgeLabel> elab_;
-  std::vector<std::uint8_t> eflg_;
+  Column<std::uint32_t> edst_;
+  Column<EdgeLabel> elab_;
+  Column<std::uint8_t> eflg_;
   std::uint8_t cur_flags_ = 0;
 
   // Caches, valid for this capture only (nothing is freed while it runs).
@@ -356,6 +404,15 @@ class Walker {
   PtrIndex current_thread_frames_{64};
   std::vector<PyObject*> skipped_frames_;
   PyObject* modules_dict_ = nullptr;
+
+  struct Pending {
+    PyObject* target;
+    std::uint32_t edge;
+    bool counted;
+  };
+  static constexpr unsigned kRing = 16;
+  Pending ring_[kRing] = {};
+  unsigned ring_head_ = 0, ring_count_ = 0;
 
   bool count_only_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
@@ -436,10 +493,13 @@ void Walker::reserve(std::size_t nodes, std::size_t edges) {
 
 void Walker::run() {
   constexpr std::size_t kAhead = 8;
-  for (std::size_t i = types_.size(); i < objs_.size(); ++i) {
-    if (i + kAhead < objs_.size()) __builtin_prefetch(objs_[i + kAhead]);
-    process(static_cast<std::uint32_t>(i));
-  }
+  do {
+    for (std::size_t i = types_.size(); i < objs_.size(); ++i) {
+      if (i + kAhead < objs_.size()) __builtin_prefetch(objs_[i + kAhead]);
+      process(static_cast<std::uint32_t>(i));
+    }
+    flush();
+  } while (types_.size() < objs_.size());
 }
 
 const TypeInfo& Walker::info(PyTypeObject* t) {
@@ -478,7 +538,8 @@ const TypeInfo& Walker::info(PyTypeObject* t) {
       ti->visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
                        (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
     }
-    ti->layer = ti->gc_type || base == &PyType_Type ? layer_of(base) : Layer::None;
+    ti->layer = layer_of(base);
+    if (!ti->gc_type && !walks_without_gc(ti->layer)) ti->layer = Layer::None;
     ti->base_traverse = base->tp_traverse;
 
     if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
@@ -519,7 +580,7 @@ void Walker::process(std::uint32_t i) {
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
   cur_flags_ = o == modules_dict_ ? kEdgeDeferred : 0;  // sys.modules entries rarely explain a leak
-  if (is_gc || ti.layer == Layer::Type) walk(o, ti);
+  if (is_gc || walks_without_gc(ti.layer)) walk(o, ti);
   cur_flags_ = 0;
 }
 
@@ -617,6 +678,33 @@ void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {
       return;
     case Layer::Frame:
       walk_frame(o);
+      return;
+    case Layer::Code: {
+      auto* co = reinterpret_cast<PyCodeObject*>(o);
+      emit(co->co_consts, L.co_consts);
+      emit(co->co_names, L.co_names);
+      emit(co->co_filename, L.co_filename);
+      emit(co->co_name, L.co_name);
+#if PY_VERSION_HEX >= 0x030B0000
+      emit(co->co_exceptiontable, L.co_exceptiontable);
+      emit(co->co_localsplusnames, L.co_localsplusnames);
+      emit(co->co_localspluskinds, L.co_localspluskinds);
+      emit(co->co_qualname, L.co_qualname);
+      emit(co->co_linetable, L.co_linetable);
+      emit(co->_co_code, kNoEdgeLabel);
+#endif
+      return;
+    }
+    case Layer::Range: {
+      auto* r = reinterpret_cast<RangeObject*>(o);
+      emit(r->start, L.start);
+      emit(r->stop, L.stop);
+      emit(r->step, L.step);
+      emit(r->length, kNoEdgeLabel);
+      return;
+    }
+    case Layer::ModuleDef:
+      emit(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, L.m_copy);
       return;
     case Layer::Weakref: {
       auto* r = reinterpret_cast<PyWeakReference*>(o);
@@ -722,7 +810,9 @@ std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) {
       break;
     case SizeKind::Int: {
       Py_ssize_t n = Py_SIZE(o);
-      s = static_cast<Py_ssize_t>(offsetof(PyLongObject, ob_digit)) + (n < 0 ? -n : n) * Py_ssize_t(sizeof(digit));
+      n = n < 0 ? -n : n;
+      if (n < 1) n = 1;  // int.__sizeof__ counts at least one digit, even for 0
+      s = static_cast<Py_ssize_t>(offsetof(PyLongObject, ob_digit)) + n * Py_ssize_t(sizeof(digit));
       break;
     }
     case SizeKind::Str:
@@ -932,7 +1022,7 @@ void Walker::drop_tool_objects() {
       queue.pop_back();
       for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
         std::uint32_t d = edst_[e];
-        if (d < phase2_start || (eflg_[e] & kEdgeWeak) || state[d - phase2_start] != 0) continue;
+        if (d >= n || d < phase2_start || (eflg_[e] & kEdgeWeak) || state[d - phase2_start] != 0) continue;
         state[d - phase2_start] = mark;
         queue.push_back(d);
       }
@@ -956,65 +1046,117 @@ void Walker::drop_tool_objects() {
     if (state[c - phase2_start] == 2) keep_[c] = false;
 }
 
-// LSD radix sort of (address, capture index) by address, 16 bits a pass.
-struct AddrIdx {
-  std::uint64_t key;
-  std::uint32_t idx;
-};
-
-void radix_sort(std::vector<AddrIdx>& a) {
-  if (a.size() < 2) return;
-  std::uint64_t max_key = 0;
-  for (const auto& r : a) max_key = std::max(max_key, r.key);
-  std::vector<AddrIdx> tmp(a.size());
-  std::vector<std::uint32_t> count(1 << 16);
-  for (unsigned shift = 0; shift < 64 && (max_key >> shift) != 0; shift += 16) {
-    std::fill(count.begin(), count.end(), 0);
-    for (const auto& r : a) ++count[(r.key >> shift) & 0xFFFF];
+// LSD radix sort of 64-bit records on bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
+// scattering), every histogram counted in one read, passes where all records share the digit skipped.
+template <class Rec, class KeyFn>
+void radix_sort(std::vector<Rec>& a, unsigned lo_bit, unsigned hi_bit, KeyFn key) {
+  constexpr unsigned kBits = 11, kBuckets = 1u << kBits;
+  if (a.size() < 2 || hi_bit <= lo_bit) return;
+  const unsigned passes = (hi_bit - lo_bit + kBits - 1) / kBits;
+  std::vector<std::uint32_t> count(std::size_t(passes) * kBuckets, 0);
+  for (const Rec& r : a) {
+    const std::uint64_t k = key(r) >> lo_bit;
+    for (unsigned p = 0; p < passes; ++p) ++count[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+  }
+  std::vector<Rec> tmp(a.size());
+  for (unsigned p = 0; p < passes; ++p) {
+    std::uint32_t* c = &count[p * kBuckets];
+    if (std::find(c, c + kBuckets, static_cast<std::uint32_t>(a.size())) != c + kBuckets) continue;
     std::uint32_t sum = 0;
-    for (auto& c : count) {
-      std::uint32_t x = c;
-      c = sum;
+    for (unsigned b = 0; b < kBuckets; ++b) {
+      std::uint32_t x = c[b];
+      c[b] = sum;
       sum += x;
     }
-    for (const auto& r : a) tmp[count[(r.key >> shift) & 0xFFFF]++] = r;
+    const unsigned shift = lo_bit + p * kBits;
+    for (const Rec& r : a) tmp[c[(key(r) >> shift) & (kBuckets - 1)]++] = r;
     a.swap(tmp);
+  }
+}
+
+unsigned bit_width(std::uint64_t x) {
+  unsigned b = 0;
+  while (b < 64 && (x >> b) != 0) ++b;
+  return b;
+}
+
+// The kept nodes in address order: their addresses and capture indices.
+void sort_by_address(const Column<PyObject*>& objs, const std::vector<bool>& keep, std::vector<std::uint64_t>* ids,
+                     std::vector<std::uint32_t>* perm) {
+  const std::size_t n = objs.size();
+  std::uint64_t lo = ~std::uint64_t(0), hi = 0;
+  std::size_t m = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    const std::uint64_t k = reinterpret_cast<std::uintptr_t>(objs[i]) >> 3;  // objects are 8-byte aligned
+    lo = std::min(lo, k);
+    hi = std::max(hi, k);
+    ++m;
+  }
+  ids->resize(m);
+  perm->resize(m);
+  if (m == 0) return;
+  const unsigned idx_bits = std::max(1u, bit_width(n - 1));
+  const unsigned key_bits = bit_width(hi - lo);
+  if (idx_bits + key_bits <= 64) {
+    // One word a record, (key << idx_bits) | index: half the memory traffic of a pair.
+    std::vector<std::uint64_t> a;
+    a.reserve(m);
+    for (std::size_t i = 0; i < n; ++i)
+      if (keep[i]) a.push_back((((reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo) << idx_bits) | i);
+    radix_sort(a, idx_bits, idx_bits + key_bits, [](std::uint64_t r) { return r; });
+    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
+    for (std::size_t r = 0; r < m; ++r) {
+      (*perm)[r] = static_cast<std::uint32_t>(a[r] & mask);
+      (*ids)[r] = ((a[r] >> idx_bits) + lo) << 3;
+    }
+    return;
+  }
+  struct Pair {
+    std::uint64_t key;
+    std::uint32_t idx;
+  };
+  std::vector<Pair> a;
+  a.reserve(m);
+  for (std::size_t i = 0; i < n; ++i)
+    if (keep[i]) a.push_back({(reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo, static_cast<std::uint32_t>(i)});
+  radix_sort(a, 0, key_bits, [](const Pair& r) { return r.key; });
+  for (std::size_t r = 0; r < m; ++r) {
+    (*perm)[r] = a[r].idx;
+    (*ids)[r] = (a[r].key + lo) << 3;
   }
 }
 
 HeapGraph Walker::build(Metadata md) {
   const std::size_t n = objs_.size();
   index_.release();
-  std::vector<AddrIdx> order;
-  order.reserve(n);
-  for (std::size_t i = 0; i < n; ++i)
-    if (keep_[i]) order.push_back({reinterpret_cast<std::uintptr_t>(objs_[i]) >> 3, static_cast<std::uint32_t>(i)});
-  std::vector<PyObject*>().swap(objs_);
-  std::vector<std::int32_t>().swap(balance_);
-  radix_sort(order);
+  std::vector<std::uint64_t> ids;
+  std::vector<std::uint32_t> perm;
+  sort_by_address(objs_, keep_, &ids, &perm);
+  objs_.release();
+  balance_.release();
 
-  const std::size_t m = order.size();
+  const std::size_t m = perm.size();
   std::vector<std::uint32_t> rank(n, kNoNode);
-  for (std::size_t r = 0; r < m; ++r) rank[order[r].idx] = static_cast<std::uint32_t>(r);
+  for (std::size_t r = 0; r < m; ++r) rank[perm[r]] = static_cast<std::uint32_t>(r);
 
   RawGraphParts p;
-  p.ids.resize(m);
+  p.ids = std::move(ids);
   p.types.resize(m);
   p.sizes.resize(m);
   p.flags.resize(m);
   p.labels.resize(m);
   for (std::size_t r = 0; r < m; ++r) {
-    std::uint32_t c = order[r].idx;
-    p.ids[r] = order[r].key << 3;
+    std::uint32_t c = perm[r];
     p.types[r] = types_[c];
     p.sizes[r] = sizes_[c];
     p.flags[r] = flags_[c] & kGraphFlagsMask;
     p.labels[r] = labels_[c];
   }
-  std::vector<StringId>().swap(types_);
-  std::vector<std::uint64_t>().swap(sizes_);
-  std::vector<std::uint8_t>().swap(flags_);
-  std::vector<StringId>().swap(labels_);
+  types_.release();
+  sizes_.release();
+  flags_.release();
+  labels_.release();
 
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
   p.out_row_starts.resize(m + 1);
@@ -1023,22 +1165,23 @@ HeapGraph Walker::build(Metadata md) {
   p.edge_flags.reserve(edst_.size());
   p.out_row_starts[0] = 0;
   for (std::size_t r = 0; r < m; ++r) {
-    std::uint32_t c = order[r].idx;
+    std::uint32_t c = perm[r];
     for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
-      std::uint32_t t = rank[edst_[e]];
-      if (t == kNoNode) continue;  // to a dropped node
+      std::uint32_t d = edst_[e];
+      std::uint32_t t = d < n ? rank[d] : kNoNode;
+      if (t == kNoNode) continue;  // to the tool's own object or a dropped node
       p.edge_targets.push_back(t);
       p.edge_labels.push_back(elab_[e]);
       p.edge_flags.push_back(eflg_[e]);
     }
     p.out_row_starts[r + 1] = static_cast<EdgeIndex>(p.edge_targets.size());
   }
-  std::vector<std::uint32_t>().swap(edst_);
-  std::vector<EdgeLabel>().swap(elab_);
-  std::vector<std::uint8_t>().swap(eflg_);
-  std::vector<std::uint32_t>().swap(edge_begin_);
+  edst_.release();
+  elab_.release();
+  eflg_.release();
+  edge_begin_.release();
   std::vector<std::uint32_t>().swap(rank);
-  std::vector<AddrIdx>().swap(order);
+  std::vector<std::uint32_t>().swap(perm);
 
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
@@ -1111,20 +1254,26 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   Metadata md = make_metadata(opt);
   GcPause pause;
   Walker w(opt);
-  w.seed_modules();
-  w.seed_threads();
   Ref list{PyObject_CallNoArgs(g_get_objects)};
   if (list.p == nullptr || !PyList_Check(list.p)) {
     PyErr_Clear();
     throw Error("refgraph: gc.get_objects() failed");
   }
-  w.skip(list.p);
   const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
   w.reserve(tracked * 3 + 4096, tracked * 6 + 8192);
+  w.skip(list.p);
+  w.seed_modules();
+  w.seed_threads();  // frame objects made here are not in the list: no reference of its own to discount
+  const auto ta = std::chrono::steady_clock::now();
   w.run();
+  const auto tb = std::chrono::steady_clock::now();
   w.phase2_start = w.num_nodes();
   w.seed_gc_list(list.p);
   w.run();
+  const auto tc = std::chrono::steady_clock::now();
+  md.extra["timing"] = std::to_string(std::chrono::duration<double>(ta - t0).count()) + " " +
+                       std::to_string(std::chrono::duration<double>(tb - ta).count()) + " " +
+                       std::to_string(std::chrono::duration<double>(tc - tb).count());
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
