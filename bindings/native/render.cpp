@@ -1,5 +1,40 @@
+// _core.render / render_to_file: DOT to dot, png, svg or pdf through libgvc, with the GIL released.
+#include <optional>
+#include <string>
+
+#include <pybind11/stl.h>
+
+#include "refgraph/render.hpp"
 #include "register.hpp"
 
+namespace pb = pybind11;
+using namespace pybind11::literals;
+
 namespace refgraph::py {
-void register_render(pybind11::module_&) {}
+
+void register_render(pb::module_& m) {
+  m.def(
+      "render",
+      [](const std::string& dot, const std::string& format) {
+        Format f = parse_format(format);
+        std::string out;
+        {
+          pb::gil_scoped_release nogil;
+          out = render(dot, f);
+        }
+        return pb::bytes(out);
+      },
+      "dot"_a, "format"_a, "Lays out DOT text and returns the image bytes (format: dot, png, svg or pdf).");
+  m.def(
+      "render_to_file",
+      [](const std::string& dot, const std::string& path, const std::optional<std::string>& format) {
+        std::optional<Format> f;
+        if (format) f = parse_format(*format);
+        pb::gil_scoped_release nogil;
+        render_to_file(dot, path, f);
+      },
+      "dot"_a, "path"_a, "format"_a = pb::none(),
+      "Renders DOT text to a file, atomically; the format defaults to the file's extension.");
+}
+
 }  // namespace refgraph::py

@@ -6,7 +6,9 @@
 // Breadth-first search over in-edges (backref) or out-edges (ref). Weak edges are never followed. Deferred edges
 // (such as a function's __globals__) are used only when no chain without them exists: the search first runs on
 // strong non-deferred edges, then, if it found nothing, on deferred ones too (as memlab and LeakCanary pick
-// retainer paths). Neighbours are visited in ascending EdgeIndex order, so the same input gives the same chain.
+// retainer paths). Deterministic: the start nodes are queued in the order given, and each node's neighbours are
+// visited in ascending EdgeIndex order (for in-edges that is also source NodeIndex order); among equally short
+// chains the first target so discovered wins, so the same input always gives the same chain.
 #pragma once
 
 #include <functional>
@@ -23,22 +25,24 @@ struct Chain {
   bool used_deferred = false;  // the chain needed a deferred edge
 };
 
-// Where a search stops: by default at any root. A predicate (objgraph's `predicate`), or type names or node labels.
+// Where a search stops: by default at any root. A predicate (objgraph's `predicate`), or type names or node labels,
+// replace that default: the first of these that is set decides alone.
 struct ChainTarget {
   std::function<bool(NodeIndex)> predicate;  // when set, stop where it returns true (roots are not special then)
-  std::vector<std::string> types;            // stop at a node of one of these types
-  std::vector<std::string> labels;           // stop at a node with one of these labels
-  bool any_root = true;                      // stop at a root (when no predicate is set)
+  std::vector<std::string> types;            // stop at a node of one of these types (roots are not special then)
+  std::vector<std::string> labels;           // ... or with one of these labels
+  bool any_root = true;                      // stop at a root (when no predicate, types or labels are set)
 };
 
 struct ChainOptions {
   ChainTarget target;
   std::size_t max_depth = 0;  // 0: unlimited
-  std::vector<NodeIndex> ignore;  // nodes never passed through (e.g. the tool's own frames)
+  std::vector<NodeIndex> ignore;  // nodes never entered (e.g. the tool's own frames); start nodes are entered anyway
 };
 
 // Shortest chain from the nearest of `from` back to a target, following in-edges. If a start is itself a target,
-// the chain is that single node. Empty chain when nothing reachable qualifies.
+// the chain is that single node. Empty chain when nothing reachable qualifies. max_depth counts edges: a chain has
+// at most max_depth edges. Throws QueryError for a start or ignore index that is not a node of g.
 Chain backref_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options = {});
 
 // Shortest chain from the nearest of `from` forward to a target, following out-edges (objgraph's find_ref_chain).
