@@ -121,7 +121,7 @@ void add_chain_command(CLI::App& app) {
   c->add_option("-o,--output", a->output, "also draw the chain to FILE (.dot, .png, .svg or .pdf)");
   c->add_flag("--json", a->json, "machine-readable output (schema refgraph.chain/1)");
   c->callback([a, id, type] {
-    if (id->count() == 0 && type->count() == 0) throw CLI::RequiredError("chain needs --id or --type");
+    if (id->count() == 0 && type->count() == 0) throw CLI::RequiredError("--id or --type");
     run_chain(*a);
   });
 }

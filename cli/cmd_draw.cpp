@@ -66,7 +66,12 @@ void run_draw(const DrawArgs& a) {
   d.title = a.title;
   if (d.title.empty()) {
     d.title = std::string(a.direction == Direction::Back ? "back-references of " : "references from ");
-    d.title += a.type.empty() ? std::to_string(start.size()) + " object(s)" : a.type;
+    if (start.size() == 1) {
+      d.title += std::string(g.type_name(start[0])) + " " + hex(g.id(start[0]));
+    } else {
+      d.title += std::to_string(start.size()) + " objects";
+      if (!a.type.empty()) d.title += " of type " + a.type;
+    }
     d.title += " (depth " + std::to_string(a.depth) + ")";
   }
   render_to_file(to_dot(g, s, d), a.output, format);
@@ -135,8 +140,7 @@ void add_draw_command(CLI::App& app, Direction direction) {
   c->add_flag("--json", a->json, "machine-readable output (schema refgraph.draw/1)");
   c->callback([a, id, type] {
     if (id->count() == 0 && type->count() == 0) {
-      throw CLI::RequiredError(std::string(a->direction == Direction::Back ? "backrefs" : "refs") +
-                               " needs --id or --type");
+      throw CLI::RequiredError("--id or --type");
     }
     run_draw(*a);
   });
