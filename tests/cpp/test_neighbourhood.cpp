@@ -161,6 +161,28 @@ TEST_CASE("neighbours already shown do not use up the cap, and are not summarise
   CHECK(summaries(g, t) == std::vector<SummaryRow>{{1, "B", 1, 7}});
 }
 
+TEST_CASE("an expansion whose first neighbour is already shown still adds a new one under the cap") {
+  // X <- A, X <- B, A <- X (a cycle), A <- C. With too_many 1: X keeps A and cuts B; A's first referrer is X,
+  // already shown, so the one new node A may add is C.
+  HeapGraphBuilder b;
+  b.add_node(1, "X", 1);
+  b.add_node(2, "A", 1);
+  b.add_node(3, "B", 5);
+  b.add_node(4, "C", 1);
+  b.add_edge(2, 1);
+  b.add_edge(3, 1);
+  b.add_edge(1, 2);
+  b.add_edge(4, 2);
+  HeapGraph g = std::move(b).build();
+  NeighbourhoodOptions o;
+  o.too_many = 1;
+  o.highlight_chains = false;
+  Subgraph s = neighbourhood(g, {g.find(1)}, o);
+  CHECK(nodes(g, s) == std::vector<NodeRow>{{1, 0, true, false}, {2, 1, false, false}, {4, 2, false, false}});
+  CHECK(summaries(g, s) == std::vector<SummaryRow>{{1, "B", 1, 5}});
+  CHECK(edges(g, s.edges) == std::vector<EdgeRow>{{1, 2}, {2, 1}, {4, 2}});
+}
+
 namespace {
 
 // X (1) <- list L (2), dict D (3), tuple T (4); L <- dict E (5).
