@@ -99,7 +99,7 @@ def test_summary_counts_the_planted_objects():
     assert lines[2].split()[:2] == ["LeakedItem", str(LEAKED_AFTER)]  # the most common type after the leak
     assert len([ln for ln in lines if ln.startswith("  ") and not ln.startswith("  ...")]) == 4  # header + 3
 
-    j = run_json("summary", AFTER)
+    j = run_json("summary", AFTER, "--top", "0")
     assert j["schema"] == "refgraph.summary/1"
     assert j["sort"] == "count"
     (p,) = j["processes"]
