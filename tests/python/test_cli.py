@@ -342,3 +342,11 @@ def test_help_and_version():
     assert run("--help").stdout.startswith("refgraph: find what keeps")
     assert "--depth" in run("backrefs", "--help").stdout
     assert run("--version").stdout.strip() == "refgraph 0.1.0"
+
+
+def test_chain_of_a_root_is_the_root_alone():
+    module_id = run_json("chain", AFTER, "--type", "LeakedItem")["hops"][0]["id"]
+    out = run("chain", AFTER, "--id", hex(module_id)).stdout
+    assert out.splitlines()[0] == f"module {hex(module_id)} is itself a root (module):"
+    j = run_json("chain", AFTER, "--id", hex(module_id))
+    assert [h["type"] for h in j["hops"]] == ["module"] and j["root_kind"] == "module"
