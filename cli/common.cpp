@@ -291,11 +291,11 @@ Json node_json(const HeapGraph& g, NodeIndex n) {
 }
 
 std::string describe_dump(const HeapGraph& g, const std::string& path) {
-  std::string s = path;
   const Metadata& m = g.metadata();
-  if (m.pid != 0) s += ", pid " + std::to_string(m.pid);
-  if (!m.tag.empty()) s += ", tag '" + printable(m.tag) + "'";
-  return s;
+  std::string about;
+  if (m.pid != 0) about = "pid " + std::to_string(m.pid);
+  if (!m.tag.empty()) about += (about.empty() ? "tag '" : ", tag '") + printable(m.tag) + "'";
+  return about.empty() ? path : path + " (" + about + ")";
 }
 
 }  // namespace refgraph::cli

@@ -138,9 +138,13 @@ def test_summary_sort_by_size():
 
 def test_growth_shows_the_leak():
     out = run("growth", BEFORE, AFTER).stdout
-    rows = [ln.split() for ln in out.splitlines()]
-    assert rows[1][:3] == ["type", "count", "delta"]
-    assert rows[2][:3] == ["LeakedItem", str(LEAKED_AFTER), "+30"]
+    lines = out.splitlines()
+    assert lines[0] == f"growth from {BEFORE} (pid 4242, tag 'before')"
+    assert lines[1] == f"         to {AFTER} (pid 4242, tag 'after')"
+    rows = [ln.split() for ln in lines]
+    assert rows[2] == ["type", "count", "delta", "size", "size", "delta"]
+    assert rows[3] == ["LeakedItem", str(LEAKED_AFTER), "+30", "4.9", "KiB", "+2.1", "KiB"]
+    assert len(rows) == 5
     assert "new objects: 30 (LeakedItem 30)" in out
 
     j = run_json("growth", BEFORE, AFTER)
