@@ -88,6 +88,18 @@ inline unsigned char* put_varint(unsigned char* p, std::uint64_t v) {
 
 // Bounds-checked: false when the varint runs past `end` or is longer than 10 bytes / overflows 64 bits.
 inline bool get_varint(const unsigned char*& p, const unsigned char* end, std::uint64_t& out) {
+  // Fast paths for the common one- and two-byte values (types, labels, near targets).
+  if (end - p >= 2) {
+    if (p[0] < 0x80) {
+      out = *p++;
+      return true;
+    }
+    if (p[1] < 0x80) {
+      out = (std::uint64_t(p[0]) & 0x7F) | (std::uint64_t(p[1]) << 7);
+      p += 2;
+      return true;
+    }
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (p == end) return false;

@@ -437,3 +437,37 @@ TEST_CASE("the CSR assembled from a dump is the one Boost's own constructor buil
   CHECK(num_edges(g.csr()) == g.num_edges());
   CHECK(in_degree(g.find(g.id(3)), g.csr()) == g.in_degree(3));
 }
+
+namespace {
+
+// A stream that cannot seek or tell its size, like a pipe.
+class PipeBuf : public std::streambuf {
+ public:
+  explicit PipeBuf(std::string bytes) : bytes_(std::move(bytes)) {
+    setg(bytes_.data(), bytes_.data(), bytes_.data() + bytes_.size());
+  }
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace
+
+TEST_CASE("a dump reads from a stream of unknown size") {
+  HeapGraph g = test::random_graph(2000, 3, 3);
+  const std::string bytes = to_bytes(g);
+  {
+    PipeBuf buf(bytes);
+    std::istream in(&buf);
+    REQUIRE(in.tellg() == std::istream::pos_type(-1));
+    std::uint64_t last_total = 1;
+    check_same_graph(g, read_dump(in, "pipe", [&](std::uint64_t, std::uint64_t total) { last_total = total; }));
+    CHECK(last_total == 0);  // unknown
+  }
+  for (std::size_t cut : {std::size_t(11), std::size_t(100), bytes.size() / 2, bytes.size() - 1}) {
+    PipeBuf buf(bytes.substr(0, cut));
+    std::istream in(&buf);
+    CAPTURE(cut);
+    CHECK_THROWS_AS(read_dump(in, "pipe"), DumpFormatError);
+  }
+}
