@@ -154,6 +154,9 @@ struct WriteOptions {
 
 void write_dump(const HeapGraph& g, std::ostream& out, const WriteOptions& options);
 
+// For tests: decompresses one section payload (throws Error when zstd cannot).
+std::string unpack_payload(std::string_view packed, std::uint64_t raw_size);
+
 // Metadata as JSON, shared by the binary metadata section and the JSON Lines header line. from_json throws
 // DumpFormatError with a message naming the key; callers prefix where.
 nlohmann::ordered_json metadata_to_json(const Metadata& m);
