@@ -297,6 +297,7 @@ class DumpReader {
 void DumpReader::read_file_header() {
   unsigned char h[kFileHeaderSize];
   std::size_t got = read_some(h, sizeof h);
+  if (got > 0 && got < sizeof kMagic && std::memcmp(h, kMagic, got) == 0) fail_plain("at byte 0: truncated file header");
   if (got < sizeof kMagic || std::memcmp(h, kMagic, sizeof kMagic) != 0)
     fail_plain("at byte 0: not a refgraph dump (wrong magic)");
   if (got < kFileHeaderSize) fail_plain("file header at byte 8: truncated");

@@ -421,6 +421,12 @@ TEST_CASE("reading a missing or unreadable path names it") {
                        Error);
   std::ofstream(dir.file("empty.rgd")).close();
   CHECK_THROWS_AS(read_dump(dir.file("empty.rgd")), DumpFormatError);
+  CHECK_THROWS_WITH_AS(load_graph(dir.file("empty.rgd")), (dir.file("empty.rgd") + ": at byte 0: empty file").c_str(),
+                       DumpFormatError);
+  // A dump cut inside its magic is still recognised as a (broken) dump, not parsed as JSON Lines.
+  std::ofstream(dir.file("cut.rgd"), std::ios::binary) << "\x89RG";
+  CHECK_THROWS_WITH_AS(load_graph(dir.file("cut.rgd")),
+                       (dir.file("cut.rgd") + ": at byte 0: truncated file header").c_str(), DumpFormatError);
 }
 
 TEST_CASE("the CSR assembled from a dump is the one Boost's own constructor builds") {
