@@ -209,6 +209,9 @@ def test_chain_to_a_type_and_to_a_label():
     assert j["root_kind"] is None
     j = run_json("chain", AFTER, "--type", "LeakedItem", "--to-label", "app.cache")
     assert j["hops"][0]["label"] == "app.cache"
+    # A repeatable option takes one value each time: the dump after it stays the positional argument.
+    j = run_json("chain", "--to-type", "Handler", "--to-type", "Session", "--type", "LeakedItem", AFTER)
+    assert [h["type"] for h in j["hops"]][:1] == ["Session"]
 
 
 def test_chain_forward_and_image(tmp_path):
