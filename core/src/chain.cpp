@@ -46,14 +46,19 @@ struct SearchResult {
 
 SearchResult search(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options,
                     const TargetTest& is_target, Way way, bool allow_deferred, std::vector<EdgeIndex>& parent,
-                    std::vector<NodeIndex>& queue) {
+                    detail::Bitmap& seen, std::vector<NodeIndex>& queue) {
   SearchResult result;
   parent.assign(g.num_nodes(), kNoEdge);
-  for (NodeIndex n : options.ignore) parent[n] = kIgnored;
+  seen.clear(g.num_nodes());
+  for (NodeIndex n : options.ignore) {
+    parent[n] = kIgnored;
+    seen.set(n);
+  }
   queue.clear();
   for (NodeIndex s : from) {
     if (parent[s] == kStartEdge) continue;  // listed twice
     parent[s] = kStartEdge;                 // a start is entered even if listed in `ignore`
+    seen.set(s);
     if (is_target(s)) {
       result.found = s;
       return result;
@@ -66,11 +71,12 @@ SearchResult search(const HeapGraph& g, const std::vector<NodeIndex>& from, cons
     const std::size_t level_end = queue.size();
     for (; head < level_end; ++head) {
       bool stop = detail::for_each_neighbour(g, queue[head], way, kEdgeWeak, [&](NodeIndex m, EdgeIndex e) {
-        if (parent[m] != kNoEdge) return false;
+        if (seen.test(m)) return false;
         if (!allow_deferred && g.edge_deferred(e)) {
           result.skipped_deferred = true;
           return false;
         }
+        seen.set(m);
         parent[m] = e;
         if (is_target(m)) {
           result.found = m;
@@ -93,9 +99,10 @@ Chain find_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const C
   TargetTest is_target(g, options.target);
   std::vector<EdgeIndex> parent;
   std::vector<NodeIndex> queue;
+  detail::Bitmap seen;
   queue.reserve(1024);
-  SearchResult r = search(g, from, options, is_target, way, false, parent, queue);
-  if (r.found == kNoNode && r.skipped_deferred) r = search(g, from, options, is_target, way, true, parent, queue);
+  SearchResult r = search(g, from, options, is_target, way, false, parent, seen, queue);
+  if (r.found == kNoNode && r.skipped_deferred) r = search(g, from, options, is_target, way, true, parent, seen, queue);
   if (r.found == kNoNode) return chain;
 
   // Walk the parent edges from the target back to a start. For a backref search the parent edge of a node points

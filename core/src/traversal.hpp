@@ -22,6 +22,17 @@ enum class Way : std::uint8_t { In, Out };
 
 inline constexpr EdgeIndex kNoEdge = 0xFFFFFFFFu;
 
+// A visited set of one bit a node: a million nodes fit in 128 KiB, in cache, where a 4-byte-a-node array does not.
+class Bitmap {
+ public:
+  void clear(std::size_t n) { words_.assign((n + 63) / 64, 0); }
+  bool test(NodeIndex n) const { return (words_[n >> 6] >> (n & 63)) & 1u; }
+  void set(NodeIndex n) { words_[n >> 6] |= std::uint64_t{1} << (n & 63); }
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
 // Calls f(neighbour, edge) for each in-edge (Way::In: neighbour is the source) or out-edge (Way::Out: neighbour is
 // the target) of n, skipping edges that have any of `skip_flags`. Returns true if f stopped the walk.
 template <typename F>

@@ -1,6 +1,7 @@
 // refgraph/dump.hpp: reading and writing heap graphs as files.
 //
-//   HeapGraph g = read_dump("before.rgd");          // binary, sniffed by magic; JSON Lines by extension .jsonl
+//   HeapGraph g = load_graph("before.rgd");         // .rgd when the file starts with the magic, else JSON Lines
+//   HeapGraph h = read_dump("before.rgd");          // binary only
 //   write_dump(g, "copy.rgd");                       // atomic: temp file + rename
 //   write_jsonl(g, "copy.jsonl");
 //
@@ -30,7 +31,9 @@ HeapGraph read_dump(std::istream& in, const std::string& name, const ProgressFn&
 // JSON Lines: a first line {"refgraph":"jsonl","version":1,"metadata":{...}} is optional; then one node a line:
 // {"id":4096,"type":"dict","size":232,"gc":true,"root":"module","label":"app","refs":[{"to":8192,"label":"x",
 //  "weak":false,"deferred":false}, ...]}
-// ("gc" defaults to true, "root" to none, "label" to "", "refs" to []; a ref may also be a bare id).
+// ("gc" defaults to true, "root" to none, "label" to "", "refs" to []; a ref may also be a bare id; a sequence
+//  index label is written {"to":8192,"index":3}; a node whose label is a value has "label_is_value":true).
+// Reader errors name the file and line: "x.jsonl: line 7: 'size' must be a non-negative integer".
 void write_jsonl(const HeapGraph& g, const std::string& path);  // atomic
 void write_jsonl(const HeapGraph& g, std::ostream& out);
 HeapGraph read_jsonl(const std::string& path);

@@ -4,9 +4,16 @@
 //   Subgraph s = neighbourhood(g, {g.find(id)}, o);       // then to_dot(g, s) in dot.hpp
 //
 // Breadth-first from the start nodes along in-edges (Back, objgraph's show_backrefs) or out-edges (Forward,
-// show_refs). A node at depth max_depth is shown but not expanded. When a node has more than `too_many`
-// neighbours, the first `too_many` (ascending EdgeIndex) are kept and the rest become one "+N more <type>" summary
-// node per type. With highlight_chains, the shortest chain from the start nodes to a root is marked (Back only).
+// show_refs). A node at depth max_depth is shown but not expanded (max_depth 0: the start nodes alone). Each
+// expanded node adds at most `too_many` new nodes, its first distinct neighbours in ascending EdgeIndex order that
+// pass the filters; neighbours already shown are drawn anyway and do not use up the cap. Whatever passes the
+// filters but is left out (by the cap or by max_nodes) becomes, per expanded node, one "+N more <type>" summary
+// per type, ordered by count descending then type name: the summaries say exactly what the drawing leaves out.
+// Filters (include/exclude types, ignore, filter) never apply to the start nodes.
+// With highlight_chains (Back only), the shortest backref_chain from the start nodes to a root is marked: its nodes
+// on_chain, its edges in chain_edges. The chain is shown whole even past max_depth or through filtered types
+// (added as extra nodes, not expanded, at their distance along the chain); it never uses a weak edge.
+// `edges` are all graph edges whose two ends are shown (weak ones only with follow_weak).
 #pragma once
 
 #include <functional>
@@ -50,14 +57,16 @@ struct NeighbourhoodOptions {
   std::vector<std::string> exclude_types;    // never entered
   std::vector<NodeIndex> ignore;             // never entered (objgraph's extra_ignore)
   std::function<bool(NodeIndex)> filter;     // entered only where it returns true (objgraph's filter)
-  bool follow_weak = true;                   // weak edges are drawn (dashed) but never retain
+  bool follow_weak = true;                   // walk and draw weak edges too (dashed; they never retain)
   bool highlight_chains = true;
   std::size_t max_nodes = 100000;            // hard stop for runaway drawings; summaries say what was cut
 };
 
 Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& options = {});
 
-// A chain (chain.hpp) as a drawable subgraph: its nodes, its edges, all marked on_chain; the last node is the start.
+// A chain (chain.hpp) as a drawable subgraph: its nodes, its edges, all marked on_chain. The start (the last node
+// of a backref chain, Direction::Back; the first of a ref chain, Forward) comes first with depth 0, then the others
+// by distance. Throws QueryError if the edges do not join the nodes in order.
 struct Chain;
 Subgraph chain_subgraph(const HeapGraph& g, const Chain& chain, Direction direction = Direction::Back);
 
