@@ -274,7 +274,7 @@ class _Measurement:
 
     def __init__(self, opts, capture=None, pin=None):
         self.opts = opts
-        self.capture = capture or _capture  # looked up per use, so tests can replace the module's functions
+        self.capture = capture or _capture  # the module's, unless a test passes its own
         self.pin = pin or _pin_heap
         self.total = opts.warmup + opts.calls
         self.store = None
@@ -561,7 +561,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
                 heap = _pin_heap()
                 final = heap.graph
             else:
-                final = self._capture()
+                final = _capture()
             self.leaks = self._find(final, heap)
         finally:
             if self._started_tracing:
