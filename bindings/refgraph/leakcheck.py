@@ -71,9 +71,9 @@ class Leak:
     image: str | None = None
     sample_id: int | None = None
 
-    def one_line(self):
-        """``User +1 object/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
-        growth = _per_call_text(self)
+    def one_line(self, block=False):
+        """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
+        growth = _growth_text(self, block)
         return f"{self.type} {growth}: {self.chain}" if self.chain else f"{self.type} {growth}"
 
 
@@ -94,17 +94,21 @@ class LeakError(AssertionError):
     def one_line(self):
         """The largest leak on one line, for summaries."""
         more = len(self.leaks) - 1
-        return self.leaks[0].one_line() + (f" (and {more} more type{'s' * (more > 1)})" if more else "")
+        return self.leaks[0].one_line(self._block) + (f" (and {more} more type{'s' * (more > 1)})" if more else "")
+
+    @property
+    def _block(self):
+        return self.calls == 1 and self.warmup == 0
 
     def _message(self):
-        if self.calls == 1 and self.warmup == 0:
+        if self._block:
             run = "the block"
         else:
             run = f"{self.calls} measured calls after {self.warmup} warm-up call{'s' * (self.warmup != 1)}"
         n = len(self.leaks)
         lines = [f"refgraph: {self.where} leaks: {n} type{'s' * (n != 1)} grew with {run}"]
         for leak in self.leaks[:_MAX_REPORTED_TYPES]:
-            lines.append(f"  {leak.type}: {_per_call_text(leak)}")
+            lines.append(f"  {leak.type}: {_growth_text(leak, self._block)}")
             if leak.chain:
                 chain = leak.chain.replace("\n", "\n" + " " * 14)
                 lines.append(f"    held by:  {chain}  [root: {leak.root_kind}]")
@@ -133,12 +137,12 @@ def _size_text(n):
     raise AssertionError("unreachable")
 
 
-def _per_call_text(leak):
-    if leak.objects_per_call == 1 and leak.bytes_per_call >= 0:
-        objects = "+1 object"
-    else:
-        objects = f"{'+' if leak.objects_per_call >= 0 else ''}{_number(leak.objects_per_call)} objects"
-    return f"{objects}/call, +{_size_text(leak.bytes_per_call)}/call"
+def _growth_text(leak, block=False):
+    """``+1 object/call, +56 B/call``; for a block, run once: ``+2 objects, +112 B``."""
+    per = "" if block else "/call"
+    n = leak.objects_per_call
+    objects = f"{'+' if n >= 0 else ''}{_number(n)} object{'' if n == 1 else 's'}"
+    return f"{objects}{per}, +{_size_text(leak.bytes_per_call)}{per}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

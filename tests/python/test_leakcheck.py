@@ -143,7 +143,7 @@ def test_leak_error_of_a_block_without_a_chain():
     error = LeakError([leak], "with block", calls=1, warmup=0)
     assert str(error) == (
         "refgraph: with block leaks: 1 type grew with the block\n"
-        "  str: +2 objects/call, +3.0 KiB/call\n"
+        "  str: +2 objects, +3.0 KiB\n"
         "    held by:  (no chain to a root found for a sample object)"
     )
 

@@ -263,7 +263,7 @@ def test_the_leak_check_fixture(pytester, run):
     result.stdout.fnmatch_lines([
         "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks: 1 type grew with the block",
         "*= refgraph: leaking tests =*",
-        "test_fixture.py::test_block_leaks: Conn +1 object/call*",
+        "test_fixture.py::test_block_leaks: Conn +1 object, +* B: module test_fixture -> attr 'POOL' (list) -> [[]0[]] -> Conn",
     ])
 
 
