@@ -1,5 +1,100 @@
+// _core.capture, _core.PinnedHeap and _core.pin_heap: the Python surface of the heap walk (capture_walk.cpp).
+#include <string>
+#include <vector>
+
+#include <pybind11/stl.h>
+
+#include "capture_walk.hpp"
+#include "graph_binding.hpp"
+#include "refgraph/errors.hpp"
 #include "register.hpp"
 
+namespace pb = pybind11;
+using namespace pybind11::literals;
+
 namespace refgraph::py {
-void register_capture(pybind11::module_&) {}
+
+namespace {
+
+// A capture whose every node holds one strong reference until release(), so that object(id) can hand out live
+// objects while user predicates run.
+class PinnedHeap {
+ public:
+  explicit PinnedHeap(GraphPtr g) : graph_(std::move(g)), pinned_(true) {}
+  ~PinnedHeap() { release(); }
+  PinnedHeap(const PinnedHeap&) = delete;
+  PinnedHeap& operator=(const PinnedHeap&) = delete;
+
+  const GraphPtr& graph() const { return graph_; }
+  bool pinned() const { return pinned_; }
+
+  pb::object object(std::uint64_t id) const {
+    if (!pinned_) throw QueryError("PinnedHeap.object: the heap was released");
+    if (graph_->find(id) == kNoNode) throw pb::key_error("id " + std::to_string(id) + " was not captured");
+    return pb::reinterpret_borrow<pb::object>(reinterpret_cast<PyObject*>(id));
+  }
+
+  void release() {
+    if (!pinned_) return;
+    pinned_ = false;  // first: a __del__ run by a decref below may call back into us
+    for (std::uint64_t id : graph_->ids()) Py_DECREF(reinterpret_cast<PyObject*>(id));
+  }
+
+ private:
+  GraphPtr graph_;
+  bool pinned_;
+};
+
+capture::CaptureOptions options(bool values, bool shortnames, const std::vector<std::string>& skip_files,
+                                std::size_t max_value_len, const std::string& tag, bool pin) {
+  capture::CaptureOptions o;
+  o.values = values;
+  o.shortnames = shortnames;
+  o.skip_files = skip_files;
+  o.max_value_len = max_value_len;
+  o.tag = tag;
+  o.pin = pin;
+  return o;
+}
+
+}  // namespace
+
+void register_capture(pb::module_& m) {
+  capture::init_capture();
+
+  m.def(
+      "capture",
+      [](bool values, bool shortnames, const std::vector<std::string>& skip_files, std::size_t max_value_len,
+         const std::string& tag) {
+        auto o = options(values, shortnames, skip_files, max_value_len, tag, false);
+        return std::make_shared<HeapGraph>(capture::capture_heap(o));
+      },
+      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
+      "max_value_len"_a = 64, "tag"_a = "",
+      "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
+      "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
+      "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len.");
+
+  pb::class_<PinnedHeap>(m, "PinnedHeap",
+                         "A capture plus a strong reference to every captured object, until release().")
+      .def_property_readonly("graph", &PinnedHeap::graph)
+      .def_property_readonly("pinned", &PinnedHeap::pinned)
+      .def("object", &PinnedHeap::object, "id"_a, "The live object with that id; KeyError if it was not captured.")
+      .def("release", &PinnedHeap::release, "Drops every reference (also done by __exit__ and on deletion).")
+      .def("__enter__", [](pb::object self) { return self; })
+      .def("__exit__", [](PinnedHeap& h, const pb::args&) {
+        h.release();
+        return false;
+      });
+
+  m.def(
+      "pin_heap",
+      [](bool values, bool shortnames, const std::vector<std::string>& skip_files) {
+        auto o = options(values, shortnames, skip_files, 64, "", true);
+        return std::make_unique<PinnedHeap>(std::make_shared<HeapGraph>(capture::capture_heap(o)));
+      },
+      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
+      "capture() that also holds every captured object alive until release(); use as a context manager.");
+}
+
 }  // namespace refgraph::py

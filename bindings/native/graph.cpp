@@ -174,6 +174,28 @@ void register_graph(pb::module_& m) {
           },
           "index"_a, "A node's id, type, shallow size, gc flag, root kind (None if not a root) and label.")
       .def(
+          "out_edges",
+          [](const HeapGraph& g, std::int64_t index) {
+            check_index(g, index);
+            pb::list out;
+            for (Edge e : g.out_edges(static_cast<NodeIndex>(index)))
+              out.append(pb::make_tuple(g.id(e.target), g.edge_label_text(e.index), g.edge_weak(e.index),
+                                        g.edge_deferred(e.index)));
+            return out;
+          },
+          "index"_a, "[(target id, label, weak, deferred)] in edge order.")
+      .def(
+          "in_edges",
+          [](const HeapGraph& g, std::int64_t index) {
+            check_index(g, index);
+            pb::list out;
+            for (Edge e : g.in_edges(static_cast<NodeIndex>(index)))
+              out.append(pb::make_tuple(g.id(e.source), g.edge_label_text(e.index), g.edge_weak(e.index),
+                                        g.edge_deferred(e.index)));
+            return out;
+          },
+          "index"_a, "[(source id, label, weak, deferred)], by source.")
+      .def(
           "ids_of_type",
           [](const HeapGraph& g, const std::string& type_name) {
             std::vector<std::uint64_t> out;

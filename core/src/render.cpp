@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <fstream>
 #include <mutex>
-#include <unistd.h>
+#include <ostream>
 
+#include "refgraph/dump.hpp"
 #include "refgraph/errors.hpp"
 
 namespace refgraph {
@@ -74,26 +73,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// TODO(switch to write_file_atomic from dump.hpp once it is on main): temp file in the same directory + rename.
-void write_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw RenderError(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw RenderError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw RenderError(path + ": cannot rename the temporary file into place");
-  }
 }
 
 }  // namespace
@@ -173,7 +152,15 @@ std::string render(const std::string& dot, Format format) {
 void render_to_file(const std::string& dot, const std::string& path, std::optional<Format> format) {
   Format f = format ? *format : format_from_path(path);
   std::string bytes = render(dot, f);  // before the file is opened: a failed render touches nothing
-  write_atomic(path, bytes);
+  try {
+    write_file_atomic(path, [&bytes](std::ostream& out) {
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    });
+  } catch (const RenderError&) {
+    throw;
+  } catch (const Error& e) {
+    throw RenderError(e.what());  // "could not write the output" is a render failure to callers
+  }
 }
 
 }  // namespace refgraph

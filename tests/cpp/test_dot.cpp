@@ -128,3 +128,27 @@ TEST_CASE("to_dot options: no sizes, no edge labels, cut labels, extra info, for
   CHECK(contains(dot, "  oa -> sa_0 [style=dashed, color=grey50];\n"));
   CHECK_FALSE(contains(dot, "labelloc"));
 }
+
+TEST_CASE("to_dot: only edges one step from the start rank the layout") {
+  HeapGraphBuilder b;
+  b.add_node(0x1, "LeakedItem", 48);
+  b.add_node(0x2, "list", 88);
+  b.add_node(0x3, "dict", 232);
+  b.add_edge(0x2, 0x1, index_label(0));             // depth 1 -> 0: ranks
+  b.add_edge(0x3, 0x2, b.text_label("['items']"));  // depth 1 -> 1: same row, no constraint
+  b.add_edge(0x1, 0x2, b.text_label("owner"));      // depth 0 -> 1: points back at the start side
+  HeapGraph g = std::move(b).build();
+  Subgraph s;
+  s.direction = Direction::Back;
+  s.nodes = {{0, 0, true, false}, {1, 1, false, false}, {2, 1, false, false}};
+  s.edges = {0, 1, 2};
+  std::string dot = to_dot(g, s);
+  CHECK(contains(dot, "  o2 -> o1 [label=\"[0]\"];\n"));
+  CHECK(contains(dot, "  o3 -> o2 [xlabel=\"['items']\", constraint=false];\n"));
+  CHECK(contains(dot, "  o1 -> o2 [xlabel=\"owner\", constraint=false];\n"));
+
+  s.direction = Direction::Forward;  // now 0 -> 1 is the step away from the start
+  dot = to_dot(g, s);
+  CHECK(contains(dot, "  o1 -> o2 [label=\"owner\"];\n"));
+  CHECK(contains(dot, "  o2 -> o1 [xlabel=\"[0]\", constraint=false];\n"));
+}

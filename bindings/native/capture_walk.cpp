@@ -1,0 +1,1301 @@
+// The live heap walk.
+//
+// How it works, with the GIL held and automatic garbage collection paused (so no finalizer, i.e. no user code,
+// can run and nothing is freed while we read raw pointers):
+//  1. Seeds: the values of sys.modules (roots of kind module), the frames of every thread and their callers
+//     (kind thread frame; frames whose code file starts with a skip_files prefix, the tool's own, are marked
+//     "skip": they are never nodes). Then gc.get_objects(): its list is bookkeeping, marked "skip" as well.
+//  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
+//     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
+//     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. Phase 1
+//     walks what the roots reach; phase 2 appends the gc-tracked objects not reached yet (held from C, or garbage).
+//  3. Edges: for the types we know (list, tuple, dict, set, cell, function, method, type, frame, weakref, and
+//     instances of Python classes) the walk reads the fields tp_traverse would visit, in C, and labels them;
+//     anything else goes through tp_traverse (only where PyObject_IS_GC holds) and gets unlabelled edges. Some
+//     strong references tp_traverse omits because they cannot form cycles are added as edges too (str keys of
+//     dicts, a class's __name__/__qualname__/__slots__, the locals of a frame that is still executing), so that
+//     every reference the heap holds is counted.
+//  4. External roots: an object whose reference count (less the gc list's own reference) exceeds the references
+//     counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge, -refcount when
+//     processed, so this needs no second pass over the objects.
+//  5. The tool's own objects: gc-tracked objects that only the skipped frames reach are dropped.
+//  6. Nodes are radix-sorted by address and the HeapGraph is assembled from final arrays (RawGraphParts), with
+//     the GIL released unless the caller pins the objects.
+//
+// Sizes are sys.getsizeof's, computed in C: for a type whose __sizeof__ is object's (the basicsize formula) or
+// one of the builtin implementations we reproduce (int, str, bytearray, list, dict, set, frozenset, type, frame,
+// code, generator, coroutine, async generator) the size agrees with sys.getsizeof to the byte. For a type whose
+// __sizeof__ is anything else (a Python method of a user class, or another C implementation such as deque's) we
+// do not call it, since that would run code: the basicsize formula is used, which may undercount.
+#include "capture_walk.hpp"
+
+#include <Python.h>
+#include <frameobject.h>
+#include <structmember.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <unordered_map>
+
+#include "capture_internals.hpp"
+#include "capture_labels.hpp"
+#include "column.hpp"
+#include "ptr_index.hpp"
+#include "refgraph/errors.hpp"
+
+namespace refgraph::capture {
+
+namespace {
+
+constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
+constexpr std::uint8_t kInGcList = 1u << 6;   // node flag while capturing: the gc list holds one reference
+constexpr std::uint8_t kGraphFlagsMask = 0x1F;
+
+enum class Layer : std::uint8_t { None, Generic, List, Tuple, Dict, Set, Cell, Function, Method, Module, CFunction,
+                                  Type, Frame, Weakref, Code, Range, ModuleDef };
+
+// Objects the gc does not track that still own references (nothing else would count them).
+bool walks_without_gc(Layer l) {
+  return l == Layer::Type || l == Layer::Code || l == Layer::Range || l == Layer::ModuleDef;
+}
+
+// Objects/rangeobject.c's private struct: four owned ints.
+struct RangeObject {
+  PyObject_HEAD
+  PyObject* start;
+  PyObject* stop;
+  PyObject* step;
+  PyObject* length;
+};
+enum class SizeKind : std::uint8_t { Basic, Int, Str, ByteArray, List, Dict, Set, Type, Frame, Code, Gen };
+enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
+
+PyObject* g_get_objects = nullptr;            // gc.get_objects
+traverseproc g_subtype_traverse = nullptr;    // tp_traverse of every class made by a class statement
+std::vector<std::pair<PyCFunction, SizeKind>> g_sizeof_impls;  // builtin __sizeof__ C functions we reproduce
+
+struct TypeInfo {
+  StringId name = kNoString;
+  Layer layer = Layer::None;  // of the nearest base whose tp_traverse is not subtype_traverse
+  traverseproc base_traverse = nullptr;
+  bool gc_type = false;   // PyType_IS_GC
+  bool instance = false;  // tp_traverse is subtype_traverse: walk slots, instance dict and class first
+  bool managed_dict = false;
+  bool visit_dict_ptr = false;
+  bool visit_type = false;
+  std::vector<std::pair<Py_ssize_t, EdgeLabel>> slots;  // __slots__ members, by offset
+  SizeKind size_kind = SizeKind::Basic;
+  Py_ssize_t pre_header = 0;
+  LabelKind label_kind = LabelKind::None;
+};
+
+// A pointer to the __dict__ slot of an object whose type has a (non-managed) tp_dictoffset.
+PyObject** dict_slot(PyObject* o) {
+  PyTypeObject* t = Py_TYPE(o);
+  Py_ssize_t off = t->tp_dictoffset;
+  if (off == 0) return nullptr;
+  if (off < 0) {
+    Py_ssize_t n = Py_SIZE(o);
+    if (n < 0) n = -n;
+    std::size_t raw = static_cast<std::size_t>(t->tp_basicsize) + n * static_cast<std::size_t>(t->tp_itemsize);
+    off += static_cast<Py_ssize_t>((raw + sizeof(void*) - 1) & ~(sizeof(void*) - 1));
+  }
+  return reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + off);
+}
+
+std::string type_short_name(PyTypeObject* t) {
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+    std::string s = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_name);
+    if (!s.empty()) return s;
+  }
+  const char* n = t->tp_name ? t->tp_name : "?";
+  const char* dot = std::strrchr(n, '.');
+  return dot ? dot + 1 : n;
+}
+
+// module.qualname, as type.__module__ and type.__qualname__ read them, without calling anything.
+std::string type_long_name(PyTypeObject* t) {
+  std::string module, qualname;
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+    module = utf8_of(dict_find_str(t->tp_dict, "__module__"));
+    qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
+  } else {
+    const char* n = t->tp_name ? t->tp_name : "?";
+    const char* dot = std::strrchr(n, '.');
+    module = dot ? std::string(n, dot) : std::string("builtins");
+  }
+  if (qualname.empty()) qualname = type_short_name(t);
+  return module.empty() ? qualname : module + "." + qualname;
+}
+
+// Which builtin __sizeof__ a type uses, found along its MRO without calling anything.
+SizeKind size_kind_of(PyTypeObject* t, bool* exact) {
+  *exact = false;
+  PyObject* mro = t->tp_mro;
+  if (mro == nullptr || !PyTuple_Check(mro)) return SizeKind::Basic;
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); ++i) {
+    PyObject* base = PyTuple_GET_ITEM(mro, i);
+    if (!PyType_Check(base)) continue;
+    PyObject* d = dict_find_str(reinterpret_cast<PyTypeObject*>(base)->tp_dict, "__sizeof__");
+    if (d == nullptr) continue;
+    if (Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+      PyCFunction f = reinterpret_cast<PyMethodDescrObject*>(d)->d_method->ml_meth;
+      for (auto [impl, kind] : g_sizeof_impls) {
+        if (impl == f) {
+          *exact = true;
+          return kind;
+        }
+      }
+    }
+    return SizeKind::Basic;  // someone else's __sizeof__: never called
+  }
+  return SizeKind::Basic;
+}
+
+Layer layer_of(PyTypeObject* base) {
+  if (base == &PyCode_Type) return Layer::Code;
+  if (base == &PyRange_Type) return Layer::Range;
+  if (base == &PyModuleDef_Type) return Layer::ModuleDef;
+  if (base->tp_traverse == nullptr) return base == &PyType_Type ? Layer::Type : Layer::None;
+  if (base == &PyList_Type) return Layer::List;
+  if (base == &PyTuple_Type) return Layer::Tuple;
+  if (base == &PyDict_Type) return Layer::Dict;
+  if (base == &PySet_Type || base == &PyFrozenSet_Type) return Layer::Set;
+  if (base == &PyCell_Type) return Layer::Cell;
+  if (base == &PyFunction_Type) return Layer::Function;
+  if (base == &PyMethod_Type) return Layer::Method;
+  if (base == &PyModule_Type) return Layer::Module;
+  if (base == &PyCFunction_Type || base == &PyCMethod_Type) return Layer::CFunction;
+  if (base == &PyType_Type) return Layer::Type;
+  if (base == &PyFrame_Type && have_internals()) return Layer::Frame;
+  if (base == &_PyWeakref_RefType || base == &_PyWeakref_ProxyType || base == &_PyWeakref_CallableProxyType)
+    return Layer::Weakref;
+  return Layer::Generic;
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Pauses automatic garbage collection (a collection could run __del__ and free what we are reading).
+class GcPause {
+ public:
+  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
+  ~GcPause() { restore(); }
+  void restore() {
+    if (was_enabled_) PyGC_Enable();
+    was_enabled_ = false;
+  }
+
+ private:
+  bool was_enabled_;
+};
+
+class Walker {
+ public:
+  explicit Walker(const CaptureOptions& o) : opt_(o) {
+    L.dict = label("__dict__");
+    L.cls = label("__class__");
+    L.mro = label("__mro__");
+    L.bases = label("__bases__");
+    L.base = label("__base__");
+    L.subclasses = label("__subclasses__");
+    L.name = label("__name__");
+    L.qualname = label("__qualname__");
+    L.slots = label("__slots__");
+    L.module = label("__module__");
+    L.code = label("__code__");
+    L.globals = label("__globals__");
+    L.builtins = label("__builtins__");
+    L.defaults = label("__defaults__");
+    L.kwdefaults = label("__kwdefaults__");
+    L.doc = label("__doc__");
+    L.closure = label("__closure__");
+    L.annotations = label("__annotations__");
+    L.self = label("__self__");
+    L.func = label("__func__");
+    L.cell = label("cell_contents");
+    L.f_back = label("f_back");
+    L.f_code = label("f_code");
+    L.f_func = label("f_func");
+    L.f_locals = label("f_locals");
+    L.f_globals = label("f_globals");
+    L.f_builtins = label("f_builtins");
+    L.f_trace = label("f_trace");
+    L.callback = label("__callback__");
+    L.referent = label("referent");
+    L.co_consts = label("co_consts");
+    L.co_names = label("co_names");
+    L.co_filename = label("co_filename");
+    L.co_name = label("co_name");
+    L.co_qualname = label("co_qualname");
+    L.co_exceptiontable = label("co_exceptiontable");
+    L.co_localsplusnames = label("co_localsplusnames");
+    L.co_localspluskinds = label("co_localspluskinds");
+    L.co_linetable = label("co_linetable");
+    L.start = label("start");
+    L.stop = label("stop");
+    L.step = label("step");
+    L.m_copy = label("m_copy");
+  }
+
+  void seed_modules();
+  void seed_threads();
+  void seed_gc_list(PyObject* list);
+  void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
+  void reserve(std::size_t nodes, std::size_t edges);
+  void run();
+  void count_skipped_frames();
+  void mark_external();
+  void drop_tool_objects();
+  HeapGraph build(Metadata md);
+
+  std::size_t phase2_start = 0;
+  std::size_t num_nodes() const { return objs_.size(); }
+
+ private:
+  struct Labels {
+    EdgeLabel dict, cls, mro, bases, base, subclasses, name, qualname, slots, module, code, globals, builtins,
+        defaults, kwdefaults, doc, closure, annotations, self, func, cell, f_back, f_code, f_func, f_locals,
+        f_globals, f_builtins, f_trace, callback, referent, co_consts, co_names, co_filename, co_name, co_qualname,
+        co_exceptiontable, co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy;
+  } L;
+
+  EdgeLabel label(std::string_view s) { return strings_.intern(s); }
+
+  std::uint32_t discover(PyObject* o) {
+    auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
+    if (inserted) {
+      objs_.push_back(o);
+      flags_.push_back(0);
+      balance_.push_back(0);
+    }
+    return c;
+  }
+
+  void set_root(PyObject* o, RootKind kind) {
+    std::uint32_t c = discover(o);
+    if (c == kSkip) return;
+    if ((flags_[c] & kRootKindMask) == 0)
+      flags_[c] = static_cast<std::uint8_t>(flags_[c] | (std::uint8_t(kind) << kRootKindShift));
+  }
+
+  // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
+  // such as a frame's f_globals, is drawn but not counted when judging External).
+  void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
+    if (t == nullptr) return;
+    if (count_only_) {
+      std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(t));
+      if (c != PtrIndex::kAbsent && c != kSkip) {
+        if (counted) ++balance_[c];
+        skip_refs_.push_back(c);
+      }
+      return;
+    }
+    // The lookup is deferred by a few edges so that the prefetch of its hash slot has landed by then: the
+    // address set does not fit in cache and each lookup would otherwise stall.
+    index_.prefetch(reinterpret_cast<std::uintptr_t>(t));
+    const auto e = static_cast<std::uint32_t>(edst_.size());
+    edst_.push_back(kSkip);  // filled in by resolve_one
+    elab_.push_back(lab);
+    eflg_.push_back(static_cast<std::uint8_t>(eflags | cur_flags_));
+    if (ring_count_ == kRing) resolve_one();
+    ring_[(ring_head_ + ring_count_) % kRing] = Pending{t, e, counted};
+    ++ring_count_;
+  }
+
+  void resolve_one() {
+    const Pending p = ring_[ring_head_];
+    ring_head_ = (ring_head_ + 1) % kRing;
+    --ring_count_;
+    std::uint32_t c = discover(p.target);
+    edst_[p.edge] = c;  // kSkip: the tool's own object; the edge is dropped at build
+    if (c != kSkip && p.counted) ++balance_[c];
+  }
+  void flush() {
+    while (ring_count_ > 0) resolve_one();
+  }
+
+  static int visit_unlabelled(PyObject* o, void* arg) {
+    auto* w = static_cast<Walker*>(arg);
+    if (o == nullptr) return 0;
+    for (int i = 0; i < w->ncand_; ++i) {
+      if (w->cand_[i] == o) {
+        w->cand_[i] = nullptr;  // each labelled slot is used once
+        w->emit(o, w->cand_label_[i]);
+        return 0;
+      }
+    }
+    w->emit(o, kNoEdgeLabel);
+    return 0;
+  }
+
+  void traverse(PyObject* o, traverseproc tp) {
+    if (tp != nullptr) tp(o, &Walker::visit_unlabelled, this);
+    ncand_ = 0;
+  }
+  void candidate(PyObject* o, EdgeLabel lab) {
+    if (o != nullptr && ncand_ < 4) {
+      cand_[ncand_] = o;
+      cand_label_[ncand_] = lab;
+      ++ncand_;
+    }
+  }
+
+  const TypeInfo& info(PyTypeObject* t);
+  void process(std::uint32_t i);
+  void walk(PyObject* o, const TypeInfo& ti);
+  void walk_instance(PyObject* o, const TypeInfo& ti);
+  void walk_layer(PyObject* o, const TypeInfo& ti);
+  void walk_dict(PyObject* o);
+  void walk_type(PyObject* o);
+  void walk_frame(PyObject* o);
+  std::uint64_t size_of(PyObject* o, const TypeInfo& ti);
+  StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
+  std::string frame_label(PyObject* frame);
+  EdgeLabel key_label(PyObject* k);
+  EdgeLabel attr_label(PyObject* name);
+  const std::vector<EdgeLabel>& local_labels(PyCodeObject* code);
+  std::string private_str(PyObject* s, bool quoted);
+
+  const CaptureOptions& opt_;
+  StringTable strings_;
+  PtrIndex index_{1 << 16};
+
+  // Nodes, by capture index (discovery order).
+  Column<PyObject*> objs_;
+  Column<std::uint8_t> flags_;
+  Column<std::int32_t> balance_;  // counted in-references minus the reference count
+  Column<StringId> types_;
+  Column<std::uint64_t> sizes_;
+  Column<StringId> labels_;
+  Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
+  std::vector<bool> keep_;
+
+  // Edges, grouped by source in capture order.
+  Column<std::uint32_t> edst_;
+  Column<EdgeLabel> elab_;
+  Column<std::uint8_t> eflg_;
+  std::uint8_t cur_flags_ = 0;
+
+  // Caches, valid for this capture only (nothing is freed while it runs).
+  PtrIndex type_index_{256};
+  std::vector<std::unique_ptr<TypeInfo>> type_infos_;
+  PyTypeObject* last_type_ = nullptr;
+  const TypeInfo* last_info_ = nullptr;
+  PtrIndex key_labels_{1024};
+  PtrIndex attr_labels_{1024};
+  std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
+
+  // Frames.
+  std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
+  PtrIndex current_thread_frames_{64};
+  std::vector<PyObject*> skipped_frames_;
+  PyObject* modules_dict_ = nullptr;
+
+  struct Pending {
+    PyObject* target;
+    std::uint32_t edge;
+    bool counted;
+  };
+  static constexpr unsigned kRing = 16;
+  Pending ring_[kRing] = {};
+  unsigned ring_head_ = 0, ring_count_ = 0;
+
+  bool count_only_ = false;
+  std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
+
+  PyObject* cand_[4] = {};
+  EdgeLabel cand_label_[4] = {};
+  int ncand_ = 0;
+};
+
+// ---- seeds ----
+
+void Walker::seed_modules() {
+  modules_dict_ = PyImport_GetModuleDict();  // borrowed
+  if (modules_dict_ == nullptr || !PyDict_Check(modules_dict_)) return;
+  Py_ssize_t pos = 0;
+  PyObject *k, *v;
+  while (PyDict_Next(modules_dict_, &pos, &k, &v)) set_root(v, RootKind::Module);
+}
+
+void Walker::seed_threads() {
+  PyThreadState* me = PyThreadState_Get();
+  PyInterpreterState* interp = PyThreadState_GetInterpreter(me);
+  for (PyThreadState* ts = PyInterpreterState_ThreadHead(interp); ts != nullptr; ts = PyThreadState_Next(ts)) {
+    // PyThreadState_GetFrame and PyFrame_GetBack create the frame objects that do not exist yet; each stays
+    // owned by its interpreter frame, so the new reference we get is dropped at once.
+    PyFrameObject* f = PyThreadState_GetFrame(ts);
+    while (f != nullptr) {
+      auto* fo = reinterpret_cast<PyObject*>(f);
+      if (ts == me) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
+      PyCodeObject* code = PyFrame_GetCode(f);
+      bool tool = false;
+      if (!opt_.skip_files.empty()) {
+        std::string file = utf8_of(code->co_filename);
+        for (const auto& prefix : opt_.skip_files)
+          if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
+      }
+      Py_DECREF(code);
+      PyFrameObject* back = PyFrame_GetBack(f);
+      frame_back_[fo] = reinterpret_cast<PyObject*>(back);
+      if (tool) {
+        skip(fo);
+        skipped_frames_.push_back(fo);
+      } else {
+        set_root(fo, RootKind::ThreadFrame);
+      }
+      Py_DECREF(f);
+      f = back;
+    }
+  }
+  PyErr_Clear();  // a frame object that could not be created is simply not seen
+}
+
+void Walker::seed_gc_list(PyObject* list) {
+  const Py_ssize_t n = PyList_GET_SIZE(list);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    std::uint32_t c = discover(PyList_GET_ITEM(list, i));
+    if (c == kSkip) continue;
+    flags_[c] |= kInGcList;
+    ++balance_[c];  // the list's own reference is not the heap's
+  }
+}
+
+void Walker::reserve(std::size_t nodes, std::size_t edges) {
+  objs_.reserve(nodes);
+  flags_.reserve(nodes);
+  balance_.reserve(nodes);
+  types_.reserve(nodes);
+  sizes_.reserve(nodes);
+  labels_.reserve(nodes);
+  edge_begin_.reserve(nodes + 1);
+  edst_.reserve(edges);
+  elab_.reserve(edges);
+  eflg_.reserve(edges);
+  index_.reset(nodes);
+}
+
+// ---- the walk ----
+
+void Walker::run() {
+  constexpr std::size_t kAhead = 8;
+  do {
+    for (std::size_t i = types_.size(); i < objs_.size(); ++i) {
+      if (i + kAhead < objs_.size()) __builtin_prefetch(objs_[i + kAhead]);
+      process(static_cast<std::uint32_t>(i));
+    }
+    flush();
+  } while (types_.size() < objs_.size());
+}
+
+const TypeInfo& Walker::info(PyTypeObject* t) {
+  if (t == last_type_) return *last_info_;
+  std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
+  if (k == PtrIndex::kAbsent) {
+    auto ti = std::make_unique<TypeInfo>();
+    ti->name = strings_.intern(opt_.shortnames ? type_short_name(t) : type_long_name(t));
+    ti->gc_type = PyType_IS_GC(t);
+    ti->pre_header = pre_header_size(t);
+    bool exact = false;
+    ti->size_kind = size_kind_of(t, &exact);
+    if (!have_internals() && (ti->size_kind == SizeKind::Str || ti->size_kind == SizeKind::Type ||
+                              ti->size_kind == SizeKind::Frame || ti->size_kind == SizeKind::Code ||
+                              ti->size_kind == SizeKind::Gen))
+      ti->size_kind = SizeKind::Basic;
+
+    // Layers: a class statement's type walks its instance layer (subtype_traverse in C), then the layer of the
+    // nearest base with another tp_traverse, exactly as subtype_traverse does.
+    PyTypeObject* base = t;
+    if (t->tp_traverse == g_subtype_traverse && g_subtype_traverse != nullptr && have_internals()) {
+      ti->instance = true;
+      while (base != nullptr && base->tp_traverse == g_subtype_traverse) {
+        if (Py_SIZE(base) > 0) {
+          auto* members = reinterpret_cast<PyMemberDef*>(reinterpret_cast<char*>(base) + Py_TYPE(base)->tp_basicsize);
+          for (Py_ssize_t m = 0; m < Py_SIZE(base); ++m) {
+            if (members[m].type == T_OBJECT_EX && members[m].name != nullptr)
+              ti->slots.emplace_back(members[m].offset, label(members[m].name));
+          }
+        }
+        base = base->tp_base;
+      }
+      if (base == nullptr) base = &PyBaseObject_Type;
+      ti->managed_dict = (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+      ti->visit_dict_ptr = t->tp_dictoffset != base->tp_dictoffset;
+      ti->visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+                       (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
+    }
+    ti->layer = layer_of(base);
+    if (!ti->gc_type && !walks_without_gc(ti->layer)) ti->layer = Layer::None;
+    ti->base_traverse = base->tp_traverse;
+
+    if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
+      ti->label_kind = LabelKind::Type;
+    else if (t == &PyModule_Type || PyType_IsSubtype(t, &PyModule_Type))
+      ti->label_kind = LabelKind::Module;
+    else if (t == &PyFunction_Type)
+      ti->label_kind = LabelKind::Function;
+    else if (t == &PyCode_Type)
+      ti->label_kind = LabelKind::Code;
+    else if (t == &PyFrame_Type)
+      ti->label_kind = LabelKind::Frame;
+    else if (t == &PyCFunction_Type || t == &PyCMethod_Type)
+      ti->label_kind = LabelKind::CFunction;
+    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_UNICODE_SUBCLASS))
+      ti->label_kind = LabelKind::Str;
+    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_BYTES_SUBCLASS))
+      ti->label_kind = LabelKind::Bytes;
+
+    k = static_cast<std::uint32_t>(type_infos_.size());
+    type_infos_.push_back(std::move(ti));
+    type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
+  }
+  last_type_ = t;
+  last_info_ = type_infos_[k].get();
+  return *last_info_;
+}
+
+void Walker::process(std::uint32_t i) {
+  PyObject* o = objs_[i];
+  const TypeInfo& ti = info(Py_TYPE(o));
+  types_.push_back(ti.name);
+  sizes_.push_back(size_of(o, ti));
+  const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
+  if (is_gc && PyObject_GC_IsTracked(o)) flags_[i] |= kGcTracked;
+  labels_.push_back(ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]));
+  Py_ssize_t rc = Py_REFCNT(o);
+  balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
+  edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
+  cur_flags_ = o == modules_dict_ ? kEdgeDeferred : 0;  // sys.modules entries rarely explain a leak
+  if (is_gc || walks_without_gc(ti.layer)) walk(o, ti);
+  cur_flags_ = 0;
+}
+
+void Walker::walk(PyObject* o, const TypeInfo& ti) {
+  if (ti.instance) walk_instance(o, ti);
+  walk_layer(o, ti);
+}
+
+void Walker::walk_instance(PyObject* o, const TypeInfo& ti) {
+  for (auto [offset, lab] : ti.slots) emit(*reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset), lab);
+  PyObject* dict = nullptr;
+  if (ti.managed_dict) {
+    ManagedAttrs a;
+    if (managed_attrs(o, &a)) {
+      for (Py_ssize_t k = 0; k < a.count; ++k)
+        if (PyObject* v = a.values[k]) emit(v, attr_label(managed_key(a, k)));
+      dict = a.dict;
+    }
+  } else if (ti.visit_dict_ptr) {
+    if (PyObject** slot = dict_slot(o)) dict = *slot;
+  }
+  if (ti.visit_dict_ptr) emit(dict, L.dict);
+  if (ti.visit_type) emit(reinterpret_cast<PyObject*>(Py_TYPE(o)), L.cls);
+}
+
+void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {
+  switch (ti.layer) {
+    case Layer::None:
+      return;
+    case Layer::Generic:
+      traverse(o, ti.base_traverse);
+      return;
+    case Layer::List: {
+      auto* l = reinterpret_cast<PyListObject*>(o);
+      const Py_ssize_t n = Py_SIZE(o);
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        if (k + 8 < n && l->ob_item[k + 8]) index_.prefetch(reinterpret_cast<std::uintptr_t>(l->ob_item[k + 8]));
+        emit(l->ob_item[k], index_label(static_cast<std::uint32_t>(k)));
+      }
+      return;
+    }
+    case Layer::Tuple: {
+      const Py_ssize_t n = Py_SIZE(o);
+      for (Py_ssize_t k = 0; k < n; ++k) emit(PyTuple_GET_ITEM(o, k), index_label(static_cast<std::uint32_t>(k)));
+      return;
+    }
+    case Layer::Dict:
+      walk_dict(o);
+      return;
+    case Layer::Set: {
+      Py_ssize_t pos = 0;
+      PyObject* key;
+      Py_hash_t hash;
+      while (_PySet_NextEntry(o, &pos, &key, &hash)) emit(key, kNoEdgeLabel);
+      return;
+    }
+    case Layer::Cell:
+      emit(PyCell_GET(o), L.cell);
+      return;
+    case Layer::Function: {
+      auto* f = reinterpret_cast<PyFunctionObject*>(o);
+      emit(f->func_code, L.code);
+      emit(f->func_globals, L.globals, kEdgeDeferred);
+      emit(f->func_builtins, L.builtins, kEdgeDeferred);
+      emit(f->func_module, L.module);
+      emit(f->func_defaults, L.defaults);
+      emit(f->func_kwdefaults, L.kwdefaults);
+      emit(f->func_doc, L.doc);
+      emit(f->func_name, L.name);
+      emit(f->func_dict, L.dict);
+      emit(f->func_closure, L.closure);
+      emit(f->func_annotations, L.annotations);
+      emit(f->func_qualname, L.qualname);
+      return;
+    }
+    case Layer::Method: {
+      auto* m = reinterpret_cast<PyMethodObject*>(o);
+      emit(m->im_func, L.func);
+      emit(m->im_self, L.self);
+      return;
+    }
+    case Layer::Module:
+      candidate(PyModule_GetDict(o), L.dict);
+      traverse(o, ti.base_traverse);
+      return;
+    case Layer::CFunction: {
+      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
+      candidate(f->m_self, L.self);
+      candidate(f->m_module, L.module);
+      traverse(o, ti.base_traverse);
+      return;
+    }
+    case Layer::Type:
+      walk_type(o);
+      return;
+    case Layer::Frame:
+      walk_frame(o);
+      return;
+    case Layer::Code: {
+      auto* co = reinterpret_cast<PyCodeObject*>(o);
+      emit(co->co_consts, L.co_consts);
+      emit(co->co_names, L.co_names);
+      emit(co->co_filename, L.co_filename);
+      emit(co->co_name, L.co_name);
+#if PY_VERSION_HEX >= 0x030B0000
+      emit(co->co_exceptiontable, L.co_exceptiontable);
+      emit(co->co_localsplusnames, L.co_localsplusnames);
+      emit(co->co_localspluskinds, L.co_localspluskinds);
+      emit(co->co_qualname, L.co_qualname);
+      emit(co->co_linetable, L.co_linetable);
+      emit(co->_co_code, kNoEdgeLabel);
+#endif
+      return;
+    }
+    case Layer::Range: {
+      auto* r = reinterpret_cast<RangeObject*>(o);
+      emit(r->start, L.start);
+      emit(r->stop, L.stop);
+      emit(r->step, L.step);
+      emit(r->length, kNoEdgeLabel);
+      return;
+    }
+    case Layer::ModuleDef:
+      emit(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, L.m_copy);
+      return;
+    case Layer::Weakref: {
+      auto* r = reinterpret_cast<PyWeakReference*>(o);
+      emit(r->wr_callback, L.callback);
+      if (r->wr_object != nullptr && r->wr_object != Py_None) emit(r->wr_object, L.referent, kEdgeWeak, false);
+      return;
+    }
+  }
+}
+
+void Walker::walk_dict(PyObject* o) {
+  // tp_traverse reports the keys of a dict only when some key is not a str; a combined table owns its keys
+  // either way, so they are edges (unlabelled); a split table's keys belong to the class's shared keys.
+  const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
+  const bool with_keys = !split || !dict_keys_are_str(o);
+  Py_ssize_t pos = 0;
+  PyObject *k, *v;
+  while (PyDict_Next(o, &pos, &k, &v)) {
+    emit(v, key_label(k));
+    if (with_keys) emit(k, kNoEdgeLabel);
+  }
+}
+
+void Walker::walk_type(PyObject* o) {
+  auto* t = reinterpret_cast<PyTypeObject*>(o);
+  const bool heap = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) != 0;
+  if (heap) {  // type_traverse
+    emit(t->tp_dict, L.dict);
+    emit(t->tp_cache, kNoEdgeLabel);
+    emit(t->tp_mro, L.mro, kEdgeDeferred);
+    emit(t->tp_bases, L.bases, kEdgeDeferred);
+    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred);
+    auto* ht = reinterpret_cast<PyHeapTypeObject*>(t);
+    emit(ht->ht_module, kNoEdgeLabel);
+    // Owned, but left out of type_traverse because they cannot form cycles.
+    emit(ht->ht_name, L.name);
+    emit(ht->ht_qualname, L.qualname);
+    emit(ht->ht_slots, L.slots);
+    for_each_cached_key(t, [&](PyObject* key) { emit(key, kNoEdgeLabel); });
+  } else {  // a static type is not GC-tracked and has no traverse, but it owns these
+    emit(t->tp_dict, L.dict);
+    emit(t->tp_mro, L.mro, kEdgeDeferred);
+    emit(t->tp_bases, L.bases, kEdgeDeferred);
+    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred, false);
+  }
+#if PY_VERSION_HEX < 0x030C0000
+  emit(t->tp_subclasses, L.subclasses, kEdgeDeferred);
+#endif
+}
+
+void Walker::walk_frame(PyObject* o) {
+  FrameView fv;
+  if (!frame_view(o, &fv)) {
+    traverse(o, Py_TYPE(o)->tp_traverse);
+    return;
+  }
+  const std::uint8_t saved = cur_flags_;
+  if (current_thread_frames_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent)
+    cur_flags_ = kEdgeDeferred;  // the caller's own frames: what it is asking about, rarely why
+  auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
+  const auto& names = local_labels(code);
+  auto local = [&](int k) { return k < static_cast<int>(names.size()) ? names[k] : kNoEdgeLabel; };
+
+  emit(fv.back, L.f_back);  // frame_traverse: f_back, f_trace, then the frame data if the frame object owns it
+  emit(fv.trace, L.f_trace);
+  if (fv.owner == FrameView::FrameObject) {
+    emit(fv.locals, L.f_locals);
+    emit(fv.func, L.f_func);
+    emit(fv.code, L.f_code);
+    for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k], local(k));
+  } else {
+    // Executing (or a generator's): the gc does not see the frame's data; the interpreter frame owns it.
+    const bool executing_generator = fv.owner == FrameView::Generator;
+    if (!executing_generator) {  // a generator's frame data is the generator's to traverse
+      emit(fv.locals, L.f_locals);
+      emit(fv.func, L.f_func);
+      emit(fv.code, L.f_code);
+    }
+    if (!executing_generator || fv.stacktop < 0) {
+      for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k], local(k));
+      if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
+          fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
+        for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k], kNoEdgeLabel);
+      }
+    }
+    if (fv.back == nullptr) {  // a running frame's f_back is computed, not stored: drawn, not counted
+      auto it = frame_back_.find(o);
+      if (it != frame_back_.end()) emit(it->second, L.f_back, 0, false);
+    }
+  }
+  emit(fv.globals, L.f_globals, kEdgeDeferred, false);
+  emit(fv.builtins, L.f_builtins, kEdgeDeferred, false);
+  cur_flags_ = saved;
+}
+
+// ---- sizes and labels ----
+
+std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) {
+  PyTypeObject* t = Py_TYPE(o);
+  Py_ssize_t s = -1;
+  switch (ti.size_kind) {
+    case SizeKind::Basic:
+      break;
+    case SizeKind::Int: {
+      Py_ssize_t n = Py_SIZE(o);
+      n = n < 0 ? -n : n;
+      if (n < 1) n = 1;  // int.__sizeof__ counts at least one digit, even for 0
+      s = static_cast<Py_ssize_t>(offsetof(PyLongObject, ob_digit)) + n * Py_ssize_t(sizeof(digit));
+      break;
+    }
+    case SizeKind::Str:
+      s = str_sizeof(o);
+      break;
+    case SizeKind::ByteArray:
+      s = t->tp_basicsize + reinterpret_cast<PyByteArrayObject*>(o)->ob_alloc;
+      break;
+    case SizeKind::List:
+      s = t->tp_basicsize + reinterpret_cast<PyListObject*>(o)->allocated * Py_ssize_t(sizeof(PyObject*));
+      break;
+    case SizeKind::Dict:
+      s = _PyDict_SizeOf(reinterpret_cast<PyDictObject*>(o));
+      break;
+    case SizeKind::Set: {
+      auto* so = reinterpret_cast<PySetObject*>(o);
+      s = t->tp_basicsize;
+      if (so->table != so->smalltable) s += (so->mask + 1) * Py_ssize_t(sizeof(setentry));
+      break;
+    }
+    case SizeKind::Type:
+      s = type_sizeof(o);
+      break;
+    case SizeKind::Frame:
+      s = frame_sizeof(o);
+      break;
+    case SizeKind::Code:
+      s = code_sizeof(o);
+      break;
+    case SizeKind::Gen:
+      s = gen_sizeof(o);
+      break;
+  }
+  if (s < 0) {  // object.__sizeof__
+    s = t->tp_basicsize;
+    if (t->tp_itemsize > 0) s += Py_SIZE(o) * t->tp_itemsize;
+  }
+  return static_cast<std::uint64_t>(s + ti.pre_header);
+}
+
+std::string Walker::frame_label(PyObject* frame) {
+  auto* f = reinterpret_cast<PyFrameObject*>(frame);
+  PyCodeObject* code = PyFrame_GetCode(f);
+  std::string file = utf8_of(code->co_filename);
+  auto slash = file.find_last_of('/');
+  if (slash != std::string::npos) file.erase(0, slash + 1);
+  std::string out = file + ":" + std::to_string(PyFrame_GetLineNumber(f)) + " in ";
+#if PY_VERSION_HEX >= 0x030B0000
+  if (!append_utf8(out, code->co_qualname)) append_utf8(out, code->co_name);
+#else
+  append_utf8(out, code->co_name);
+#endif
+  Py_DECREF(code);
+  return out;
+}
+
+StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags) {
+  std::string text;
+  switch (ti.label_kind) {
+    case LabelKind::None:
+      return kNoString;
+    case LabelKind::Module:
+      append_utf8(text, dict_find_str(PyModule_GetDict(o), "__name__"));
+      break;
+    case LabelKind::Function:
+      append_utf8(text, reinterpret_cast<PyFunctionObject*>(o)->func_qualname);
+      break;
+    case LabelKind::Type: {
+      auto* t = reinterpret_cast<PyTypeObject*>(o);
+      if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
+        append_utf8(text, reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
+      else
+        text = type_short_name(t);
+      break;
+    }
+    case LabelKind::Code:
+#if PY_VERSION_HEX >= 0x030B0000
+      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_qualname);
+#else
+      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_name);
+#endif
+      break;
+    case LabelKind::Frame:
+      text = frame_label(o);
+      break;
+    case LabelKind::CFunction: {
+      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
+      if (f->m_ml != nullptr && f->m_ml->ml_name != nullptr) text = f->m_ml->ml_name;
+      break;
+    }
+    case LabelKind::Str: {
+      bool cut = false;
+      if (!append_utf8(text, o, opt_.max_value_len, &cut)) return kNoString;
+      if (cut) text += "...";
+      *flags |= kLabelIsValue;
+      break;
+    }
+    case LabelKind::Bytes: {
+      bool cut = false;
+      text = bytes_text(o, opt_.max_value_len, &cut);
+      if (cut) text += "...";
+      *flags |= kLabelIsValue;
+      break;
+    }
+  }
+  return text.empty() ? kNoString : strings_.intern(text);
+}
+
+// A str key or attribute name as shown: the name itself if the program chose it (an identifier of at most 40
+// characters), its value with values=True, else only its length.
+std::string Walker::private_str(PyObject* s, bool quoted) {
+  if (is_short_identifier(s)) return quoted ? "'" + utf8_of(s) + "'" : utf8_of(s);
+  if (opt_.values) {
+    std::string text;
+    bool cut = false;
+    append_utf8(text, s, opt_.max_value_len, &cut);
+    text = escape_quoted(text);
+    if (cut) text += "...";
+    return "'" + text + "'";
+  }
+  return "<str len=" + std::to_string(PyUnicode_GET_LENGTH(s)) + ">";
+}
+
+EdgeLabel Walker::key_label(PyObject* k) {
+  if (PyLong_CheckExact(k)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(k, &overflow);
+    if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit)) return index_label(static_cast<std::uint32_t>(v));
+    if (!overflow) return label("[" + std::to_string(v) + "]");
+    return label("[<int>]");
+  }
+  std::uint32_t cached = key_labels_.find(reinterpret_cast<std::uintptr_t>(k));
+  if (cached != PtrIndex::kAbsent) return cached;
+  std::string text;
+  if (PyUnicode_Check(k)) {
+    text = "[" + private_str(k, true) + "]";
+  } else if (PyBytes_Check(k)) {
+    if (opt_.values) {
+      bool cut = false;
+      text = "[b'" + escape_quoted(bytes_text(k, opt_.max_value_len, &cut)) + (cut ? "...'" : "'") + "]";
+    } else {
+      text = "[<bytes len=" + std::to_string(PyBytes_GET_SIZE(k)) + ">]";
+    }
+  } else {
+    text = "[<" + std::string(strings_[info(Py_TYPE(k)).name]) + ">]";
+  }
+  EdgeLabel l = label(text);
+  key_labels_.insert(reinterpret_cast<std::uintptr_t>(k), l);
+  return l;
+}
+
+EdgeLabel Walker::attr_label(PyObject* name) {
+  std::uint32_t cached = attr_labels_.find(reinterpret_cast<std::uintptr_t>(name));
+  if (cached != PtrIndex::kAbsent) return cached;
+  EdgeLabel l = PyUnicode_Check(name) ? label(private_str(name, false)) : kNoEdgeLabel;
+  attr_labels_.insert(reinterpret_cast<std::uintptr_t>(name), l);
+  return l;
+}
+
+const std::vector<EdgeLabel>& Walker::local_labels(PyCodeObject* code) {
+  auto [it, inserted] = code_labels_.try_emplace(reinterpret_cast<PyObject*>(code));
+  if (inserted) {
+    PyObject* names = code->co_localsplusnames;
+    if (names != nullptr && PyTuple_Check(names)) {
+      for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); ++k) {
+        PyObject* n = PyTuple_GET_ITEM(names, k);
+        it->second.push_back(label("f_locals[" + private_str(n, true) + "]"));
+      }
+    }
+  }
+  return it->second;
+}
+
+// ---- after the walk ----
+
+void Walker::count_skipped_frames() {
+  // The tool's frames are not nodes, but what they hold is not held from C either.
+  count_only_ = true;
+  for (PyObject* f : skipped_frames_) {
+    if (Py_TYPE(f) == &PyFrame_Type && have_internals()) {
+      walk_frame(f);
+    } else if (PyObject_IS_GC(f)) {
+      traverse(f, Py_TYPE(f)->tp_traverse);
+    }
+  }
+  count_only_ = false;
+}
+
+void Walker::mark_external() {
+  for (std::size_t i = 0; i < objs_.size(); ++i) {
+    if ((flags_[i] & kRootKindMask) == 0 && balance_[i] < 0)
+      flags_[i] = static_cast<std::uint8_t>(flags_[i] | (std::uint8_t(RootKind::External) << kRootKindShift));
+  }
+}
+
+void Walker::drop_tool_objects() {
+  // Phase 1 is closed under references, so a phase-2 node is reachable from a root only through phase-2 roots
+  // (external ones). Of the phase-2 nodes no root reaches, those the skipped frames reach are the tool's own.
+  const std::size_t n = objs_.size();
+  keep_.assign(n, true);
+  if (phase2_start >= n || skip_refs_.empty()) return;
+  std::vector<std::uint8_t> state(n - phase2_start, 0);  // 1: reached from a root, 2: the tool's
+  std::vector<std::uint32_t> queue;
+  auto spread = [&](std::uint8_t mark) {
+    while (!queue.empty()) {
+      std::uint32_t c = queue.back();
+      queue.pop_back();
+      for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
+        std::uint32_t d = edst_[e];
+        if (d >= n || d < phase2_start || (eflg_[e] & kEdgeWeak) || state[d - phase2_start] != 0) continue;
+        state[d - phase2_start] = mark;
+        queue.push_back(d);
+      }
+    }
+  };
+  for (std::size_t c = phase2_start; c < n; ++c) {
+    if (flags_[c] & kRootKindMask) {
+      state[c - phase2_start] = 1;
+      queue.push_back(static_cast<std::uint32_t>(c));
+    }
+  }
+  spread(1);
+  for (std::uint32_t c : skip_refs_) {
+    if (c >= phase2_start && state[c - phase2_start] == 0) {
+      state[c - phase2_start] = 2;
+      queue.push_back(c);
+    }
+  }
+  spread(2);
+  for (std::size_t c = phase2_start; c < n; ++c)
+    if (state[c - phase2_start] == 2) keep_[c] = false;
+}
+
+// LSD radix sort of 64-bit records on bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
+// scattering), every histogram counted in one read, passes where all records share the digit skipped.
+template <class Rec, class KeyFn>
+void radix_sort(std::vector<Rec>& a, unsigned lo_bit, unsigned hi_bit, KeyFn key) {
+  constexpr unsigned kBits = 11, kBuckets = 1u << kBits;
+  if (a.size() < 2 || hi_bit <= lo_bit) return;
+  const unsigned passes = (hi_bit - lo_bit + kBits - 1) / kBits;
+  std::vector<std::uint32_t> count(std::size_t(passes) * kBuckets, 0);
+  for (const Rec& r : a) {
+    const std::uint64_t k = key(r) >> lo_bit;
+    for (unsigned p = 0; p < passes; ++p) ++count[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+  }
+  std::vector<Rec> tmp(a.size());
+  for (unsigned p = 0; p < passes; ++p) {
+    std::uint32_t* c = &count[p * kBuckets];
+    if (std::find(c, c + kBuckets, static_cast<std::uint32_t>(a.size())) != c + kBuckets) continue;
+    std::uint32_t sum = 0;
+    for (unsigned b = 0; b < kBuckets; ++b) {
+      std::uint32_t x = c[b];
+      c[b] = sum;
+      sum += x;
+    }
+    const unsigned shift = lo_bit + p * kBits;
+    for (const Rec& r : a) tmp[c[(key(r) >> shift) & (kBuckets - 1)]++] = r;
+    a.swap(tmp);
+  }
+}
+
+unsigned bit_width(std::uint64_t x) {
+  unsigned b = 0;
+  while (b < 64 && (x >> b) != 0) ++b;
+  return b;
+}
+
+// The kept nodes in address order: their addresses and capture indices.
+void sort_by_address(const Column<PyObject*>& objs, const std::vector<bool>& keep, std::vector<std::uint64_t>* ids,
+                     std::vector<std::uint32_t>* perm) {
+  const std::size_t n = objs.size();
+  std::uint64_t lo = ~std::uint64_t(0), hi = 0;
+  std::size_t m = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    const std::uint64_t k = reinterpret_cast<std::uintptr_t>(objs[i]) >> 3;  // objects are 8-byte aligned
+    lo = std::min(lo, k);
+    hi = std::max(hi, k);
+    ++m;
+  }
+  ids->resize(m);
+  perm->resize(m);
+  if (m == 0) return;
+  const unsigned idx_bits = std::max(1u, bit_width(n - 1));
+  const unsigned key_bits = bit_width(hi - lo);
+  if (idx_bits + key_bits <= 64) {
+    // One word a record, (key << idx_bits) | index: half the memory traffic of a pair.
+    std::vector<std::uint64_t> a;
+    a.reserve(m);
+    for (std::size_t i = 0; i < n; ++i)
+      if (keep[i]) a.push_back((((reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo) << idx_bits) | i);
+    radix_sort(a, idx_bits, idx_bits + key_bits, [](std::uint64_t r) { return r; });
+    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
+    for (std::size_t r = 0; r < m; ++r) {
+      (*perm)[r] = static_cast<std::uint32_t>(a[r] & mask);
+      (*ids)[r] = ((a[r] >> idx_bits) + lo) << 3;
+    }
+    return;
+  }
+  struct Pair {
+    std::uint64_t key;
+    std::uint32_t idx;
+  };
+  std::vector<Pair> a;
+  a.reserve(m);
+  for (std::size_t i = 0; i < n; ++i)
+    if (keep[i]) a.push_back({(reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo, static_cast<std::uint32_t>(i)});
+  radix_sort(a, 0, key_bits, [](const Pair& r) { return r.key; });
+  for (std::size_t r = 0; r < m; ++r) {
+    (*perm)[r] = a[r].idx;
+    (*ids)[r] = (a[r].key + lo) << 3;
+  }
+}
+
+HeapGraph Walker::build(Metadata md) {
+  const std::size_t n = objs_.size();
+  index_.release();
+  std::vector<std::uint64_t> ids;
+  std::vector<std::uint32_t> perm;
+  sort_by_address(objs_, keep_, &ids, &perm);
+  objs_.release();
+  balance_.release();
+
+  const std::size_t m = perm.size();
+  std::vector<std::uint32_t> rank(n, kNoNode);
+  for (std::size_t r = 0; r < m; ++r) rank[perm[r]] = static_cast<std::uint32_t>(r);
+
+  RawGraphParts p;
+  p.ids = std::move(ids);
+  p.types.resize(m);
+  p.sizes.resize(m);
+  p.flags.resize(m);
+  p.labels.resize(m);
+  for (std::size_t r = 0; r < m; ++r) {
+    std::uint32_t c = perm[r];
+    p.types[r] = types_[c];
+    p.sizes[r] = sizes_[c];
+    p.flags[r] = flags_[c] & kGraphFlagsMask;
+    p.labels[r] = labels_[c];
+  }
+  types_.release();
+  sizes_.release();
+  flags_.release();
+  labels_.release();
+
+  edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
+  p.out_row_starts.resize(m + 1);
+  p.edge_targets.reserve(edst_.size());
+  p.edge_labels.reserve(edst_.size());
+  p.edge_flags.reserve(edst_.size());
+  p.out_row_starts[0] = 0;
+  for (std::size_t r = 0; r < m; ++r) {
+    std::uint32_t c = perm[r];
+    for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
+      std::uint32_t d = edst_[e];
+      std::uint32_t t = d < n ? rank[d] : kNoNode;
+      if (t == kNoNode) continue;  // to the tool's own object or a dropped node
+      p.edge_targets.push_back(t);
+      p.edge_labels.push_back(elab_[e]);
+      p.edge_flags.push_back(eflg_[e]);
+    }
+    p.out_row_starts[r + 1] = static_cast<EdgeIndex>(p.edge_targets.size());
+  }
+  edst_.release();
+  elab_.release();
+  eflg_.release();
+  edge_begin_.release();
+  std::vector<std::uint32_t>().swap(rank);
+  std::vector<std::uint32_t>().swap(perm);
+
+  p.strings = std::move(strings_);
+  p.metadata = std::move(md);
+  return std::move(p).assemble("capture");
+}
+
+Metadata make_metadata(const CaptureOptions& opt) {
+  Metadata md;
+  md.pid = static_cast<std::int64_t>(getpid());
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) md.host = host;
+  std::string version = Py_GetVersion();
+  md.python_version = version.substr(0, version.find(' '));
+  md.time = now_seconds();
+  md.rss = rss_bytes();
+  md.tag = opt.tag;
+  md.values_included = opt.values;
+  md.extra["producer"] = "refgraph._core.capture";
+  return md;
+}
+
+struct NoGil {
+  PyThreadState* saved = PyEval_SaveThread();
+  ~NoGil() { PyEval_RestoreThread(saved); }
+};
+
+// Owns one reference; drops it on scope exit.
+struct Ref {
+  PyObject* p;
+  ~Ref() { Py_XDECREF(p); }
+};
+
+}  // namespace
+
+void init_capture() {
+  if (g_get_objects != nullptr) return;
+  PyObject* gc = PyImport_ImportModule("gc");
+  if (gc == nullptr) throw Error("refgraph: cannot import gc");
+  g_get_objects = PyObject_GetAttrString(gc, "get_objects");
+  Py_DECREF(gc);
+  if (g_get_objects == nullptr) throw Error("refgraph: gc.get_objects is missing");
+
+  // Every class made by a class statement shares one tp_traverse (subtype_traverse); read it from a class of
+  // the standard library that is always loaded, so that no class of our own lingers as garbage.
+  PyObject* abc = PyImport_ImportModule("abc");
+  if (abc != nullptr) {
+    PyObject* cls = PyObject_GetAttrString(abc, "ABC");
+    if (cls != nullptr && PyType_Check(cls)) g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
+    Py_XDECREF(cls);
+    Py_DECREF(abc);
+  }
+  PyErr_Clear();
+
+  const std::pair<PyTypeObject*, SizeKind> impls[] = {
+      {&PyBaseObject_Type, SizeKind::Basic}, {&PyLong_Type, SizeKind::Int},      {&PyUnicode_Type, SizeKind::Str},
+      {&PyByteArray_Type, SizeKind::ByteArray}, {&PyList_Type, SizeKind::List}, {&PyDict_Type, SizeKind::Dict},
+      {&PySet_Type, SizeKind::Set},         {&PyFrozenSet_Type, SizeKind::Set}, {&PyType_Type, SizeKind::Type},
+      {&PyFrame_Type, SizeKind::Frame},     {&PyCode_Type, SizeKind::Code},     {&PyGen_Type, SizeKind::Gen},
+      {&PyCoro_Type, SizeKind::Gen},        {&PyAsyncGen_Type, SizeKind::Gen}};
+  for (auto [type, kind] : impls) {
+    PyObject* d = dict_find_str(type->tp_dict, "__sizeof__");
+    if (d != nullptr && Py_IS_TYPE(d, &PyMethodDescr_Type))
+      g_sizeof_impls.emplace_back(reinterpret_cast<PyMethodDescrObject*>(d)->d_method->ml_meth, kind);
+  }
+}
+
+HeapGraph capture_heap(const CaptureOptions& opt) {
+  if (g_get_objects == nullptr) throw Error("refgraph: capture used before init_capture");
+  const auto t0 = std::chrono::steady_clock::now();
+  Metadata md = make_metadata(opt);
+  GcPause pause;
+  Walker w(opt);
+  Ref list{PyObject_CallNoArgs(g_get_objects)};
+  if (list.p == nullptr || !PyList_Check(list.p)) {
+    PyErr_Clear();
+    throw Error("refgraph: gc.get_objects() failed");
+  }
+  const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
+  w.reserve(tracked * 3 + 4096, tracked * 6 + 8192);
+  w.skip(list.p);
+  w.seed_modules();
+  w.seed_threads();  // frame objects made here are not in the list: no reference of its own to discount
+  const auto ta = std::chrono::steady_clock::now();
+  w.run();
+  const auto tb = std::chrono::steady_clock::now();
+  w.phase2_start = w.num_nodes();
+  w.seed_gc_list(list.p);
+  w.run();
+  const auto tc = std::chrono::steady_clock::now();
+  md.extra["timing"] = std::to_string(std::chrono::duration<double>(ta - t0).count()) + " " +
+                       std::to_string(std::chrono::duration<double>(tb - ta).count()) + " " +
+                       std::to_string(std::chrono::duration<double>(tc - tb).count());
+  w.count_skipped_frames();
+  w.mark_external();
+  w.drop_tool_objects();
+  Py_DECREF(list.p);  // nothing dies here: every item existed before the list did
+  list.p = nullptr;
+  const auto t1 = std::chrono::steady_clock::now();
+  md.extra["walk_seconds"] = std::to_string(std::chrono::duration<double>(t1 - t0).count());
+  md.extra["gc_tracked"] = std::to_string(tracked);
+  HeapGraph g;
+  if (opt.pin) {
+    // The graph is built with the GIL held, so nothing can die before it is pinned.
+    pause.restore();
+    g = w.build(std::move(md));
+    for (std::uint64_t id : g.ids()) Py_INCREF(reinterpret_cast<PyObject*>(id));
+  } else {
+    pause.restore();
+    NoGil nogil;
+    g = w.build(std::move(md));
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  g.metadata().extra["build_seconds"] = std::to_string(std::chrono::duration<double>(t2 - t1).count());
+  return g;
+}
+
+}  // namespace refgraph::capture

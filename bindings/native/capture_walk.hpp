@@ -1,0 +1,33 @@
+// The live heap walk behind _core.capture and _core.pin_heap (C API only; the pybind11 surface is capture.cpp).
+//
+//   CaptureOptions o;  o.skip_files = {"/path/to/refgraph/"};
+//   HeapGraph g = capture_heap(o);      // with the GIL held; runs no Python code of the user's
+//
+// What is a node, which edges carry which labels, what is a root: docs/internals.md ("Conventions the producers
+// of graphs follow"). How: see the comment at the top of capture_walk.cpp.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "refgraph/graph.hpp"
+
+namespace refgraph::capture {
+
+struct CaptureOptions {
+  bool values = false;      // str/bytes values as node labels and as dict-key labels
+  bool shortnames = true;   // type.__name__ (objgraph's default) or module.qualname
+  std::vector<std::string> skip_files;  // frames whose code file starts with one of these are not nodes
+  std::size_t max_value_len = 64;
+  std::string tag;
+  bool pin = false;  // Py_INCREF every node before returning (PinnedHeap); the caller decrefs them
+};
+
+// Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.
+HeapGraph capture_heap(const CaptureOptions& options);
+
+// Called once at module import: caches gc.get_objects and the builtin __sizeof__ implementations.
+void init_capture();
+
+}  // namespace refgraph::capture

@@ -1,0 +1,54 @@
+// A growable array of trivially copyable values with an always-inlined push_back, for the capture's hot loop
+// (std::vector::push_back ended up as an out-of-line call through the PLT there). Grows with realloc, which
+// for large blocks remaps pages instead of copying them.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
+
+namespace refgraph::capture {
+
+template <class T>
+class Column {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  Column() = default;
+  ~Column() { std::free(data_); }
+  Column(const Column&) = delete;
+  Column& operator=(const Column&) = delete;
+
+  void reserve(std::size_t n) {
+    if (n > cap_) resize_storage(n);
+  }
+  __attribute__((always_inline)) void push_back(T v) {
+    if (__builtin_expect(size_ == cap_, 0)) resize_storage(cap_ ? cap_ * 2 : 1024);
+    data_[size_++] = v;
+  }
+  T& operator[](std::size_t i) { return data_[i]; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = cap_ = 0;
+  }
+
+ private:
+  void resize_storage(std::size_t n) {
+    void* p = std::realloc(data_, n * sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    data_ = static_cast<T*>(p);
+    cap_ = n;
+  }
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
+}  // namespace refgraph::capture

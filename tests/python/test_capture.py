@@ -1,0 +1,538 @@
+"""_core.capture and _core.pin_heap on the live heap of this test process."""
+
+import ctypes
+import gc
+import os
+import platform
+import sys
+import threading
+import types
+import weakref
+
+import pytest
+
+from refgraph import _core
+
+
+class User:
+    def __init__(self, name):
+        self.name = name
+        self.tags = []
+
+
+class Slotted:
+    __slots__ = ("alpha", "beta")
+
+
+class Node:
+    pass
+
+
+def node_of(g, obj):
+    i = g.find(id(obj))
+    assert i >= 0, "object not captured: %r" % (obj,)
+    return g.node(i)
+
+
+def out_edges(g, obj):
+    return g.out_edges(g.find(id(obj)))
+
+
+def labelled(g, holder, target):
+    """Labels of the edges from holder to target."""
+    return [label for to, label, _weak, _deferred in out_edges(g, holder) if to == id(target)]
+
+
+# ---- chains and roots ----
+
+
+@pytest.fixture
+def app_module():
+    mod = types.ModuleType("refgraph_test_app")
+    users = [User("u%d" % i) for i in range(20)]
+    mod.REGISTRY = {"USERS": users}
+    sys.modules[mod.__name__] = mod
+    yield mod
+    del sys.modules[mod.__name__]
+
+
+def test_module_chain_has_labelled_hops_and_root_kind_module(app_module):
+    # GIVEN a module-level dict -> list -> instance
+    target = app_module.REGISTRY["USERS"][17]
+    # WHEN
+    g = _core.capture()
+    chain = g.backref_chain([id(target)])
+    # THEN
+    assert chain == [
+        (id(app_module), "module", "__dict__"),
+        (id(app_module.__dict__), "dict", "['REGISTRY']"),
+        (id(app_module.REGISTRY), "dict", "['USERS']"),
+        (id(app_module.REGISTRY["USERS"]), "list", "[17]"),
+        (id(target), "User", ""),
+    ]
+    assert g.chain_root_kind([hop[0] for hop in chain]) == "module"
+    module_node = node_of(g, app_module)
+    assert module_node["root"] == "module" and module_node["label"] == "refgraph_test_app"
+
+
+def test_local_variable_is_held_by_a_thread_frame_through_f_locals():
+    leak = User("only-a-local")
+    g = _core.capture()
+    chain = g.backref_chain([id(leak)])
+    frame_id, frame_type, label = chain[0]
+    assert (frame_type, label) == ("frame", "f_locals['leak']")
+    assert chain[-1] == (id(leak), "User", "")
+    assert g.chain_root_kind([hop[0] for hop in chain]) == "thread frame"
+    frame = g.node(g.find(frame_id))
+    assert frame["root"] == "thread frame"
+    assert frame["label"].startswith("test_capture.py:") and frame["label"].endswith(
+        " in test_local_variable_is_held_by_a_thread_frame_through_f_locals")
+    # the caller's own frames are deferred: they rarely explain a leak
+    assert all(deferred for _to, _label, _weak, deferred in g.out_edges(g.find(frame_id)))
+
+
+def test_local_of_another_thread_is_held_by_that_thread_frame():
+    ready, done = threading.Event(), threading.Event()
+    holder = {}
+
+    def worker():
+        kept = User("in another thread")
+        holder["id"] = id(kept)
+        ready.set()
+        done.wait()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    try:
+        ready.wait()
+        g = _core.capture()
+        chain = g.backref_chain([holder["id"]])
+        assert chain[0][1:] == ("frame", "f_locals['kept']")
+        assert g.chain_root_kind([hop[0] for hop in chain]) == "thread frame"
+        assert g.node(g.find(chain[0][0]))["label"].endswith(".<locals>.worker")
+        # not the calling thread: its locals are not deferred
+        assert [d for to, l, _w, d in g.out_edges(g.find(chain[0][0])) if l == "f_locals['kept']"] == [False]
+    finally:
+        done.set()
+        t.join()
+
+
+def test_object_held_from_c_is_an_external_root():
+    obj = User("held from C")
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+    try:
+        g = _core.capture()
+        assert node_of(g, obj)["root"] == "external"
+        assert g.backref_chain([id(obj)]) == [(id(obj), "User", "")]
+        assert g.chain_root_kind([id(obj)]) == "external"
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(obj))
+    g = _core.capture()
+    assert node_of(g, obj)["root"] is None  # only this frame holds it now
+
+
+def test_garbage_cycle_is_unreachable():
+    gc.collect()
+    gc.disable()
+    try:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ids = {id(a), id(b)}
+        del a, b
+        g = _core.capture()
+        unreachable = set(g.unreachable_ids())
+        assert ids <= unreachable
+        for i in ids:
+            n = g.node(g.find(i))
+            assert n["root"] is None and n["type"] == "Node"
+        assert g.backref_chain(sorted(ids)) is None
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+# ---- the capture leaves no trace ----
+
+
+def test_capture_leaks_nothing():
+    samples = [User("x"), {"k": [1, 2]}, "some text", (1, 2), sys.modules[__name__]]
+
+    def capture_and_pin():
+        g = _core.capture()
+        del g
+        with _core.pin_heap() as heap:
+            assert heap.object(id(samples[0])) is samples[0]
+
+    capture_and_pin()  # once first: frame objects of this stack and pybind11's lazy state get created
+    gc.collect()
+    refs_before = [sys.getrefcount(s) for s in samples]
+    live_before = len(gc.get_objects())
+    for _ in range(3):
+        capture_and_pin()
+    gc.collect()
+    assert [sys.getrefcount(s) for s in samples] == refs_before
+    assert len(gc.get_objects()) == live_before
+
+
+def test_pinned_heap_hands_out_live_objects_until_released():
+    obj = User("pinned")
+    before = sys.getrefcount(obj)
+    heap = _core.pin_heap()
+    assert sys.getrefcount(obj) == before + 1
+    assert heap.pinned
+    assert heap.object(id(obj)) is obj
+    assert heap.graph.find(id(obj)) >= 0
+    with pytest.raises(KeyError):
+        heap.object(id(object()) + 1)  # never an object's address
+    heap.release()
+    assert sys.getrefcount(obj) == before
+    assert not heap.pinned
+    with pytest.raises(_core.QueryError):
+        heap.object(id(obj))
+    heap.release()  # twice is harmless
+    assert sys.getrefcount(obj) == before
+
+
+def test_pinned_heap_is_released_on_exit_and_deletion():
+    obj = User("pinned")
+    before = sys.getrefcount(obj)
+    with _core.pin_heap() as heap:
+        assert sys.getrefcount(obj) == before + 1
+    assert sys.getrefcount(obj) == before
+    heap = _core.pin_heap()
+    del heap
+    assert sys.getrefcount(obj) == before
+
+
+# ---- edges and labels ----
+
+
+def test_edge_labels_of_known_structures():
+    u = User("alice")
+    s = Slotted()
+    s.alpha = u
+    d = {3: u, "name": u, "not an identifier!": u, (1, 2): u, "x" * 41: u}
+    lst = [None, u]
+
+    def outer():
+        captured = u
+
+        def inner():
+            return captured
+
+        return inner
+
+    closure = outer()
+    method = User.__init__.__get__(u)
+    ref = weakref.ref(u)
+    g = _core.capture()
+    assert labelled(g, u, u.name) == ["name"]  # inline instance values (3.11) by bare name
+    assert labelled(g, u, User) == ["__class__"]
+    assert labelled(g, s, u) == ["alpha"]  # __slots__ member by name
+    assert sorted(labelled(g, d, u)) == sorted(["[3]", "['name']", "[<str len=18>]", "[<tuple>]", "[<str len=41>]"])
+    assert labelled(g, lst, u) == ["[1]"]
+    cell = closure.__closure__[0]
+    assert labelled(g, closure, closure.__closure__) == ["__closure__"]
+    assert labelled(g, cell, u) == ["cell_contents"]
+    assert labelled(g, closure, closure.__code__) == ["__code__"]
+    assert labelled(g, method, u) == ["__self__"]
+    assert labelled(g, method, User.__init__) == ["__func__"]
+    assert "__dict__" in [l for to, l, w, d_ in out_edges(g, User)]
+    weak = [(l, w) for to, l, w, d_ in out_edges(g, ref) if to == id(u)]
+    assert weak == [("referent", True)]
+    deferred = {l: d_ for to, l, w, d_ in out_edges(g, closure)}
+    assert deferred["__globals__"] is True and deferred["__code__"] is False
+    mro = {l: d_ for to, l, w, d_ in out_edges(g, User)}
+    assert mro["__mro__"] is True and mro["__bases__"] is True
+
+
+def test_every_referent_reported_by_tp_traverse_is_an_edge():
+    gc.collect()
+    missing = []
+    exact_mismatch = []
+    with _core.pin_heap() as heap:
+        g = heap.graph
+        for i in range(g.num_nodes):
+            n = g.node(i)
+            if not n["gc"]:
+                continue
+            obj = heap.object(n["id"])
+            if obj is missing or obj is exact_mismatch:
+                continue  # our own result lists change while we look
+            edges = [to for to, _l, _w, _d in g.out_edges(i)]
+            referents = [id(r) for r in gc.get_referents(obj)]
+            left = list(edges)
+            for r in referents:
+                if r in left:
+                    left.remove(r)
+                elif g.find(r) >= 0:
+                    missing.append((n["type"], r))
+            if type(obj) in (list, tuple, set, frozenset, User, Slotted, Node) and sorted(edges) != sorted(referents):
+                exact_mismatch.append(n["type"])
+    assert missing == []
+    assert exact_mismatch == []
+
+
+def test_labels_are_not_duplicated_as_unlabelled_edges():
+    u = User("bob")
+    d = {"only": u}
+    g = _core.capture()
+    assert [(l, w) for to, l, w, _d in out_edges(g, d) if to == id(u)] == [("['only']", False)]
+    assert [l for to, l, _w, _d in out_edges(g, u) if to == id(u.tags)] == ["tags"]
+
+
+def test_type_names_short_and_long():
+    class Inner:
+        pass
+
+    obj = Inner()
+    g = _core.capture()
+    assert node_of(g, obj)["type"] == "Inner"
+    g = _core.capture(shortnames=False)
+    assert node_of(g, obj)["type"] == __name__ + ".test_type_names_short_and_long.<locals>.Inner"
+    assert node_of(g, sys.modules)["type"] == "builtins.dict"
+    assert node_of(g, obj)["type"] in {name for name, _c, _s in g.type_stats()}
+
+
+def test_node_labels():
+    def some_function():
+        pass
+
+    g = _core.capture()
+    assert node_of(g, some_function)["label"] == "test_node_labels.<locals>.some_function"
+    assert node_of(g, User)["label"] == "User"
+    assert node_of(g, sys)["label"] == "sys"
+    assert node_of(g, some_function.__code__)["label"] == "test_node_labels.<locals>.some_function"
+
+
+# ---- sizes ----
+
+
+def _builtin_sizeof_types():
+    kinds = [object, int, str, bytearray, list, dict, set, frozenset, type, types.FrameType, types.CodeType,
+             types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType]
+    return [k.__dict__["__sizeof__"] for k in kinds]
+
+
+def _claimed(t, impls):
+    for k in type.__getattribute__(t, "__mro__"):
+        d = type.__getattribute__(k, "__dict__")
+        if "__sizeof__" in d:
+            return any(d["__sizeof__"] is impl for impl in impls)
+    return False
+
+
+def test_sizes_equal_sys_getsizeof_for_builtin_types():
+    def gen():
+        yield 1
+
+    async def coro():
+        pass
+
+    async def agen():
+        yield 1
+
+    utf8_cached = "caf\u00e9 na\u00efve"
+    ctypes.pythonapi.PyUnicode_AsUTF8.restype = ctypes.c_char_p
+    ctypes.pythonapi.PyUnicode_AsUTF8(ctypes.py_object(utf8_cached))  # fills the utf8 cache sys.getsizeof counts
+    grown = []
+    for i in range(17):
+        grown.append(i)
+    ba = bytearray(b"abc")
+    ba.extend(b"defghijk")
+    inst = User("sized")
+    inst.__dict__  # materialises the instance dict
+    samples = [0, 1, -1, 2**100, -(2**70), True, 1.5, "", "ascii", "\u00e9t\u00e9", "\u4e2d\u6587", "\U0001f600",
+               utf8_cached, b"", b"bytes", ba, grown, [], (), (1, 2, 3), {}, {i: i for i in range(100)}, set(),
+               set(range(50)), frozenset({1, 2}), inst, User, gen(), coro(), agen(), sys._getframe(), gen.__code__]
+    gc.collect()
+    impls = _builtin_sizeof_types()
+    mismatches = []
+    checked = set()
+    with _core.pin_heap() as heap:
+        g = heap.graph
+        for i in range(g.num_nodes):
+            n = g.node(i)
+            obj = heap.object(n["id"])
+            if obj is mismatches or obj is checked or not _claimed(type(obj), impls):
+                continue
+            if sys.getsizeof(obj) != n["size"]:
+                mismatches.append((n["type"], sys.getsizeof(obj), n["size"]))
+            checked.add(type(obj).__name__)
+        for s in samples:
+            assert sys.getsizeof(s) == node_of(g, s)["size"], s
+    samples[-4].close()  # the coroutine was never awaited
+    assert mismatches == []
+    assert {"int", "str", "bytes", "bytearray", "list", "tuple", "dict", "set", "frozenset", "User", "type",
+            "generator", "coroutine", "async_generator", "frame", "code", "float", "bool"} <= checked
+
+
+def test_user_sizeof_is_not_called_and_basicsize_is_used():
+    class Big:
+        calls = 0
+
+        def __sizeof__(self):
+            Big.calls += 1
+            return 10**6
+
+    b = Big()
+    g = _core.capture()
+    assert Big.calls == 0
+    assert node_of(g, b)["size"] == type(b).__basicsize__ + 16 + 16  # GC header and managed-dict pointers
+
+
+# ---- no user code ----
+
+
+def test_hostile_objects_are_captured_without_running_their_code():
+    calls = []
+
+    class Hostile:
+        def __getattr__(self, name):
+            calls.append("getattr")
+            raise RuntimeError("no")
+
+        def __getattribute__(self, name):
+            calls.append("getattribute")
+            raise RuntimeError("no")
+
+        def __sizeof__(self):
+            calls.append("sizeof")
+            raise RuntimeError("no")
+
+        def __repr__(self):
+            calls.append("repr")
+            raise RuntimeError("no")
+
+        def __eq__(self, other):
+            calls.append("eq")
+            raise RuntimeError("no")
+
+        def __hash__(self):
+            calls.append("hash")
+            return 7
+
+        def __del__(self):
+            calls.append("del")
+
+    h = Hostile()
+    table = {h: "value", "key": h}
+    calls.clear()
+    g = _core.capture(values=True)
+    with _core.pin_heap(values=True) as heap:
+        assert heap.object(id(h)) is h
+    assert calls == []
+    assert labelled(g, table, "value") == ["[<Hostile>]"]
+    assert node_of(g, h)["type"] == "Hostile"
+
+
+def test_object_mid_construction_is_survived():
+    class Half:
+        def __init__(self):
+            self.before = [1]
+            global_grab.append(_core.capture())  # captured while __init__ runs
+            self.after = [2]
+
+    global_grab = []
+    h = Half()
+    g = global_grab[0]
+    assert labelled(g, h, h.before) == ["before"]
+    assert g.find(id(h.after)) < 0
+
+
+# ---- privacy ----
+
+SECRET = "s3cr3t-T0ken-Value!42"
+
+
+def test_values_false_leaks_no_string_value(tmp_path):
+    secret = "".join(SECRET)  # a fresh object, not the interned constant
+    holder = {"password": secret, secret + "-key": 1, "blob": secret.encode()}
+    g = _core.capture(values=False)
+    assert g.metadata["values_included"] is False
+    for i in range(g.num_nodes):
+        assert "T0ken" not in g.node(i)["label"]
+        for _to, label, _w, _d in g.out_edges(i):
+            assert "T0ken" not in label
+    assert labelled(g, holder, secret) == ["['password']"]
+    g.save(str(tmp_path / "snap.rgd"))
+    g.save_jsonl(str(tmp_path / "snap.jsonl"))
+    assert b"T0ken" not in (tmp_path / "snap.rgd").read_bytes()
+    assert b"T0ken" not in (tmp_path / "snap.jsonl").read_bytes()
+    assert holder
+
+
+def test_values_true_shows_cut_values():
+    secret = "".join(SECRET)
+    long_text = "y" * 100
+    g = _core.capture(values=True, max_value_len=8)
+    assert g.metadata["values_included"] is True
+    assert node_of(g, secret)["label"] == SECRET[:8] + "..."
+    assert node_of(g, long_text)["label"] == "y" * 8 + "..."
+    data = {"a b": 1}
+    g = _core.capture(values=True)
+    assert labelled(g, data, 1) == ["['a b']"]
+
+
+# ---- size of heap, depth ----
+
+
+def test_two_million_ints():
+    big = list(range(2_000_000))
+    g = _core.capture()
+    assert g.num_nodes > 2_000_000
+    n = node_of(g, big)
+    assert n["size"] == sys.getsizeof(big)
+    assert g.find(id(big[1_999_999])) >= 0
+    assert labelled(g, big, big[123_456]) == ["[123456]"]
+
+
+def test_deeply_nested_list():
+    nested = []
+    innermost = id(nested)
+    for _ in range(100_000):
+        nested = [nested]
+    g = _core.capture()
+    chain = g.backref_chain([innermost])
+    assert len(chain) == 100_002  # frame -> 100,000 lists -> innermost
+    assert chain[0][2] == "f_locals['nested']"
+    assert all(hop[2] == "[0]" for hop in chain[1:-1])
+
+
+# ---- the tool's own frames ----
+
+
+def test_tool_frames_and_their_objects_are_not_nodes(tmp_path):
+    tool = tmp_path / "fake_tool"
+    tool.mkdir()
+    (tool / "toolmod.py").write_text(
+        "def grab(core, skip, user_obj, out):\n"
+        "    mine = ['tool-only']\n"
+        "    out.append(id(mine))\n"
+        "    return core.capture(skip_files=skip)\n")
+    sys.path.insert(0, str(tool))
+    try:
+        import toolmod
+    finally:
+        sys.path.remove(str(tool))
+        sys.modules.pop("toolmod", None)
+    user_obj = User("passed to the tool")
+    out = []
+    g = toolmod.grab(_core, [str(tool)], user_obj, out)
+    assert g.find(out[0]) < 0
+    for i in g.ids_of_type("frame"):
+        assert "toolmod.py" not in g.node(g.find(i))["label"]
+    assert node_of(g, user_obj)["root"] is None  # held by the tool frame, which is not "from C"
+    g = toolmod.grab(_core, [], user_obj, out)  # not skipped: the frame is a node
+    assert any("toolmod.py" in g.node(g.find(i))["label"] for i in g.ids_of_type("frame"))
+
+
+def test_metadata():
+    g = _core.capture(tag="after request 3")
+    md = g.metadata
+    assert md["pid"] == os.getpid()
+    assert md["python_version"] == platform.python_version()
+    assert md["rss"] > 1_000_000
+    assert md["tag"] == "after request 3"
+    assert md["host"] == platform.node()
+    assert md["time"] > 1.6e9
