@@ -8,7 +8,8 @@ Two APIs over one native heap capture (``refgraph._core``):
   ``find_ref_chain``, ``find_backref_chain``, ``show_backrefs``, ``show_refs``, ``show_chain``,
   ``is_proper_module``.
 * refgraph's own: ``snapshot()`` -> ``Snapshot`` (``typestats``, ``growth``, ``new_objects``, ``chain``,
-  ``save``), ``load``, ``summary`` and ``chain_report``.
+  ``save``), ``load``, ``summary`` and ``chain_report``; leak checks for tests: ``leak_check``, ``no_leaks``
+  (see ``refgraph.leakcheck``).
 
     >>> import refgraph
     >>> class Request: pass
@@ -75,6 +76,7 @@ from ._compat import (
     typestats,
 )
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
+from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__
 
@@ -111,4 +113,8 @@ __all__ = [
     "load",
     "snapshot",
     "summary",
+    # leak checks (refgraph.leakcheck)
+    "LeakError",
+    "leak_check",
+    "no_leaks",
 ]
