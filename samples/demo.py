@@ -81,7 +81,10 @@ def main(argv=None):
     elif not (os.path.exists(before_rgd) and os.path.exists(after_rgd)):
         print(f"(no sample dumps in {dumps})")
     else:
-        rel = os.path.relpath
+        def rel(path):
+            relative = os.path.relpath(path)
+            return path if relative.startswith("..") else relative
+
         run_cli("summary", rel(after_rgd), "--top", "5")
         run_cli("growth", rel(before_rgd), rel(after_rgd), "--top", "5")
         run_cli("backrefs", rel(after_rgd), "--type", "LeakedItem", "--limit", "1", "--depth", "12",

@@ -53,7 +53,10 @@ def test_signatures_match_objgraph():
         ours = inspect.signature(getattr(refgraph, name)).parameters
         assert list(ours)[: len(theirs)] == list(theirs), name
         for p in theirs:
-            assert ours[p].default == theirs[p].default, (name, p)
+            if isinstance(theirs[p].default, dict):  # state kept between calls (growth, get_new_ids): its type
+                assert type(ours[p].default) is dict, (name, p)
+            else:
+                assert ours[p].default == theirs[p].default, (name, p)
             assert ours[p].kind == theirs[p].kind, (name, p)
 
 

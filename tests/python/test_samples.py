@@ -35,7 +35,7 @@ def test_demo(tmp_path):
     assert f"Image generated as {image}" in out
     assert image.read_bytes().startswith(b"\x89PNG")
     # the summary table
-    assert re.search(r"^ *types \| # objects \| total size$", out, re.M)
+    assert re.search(r"^ *types \| +# objects \| +total size$", out, re.M)
 
 
 def test_demo_runs_the_cli_when_installed(tmp_path):
