@@ -41,7 +41,8 @@ void run_chain(const ChainArgs& a) {
   Chain c = a.forward ? ref_chain(g, from, o) : backref_chain(g, from, o);
   // Hops in the order printed: root (or found object) first for backrefs, start first for --forward.
   RootKind root = c.found() && !a.forward ? chain_root_kind(g, c) : RootKind::None;
-  std::string what = a.id.empty() ? "an object of type '" + printable(a.type) + "'" : "object " + hex(parse_id(a.id));
+  std::string what = a.id.empty() ? "an object of type '" + printable(a.type) + "'"
+                                  : printable(g.type_name(from[0])) + " " + hex(g.id(from[0]));
   std::string target = o.target.any_root ? "a root" : "a target";
 
   if (c.found() && a.id.empty()) {
@@ -84,6 +85,8 @@ void run_chain(const ChainArgs& a) {
   if (a.forward) {
     text = "reference chain from " + what + " to " + printable(g.type_name(c.nodes.back())) + " (" +
            std::to_string(c.edges.size()) + " references):\n";
+  } else if (root != RootKind::None && c.edges.empty()) {
+    text = what + " is itself a root (" + root_kind_name(root) + "):\n";
   } else if (root != RootKind::None) {
     text = printable(g.type_name(c.nodes.front())) + " (" + root_kind_name(root) + " root) keeps " + what +
            " alive through " + std::to_string(c.edges.size()) + " references:\n";

@@ -265,7 +265,7 @@ void run_growth(const GrowthArgs& a) {
     print_json(j);
     return;
   }
-  std::string text = "growth from " + printable(describe_dump(older, a.older)) + " to " +
+  std::string text = "growth from " + printable(describe_dump(older, a.older)) + "\n         to " +
                      printable(describe_dump(newer, a.newer)) + "\n";
   if (grown.empty()) {
     text += "  no type grew\n";

@@ -36,17 +36,22 @@ void Timer::report() const {
 
 namespace {
 
-constexpr std::uint64_t kProgressMinBytes = 4u << 20;  // smaller dumps load too fast for a progress line
+constexpr double kProgressAfterSeconds = 0.25;  // a load that ends sooner needs no progress line
 
 // "\rloading big.rgd: 42% of 27 MiB" on stderr, rewritten in place; only when stderr is a terminal.
 class ProgressLine {
  public:
-  explicit ProgressLine(std::string path) : path_(std::move(path)), enabled_(::isatty(STDERR_FILENO) == 1) {}
+  explicit ProgressLine(std::string path)
+      : path_(std::move(path)), enabled_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   ~ProgressLine() {
     if (shown_) std::fprintf(stderr, "\r\033[K");
   }
   void operator()(std::uint64_t done, std::uint64_t total) {
-    if (!enabled_ || total < kProgressMinBytes) return;
+    if (!enabled_ || total == 0) return;
+    if (!shown_ && std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() <
+                       kProgressAfterSeconds) {
+      return;
+    }
     int percent = static_cast<int>(100.0 * static_cast<double>(std::min(done, total)) / static_cast<double>(total));
     if (percent == last_percent_) return;
     last_percent_ = percent;
@@ -58,6 +63,7 @@ class ProgressLine {
  private:
   std::string path_;
   bool enabled_;
+  std::chrono::steady_clock::time_point start_;
   bool shown_ = false;
   int last_percent_ = -1;
 };
@@ -285,11 +291,11 @@ Json node_json(const HeapGraph& g, NodeIndex n) {
 }
 
 std::string describe_dump(const HeapGraph& g, const std::string& path) {
-  std::string s = path;
   const Metadata& m = g.metadata();
-  if (m.pid != 0) s += ", pid " + std::to_string(m.pid);
-  if (!m.tag.empty()) s += ", tag '" + printable(m.tag) + "'";
-  return s;
+  std::string about;
+  if (m.pid != 0) about = "pid " + std::to_string(m.pid);
+  if (!m.tag.empty()) about += (about.empty() ? "tag '" : ", tag '") + printable(m.tag) + "'";
+  return about.empty() ? path : path + " (" + about + ")";
 }
 
 }  // namespace refgraph::cli

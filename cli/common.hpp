@@ -79,7 +79,7 @@ void print_json(const Json& j);
 
 // A node as JSON: {"id", "type", "label", "size", "root"}.
 Json node_json(const HeapGraph& g, NodeIndex n);
-// "pid 1234, tag 'after', after.rgd" style description of a dump for section headers.
+// "after.rgd (pid 1234, tag 'after')" style description of a dump for section headers.
 std::string describe_dump(const HeapGraph& g, const std::string& path);
 
 // Command registration, one function per group.

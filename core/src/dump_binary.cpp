@@ -94,6 +94,13 @@ void SectionWriter::packed_section(std::uint32_t kind, std::uint64_t first, std:
   ++sections_;
 }
 
+std::string unpack_payload(std::string_view packed, std::uint64_t raw_size) {
+  std::string raw(raw_size, '\0');
+  std::size_t r = ZSTD_decompress(raw.data(), raw.size(), packed.data(), packed.size());
+  if (ZSTD_isError(r) || r != raw_size) throw Error("cannot decompress the payload");
+  return raw;
+}
+
 namespace {
 
 // A growable byte buffer written through raw pointers: callers ask for room for a whole column up front.
@@ -290,6 +297,7 @@ class DumpReader {
 void DumpReader::read_file_header() {
   unsigned char h[kFileHeaderSize];
   std::size_t got = read_some(h, sizeof h);
+  if (got > 0 && got < sizeof kMagic && std::memcmp(h, kMagic, got) == 0) fail_plain("at byte 0: truncated file header");
   if (got < sizeof kMagic || std::memcmp(h, kMagic, sizeof kMagic) != 0)
     fail_plain("at byte 0: not a refgraph dump (wrong magic)");
   if (got < kFileHeaderSize) fail_plain("file header at byte 8: truncated");

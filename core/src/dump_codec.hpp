@@ -88,6 +88,18 @@ inline unsigned char* put_varint(unsigned char* p, std::uint64_t v) {
 
 // Bounds-checked: false when the varint runs past `end` or is longer than 10 bytes / overflows 64 bits.
 inline bool get_varint(const unsigned char*& p, const unsigned char* end, std::uint64_t& out) {
+  // Fast paths for the common one- and two-byte values (types, labels, near targets).
+  if (end - p >= 2) {
+    if (p[0] < 0x80) {
+      out = *p++;
+      return true;
+    }
+    if (p[1] < 0x80) {
+      out = (std::uint64_t(p[0]) & 0x7F) | (std::uint64_t(p[1]) << 7);
+      p += 2;
+      return true;
+    }
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (p == end) return false;
@@ -141,6 +153,9 @@ struct WriteOptions {
 };
 
 void write_dump(const HeapGraph& g, std::ostream& out, const WriteOptions& options);
+
+// For tests: decompresses one section payload (throws Error when zstd cannot).
+std::string unpack_payload(std::string_view packed, std::uint64_t raw_size);
 
 // Metadata as JSON, shared by the binary metadata section and the JSON Lines header line. from_json throws
 // DumpFormatError with a message naming the key; callers prefix where.

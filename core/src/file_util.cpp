@@ -82,9 +82,13 @@ std::uint64_t open_input(std::ifstream& in, const std::string& path) {
 HeapGraph load_graph(const std::string& path, const ProgressFn& progress) {
   std::ifstream in;
   dump_detail::open_input(in, path);
-  char head[sizeof dump_detail::kMagic] = {};
-  in.read(head, sizeof head);
-  const bool binary = in.gcount() == sizeof head && std::memcmp(head, dump_detail::kMagic, sizeof head) == 0;
+  char first = 0;
+  in.read(&first, 1);
+  // An empty file is a failed or interrupted save rather than a graph with no objects.
+  if (in.gcount() == 0) throw DumpFormatError(path + ": at byte 0: empty file");
+  // The magic's first byte can never start a JSON line (it is not valid UTF-8 there), so a file that starts with
+  // it is a dump, if perhaps a damaged one: let the binary reader say what is wrong.
+  const bool binary = static_cast<unsigned char>(first) == dump_detail::kMagic[0];
   in.close();
   return binary ? read_dump(path, progress) : read_jsonl(path);
 }

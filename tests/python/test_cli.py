@@ -138,9 +138,13 @@ def test_summary_sort_by_size():
 
 def test_growth_shows_the_leak():
     out = run("growth", BEFORE, AFTER).stdout
-    rows = [ln.split() for ln in out.splitlines()]
-    assert rows[1][:3] == ["type", "count", "delta"]
-    assert rows[2][:3] == ["LeakedItem", str(LEAKED_AFTER), "+30"]
+    lines = out.splitlines()
+    assert lines[0] == f"growth from {BEFORE} (pid 4242, tag 'before')"
+    assert lines[1] == f"         to {AFTER} (pid 4242, tag 'after')"
+    rows = [ln.split() for ln in lines]
+    assert rows[2] == ["type", "count", "delta", "size", "size", "delta"]
+    assert rows[3] == ["LeakedItem", str(LEAKED_AFTER), "+30", "4.9", "KiB", "+2.1", "KiB"]
+    assert len(rows) == 5
     assert "new objects: 30 (LeakedItem 30)" in out
 
     j = run_json("growth", BEFORE, AFTER)
@@ -342,3 +346,11 @@ def test_help_and_version():
     assert run("--help").stdout.startswith("refgraph: find what keeps")
     assert "--depth" in run("backrefs", "--help").stdout
     assert run("--version").stdout.strip() == "refgraph 0.1.0"
+
+
+def test_chain_of_a_root_is_the_root_alone():
+    module_id = run_json("chain", AFTER, "--type", "LeakedItem")["hops"][0]["id"]
+    out = run("chain", AFTER, "--id", hex(module_id)).stdout
+    assert out.splitlines()[0] == f"module {hex(module_id)} is itself a root (module):"
+    j = run_json("chain", AFTER, "--id", hex(module_id))
+    assert [h["type"] for h in j["hops"]] == ["module"] and j["root_kind"] == "module"

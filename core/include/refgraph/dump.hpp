@@ -39,7 +39,8 @@ void write_jsonl(const HeapGraph& g, std::ostream& out);
 HeapGraph read_jsonl(const std::string& path);
 HeapGraph read_jsonl(std::istream& in, const std::string& name);
 
-// Reads either format: binary when the file starts with the .rgd magic, JSON Lines otherwise.
+// Reads either format: binary when the file starts with the .rgd magic's first byte, JSON Lines otherwise. An empty
+// file is a DumpFormatError; a missing or unreadable one an Error naming the path.
 HeapGraph load_graph(const std::string& path, const ProgressFn& progress = {});
 
 // Writes `bytes` produced by `write` to `path` through a temporary file in the same directory and a rename, so a
