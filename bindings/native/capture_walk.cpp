@@ -442,15 +442,26 @@ void Walker::seed_modules() {
 }
 
 void Walker::seed_threads() {
-  PyThreadState* me = PyThreadState_Get();
-  PyInterpreterState* interp = PyThreadState_GetInterpreter(me);
-  for (PyThreadState* ts = PyInterpreterState_ThreadHead(interp); ts != nullptr; ts = PyThreadState_Next(ts)) {
-    // PyThreadState_GetFrame and PyFrame_GetBack create the frame objects that do not exist yet; each stays
-    // owned by its interpreter frame, so the new reference we get is dropped at once.
-    PyFrameObject* f = PyThreadState_GetFrame(ts);
+  // sys._current_frames() in C: it walks the thread states under the runtime's lock, which a thread that is
+  // exiting (and freeing its state without the GIL) also takes; walking them ourselves would race with that.
+  PyObject* top = _PyThread_CurrentFrames();
+  if (top == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  const unsigned long me = PyThread_get_thread_ident();
+  Py_ssize_t pos = 0;
+  PyObject *key, *value;
+  while (PyDict_Next(top, &pos, &key, &value)) {
+    if (!PyFrame_Check(value)) continue;
+    const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
+    // PyFrame_GetBack creates the caller's frame object if it does not exist yet; each stays owned by its
+    // interpreter frame (and the top ones by their threads), so the references we get are dropped at once.
+    auto* f = reinterpret_cast<PyFrameObject*>(value);
+    Py_INCREF(f);
     while (f != nullptr) {
       auto* fo = reinterpret_cast<PyObject*>(f);
-      if (ts == me) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
+      if (mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
       PyCodeObject* code = PyFrame_GetCode(f);
       bool tool = false;
       if (!opt_.skip_files.empty()) {
@@ -471,7 +482,8 @@ void Walker::seed_threads() {
       f = back;
     }
   }
-  PyErr_Clear();  // a frame object that could not be created is simply not seen
+  Py_DECREF(top);  // frees only the dict: every frame in it is still owned by its thread
+  PyErr_Clear();   // a frame object that could not be created is simply not seen
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -1029,7 +1041,8 @@ void Walker::drop_tool_objects() {
     while (!queue.empty()) {
       std::uint32_t c = queue.back();
       queue.pop_back();
-      for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
+      const std::size_t end = c + 1 < n ? edge_begin_[c + 1] : edst_.size();  // no sentinel yet
+      for (std::size_t e = edge_begin_[c]; e < end; ++e) {
         std::uint32_t d = edst_[e];
         if (d >= n || d < phase2_start || (eflg_[e] & kEdgeWeak) || state[d - phase2_start] != 0) continue;
         state[d - phase2_start] = mark;
