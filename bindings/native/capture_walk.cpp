@@ -455,6 +455,7 @@ void Walker::seed_threads() {
   while (PyDict_Next(top, &pos, &key, &value)) {
     if (!PyFrame_Check(value)) continue;
     const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
+    if (PyErr_Occurred()) PyErr_Clear();
     // PyFrame_GetBack creates the caller's frame object if it does not exist yet; each stays owned by its
     // interpreter frame (and the top ones by their threads), so the references we get are dropped at once.
     auto* f = reinterpret_cast<PyFrameObject*>(value);
@@ -1098,6 +1099,46 @@ Rec* radix_sort(Rec* a, Rec* tmp, std::size_t m, unsigned lo_bit, unsigned hi_bi
   return a;
 }
 
+// Sorts records (((region rank << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few
+// hundred buckets), then each region, small enough for the cache, by offset with 9-bit LSD passes. Result in tmp.
+std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::size_t m, unsigned idx_bits,
+                                   unsigned off_bits, std::size_t nregions) {
+  std::vector<std::uint32_t> start(nregions + 1, 0);
+  const unsigned region_shift = idx_bits + off_bits;
+  for (std::size_t i = 0; i < m; ++i) ++start[(a[i] >> region_shift) + 1];
+  for (std::size_t b = 0; b < nregions; ++b) start[b + 1] += start[b];
+  std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
+  for (std::size_t i = 0; i < m; ++i) tmp[pos[a[i] >> region_shift]++] = a[i];
+  constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
+  const unsigned passes = (off_bits + kBits - 1) / kBits;
+  std::uint32_t count[kBuckets];
+  for (std::size_t b = 0; b < nregions; ++b) {
+    std::uint64_t* src = tmp + start[b];
+    std::uint64_t* dst = a + start[b];
+    const std::size_t len = start[b + 1] - start[b];
+    if (len < 2) continue;
+    if (len < 64) {
+      std::sort(src, src + len);
+      continue;
+    }
+    for (unsigned p = 0; p < passes; ++p) {
+      const unsigned shift = idx_bits + p * kBits;
+      std::fill(count, count + kBuckets, 0);
+      for (std::size_t i = 0; i < len; ++i) ++count[(src[i] >> shift) & (kBuckets - 1)];
+      std::uint32_t sum = 0;
+      for (auto& c : count) {
+        std::uint32_t x = c;
+        c = sum;
+        sum += x;
+      }
+      for (std::size_t i = 0; i < len; ++i) dst[count[(src[i] >> shift) & (kBuckets - 1)]++] = src[i];
+      std::swap(src, dst);
+    }
+    if (src != tmp + start[b]) std::copy(src, src + len, tmp + start[b]);
+  }
+  return tmp;
+}
+
 unsigned bit_width(std::uint64_t x) {
   unsigned b = 0;
   while (b < 64 && (x >> b) != 0) ++b;
@@ -1154,7 +1195,7 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
       own.resize(m);
       tmp = own.data();
     }
-    const std::uint64_t* r = radix_sort(a, tmp, m, idx_bits, idx_bits + key_bits, [](std::uint64_t x) { return x; });
+    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size());
     const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
     const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
     for (std::size_t k = 0; k < m; ++k) {
