@@ -205,3 +205,39 @@ TEST_CASE("the JSON Lines fast path reads exactly what the tree path reads") {
   REQUIRE(fast.out_degree(fast.find(3)) == 1);
   CHECK(fast.id((*fast.out_edges(fast.find(3)).begin()).target) == 2);
 }
+
+TEST_CASE("mangled JSON Lines: the fast path and the tree path agree on every result and every error") {
+  const std::string good = to_jsonl(test::full_graph());
+  std::mt19937 rng(777);
+  const std::string alphabet = "{}[]\":,0123456789-.etrufalsn \\x";
+  auto outcome = [&](const std::string& text) -> std::string {
+    try {
+      HeapGraph g = from_jsonl(text);
+      std::ostringstream out;
+      write_jsonl(g, out);
+      return out.str();
+    } catch (const DumpFormatError& e) {
+      return std::string("error: ") + e.what();
+    }
+  };
+  int errors = 0;
+  for (int iter = 0; iter < 1500; ++iter) {
+    std::string text = good;
+    for (int k = 1 + rng() % 3; k > 0; --k) {
+      const std::size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + rng() % 4); break;
+        case 2: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+    }
+    const std::string fast = outcome(text);
+    dump_detail::jsonl_sax_fast_path = false;
+    const std::string tree = outcome(text);
+    dump_detail::jsonl_sax_fast_path = true;
+    CAPTURE(text);
+    CHECK(fast == tree);
+    errors += fast.rfind("error: ", 0) == 0;
+  }
+  CHECK(errors > 1000);
+}
