@@ -118,7 +118,8 @@ def main() -> int:
         ("`summary`", ["summary", str(base)]),
         ("`growth` (1% more objects)", ["growth", str(base), str(later)]),
         ("`chain --type LeakedItem`", ["chain", str(base), "--type", "LeakedItem"]),
-        ("`backrefs --depth 6` to PNG", ["backrefs", str(base), "--type", "LeakedItem", "--depth", "6", "-o", str(png)]),
+        ("`backrefs --depth 6` to PNG",
+         ["backrefs", str(base), "--type", "LeakedItem", "--depth", "6", "-o", str(png)]),
     ]
     extra_cases: List[Tuple[str, List[str]]] = [
         ("`chain --id` of an ordinary object", ["chain", str(base), "--id", mid]),
@@ -158,7 +159,8 @@ def main() -> int:
         r = results[name]
         drawn = f"; {r.stdout.strip().split(': ', 1)[-1]}" if "backrefs" in name else ""
         rows.append((f"{name}, after load (informational)",
-                     f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s){drawn}", "-", r.query / TARGET_QUERY_S))
+                     f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s){drawn}", "-",
+                     r.query / TARGET_QUERY_S))
 
     print(f"\nrefgraph core benchmark: {nodes:,} objects, {edges:,} references (later dump: {later_nodes:,} "
           f"objects); fastest of {args.repeat} runs; {os.cpu_count()} CPUs\n")

@@ -117,8 +117,10 @@ void add_chain_command(CLI::App& app) {
   auto* type = c->add_option("--type", a->type, "start at the object of this type nearest to a root");
   id->excludes(type);
   type->excludes(id);
-  c->add_option("--to-type", a->to_types, "stop at an object of this type instead of a root (repeatable)");
-  c->add_option("--to-label", a->to_labels, "stop at an object with this label, e.g. a module name (repeatable)");
+  c->add_option("--to-type", a->to_types, "stop at an object of this type instead of a root (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--to-label", a->to_labels, "stop at an object with this label, e.g. a module name (repeatable)")
+      ->allow_extra_args(false);
   c->add_option("--max-depth", a->max_depth, "give up after N references (0: no limit)")->capture_default_str();
   c->add_flag("--forward", a->forward, "follow references forward from the object to --to-type/--to-label");
   c->add_option("-o,--output", a->output, "also draw the chain to FILE (.dot, .png, .svg or .pdf)");

@@ -123,7 +123,8 @@ void add_draw_command(CLI::App& app, Direction direction) {
                                    back ? "Draw what refers to some objects, up to the roots (objgraph's show_backrefs)"
                                         : "Draw what some objects refer to (objgraph's show_refs)");
   c->add_option("DUMP", a->dump, "dump file (.rgd or .jsonl)")->required();
-  auto* id = c->add_option("--id", a->ids, "start at the object with this id (decimal or 0x-hex; repeatable)");
+  auto* id = c->add_option("--id", a->ids, "start at the object with this id (decimal or 0x-hex; repeatable)")
+      ->allow_extra_args(false);
   auto* type = c->add_option("--type", a->type, "start at objects of this type (see --limit)");
   c->add_option("--limit", a->limit, "with --type: draw from the first N objects by id (0: all)")
       ->capture_default_str();
@@ -133,9 +134,12 @@ void add_draw_command(CLI::App& app, Direction direction) {
   c->add_option("--max-objects", a->max_objects,
                  "stop drawing after N objects; summary nodes say what was left out (0: no limit)")
       ->capture_default_str();
-  c->add_option("--include-type", a->include_types, "draw only objects of these types (repeatable)");
-  c->add_option("--exclude-type", a->exclude_types, "never draw objects of these types (repeatable)");
-  c->add_option("--ignore-id", a->ignore_ids, "never draw the object with this id (repeatable)");
+  c->add_option("--include-type", a->include_types, "draw only objects of these types (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--exclude-type", a->exclude_types, "never draw objects of these types (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--ignore-id", a->ignore_ids, "never draw the object with this id (repeatable)")
+      ->allow_extra_args(false);
   if (back) c->add_flag("--no-chain", a->no_chain, "do not highlight the shortest chain to a root");
   c->add_option("--max-label", a->max_label, "cut labels longer than N characters")->capture_default_str();
   c->add_option("--title", a->title, "title drawn above the graph");

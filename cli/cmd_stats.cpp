@@ -156,8 +156,8 @@ void run_summary(const SummaryArgs& a) {
     }
     total_objects += objects;
     total_bytes += bytes;
-    std::vector<TypeStat> shown(stats.begin(), stats.begin() + static_cast<std::ptrdiff_t>(
-                                                                  a.top == 0 ? stats.size() : std::min(a.top, stats.size())));
+    std::size_t rows = a.top == 0 ? stats.size() : std::min(a.top, stats.size());
+    std::vector<TypeStat> shown(stats.begin(), stats.begin() + static_cast<std::ptrdiff_t>(rows));
     if (a.json) {
       Json p;
       p["file"] = path;
@@ -232,8 +232,9 @@ void run_growth(const GrowthArgs& a) {
   for (NodeIndex n : fresh) ++fresh_by_type_id[newer.type(n)];
   std::vector<std::pair<std::string, std::uint64_t>> fresh_by_type;
   for (const auto& [t, c] : fresh_by_type_id) fresh_by_type.emplace_back(std::string(newer.strings()[t]), c);
-  std::sort(fresh_by_type.begin(), fresh_by_type.end(),
-            [](const auto& x, const auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
+  std::sort(fresh_by_type.begin(), fresh_by_type.end(), [](const auto& x, const auto& y) {
+    return x.second != y.second ? x.second > y.second : x.first < y.first;
+  });
   if (a.top != 0 && fresh_by_type.size() > a.top) fresh_by_type.resize(a.top);
   Timer::instance().stop_query();
 

@@ -46,8 +46,8 @@ TYPE_MIX = [
     ("code", 3, 192, True, True),
 ]
 # How many references each kind tends to hold, relative to the others.
-EDGE_WEIGHT = {"module": 1, "dict": 4, "list": 3, "tuple": 2, "set": 2, "function": 3, "cell": 1, "weakref": 1, "method": 2,
-               "Request": 3, "User": 3, "Session": 3, "code": 2, "frame": 4}
+EDGE_WEIGHT = {"module": 1, "dict": 4, "list": 3, "tuple": 2, "set": 2, "function": 3, "cell": 1, "weakref": 1,
+               "method": 2, "Request": 3, "User": 3, "Session": 3, "code": 2, "frame": 4}
 DICT_KEYS = ["name", "id", "user", "request", "cache", "config", "items", "data", "handler", "timeout", "retries",
              "headers", "body", "path", "session", "token", "parent", "children", "value", "state"]
 ATTRS = ["name", "owner", "request", "session", "parent", "config", "callback", "data", "_cache", "handler"]

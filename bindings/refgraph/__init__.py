@@ -3,3 +3,4 @@
 from . import _core
 
 __version__ = _core.__version__
+from .leakcheck import LeakError, leak_check, no_leaks

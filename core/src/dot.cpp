@@ -226,7 +226,9 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       std::string text = g.edge_label_text(e);
       // Graphviz 2.43 corrupts its heap on labelled flat edges (ends on one rank): such edges get an xlabel,
       // placed after layout.
-      if (!text.empty()) add((ranking ? "label=\"" : "xlabel=\"") + dot_escape(cut(text, options.max_label_chars)) + "\"");
+      if (!text.empty()) {
+        add((ranking ? "label=\"" : "xlabel=\"") + dot_escape(cut(text, options.max_label_chars)) + "\"");
+      }
     }
     bool on_chain = std::binary_search(chain.begin(), chain.end(), e);
     if (g.edge_weak(e)) {

@@ -613,14 +613,20 @@ HeapGraph read_dump(std::istream& in, const std::string& name, const ProgressFn&
   return reader.read(false);
 }
 
-HeapGraph read_dump(const std::string& path, const ProgressFn& progress) {
-  std::ifstream in;
-  std::uint64_t size = open_input(in, path);
-  if (size == 0) throw DumpFormatError(path + ": at byte 0: not a refgraph dump (empty file)");
-  DumpReader reader(in, path, progress, size);
-  HeapGraph g = reader.read(true);
+HeapGraph dump_detail::read_dump_file(std::istream& in, const std::string& path, const ProgressFn& progress,
+                                      std::uint64_t size) {
+  if (size == 0) throw DumpFormatError(path + ": at byte 0: empty file");
+  const bool regular = size != kUnknownSize;
+  DumpReader reader(in, path, progress, regular ? size : 0);
+  HeapGraph g = reader.read(regular);
   if (in.bad()) throw Error(path + ": read error");
   return g;
+}
+
+HeapGraph read_dump(const std::string& path, const ProgressFn& progress) {
+  std::ifstream in;
+  const std::uint64_t size = open_input(in, path);
+  return read_dump_file(in, path, progress, size);
 }
 
 }  // namespace refgraph

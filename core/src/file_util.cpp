@@ -74,23 +74,23 @@ std::uint64_t open_input(std::ifstream& in, const std::string& path) {
   if (S_ISDIR(st.st_mode)) throw Error(path + ": cannot open: is a directory");
   in.open(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + errno_text(errno));
-  return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : kUnknownSize;
 }
 
 }  // namespace dump_detail
 
 HeapGraph load_graph(const std::string& path, const ProgressFn& progress) {
   std::ifstream in;
-  dump_detail::open_input(in, path);
-  char first = 0;
-  in.read(&first, 1);
+  const std::uint64_t size = dump_detail::open_input(in, path);
+  // Peek rather than reopen, so a pipe (/dev/stdin) works too.
+  const int first = in.peek();
   // An empty file is a failed or interrupted save rather than a graph with no objects.
-  if (in.gcount() == 0) throw DumpFormatError(path + ": at byte 0: empty file");
+  if (first == std::char_traits<char>::eof()) throw DumpFormatError(path + ": at byte 0: empty file");
   // The magic's first byte can never start a JSON line (it is not valid UTF-8 there), so a file that starts with
   // it is a dump, if perhaps a damaged one: let the binary reader say what is wrong.
-  const bool binary = static_cast<unsigned char>(first) == dump_detail::kMagic[0];
-  in.close();
-  return binary ? read_dump(path, progress) : read_jsonl(path);
+  if (static_cast<unsigned char>(first) == dump_detail::kMagic[0])
+    return dump_detail::read_dump_file(in, path, progress, size);
+  return read_jsonl(in, path);
 }
 
 }  // namespace refgraph

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -528,4 +531,22 @@ TEST_CASE("payloads mangled behind valid checksums never crash the reader") {
   }
   CHECK(rejected > 2000);
   CHECK(accepted + rejected == 3000);
+}
+
+TEST_CASE("load_graph reads from a pipe, either format") {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  HeapGraph g = test::full_graph();
+  for (bool binary : {true, false}) {
+    CAPTURE(binary);
+    std::thread feeder([&] {
+      std::ofstream out(fifo, std::ios::binary);
+      if (binary) write_dump(g, out);
+      else write_jsonl(g, out);
+    });
+    HeapGraph r = load_graph(fifo);
+    feeder.join();
+    check_same_graph(g, r);
+  }
 }

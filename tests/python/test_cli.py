@@ -209,6 +209,9 @@ def test_chain_to_a_type_and_to_a_label():
     assert j["root_kind"] is None
     j = run_json("chain", AFTER, "--type", "LeakedItem", "--to-label", "app.cache")
     assert j["hops"][0]["label"] == "app.cache"
+    # A repeatable option takes one value each time: the dump after it stays the positional argument.
+    j = run_json("chain", "--to-type", "Handler", "--to-type", "Session", "--type", "LeakedItem", AFTER)
+    assert [h["type"] for h in j["hops"]][:1] == ["Session"]
 
 
 def test_chain_forward_and_image(tmp_path):
@@ -354,3 +357,37 @@ def test_chain_of_a_root_is_the_root_alone():
     assert out.splitlines()[0] == f"module {hex(module_id)} is itself a root (module):"
     j = run_json("chain", AFTER, "--id", hex(module_id))
     assert [h["type"] for h in j["hops"]] == ["module"] and j["root_kind"] == "module"
+
+
+def doc_examples() -> dict:
+    """The complete JSON examples in docs/cli.md, by schema."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    examples = {}
+    for block in text.split("```json\n")[1:]:
+        body = block.split("```", 1)[0]
+        if "..." not in body:
+            j = json.loads(body)
+            if "schema" in j:
+                examples[j["schema"]] = j
+    return examples
+
+
+def test_docs_json_examples_are_real_output(tmp_path):
+    examples = doc_examples()
+
+    def here(*args: str) -> dict:
+        p = subprocess.run([CLI, *args, "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    # Run from the repository root with relative paths: these examples are exact.
+    assert here("info", "samples/dumps/after.rgd") == examples["refgraph.info/1"]
+    assert here("summary", "samples/dumps/before.rgd", "--top", "2") == examples["refgraph.summary/1"]
+    assert here("growth", "samples/dumps/before.rgd", "samples/dumps/after.rgd") == examples["refgraph.growth/1"]
+    # These name output files: same fields.
+    draw = here("backrefs", "samples/dumps/after.rgd", "--type", "LeakedItem", "--depth", "12", "-o",
+                str(tmp_path / "leak.png"))
+    assert list(draw) == list(examples["refgraph.draw/1"])
+    assert draw["nodes"] == examples["refgraph.draw/1"]["nodes"]
+    imported = here("import", "samples/dumps/after.jsonl", "-o", str(tmp_path / "after.rgd"))
+    assert list(imported) == list(examples["refgraph.import/1"])

@@ -1,0 +1,619 @@
+"""Leak checks for tests: a decorator that repeats a function, a context manager around a block.
+
+    @refgraph.no_leaks                     # 2 warm-up calls, then 5 measured calls
+    def test_request():
+        app.handle("/users")
+
+    with refgraph.leak_check():            # one block, compared before/after
+        app.handle("/users")
+
+A leak is growth that scales with the number of calls: after ``gc.collect()``, a type that gains at least one
+object per measured call in (nearly) every call, or whose total size grows in every call by at least
+``min_bytes_per_call`` (strings and other objects the garbage collector does not track). One-off growth, such as a
+cache filled on first use, is not a leak. On a leak, :class:`LeakError` (an ``AssertionError``) says, for each
+leaking type, what it gains per call and the chain of references from a root that keeps a sample object alive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gc
+import inspect
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import tracemalloc
+from dataclasses import dataclass
+
+from . import _core
+
+__all__ = ["Leak", "LeakError", "leak_check", "no_leaks"]
+
+# Frames running this package's code are left out of every capture: the tool must not measure itself.
+_SKIP_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+_MAX_SAMPLES = 8  # new objects tried per leaking type before giving up on a chain to a root
+_MAX_BLOCK_CHECKS = 50  # new objects per type whose holder the context manager checks one by one
+_MAX_REPORTED_TYPES = 10
+
+
+def _capture():
+    return _core.capture(skip_files=_SKIP_FILES)
+
+
+def _pin_heap():
+    return _core.pin_heap(skip_files=_SKIP_FILES)
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One leaking type, as :class:`LeakError` reports it.
+
+    ``objects_per_call`` and ``bytes_per_call`` are the type's growth divided by the measured calls; ``chain`` is
+    the one-line chain of references from a root to a sample new object (None if none was found), ``root_kind``
+    that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``allocated_at``
+    ``file:line`` where the sample was allocated (only while ``tracemalloc`` traces), ``image`` the PNG of the
+    chain (only with image output on).
+    """
+
+    type: str
+    objects_per_call: float
+    bytes_per_call: float
+    objects: int
+    bytes: int
+    by_size: bool = False
+    chain: str | None = None
+    root_kind: str | None = None
+    allocated_at: str | None = None
+    image: str | None = None
+    sample_id: int | None = None
+
+    def one_line(self, block=False):
+        """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
+        growth = _growth_text(self, block)
+        return f"{self.type} {growth}: {self.chain}" if self.chain else f"{self.type} {growth}"
+
+
+class LeakError(AssertionError):
+    """Raised when checked code leaks; a subclass of ``AssertionError`` so every test runner reports it.
+
+    ``leaks`` is a list of :class:`Leak`, the largest first; ``where`` names the checked code; ``calls`` and
+    ``warmup`` are the measured and warm-up calls (``calls == 1`` and ``warmup == 0`` for a ``with`` block).
+    """
+
+    def __init__(self, leaks, where, calls, warmup):
+        self.leaks = list(leaks)
+        self.where = where
+        self.calls = calls
+        self.warmup = warmup
+        super().__init__(self._message())
+
+    def one_line(self):
+        """The largest leak on one line, for summaries."""
+        more = len(self.leaks) - 1
+        return self.leaks[0].one_line(self._block) + (f" (and {more} more type{'s' * (more > 1)})" if more else "")
+
+    @property
+    def _block(self):
+        return self.calls == 1 and self.warmup == 0
+
+    def _message(self):
+        if self._block:
+            run = "the block"
+        else:
+            run = f"{self.calls} measured calls after {self.warmup} warm-up call{'s' * (self.warmup != 1)}"
+        n = len(self.leaks)
+        lines = [f"refgraph: {self.where} leaks: {n} type{'s' * (n != 1)} grew with {run}"]
+        for leak in self.leaks[:_MAX_REPORTED_TYPES]:
+            lines.append(f"  {leak.type}: {_growth_text(leak, self._block)}")
+            if leak.chain:
+                chain = leak.chain.replace("\n", "\n" + " " * 14)
+                lines.append(f"    held by:  {chain}  [root: {leak.root_kind}]")
+            else:
+                lines.append("    held by:  (no chain to a root found for a sample object)")
+            if leak.allocated_at:
+                lines.append(f"    allocated at: {leak.allocated_at}")
+            if leak.image:
+                lines.append(f"    image:    {leak.image}")
+        if n > _MAX_REPORTED_TYPES:
+            lines.append(f"  ... and {n - _MAX_REPORTED_TYPES} more types")
+        return "\n".join(lines)
+
+
+def _number(x):
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
+def _size_text(n):
+    if abs(n) < 1024:
+        return f"{_number(n)} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024.0
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _growth_text(leak, block=False):
+    """``+1 object/call, +56 B/call``; for a block, run once: ``+2 objects, +112 B``."""
+    per = "" if block else "/call"
+    n = leak.objects_per_call
+    objects = f"{'+' if n >= 0 else ''}{_number(n)} object{'' if n == 1 else 's'}"
+    return f"{objects}{per}, +{_size_text(leak.bytes_per_call)}{per}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options
+
+
+def _type_names(value, what):
+    if value is None:
+        return None
+    if isinstance(value, (str, type)):
+        value = [value]
+    names = set()
+    for item in value:
+        if isinstance(item, type):
+            names.add(item.__name__)
+        elif isinstance(item, str):
+            names.add(item)
+        else:
+            raise TypeError(f"refgraph: {what}: expected a class or a type name, got {item!r}")
+    return frozenset(names)
+
+
+def _whole(value, what, least):
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"refgraph: {what} must be an integer >= {least}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class _Options:
+    types: frozenset | None = None  # None: every type
+    ignore: frozenset = frozenset()
+    warmup: int = 2
+    calls: int = 5
+    allowed: float = 0.0
+    allowed_by_type: tuple = ()  # ((type name, objects per call), ...)
+    min_bytes_per_call: int = 256
+    images: str | None = None
+    trace: bool = False
+
+    @classmethod
+    def make(cls, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None,
+             trace=False):
+        by_type = ()
+        if isinstance(allowed, dict):
+            by_type = tuple(sorted((name, _rate(v)) for k, v in allowed.items() for name in _type_names(k, "allowed")))
+            allowed = 0
+        return cls(
+            types=_type_names(types, "types"),
+            ignore=_type_names(ignore, "ignore") or frozenset(),
+            warmup=_whole(warmup, "warmup", 0),
+            calls=_whole(calls, "calls", 1),
+            allowed=_rate(allowed),
+            allowed_by_type=by_type,
+            min_bytes_per_call=_whole(min_bytes_per_call, "min_bytes_per_call", 1),
+            images=os.fspath(images) if images is not None else None,
+            trace=bool(trace),
+        )
+
+    def watches(self, type_name):
+        return (self.types is None or type_name in self.types) and type_name not in self.ignore
+
+    def allowed_for(self, type_name):
+        return dict(self.allowed_by_type).get(type_name, self.allowed)
+
+
+def _rate(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or math.isinf(value):
+        raise ValueError(f"refgraph: allowed growth must be a number of objects per call >= 0, got {value!r}")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Judging a series of per-type counts and sizes
+
+
+def _judge(series, opts):
+    """Leaking types from per-step stats: ``series[0]`` after warm-up, ``series[k]`` after measured call k.
+
+    Each step is ``{type: (count, size)}``. A type leaks by count if it gains at least one object per call (and
+    more than ``allowed``) over the measured calls, rising in every step (every step but one from 3 calls on, so
+    one call that happens to free an old object does not hide a leak). It leaks by size if its total size never
+    falls, rises in the same number of steps, and grows by at least ``min_bytes_per_call`` per call.
+    Returns [Leak] without chains, the largest first.
+    """
+    calls = len(series) - 1
+    if calls < 1:
+        return []
+    rising_steps_needed = calls if calls < 3 else calls - 1
+    first, last = series[0], series[-1]
+    leaks = []
+    for type_name, (count_last, size_last) in last.items():
+        if not opts.watches(type_name):
+            continue
+        count_first, size_first = first.get(type_name, (0, 0))
+        count_gain, size_gain = count_last - count_first, size_last - size_first
+        if count_gain < calls and size_gain < calls * opts.min_bytes_per_call:
+            continue
+        counts = [step.get(type_name, (0, 0))[0] for step in series]
+        sizes = [step.get(type_name, (0, 0))[1] for step in series]
+        count_rises = sum(b > a for a, b in zip(counts, counts[1:]))
+        size_steps = list(zip(sizes, sizes[1:]))
+        by_count = (
+            count_gain >= calls
+            and count_gain / calls > opts.allowed_for(type_name)
+            and count_rises >= rising_steps_needed
+        )
+        by_size = (
+            size_gain >= calls * opts.min_bytes_per_call
+            and all(b >= a for a, b in size_steps)
+            and sum(b > a for a, b in size_steps) >= rising_steps_needed
+        )
+        if by_count or by_size:
+            leaks.append(Leak(type=type_name, objects_per_call=count_gain / calls, bytes_per_call=size_gain / calls,
+                              objects=count_gain, bytes=size_gain, by_size=not by_count))
+    leaks.sort(key=lambda leak: (-leak.objects_per_call, -leak.bytes_per_call, leak.type))
+    return leaks
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measuring repeated calls
+
+
+class _Measurement:
+    """Snapshots around repeated calls: one after the warm-up, one after each measured call.
+
+    Only the first and the last snapshot stay in memory; each step's per-type stats go to a temporary file, so
+    the measurement adds no Python object between two snapshots but the first snapshot's own wrapper, which is
+    subtracted by id.
+    """
+
+    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing")
+
+    def __init__(self, opts, capture=None, pin=None):
+        self.opts = opts
+        self.capture = capture or _capture  # the module's, unless a test passes its own
+        self.pin = pin or _pin_heap
+        self.total = opts.warmup + opts.calls
+        self.store = None
+        self.base = None
+        self.final = None
+        self.heap = None
+        self.started_tracing = False
+
+    def start(self):
+        self.store = tempfile.TemporaryFile()
+        if self.opts.warmup == 0:
+            self._baseline()
+
+    def after_call(self, index):
+        done = index + 1
+        if done == self.opts.warmup:
+            self._baseline()
+        elif done > self.opts.warmup:
+            self._step(final=done == self.total)
+
+    def _baseline(self):
+        gc.collect()
+        graph = self.capture()
+        self._record(graph)
+        self.base = graph
+        if self.opts.trace and not tracemalloc.is_tracing():
+            tracemalloc.start()
+            self.started_tracing = True
+
+    def _step(self, final):
+        gc.collect()
+        if final and tracemalloc.is_tracing():
+            heap = self.pin()  # live objects, for tracemalloc's allocation sites
+            graph = heap.graph
+            self.heap = heap
+        else:
+            graph = self.capture()
+        self._record(graph)
+        if final:
+            self.final = graph
+
+    def _record(self, graph):
+        stats = {t: [count, size] for t, count, size in graph.type_stats()}
+        if self.base is not None:
+            index = graph.find(id(self.base))
+            if index >= 0:
+                node = graph.node(index)
+                held = stats[node["type"]]
+                held[0] -= 1
+                held[1] -= node["size"]
+        self.store.write(json.dumps(stats).encode() + b"\n")
+
+    def series(self):
+        self.store.seek(0)
+        return [{t: tuple(v) for t, v in json.loads(line).items()} for line in self.store]
+
+    def finish(self, where):
+        """The leaks found, with their chains (and images, allocation sites)."""
+        leaks = _judge(self.series(), self.opts)
+        return [_explain(leak, self.base, self.final, self.heap, self.opts, where) for leak in leaks]
+
+    def close(self):
+        if self.started_tracing:
+            tracemalloc.stop()
+            self.started_tracing = False
+        if self.heap is not None:
+            self.heap.release()
+            self.heap = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.base = self.final = None
+
+
+def _new_ids_of_type(base, final, type_name):
+    return sorted(set(final.ids_of_type(type_name)) - set(base.ids_of_type(type_name)))
+
+
+def _samples(base, final, leak):
+    """Candidate objects whose chain explains the leak: new objects, the largest first for a size leak."""
+    ids = _new_ids_of_type(base, final, leak.type)
+    if leak.by_size:
+        grown = []
+        for oid in ids or final.ids_of_type(leak.type):
+            old = base.find(oid)
+            before = base.node(old)["size"] if old >= 0 and base.node(old)["type"] == leak.type else 0
+            grown.append((final.node(final.find(oid))["size"] - before, oid))
+        grown.sort(reverse=True)
+        return [oid for gain, oid in grown[:_MAX_SAMPLES] if gain > 0]
+    return ids[-_MAX_SAMPLES:][::-1]  # the most recent addresses first: often the last call's objects
+
+
+def _chain(graph, oid):
+    """(one-line chain text, root kind, ids root first) for an object of `graph`, or None if not found."""
+    hops = graph.backref_chain([oid])
+    if not hops:
+        return None
+    ids = [h[0] for h in hops]
+    kind = graph.chain_root_kind(ids)
+    if kind is None:
+        return None
+    try:
+        from ._snapshot import Snapshot
+    except ImportError:  # the Python API has not landed: a plain rendering of the same hops
+        text = " -> ".join(f"{t} {label}".strip() for _, t, label in hops)
+    else:
+        text = Snapshot(graph).chain(oid).report()
+    return text, ("unreachable" if kind == "unreachable" else kind), ids
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "leak"
+
+
+def _explain(leak, base, final, heap, opts, where):
+    found = None
+    for oid in _samples(base, final, leak):
+        chain = _chain(final, oid)
+        if chain is not None and (found is None or found[1][1] == "unreachable"):
+            found = (oid, chain)
+            if chain[1] != "unreachable":
+                break
+    return _with_chain(leak, found, final, heap, opts, where)
+
+
+def _with_chain(leak, found, final, heap, opts, where):
+    """`leak` with the chain of a sample object, its allocation site and image: `found` is (id, _chain(...))."""
+    if found is None:
+        return leak
+    oid, (text, kind, ids) = found
+    allocated_at = image = None
+    if heap is not None:
+        try:
+            trace = tracemalloc.get_object_traceback(heap.object(oid))
+        except KeyError:
+            trace = None
+        if trace:
+            allocated_at = f"{trace[-1].filename}:{trace[-1].lineno}"
+    if opts.images is not None:
+        os.makedirs(opts.images, exist_ok=True)
+        image = os.path.join(opts.images, f"{_slug(where)}-{_slug(leak.type)}.png")
+        _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
+    return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
+                               sample_id=oid)
+
+
+def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
+    __tracebackhide__ = True
+    measurement = _Measurement(opts, capture, pin)
+    try:
+        measurement.start()
+        for index in range(measurement.total):
+            result = fn(*args, **kwargs)
+            measurement.after_call(index)
+        leaks = measurement.finish(where)
+    finally:
+        measurement.close()
+    if leaks:
+        raise LeakError(leaks, where, opts.calls, opts.warmup)
+    return result
+
+
+async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None):
+    __tracebackhide__ = True
+    measurement = _Measurement(opts, capture, pin)
+    try:
+        measurement.start()
+        for index in range(measurement.total):
+            result = await fn(*args, **kwargs)
+            measurement.after_call(index)
+        leaks = measurement.finish(where)
+    finally:
+        measurement.close()
+    if leaks:
+        raise LeakError(leaks, where, opts.calls, opts.warmup)
+    return result
+
+
+def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
+             images=None, trace=False):
+    """Check that a function does not leak: each call of the decorated function runs it ``warmup + calls`` times.
+
+    After the warm-up calls (which fill caches) and after each measured call, the heap is collected
+    (``gc.collect()``) and captured. A type that gains at least one object in every measured call, or whose
+    total size grows by ``min_bytes_per_call`` in every call, is a leak: :class:`LeakError` is raised, naming
+    each leaking type and the chain of references that holds a sample new object. Otherwise the decorated call
+    returns the last call's result. Works on functions, methods and ``async def`` functions (the wrapper stays a
+    coroutine function and awaits every call in the running loop).
+
+    ``types``: the classes or type names to watch (default: all). ``ignore``: classes or type names never
+    reported. ``warmup``, ``calls``: calls before measuring and measured calls. ``allowed``: objects per call a
+    type may gain without being reported, a number or ``{type: number}``. ``min_bytes_per_call``: the growth in
+    bytes per call that makes a size leak. ``images``: a directory to write a PNG of each leak's chain to.
+    ``trace``: turn ``tracemalloc`` on for the measured calls so the report says where a sample was allocated.
+
+    >>> CACHE = []
+    >>> @no_leaks
+    ... def remember():
+    ...     CACHE.append(object())
+    >>> remember()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    refgraph.leakcheck.LeakError: refgraph: ...remember leaks: 1 type grew with 5 measured calls after 2 warm-up calls
+    ...
+    """
+    opts = _Options.make(types=types, ignore=ignore, warmup=warmup, calls=calls, allowed=allowed,
+                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace)
+
+    def decorate(fn):
+        where = getattr(fn, "__qualname__", repr(fn))
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def checked_async(*args, **kwargs):
+                __tracebackhide__ = True
+                return await _run_async(fn, args, kwargs, opts, where)
+
+            return checked_async
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            __tracebackhide__ = True
+            return _run_sync(fn, args, kwargs, opts, where)
+
+        return checked
+
+    if func is not None:
+        if not callable(func):
+            raise TypeError(f"refgraph.no_leaks: expected a function or keyword options, got {func!r}")
+        return decorate(func)
+    return decorate
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A block run once
+
+
+class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_check():`
+    """Check that a ``with`` block leaves no new objects alive, apart from what its own frame holds.
+
+    A block runs once, so it cannot show growth per call: the check compares the heap after the block with the
+    heap before it (both after ``gc.collect()``) and reports every type with new objects still alive, except
+    objects held only by local variables of the running function (or another frame of this thread): a local
+    assigned in the block is the caller's, not a leak. Run the code once before the block so that caches and
+    other one-off state exist before it: they would be reported otherwise. Up to 50 new objects per type are
+    checked one by one; beyond that the share held by local variables is estimated from those 50.
+
+    ``types``, ``ignore``, ``images``, ``trace`` as for :func:`no_leaks`; ``allowed`` is the number of new
+    objects a type may keep. On exit from the block (unless it raised) a leak raises :class:`LeakError`;
+    ``check.leaks`` holds the same list afterwards.
+
+    >>> KEEP = []
+    >>> with leak_check() as check:
+    ...     KEEP.append(object())
+    Traceback (most recent call last):
+    ...
+    refgraph.leakcheck.LeakError: refgraph: with block leaks: 1 type grew with the block
+    ...
+    """
+
+    def __init__(self, types=None, ignore=(), allowed=0, images=None, trace=False, where="with block"):
+        self.opts = _Options.make(types=types, ignore=ignore, warmup=0, calls=1, allowed=allowed, images=images,
+                                  trace=trace)
+        self.where = where
+        self.leaks = []
+        self._base = None
+        self._started_tracing = False
+
+    def __enter__(self):
+        gc.collect()
+        self._base = _capture()
+        if self.opts.trace and not tracemalloc.is_tracing():
+            tracemalloc.start()
+            self._started_tracing = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        __tracebackhide__ = True
+        heap = None
+        try:
+            if exc_type is not None:
+                return False
+            gc.collect()
+            if tracemalloc.is_tracing():
+                heap = _pin_heap()
+                final = heap.graph
+            else:
+                final = _capture()
+            self.leaks = self._find(final, heap)
+        finally:
+            if self._started_tracing:
+                tracemalloc.stop()
+                self._started_tracing = False
+            if heap is not None:
+                heap.release()
+            self._base = None
+        if self.leaks:
+            raise LeakError(self.leaks, self.where, 1, 0)
+        return False
+
+    def _find(self, final, heap):
+        base = self._base
+        own = {id(self._base)}
+        this_thread = set()
+        frame = sys._getframe()
+        while frame is not None:
+            this_thread.add(id(frame))
+            frame = frame.f_back
+        leaks = []
+        for type_name, _count, _count_gain, _size, _size_gain in final.growth(base):
+            if not self.opts.watches(type_name):
+                continue
+            new = [oid for oid in _new_ids_of_type(base, final, type_name) if oid not in own]
+            kept, kept_size, first_chain = self._kept(final, new, this_thread)
+            if kept < 1 or kept <= self.opts.allowed_for(type_name):
+                continue
+            leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,
+                        bytes=kept_size)
+            leaks.append(_with_chain(leak, first_chain, final, heap, self.opts, self.where))
+        leaks.sort(key=lambda leak: (-leak.objects, -leak.bytes, leak.type))
+        return leaks
+
+    def _kept(self, final, new, frames):
+        """How many of `new` (and their bytes) something other than this thread's frames holds."""
+        checked = kept = kept_size = 0
+        first_chain = None
+        for oid in new[-_MAX_BLOCK_CHECKS:]:
+            checked += 1
+            found = _chain(final, oid)
+            if found is not None and found[1] == "thread frame" and found[2][0] in frames:
+                continue
+            kept += 1
+            kept_size += final.node(final.find(oid))["size"]
+            if first_chain is None and found is not None:
+                first_chain = (oid, found)
+        if checked and len(new) > checked:
+            scale = len(new) / checked
+            kept, kept_size = round(kept * scale), round(kept_size * scale)
+        return kept, kept_size, first_chain

@@ -1,0 +1,301 @@
+"""refgraph.no_leaks / refgraph.leak_check / refgraph.LeakError.
+
+The first part drives the detection with hand-made per-step stats and a fake heap, so every expectation is exact;
+the second part runs the checks on the real live heap through refgraph._core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import inspect
+import os
+import tracemalloc
+import weakref
+
+import pytest
+
+import refgraph
+from refgraph import leakcheck
+from refgraph.leakcheck import Leak, LeakError, _judge, _Options
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The judgement on hand-made series: {type: (count, size)} after warm-up, then after each measured call
+
+
+def series_of(type_name, counts, sizes=None, other=None):
+    sizes = sizes or [c * 10 for c in counts]
+    steps = [{type_name: (c, s)} for c, s in zip(counts, sizes)]
+    for step in steps:
+        step.update(other or {})
+    return steps
+
+
+def judged(series, **options):
+    return [(leak.type, leak.objects_per_call, leak.bytes_per_call, leak.by_size)
+            for leak in _judge(series, _Options.make(calls=len(series) - 1, **options))]
+
+
+def test_one_object_per_call_is_a_leak():
+    assert judged(series_of("User", [2, 3, 4, 5, 6, 7])) == [("User", 1.0, 10.0, False)]
+
+
+def test_one_off_growth_during_the_measured_calls_is_not_a_leak():
+    # a cache of 10 entries built by the third call: growth, but not with every call
+    assert judged(series_of("dict", [5, 5, 5, 15, 15, 15])) == []
+
+
+def test_one_quiet_step_is_tolerated_two_are_not():
+    assert judged(series_of("User", [0, 1, 2, 2, 3, 5])) == [("User", 1.0, 10.0, False)]
+    assert judged(series_of("User", [0, 1, 1, 1, 3, 5])) == []
+
+
+def test_with_two_calls_every_step_must_rise():
+    assert judged(series_of("User", [0, 1, 2])) == [("User", 1.0, 10.0, False)]
+    assert judged(series_of("User", [0, 0, 2])) == []
+
+
+def test_less_than_one_object_per_call_is_not_a_leak():
+    assert judged(series_of("User", [0, 1, 2, 3, 4, 4])) == []
+
+
+def test_size_growth_without_new_objects_is_a_size_leak():
+    counts = [3, 3, 3, 3, 3, 3]
+    sizes = [100, 1100, 2100, 3100, 4100, 5100]
+    assert judged(series_of("str", counts, sizes)) == [("str", 0.0, 1000.0, True)]
+
+
+def test_size_growth_below_the_threshold_or_falling_is_not_a_leak():
+    counts = [3] * 6
+    assert judged(series_of("str", counts, [0, 100, 200, 300, 400, 500])) == []  # 100 B/call < 256
+    assert judged(series_of("str", counts, [0, 100, 200, 300, 400, 500]), min_bytes_per_call=100) == [
+        ("str", 0.0, 100.0, True)]
+    assert judged(series_of("str", counts, [0, 2000, 1000, 3000, 4000, 5000])) == []  # fell once
+
+
+def test_allowed_growth_per_call_globally_and_per_type():
+    two_per_call = series_of("User", [0, 2, 4, 6, 8, 10])
+    assert judged(two_per_call, allowed=2) == []
+    assert judged(two_per_call, allowed=1.5) == [("User", 2.0, 20.0, False)]
+    assert judged(two_per_call, allowed={"User": 2}) == []
+    assert judged(two_per_call, allowed={"Other": 2}) == [("User", 2.0, 20.0, False)]
+
+
+def test_watched_and_ignored_types_by_name_or_class():
+    class User:
+        pass
+
+    steps = series_of("User", [0, 1, 2, 3, 4, 5], other=None)
+    for k, step in enumerate(steps):
+        step["Order"] = (k * 2, k * 20)
+    assert [t for t, *_ in judged(steps)] == ["Order", "User"]  # the larger growth first
+    assert [t for t, *_ in judged(steps, types=[User])] == ["User"]
+    assert [t for t, *_ in judged(steps, types="Order")] == ["Order"]
+    assert [t for t, *_ in judged(steps, ignore=[User, "Order"])] == []
+
+
+def test_a_type_absent_after_the_warm_up_counts_from_zero():
+    steps = [{}, {"User": (1, 48)}, {"User": (2, 96)}, {"User": (3, 144)}]
+    assert judged(steps) == [("User", 1.0, 48.0, False)]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"calls": 0}, "calls must be an integer >= 1, got 0"),
+        ({"warmup": -1}, "warmup must be an integer >= 0, got -1"),
+        ({"warmup": 1.5}, "warmup must be an integer >= 0, got 1.5"),
+        ({"allowed": -1}, "allowed growth must be a number of objects per call >= 0, got -1"),
+        ({"min_bytes_per_call": 0}, "min_bytes_per_call must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_options_are_named(options, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        refgraph.no_leaks(**options)
+
+
+def test_a_type_that_is_not_a_class_or_name_is_named():
+    with pytest.raises(TypeError, match="types: expected a class or a type name, got 3"):
+        refgraph.no_leaks(types=[3])
+
+
+def test_leak_error_message_and_attributes():
+    leak = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240,
+                chain="module app -> attr 'CACHE' (list) -> [6] -> User", root_kind="module",
+                allocated_at="app.py:12", image="leaks/app-User.png", sample_id=1234)
+    error = LeakError([leak], "test_app", calls=5, warmup=2)
+    assert isinstance(error, AssertionError)
+    assert error.leaks == [leak] and error.where == "test_app" and error.calls == 5 and error.warmup == 2
+    assert str(error) == (
+        "refgraph: test_app leaks: 1 type grew with 5 measured calls after 2 warm-up calls\n"
+        "  User: +1 object/call, +48 B/call\n"
+        "    held by:  module app -> attr 'CACHE' (list) -> [6] -> User  [root: module]\n"
+        "    allocated at: app.py:12\n"
+        "    image:    leaks/app-User.png"
+    )
+    assert error.one_line() == "User +1 object/call, +48 B/call: module app -> attr 'CACHE' (list) -> [6] -> User"
+
+
+def test_leak_error_of_a_block_without_a_chain():
+    leak = Leak(type="str", objects_per_call=2, bytes_per_call=3 * 1024, objects=2, bytes=3 * 1024)
+    error = LeakError([leak], "with block", calls=1, warmup=0)
+    assert str(error) == (
+        "refgraph: with block leaks: 1 type grew with the block\n"
+        "  str: +2 objects, +3.0 KiB\n"
+        "    held by:  (no chain to a root found for a sample object)"
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The measurement loop on a fake heap: what is captured is FAKE_HEAP plus the measurement's own live graphs
+
+
+class FakeGraph:
+    """Just enough of refgraph._core.Graph: nodes (id, type, size), a holder per node, roots of kind 'module'."""
+
+    live = weakref.WeakSet()
+
+    def __init__(self, nodes, holders):
+        self.nodes = {oid: (t, size) for oid, t, size in nodes}
+        self.holders = holders  # id -> (holder id, edge label); a node without holder is a module root
+        FakeGraph.live.add(self)
+
+    def type_stats(self):
+        stats = {}
+        for t, size in self.nodes.values():
+            count, total = stats.get(t, (0, 0))
+            stats[t] = (count + 1, total + size)
+        return [(t, c, s) for t, (c, s) in sorted(stats.items())]
+
+    def find(self, oid):
+        return oid if oid in self.nodes else -1
+
+    def node(self, index):
+        t, size = self.nodes[index]
+        return {"id": index, "type": t, "size": size, "gc": True, "root": None, "label": "app" if t == "module" else ""}
+
+    def ids_of_type(self, type_name):
+        return sorted(oid for oid, (t, _) in self.nodes.items() if t == type_name)
+
+    def backref_chain(self, ids, **_):
+        hops, oid, edge = [], ids[0], ""
+        while True:
+            hops.append((oid, self.nodes[oid][0], edge))
+            if oid not in self.holders:
+                return hops[::-1]
+            oid, edge = self.holders[oid]
+
+    def chain_root_kind(self, ids):
+        return "module" if self.nodes[ids[0]][0] == "module" else None
+
+
+FAKE_HEAP = {"nodes": [(1, "module", 100), (2, "dict", 200), (3, "list", 64)], "holders": {2: (1, "__dict__"),
+                                                                                          3: (2, "['CACHE']")}}
+
+
+def fake_capture():
+    nodes = list(FAKE_HEAP["nodes"])
+    nodes += [(id(g), "Graph", 32) for g in list(FakeGraph.live)]  # the tool's own wrappers are on the heap too
+    return FakeGraph(nodes, dict(FAKE_HEAP["holders"]))
+
+
+@pytest.fixture
+def fake_heap(monkeypatch):
+    saved = (list(FAKE_HEAP["nodes"]), dict(FAKE_HEAP["holders"]))
+    monkeypatch.setattr(leakcheck, "_capture", fake_capture)
+    yield FAKE_HEAP
+    FAKE_HEAP["nodes"], FAKE_HEAP["holders"] = saved
+
+
+def fake_leaky_call(heap, per_call=1, size=48):
+    for _ in range(per_call):
+        oid = 1000 + len(heap["nodes"])
+        heap["nodes"].append((oid, "User", size))
+        heap["holders"][oid] = (3, f"[{len(heap['holders']) - 2}]")
+
+
+def test_fake_leak_gives_the_chain_and_counts_per_call(fake_heap):
+    # GIVEN a function that appends one 48-byte User to CACHE per call
+    @refgraph.no_leaks
+    def handle():
+        fake_leaky_call(fake_heap)
+
+    # WHEN it runs under the check THEN the error has the growth per call and the labelled chain
+    with pytest.raises(LeakError) as caught:
+        handle()
+    (leak,) = caught.value.leaks
+    assert (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.objects, leak.bytes) == ("User", 1, 48, 5, 240)
+    assert leak.root_kind == "module"
+    assert leak.sample_id == 1000 + len(fake_heap["nodes"]) - 1  # the most recent new User
+    assert leak.chain is not None and leak.chain.endswith("User")
+    assert "CACHE" in leak.chain
+    assert len(fake_heap["nodes"]) == 3 + 7  # 2 warm-up + 5 measured calls
+
+
+def test_fake_clean_function_passes_and_the_measurement_does_not_count_itself(fake_heap):
+    # the graphs the measurement keeps are on the fake heap like on the real one: they must not look like growth
+    calls = []
+
+    @refgraph.no_leaks(warmup=0, calls=3)
+    def clean():
+        calls.append(1)
+        return len(calls)
+
+    assert clean() == 3
+
+
+def test_fake_one_off_growth_in_warm_up_passes(fake_heap):
+    state = {"filled": False}
+
+    @refgraph.no_leaks(warmup=1, calls=4)
+    def fill_once():
+        if not state["filled"]:
+            fake_leaky_call(fake_heap, per_call=50)
+            state["filled"] = True
+
+    fill_once()
+
+
+def test_fake_leak_in_async_function_through_the_running_loop(fake_heap):
+    @refgraph.no_leaks(calls=3)
+    async def handle():
+        await asyncio.sleep(0)
+        fake_leaky_call(fake_heap, per_call=2)
+        return "done"
+
+    assert inspect.iscoroutinefunction(handle)
+    with pytest.raises(LeakError) as caught:
+        asyncio.run(handle())
+    assert [(x.type, x.objects_per_call) for x in caught.value.leaks] == [("User", 2.0)]
+
+
+def test_the_last_call_result_is_returned_and_exceptions_propagate(fake_heap):
+    seen = []
+
+    @refgraph.no_leaks(warmup=1, calls=2)
+    def numbered(x):
+        seen.append(x)
+        if len(seen) > 5:
+            raise KeyError("boom")
+        return len(seen)
+
+    assert numbered("a") == 3 and seen == ["a"] * 3
+    with pytest.raises(KeyError, match="boom"):
+        numbered("b")
+
+
+def test_decorator_keeps_the_name_and_works_on_methods(fake_heap):
+    class Service:
+        def __init__(self):
+            self.handled = 0
+
+        @refgraph.no_leaks(calls=2)
+        def handle(self, n):
+            self.handled += n
+            return self.handled
+
+    assert Service.handle.__name__ == "handle"
+    service = Service()
+    assert service.handle(2) == 8 and service.handled == 8
