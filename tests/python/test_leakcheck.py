@@ -299,3 +299,176 @@ def test_decorator_keeps_the_name_and_works_on_methods(fake_heap):
     assert Service.handle.__name__ == "handle"
     service = Service()
     assert service.handle(2) == 8 and service.handled == 8
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The real heap
+
+
+class Leaky:
+    pass
+
+
+CACHE = []
+
+
+def test_real_leak_names_type_list_and_module():
+    @refgraph.no_leaks
+    def remember():
+        CACHE.append(Leaky())
+
+    with pytest.raises(LeakError) as caught:
+        remember()
+    leak = next(x for x in caught.value.leaks if x.type == "Leaky")
+    assert leak.objects_per_call == 1 and leak.objects == 5
+    assert leak.bytes_per_call > 0
+    assert leak.root_kind == "module"
+    assert leak.chain.startswith(f"module {__name__}") and "attr 'CACHE' (list)" in leak.chain
+    assert leak.chain.endswith("-> Leaky")
+    assert "Leaky: +1 object/call" in str(caught.value)
+    CACHE.clear()
+
+
+def test_real_clean_function_and_the_tool_itself_do_not_leak():
+    @refgraph.no_leaks(warmup=0, calls=8)
+    def clean():
+        return [Leaky() for _ in range(10)]
+
+    assert len(clean()) == 10
+
+
+@functools.lru_cache(maxsize=None)
+def table(n):
+    return [Leaky() for _ in range(n)]
+
+
+def test_real_cache_filled_during_warm_up_is_not_a_leak():
+    table.cache_clear()
+
+    @refgraph.no_leaks
+    def lookup():
+        return table(100)
+
+    lookup()
+
+
+BLOB = ""
+
+
+def test_real_growing_string_is_caught_by_size():
+    @refgraph.no_leaks
+    def grow():
+        global BLOB
+        BLOB += "x" * 1000
+
+    with pytest.raises(LeakError) as caught:
+        grow()
+    (leak,) = caught.value.leaks
+    assert leak.type == "str" and leak.by_size
+    assert 950 <= leak.bytes_per_call <= 1050  # 1000 B per call, give or take a small str freed meanwhile
+    assert leak.chain == f"module {__name__} -> attr 'BLOB' -> str" and leak.root_kind == "module"
+
+
+class Slotted:
+    # tracemalloc of Python 3.11 finds no allocation site for instances with a managed __dict__: use __slots__
+    __slots__ = ("n",)
+
+
+def test_real_async_leak_and_allocation_site_and_image(tmp_path):
+    @refgraph.no_leaks(calls=3, trace=True, images=tmp_path / "leaks")
+    async def handle():
+        await asyncio.sleep(0)
+        CACHE.append(Slotted())  # the allocation site
+
+    site_line = inspect.getsourcelines(handle.__wrapped__)[1] + 3
+    with pytest.raises(LeakError) as caught:
+        asyncio.run(handle())
+    leak = next(x for x in caught.value.leaks if x.type == "Slotted")
+    assert leak.allocated_at == f"{__file__}:{site_line}"
+    assert not tracemalloc.is_tracing()  # turned off again
+    assert os.path.dirname(leak.image) == str(tmp_path / "leaks")
+    with open(leak.image, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert f"image:    {leak.image}" in str(caught.value)
+    CACHE.clear()
+
+
+class Registry:
+    instances = []
+
+    def register(self):
+        Registry.instances.append(self)
+
+
+def test_real_method_storing_self_in_class_registry():
+    @refgraph.no_leaks(types=[Registry])
+    def create():
+        Registry().register()
+
+    with pytest.raises(LeakError) as caught:
+        create()
+    (leak,) = caught.value.leaks
+    assert leak.type == "Registry"
+    assert "attr 'Registry' (type) -> attr 'instances' (list)" in leak.chain
+    Registry.instances.clear()
+
+
+def test_block_reports_new_objects_held_outside_the_block_frame():
+    with pytest.raises(LeakError) as caught:
+        with refgraph.leak_check(types=[Leaky]):
+            CACHE.append(Leaky())
+            CACHE.append(Leaky())
+    (leak,) = caught.value.leaks
+    assert (leak.type, leak.objects, leak.root_kind) == ("Leaky", 2, "module")
+    assert "attr 'CACHE' (list)" in leak.chain
+    assert str(caught.value).startswith("refgraph: with block leaks: 1 type grew with the block")
+    CACHE.clear()
+
+
+def test_block_locals_allowed_growth_and_exceptions():
+    with refgraph.leak_check(types=[Leaky]) as check:
+        kept_here = [Leaky(), Leaky()]  # held by this frame: the caller's, not a leak
+    assert check.leaks == [] and len(kept_here) == 2
+
+    with refgraph.leak_check(types=[Leaky], allowed=1):
+        CACHE.append(Leaky())
+    with pytest.raises(ZeroDivisionError):
+        with refgraph.leak_check():
+            CACHE.append(Leaky())
+            1 / 0  # noqa: B018
+    CACHE.clear()
+
+
+def test_running_a_check_leaves_no_objects_behind():
+    @refgraph.no_leaks(warmup=1, calls=2)
+    def clean():
+        pass
+
+    clean()
+    gc.collect()
+    before = len(gc.get_objects())
+    clean()
+    gc.collect()
+    assert len(gc.get_objects()) == before
+
+
+def test_the_article_sample_prints_and_draws_the_leak(tmp_path):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    package_parent = os.path.dirname(os.path.dirname(refgraph.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([sys.executable, os.path.join(root, "samples", "leak_decorator.py"), "--out",
+                             str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "No leaks were found!"
+    assert lines[1] == "Memory leaks!"
+    assert lines[2] == ("refgraph: function_with_leak leaks: 1 type grew with 5 measured calls after 2 warm-up calls")
+    assert lines[3] == f"  MyLeakyObject: +1 object/call, +{sys.getsizeof(object.__new__(Leaky))} B/call"
+    assert lines[4].startswith("    held by:  module __main__ -> attr 'cache' (list) -> [")
+    assert lines[4].endswith("] -> MyLeakyObject  [root: module]")
+    image = tmp_path / "function_with_leak-MyLeakyObject.png"
+    assert lines[5] == f"    image:    {image}"
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
