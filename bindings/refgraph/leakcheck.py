@@ -56,7 +56,7 @@ class Leak:
     the one-line chain of references from a root to a sample new object (None if none was found), ``root_kind``
     that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``allocated_at``
     ``file:line`` where the sample was allocated (only while ``tracemalloc`` traces), ``image`` the PNG of the
-    chain (only with image output on).
+    chain (only with image output on; ``image_error`` says why it could not be written).
     """
 
     type: str
@@ -70,6 +70,7 @@ class Leak:
     allocated_at: str | None = None
     image: str | None = None
     sample_id: int | None = None
+    image_error: str | None = None
 
     def one_line(self, block=False):
         """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
@@ -118,6 +119,8 @@ class LeakError(AssertionError):
                 lines.append(f"    allocated at: {leak.allocated_at}")
             if leak.image:
                 lines.append(f"    image:    {leak.image}")
+            elif leak.image_error:
+                lines.append(f"    image:    not written: {leak.image_error}")
         if n > _MAX_REPORTED_TYPES:
             lines.append(f"  ... and {n - _MAX_REPORTED_TYPES} more types")
         return "\n".join(lines)
@@ -368,7 +371,7 @@ def _samples(base, final, leak):
             grown.append((final.node(final.find(oid))["size"] - before, oid))
         grown.sort(reverse=True)
         return [oid for gain, oid in grown[:_MAX_SAMPLES] if gain > 0]
-    return ids[-_MAX_SAMPLES:][::-1]  # the most recent addresses first: often the last call's objects
+    return ids[:_MAX_SAMPLES]
 
 
 def _chain(graph, oid):
@@ -386,7 +389,7 @@ def _chain(graph, oid):
         text = " -> ".join(f"{t} {label}".strip() for _, t, label in hops)
     else:
         text = Snapshot(graph).chain(oid).report()
-    return text, ("unreachable" if kind == "unreachable" else kind), ids
+    return text, kind, ids
 
 
 def _slug(text):
@@ -409,7 +412,7 @@ def _with_chain(leak, found, final, heap, opts, where):
     if found is None:
         return leak
     oid, (text, kind, ids) = found
-    allocated_at = image = None
+    allocated_at = image = image_error = None
     if heap is not None:
         try:
             trace = tracemalloc.get_object_traceback(heap.object(oid))
@@ -418,11 +421,14 @@ def _with_chain(leak, found, final, heap, opts, where):
         if trace:
             allocated_at = f"{trace[-1].filename}:{trace[-1].lineno}"
     if opts.images is not None:
-        os.makedirs(opts.images, exist_ok=True)
         image = os.path.join(opts.images, f"{_slug(where)}-{_slug(leak.type)}.png")
-        _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
+        try:
+            os.makedirs(opts.images, exist_ok=True)
+            _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
+        except (OSError, _core.Error) as error:  # the leak is the news: report it, and why there is no image
+            image, image_error = None, f"{error}"
     return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
-                               sample_id=oid)
+                               sample_id=oid, image_error=image_error)
 
 
 def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
@@ -587,11 +593,13 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             this_thread.add(id(frame))
             frame = frame.f_back
         leaks = []
-        for type_name, _count, _count_gain, _size, _size_gain in final.growth(base):
+        for type_name, _count, count_gain, _size, _size_gain in final.growth(base):
             if not self.opts.watches(type_name):
                 continue
             new = [oid for oid in _new_ids_of_type(base, final, type_name) if oid not in own]
             kept, kept_size, first_chain = self._kept(final, new, this_thread)
+            if kept > count_gain:  # some new objects replaced old ones: the net growth is what stays
+                kept, kept_size = count_gain, round(kept_size * count_gain / kept)
             if kept < 1 or kept <= self.opts.allowed_for(type_name):
                 continue
             leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,

@@ -228,7 +228,8 @@ def test_fake_leak_gives_the_chain_and_counts_per_call(fake_heap):
     (leak,) = caught.value.leaks
     assert (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.objects, leak.bytes) == ("User", 1, 48, 5, 240)
     assert leak.root_kind == "module"
-    assert leak.sample_id == 1000 + len(fake_heap["nodes"]) - 1  # the most recent new User
+    measured_users = {oid for oid, t, _ in fake_heap["nodes"][-5:]}
+    assert leak.sample_id in measured_users  # a User made by a measured call
     assert leak.chain is not None and leak.chain.endswith("User")
     assert "CACHE" in leak.chain
     assert len(fake_heap["nodes"]) == 3 + 7  # 2 warm-up + 5 measured calls
@@ -472,3 +473,21 @@ def test_the_article_sample_prints_and_draws_the_leak(tmp_path):
     image = tmp_path / "function_with_leak-MyLeakyObject.png"
     assert lines[5] == f"    image:    {image}"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_image_that_cannot_be_written_is_reported_beside_the_leak(tmp_path):
+    # GIVEN an image directory that is a file
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+
+    @refgraph.no_leaks(calls=3, images=blocker)
+    def remember():
+        CACHE.append(Leaky())
+
+    # THEN the leak is still what is raised, and it says why there is no image
+    with pytest.raises(LeakError) as caught:
+        remember()
+    leak = next(x for x in caught.value.leaks if x.type == "Leaky")
+    assert leak.image is None and "not-a-dir" in leak.image_error
+    assert f"    image:    not written: {leak.image_error}" in str(caught.value)
+    CACHE.clear()
