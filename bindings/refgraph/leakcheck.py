@@ -225,9 +225,9 @@ def _rate(value):
 def _judge(series, opts):
     """Leaking types from per-step stats: ``series[0]`` after warm-up, ``series[k]`` after measured call k.
 
-    Each step is ``{type: (count, size)}``. A type leaks by count if it gains at least one object per call (and
-    more than ``allowed``) over the measured calls, rising in every step (every step but one from 3 calls on, so
-    one call that happens to free an old object does not hide a leak). It leaks by size if its total size never
+    Each step is ``{type: (count, size)}``. A type leaks by count if its count rises in every step (every step but
+    one from 3 calls on, so a call that happens to free an older object of the type does not hide a leak), and by
+    more than ``allowed`` per call on average. It leaks by size if its total size never
     falls, rises in the same number of steps, and grows by at least ``min_bytes_per_call`` per call.
     Returns [Leak] without chains, the largest first.
     """
@@ -242,14 +242,14 @@ def _judge(series, opts):
             continue
         count_first, size_first = first.get(type_name, (0, 0))
         count_gain, size_gain = count_last - count_first, size_last - size_first
-        if count_gain < calls and size_gain < calls * opts.min_bytes_per_call:
+        if count_gain < rising_steps_needed and size_gain < calls * opts.min_bytes_per_call:
             continue
         counts = [step.get(type_name, (0, 0))[0] for step in series]
         sizes = [step.get(type_name, (0, 0))[1] for step in series]
         count_rises = sum(b > a for a, b in zip(counts, counts[1:]))
         size_steps = list(zip(sizes, sizes[1:]))
         by_count = (
-            count_gain >= calls
+            count_gain >= rising_steps_needed
             and count_gain / calls > opts.allowed_for(type_name)
             and count_rises >= rising_steps_needed
         )
