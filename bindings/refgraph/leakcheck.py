@@ -431,12 +431,15 @@ def _with_chain(leak, found, final, heap, opts, where):
                                sample_id=oid, image_error=image_error)
 
 
-def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
+def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
+    """Call `fn` warm-up + measured times under the measurement; `before_call()` runs before each call."""
     __tracebackhide__ = True
     measurement = _Measurement(opts, capture, pin)
     try:
         measurement.start()
         for index in range(measurement.total):
+            if before_call is not None:
+                before_call()
             result = fn(*args, **kwargs)
             measurement.after_call(index)
         leaks = measurement.finish(where)
@@ -447,12 +450,14 @@ def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
     return result
 
 
-async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None):
+async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
     __tracebackhide__ = True
     measurement = _Measurement(opts, capture, pin)
     try:
         measurement.start()
         for index in range(measurement.total):
+            if before_call is not None:
+                before_call()
             result = await fn(*args, **kwargs)
             measurement.after_call(index)
         leaks = measurement.finish(where)

@@ -91,17 +91,40 @@ class _Runner:
         test = pyfuncitem.obj
         kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         where = pyfuncitem.nodeid
+        before_call = _log_capture_reset(pyfuncitem)
         try:
             if inspect.iscoroutinefunction(test):
                 import asyncio
 
-                asyncio.run(leakcheck._run_async(test, (), kwargs, opts, where))
+                asyncio.run(leakcheck._run_async(test, (), kwargs, opts, where, before_call=before_call))
             else:
-                leakcheck._run_sync(test, (), kwargs, opts, where)
+                leakcheck._run_sync(test, (), kwargs, opts, where, before_call=before_call)
         except leakcheck.LeakError as error:
             self.failures.append((where, error.one_line()))
             raise
         return True
+
+
+def _log_capture_reset(item):
+    """A function that empties pytest's captured log records of this test, or None.
+
+    pytest keeps every log record of a test for its report and for ``caplog``: a body run 7 times that logs would
+    look like a leak of LogRecord. Emptying them before each run leaves each run what it would see alone, and the
+    report the last run's log.
+    """
+    try:
+        from _pytest.logging import caplog_handler_key  # private, hence the fallbacks
+    except ImportError:
+        return None
+    logging_plugin = item.config.pluginmanager.get_plugin("logging-plugin")
+    report_handler = getattr(logging_plugin, "report_handler", None)
+
+    def reset():
+        for handler in (item.stash.get(caplog_handler_key, None), report_handler):
+            if handler is not None and hasattr(handler, "reset"):
+                handler.reset()
+
+    return reset
 
 
 @pytest.fixture

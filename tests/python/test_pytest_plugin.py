@@ -294,3 +294,25 @@ def test_bad_marker_options_are_reported(pytester, run):
         "*@pytest.mark.no_leaks: refgraph: calls must be an integer >= 1, got 0",
         "*@pytest.mark.no_leaks: *unexpected keyword argument 'cals'*",
     ])
+
+
+def test_logging_in_a_checked_test_is_not_a_leak_and_caplog_sees_one_run(pytester, run):
+    # pytest keeps every log record of a test: without care, 7 runs that log look like a LogRecord leak
+    pytester.makepyfile(
+        test_logs="""
+        import logging
+        import pytest
+
+        log = logging.getLogger("app")
+
+        @pytest.mark.no_leaks
+        def test_logs_a_warning():
+            log.warning("disk %s almost full", "/")
+
+        @pytest.mark.no_leaks
+        def test_caplog(caplog):
+            log.warning("once per run")
+            assert [r.getMessage() for r in caplog.records] == ["once per run"]
+        """
+    )
+    run().assert_outcomes(passed=2)
