@@ -599,7 +599,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             frame = frame.f_back
         leaks = []
         for type_name, _count, count_gain, _size, _size_gain in final.growth(base):
-            if not self.opts.watches(type_name):
+            if not self.opts.watches(type_name) or count_gain <= self.opts.allowed_for(type_name):
                 continue
             new = [oid for oid in _new_ids_of_type(base, final, type_name) if oid not in own]
             kept, kept_size, first_chain = self._kept(final, new, this_thread)
