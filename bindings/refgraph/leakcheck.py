@@ -384,7 +384,7 @@ def _chain(graph, oid):
     if kind is None:
         return None
     try:
-        from ._snapshot import Snapshot
+        from . import Snapshot  # the public API's chain text, so chains read the same everywhere
     except ImportError:  # the Python API has not landed: a plain rendering of the same hops
         text = " -> ".join(f"{t} {label}".strip() for _, t, label in hops)
     else:
