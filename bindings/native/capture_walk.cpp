@@ -177,6 +177,13 @@ Layer layer_of(PyTypeObject* base) {
   return Layer::Generic;
 }
 
+// This thread's CPU time: the phase timings in the metadata should not count time other processes took.
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 double now_seconds() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
@@ -414,6 +421,8 @@ class Walker {
   Pending ring_[kRing] = {};
   unsigned ring_head_ = 0, ring_count_ = 0;
 
+  std::string md_timing_;
+  static double secs(double a, double b) { return b - a; }
   bool count_only_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
 
@@ -433,15 +442,27 @@ void Walker::seed_modules() {
 }
 
 void Walker::seed_threads() {
-  PyThreadState* me = PyThreadState_Get();
-  PyInterpreterState* interp = PyThreadState_GetInterpreter(me);
-  for (PyThreadState* ts = PyInterpreterState_ThreadHead(interp); ts != nullptr; ts = PyThreadState_Next(ts)) {
-    // PyThreadState_GetFrame and PyFrame_GetBack create the frame objects that do not exist yet; each stays
-    // owned by its interpreter frame, so the new reference we get is dropped at once.
-    PyFrameObject* f = PyThreadState_GetFrame(ts);
+  // sys._current_frames() in C: it walks the thread states under the runtime's lock, which a thread that is
+  // exiting (and freeing its state without the GIL) also takes; walking them ourselves would race with that.
+  PyObject* top = _PyThread_CurrentFrames();
+  if (top == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  const unsigned long me = PyThread_get_thread_ident();
+  Py_ssize_t pos = 0;
+  PyObject *key, *value;
+  while (PyDict_Next(top, &pos, &key, &value)) {
+    if (!PyFrame_Check(value)) continue;
+    const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
+    if (PyErr_Occurred()) PyErr_Clear();
+    // PyFrame_GetBack creates the caller's frame object if it does not exist yet; each stays owned by its
+    // interpreter frame (and the top ones by their threads), so the references we get are dropped at once.
+    auto* f = reinterpret_cast<PyFrameObject*>(value);
+    Py_INCREF(f);
     while (f != nullptr) {
       auto* fo = reinterpret_cast<PyObject*>(f);
-      if (ts == me) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
+      if (mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
       PyCodeObject* code = PyFrame_GetCode(f);
       bool tool = false;
       if (!opt_.skip_files.empty()) {
@@ -462,7 +483,8 @@ void Walker::seed_threads() {
       f = back;
     }
   }
-  PyErr_Clear();  // a frame object that could not be created is simply not seen
+  Py_DECREF(top);  // frees only the dict: every frame in it is still owned by its thread
+  PyErr_Clear();   // a frame object that could not be created is simply not seen
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -1020,7 +1042,8 @@ void Walker::drop_tool_objects() {
     while (!queue.empty()) {
       std::uint32_t c = queue.back();
       queue.pop_back();
-      for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
+      const std::size_t end = c + 1 < n ? edge_begin_[c + 1] : edst_.size();  // no sentinel yet
+      for (std::size_t e = edge_begin_[c]; e < end; ++e) {
         std::uint32_t d = edst_[e];
         if (d >= n || d < phase2_start || (eflg_[e] & kEdgeWeak) || state[d - phase2_start] != 0) continue;
         state[d - phase2_start] = mark;
@@ -1046,22 +1069,23 @@ void Walker::drop_tool_objects() {
     if (state[c - phase2_start] == 2) keep_[c] = false;
 }
 
-// LSD radix sort of 64-bit records on bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
-// scattering), every histogram counted in one read, passes where all records share the digit skipped.
+// LSD radix sort of records on key bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
+// scattering), every histogram counted in one read, passes where all records share the digit skipped. `tmp` has
+// room for m records; returns whichever of the two buffers holds the result.
 template <class Rec, class KeyFn>
-void radix_sort(std::vector<Rec>& a, unsigned lo_bit, unsigned hi_bit, KeyFn key) {
-  constexpr unsigned kBits = 11, kBuckets = 1u << kBits;
-  if (a.size() < 2 || hi_bit <= lo_bit) return;
+Rec* radix_sort(Rec* a, Rec* tmp, std::size_t m, unsigned lo_bit, unsigned hi_bit, KeyFn key) {
+  if (m < 2 || hi_bit <= lo_bit) return a;
+  const unsigned kBits = hi_bit - lo_bit <= 26 ? 13 : 11;  // two passes when the keys are compact
+  const unsigned kBuckets = 1u << kBits;
   const unsigned passes = (hi_bit - lo_bit + kBits - 1) / kBits;
   std::vector<std::uint32_t> count(std::size_t(passes) * kBuckets, 0);
-  for (const Rec& r : a) {
-    const std::uint64_t k = key(r) >> lo_bit;
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::uint64_t k = key(a[i]) >> lo_bit;
     for (unsigned p = 0; p < passes; ++p) ++count[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
   }
-  std::vector<Rec> tmp(a.size());
   for (unsigned p = 0; p < passes; ++p) {
     std::uint32_t* c = &count[p * kBuckets];
-    if (std::find(c, c + kBuckets, static_cast<std::uint32_t>(a.size())) != c + kBuckets) continue;
+    if (std::find(c, c + kBuckets, static_cast<std::uint32_t>(m)) != c + kBuckets) continue;
     std::uint32_t sum = 0;
     for (unsigned b = 0; b < kBuckets; ++b) {
       std::uint32_t x = c[b];
@@ -1069,9 +1093,50 @@ void radix_sort(std::vector<Rec>& a, unsigned lo_bit, unsigned hi_bit, KeyFn key
       sum += x;
     }
     const unsigned shift = lo_bit + p * kBits;
-    for (const Rec& r : a) tmp[c[(key(r) >> shift) & (kBuckets - 1)]++] = r;
-    a.swap(tmp);
+    for (std::size_t i = 0; i < m; ++i) tmp[c[(key(a[i]) >> shift) & (kBuckets - 1)]++] = a[i];
+    std::swap(a, tmp);
   }
+  return a;
+}
+
+// Sorts records (((region rank << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few
+// hundred buckets), then each region, small enough for the cache, by offset with 9-bit LSD passes. Result in tmp.
+std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::size_t m, unsigned idx_bits,
+                                   unsigned off_bits, std::size_t nregions) {
+  std::vector<std::uint32_t> start(nregions + 1, 0);
+  const unsigned region_shift = idx_bits + off_bits;
+  for (std::size_t i = 0; i < m; ++i) ++start[(a[i] >> region_shift) + 1];
+  for (std::size_t b = 0; b < nregions; ++b) start[b + 1] += start[b];
+  std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
+  for (std::size_t i = 0; i < m; ++i) tmp[pos[a[i] >> region_shift]++] = a[i];
+  constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
+  const unsigned passes = (off_bits + kBits - 1) / kBits;
+  std::uint32_t count[kBuckets];
+  for (std::size_t b = 0; b < nregions; ++b) {
+    std::uint64_t* src = tmp + start[b];
+    std::uint64_t* dst = a + start[b];
+    const std::size_t len = start[b + 1] - start[b];
+    if (len < 2) continue;
+    if (len < 64) {
+      std::sort(src, src + len);
+      continue;
+    }
+    for (unsigned p = 0; p < passes; ++p) {
+      const unsigned shift = idx_bits + p * kBits;
+      std::fill(count, count + kBuckets, 0);
+      for (std::size_t i = 0; i < len; ++i) ++count[(src[i] >> shift) & (kBuckets - 1)];
+      std::uint32_t sum = 0;
+      for (auto& c : count) {
+        std::uint32_t x = c;
+        c = sum;
+        sum += x;
+      }
+      for (std::size_t i = 0; i < len; ++i) dst[count[(src[i] >> shift) & (kBuckets - 1)]++] = src[i];
+      std::swap(src, dst);
+    }
+    if (src != tmp + start[b]) std::copy(src, src + len, tmp + start[b]);
+  }
+  return tmp;
 }
 
 unsigned bit_width(std::uint64_t x) {
@@ -1080,9 +1145,11 @@ unsigned bit_width(std::uint64_t x) {
   return b;
 }
 
-// The kept nodes in address order: their addresses and capture indices.
-void sort_by_address(const Column<PyObject*>& objs, const std::vector<bool>& keep, std::vector<std::uint64_t>* ids,
-                     std::vector<std::uint32_t>* perm) {
+// The kept nodes in address order: their addresses (ids) and capture indices (perm, room for objs.size()).
+// Sorts in the memory of `objs` and `scratch` (the released address set) rather than in fresh pages: on this
+// path page faults cost more than the sort itself.
+void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, void* scratch, std::size_t scratch_bytes,
+                     std::vector<std::uint64_t>* ids, std::uint32_t* perm) {
   const std::size_t n = objs.size();
   std::uint64_t lo = ~std::uint64_t(0), hi = 0;
   std::size_t m = 0;
@@ -1094,21 +1161,47 @@ void sort_by_address(const Column<PyObject*>& objs, const std::vector<bool>& kee
     ++m;
   }
   ids->resize(m);
-  perm->resize(m);
   if (m == 0) return;
+  // Compact keys: objects live in a few hundred 1 MiB regions (pymalloc arenas, the malloc heap), so
+  // (rank of the region, offset in it) needs far fewer bits than an address, and the sort fewer passes.
+  constexpr unsigned kRegionBits = 20;
+  PtrIndex region_index(1024);
+  std::vector<std::uint64_t> regions;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    const std::uint64_t r = (reinterpret_cast<std::uintptr_t>(objs[i]) >> kRegionBits) + 1;
+    if (region_index.insert(r, 0).second) regions.push_back(r);
+  }
+  std::sort(regions.begin(), regions.end());
+  PtrIndex region_rank(regions.size() * 2);
+  for (std::size_t k = 0; k < regions.size(); ++k) region_rank.insert(regions[k], static_cast<std::uint32_t>(k));
   const unsigned idx_bits = std::max(1u, bit_width(n - 1));
-  const unsigned key_bits = bit_width(hi - lo);
+  const unsigned off_bits = kRegionBits - 3;
+  const unsigned key_bits = bit_width(regions.size() - 1) + off_bits;
   if (idx_bits + key_bits <= 64) {
-    // One word a record, (key << idx_bits) | index: half the memory traffic of a pair.
-    std::vector<std::uint64_t> a;
-    a.reserve(m);
-    for (std::size_t i = 0; i < n; ++i)
-      if (keep[i]) a.push_back((((reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo) << idx_bits) | i);
-    radix_sort(a, idx_bits, idx_bits + key_bits, [](std::uint64_t r) { return r; });
+    // One word a record, (key << idx_bits) | index, written over the object pointers (j <= i).
+    auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!keep[i]) continue;
+      const auto addr = reinterpret_cast<std::uintptr_t>(objs[i]);
+      const std::uint64_t rank = region_rank.find((addr >> kRegionBits) + 1);
+      const std::uint64_t key = (rank << off_bits) | ((addr & ((std::uint64_t(1) << kRegionBits) - 1)) >> 3);
+      a[j++] = (key << idx_bits) | i;
+    }
+    std::vector<std::uint64_t> own;
+    auto* tmp = static_cast<std::uint64_t*>(scratch);
+    if (scratch_bytes < m * sizeof(std::uint64_t)) {
+      own.resize(m);
+      tmp = own.data();
+    }
+    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size());
     const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
-    for (std::size_t r = 0; r < m; ++r) {
-      (*perm)[r] = static_cast<std::uint32_t>(a[r] & mask);
-      (*ids)[r] = ((a[r] >> idx_bits) + lo) << 3;
+    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
+    for (std::size_t k = 0; k < m; ++k) {
+      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
+      const std::uint64_t key = r[k] >> idx_bits;
+      (*ids)[k] = ((regions[key >> off_bits] - 1) << kRegionBits) | ((key & off_mask) << 3);
     }
     return;
   }
@@ -1116,27 +1209,28 @@ void sort_by_address(const Column<PyObject*>& objs, const std::vector<bool>& kee
     std::uint64_t key;
     std::uint32_t idx;
   };
-  std::vector<Pair> a;
+  std::vector<Pair> a, tmp(m);
   a.reserve(m);
   for (std::size_t i = 0; i < n; ++i)
     if (keep[i]) a.push_back({(reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo, static_cast<std::uint32_t>(i)});
-  radix_sort(a, 0, key_bits, [](const Pair& r) { return r.key; });
-  for (std::size_t r = 0; r < m; ++r) {
-    (*perm)[r] = a[r].idx;
-    (*ids)[r] = (a[r].key + lo) << 3;
+  const Pair* r = radix_sort(a.data(), tmp.data(), m, 0, bit_width(hi - lo), [](const Pair& x) { return x.key; });
+  for (std::size_t k = 0; k < m; ++k) {
+    perm[k] = r[k].idx;
+    (*ids)[k] = (r[k].key + lo) << 3;
   }
 }
 
 HeapGraph Walker::build(Metadata md) {
   const std::size_t n = objs_.size();
-  index_.release();
   std::vector<std::uint64_t> ids;
-  std::vector<std::uint32_t> perm;
-  sort_by_address(objs_, keep_, &ids, &perm);
+  auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
+  auto tb0 = cpu_now();
+  sort_by_address(objs_, keep_, index_.raw_buffer(), index_.raw_bytes(), &ids, perm);
+  auto tb1 = cpu_now();
+  index_.release();
   objs_.release();
-  balance_.release();
 
-  const std::size_t m = perm.size();
+  const std::size_t m = ids.size();
   std::vector<std::uint32_t> rank(n, kNoNode);
   for (std::size_t r = 0; r < m; ++r) rank[perm[r]] = static_cast<std::uint32_t>(r);
 
@@ -1158,6 +1252,7 @@ HeapGraph Walker::build(Metadata md) {
   flags_.release();
   labels_.release();
 
+  auto tb2 = cpu_now();
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
   p.out_row_starts.resize(m + 1);
   p.edge_targets.reserve(edst_.size());
@@ -1181,10 +1276,12 @@ HeapGraph Walker::build(Metadata md) {
   eflg_.release();
   edge_begin_.release();
   std::vector<std::uint32_t>().swap(rank);
-  std::vector<std::uint32_t>().swap(perm);
+  balance_.release();
 
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
+  md_timing_ = std::to_string(secs(tb0, tb1)) + " " + std::to_string(secs(tb1, tb2)) + " " + std::to_string(secs(tb2, cpu_now()));
+  p.metadata.extra["build_timing"] = md_timing_;
   return std::move(p).assemble("capture");
 }
 
@@ -1250,7 +1347,7 @@ void init_capture() {
 
 HeapGraph capture_heap(const CaptureOptions& opt) {
   if (g_get_objects == nullptr) throw Error("refgraph: capture used before init_capture");
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   GcPause pause;
   Walker w(opt);
@@ -1264,23 +1361,23 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.skip(list.p);
   w.seed_modules();
   w.seed_threads();  // frame objects made here are not in the list: no reference of its own to discount
-  const auto ta = std::chrono::steady_clock::now();
+  const auto ta = cpu_now();
   w.run();
-  const auto tb = std::chrono::steady_clock::now();
+  const auto tb = cpu_now();
   w.phase2_start = w.num_nodes();
   w.seed_gc_list(list.p);
   w.run();
-  const auto tc = std::chrono::steady_clock::now();
-  md.extra["timing"] = std::to_string(std::chrono::duration<double>(ta - t0).count()) + " " +
-                       std::to_string(std::chrono::duration<double>(tb - ta).count()) + " " +
-                       std::to_string(std::chrono::duration<double>(tc - tb).count());
+  const auto tc = cpu_now();
+  md.extra["timing"] = std::to_string(ta - t0) + " " +
+                       std::to_string(tb - ta) + " " +
+                       std::to_string(tc - tb);
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
   Py_DECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
-  const auto t1 = std::chrono::steady_clock::now();
-  md.extra["walk_seconds"] = std::to_string(std::chrono::duration<double>(t1 - t0).count());
+  const auto t1 = cpu_now();
+  md.extra["walk_seconds"] = std::to_string(t1 - t0);
   md.extra["gc_tracked"] = std::to_string(tracked);
   HeapGraph g;
   if (opt.pin) {
@@ -1293,8 +1390,8 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
     NoGil nogil;
     g = w.build(std::move(md));
   }
-  const auto t2 = std::chrono::steady_clock::now();
-  g.metadata().extra["build_seconds"] = std::to_string(std::chrono::duration<double>(t2 - t1).count());
+  const auto t2 = cpu_now();
+  g.metadata().extra["build_seconds"] = std::to_string(t2 - t1);
   return g;
 }
 

@@ -51,6 +51,9 @@ class PtrIndex {
 
   std::size_t size() const { return size_; }
   std::size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
+  // The slot array as scratch memory, for use after the last lookup (then release()).
+  void* raw_buffer() { return slots_.data(); }
+  std::size_t raw_bytes() const { return slots_.size() * sizeof(Slot); }
   void release() {
     std::vector<Slot>().swap(slots_);
     size_ = 0;

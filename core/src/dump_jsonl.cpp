@@ -19,6 +19,8 @@ namespace dump_detail {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
+bool jsonl_sax_fast_path = true;
+
 ordered_json metadata_to_json(const Metadata& m) {
   ordered_json j;
   j["pid"] = m.pid;
@@ -154,6 +156,171 @@ struct PendingNode {
   std::size_t num_refs;
 };
 
+// The fast path for the common, well-formed node line: nlohmann's SAX events straight into a small record, no
+// JSON tree. It accepts only what the tree-based node_line() would accept with the same result and bails out
+// (returns false) on anything else, including every error, a header line and a repeated key; the line is then
+// read again by node_line(), which alone words the errors.
+enum class SaxKey : unsigned { None, Id, Type, Size, Gc, Root, Label, LabelIsValue, Refs, To, Index, Weak, Deferred };
+constexpr unsigned key_bit(SaxKey k) { return 1u << static_cast<unsigned>(k); }
+
+class NodeLineSax {
+ public:
+  struct Ref {
+    std::uint64_t to = 0;
+    std::string label;
+    std::int64_t index = -1;  // an index label when >= 0
+    std::uint8_t flags = 0;
+  };
+  std::uint64_t id = 0, size = 0;
+  std::string type, label;
+  std::uint8_t flags = kGcTracked;
+  RootKind root = RootKind::None;
+  std::vector<Ref> refs;
+
+  void reset() {
+    id = size = 0;
+    type.clear();
+    label.clear();
+    flags = kGcTracked;
+    root = RootKind::None;
+    refs.clear();
+    depth_ = 0;
+    seen_ = 0;
+    key_ = Key::None;
+  }
+
+  bool null() { return depth_ == 1 && key_ == Key::Root; }
+  bool boolean(bool b) {
+    if (depth_ == 1 && key_ == Key::Gc) {
+      if (!b) flags = static_cast<std::uint8_t>(flags & ~kGcTracked);
+    } else if (depth_ == 1 && key_ == Key::LabelIsValue) {
+      if (b) flags |= kLabelIsValue;
+    } else if (depth_ == 3 && key_ == Key::Weak) {
+      if (b) refs.back().flags |= kEdgeWeak;
+    } else if (depth_ == 3 && key_ == Key::Deferred) {
+      if (b) refs.back().flags |= kEdgeDeferred;
+    } else {
+      return false;
+    }
+    return true;
+  }
+  bool number_integer(std::int64_t v) { return v >= 0 && number_unsigned(static_cast<std::uint64_t>(v)); }
+  bool number_unsigned(std::uint64_t v) {
+    if (depth_ == 1 && key_ == Key::Id) {
+      id = v;
+    } else if (depth_ == 1 && key_ == Key::Size) {
+      size = v;
+    } else if (depth_ == 2) {
+      refs.emplace_back();
+      refs.back().to = v;
+      ref_seen_ = kToBit;
+    } else if (depth_ == 3 && key_ == Key::To) {
+      refs.back().to = v;
+    } else if (depth_ == 3 && key_ == Key::Index && v < kIndexLabelBit) {
+      refs.back().index = static_cast<std::int64_t>(v);
+    } else {
+      return false;
+    }
+    return true;
+  }
+  bool number_float(double, const std::string&) { return false; }
+  bool string(std::string& v) {
+    if (depth_ == 1 && key_ == Key::Type && !v.empty()) {
+      type = std::move(v);
+    } else if (depth_ == 1 && key_ == Key::Label) {
+      label = std::move(v);
+    } else if (depth_ == 1 && key_ == Key::Root) {
+      for (auto k : {RootKind::None, RootKind::Module, RootKind::ThreadFrame, RootKind::External, RootKind::Other}) {
+        if (v == root_kind_name(k)) {
+          root = k;
+          return true;
+        }
+      }
+      return false;  // the aliases and the error are node_line()'s
+    } else if (depth_ == 3 && key_ == Key::Label) {
+      refs.back().label = std::move(v);
+    } else {
+      return false;
+    }
+    return true;
+  }
+  bool binary(std::vector<std::uint8_t>&) { return false; }
+  bool start_object(std::size_t) {
+    if (depth_ == 0) {
+      depth_ = 1;
+    } else if (depth_ == 2) {
+      depth_ = 3;
+      refs.emplace_back();
+      ref_seen_ = 0;
+    } else {
+      return false;
+    }
+    key_ = Key::None;
+    return true;
+  }
+  bool end_object() {
+    if (depth_ == 3) {
+      // A ref needs "to" and may not have both "label" and "index".
+      if (!(ref_seen_ & kToBit) || ((ref_seen_ & kLabelBit) && (ref_seen_ & kIndexBit))) return false;
+      depth_ = 2;
+      return true;
+    }
+    if (depth_ != 1) return false;
+    depth_ = 0;
+    return (seen_ & kRequired) == kRequired;
+  }
+  bool start_array(std::size_t) {
+    if (depth_ != 1 || key_ != Key::Refs) return false;
+    depth_ = 2;
+    return true;
+  }
+  bool end_array() {
+    if (depth_ != 2) return false;
+    depth_ = 1;
+    key_ = Key::None;
+    return true;
+  }
+  bool key(std::string& k) {
+    if (depth_ == 1) {
+      static const std::pair<const char*, Key> keys[] = {
+          {"id", Key::Id},       {"type", Key::Type},   {"size", Key::Size}, {"gc", Key::Gc},
+          {"root", Key::Root},   {"label", Key::Label}, {"label_is_value", Key::LabelIsValue},
+          {"refs", Key::Refs}};
+      return pick(k, keys, seen_);
+    }
+    if (depth_ == 3) {
+      static const std::pair<const char*, Key> keys[] = {
+          {"to", Key::To}, {"label", Key::Label}, {"index", Key::Index}, {"weak", Key::Weak}, {"deferred", Key::Deferred}};
+      return pick(k, keys, ref_seen_);
+    }
+    return false;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  using Key = SaxKey;
+  static constexpr unsigned bit(Key k) { return key_bit(k); }
+  static constexpr unsigned kRequired = key_bit(Key::Id) | key_bit(Key::Type) | key_bit(Key::Size);
+  static constexpr unsigned kToBit = key_bit(Key::To), kLabelBit = key_bit(Key::Label), kIndexBit = key_bit(Key::Index);
+
+  template <std::size_t N>
+  bool pick(const std::string& k, const std::pair<const char*, Key> (&keys)[N], unsigned& seen) {
+    for (const auto& [name, key] : keys) {
+      if (k == name) {
+        if (seen & bit(key)) return false;  // a repeated key: the tree keeps the last one, let it decide
+        seen |= bit(key);
+        key_ = key;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int depth_ = 0;  // 1 in the node, 2 in its refs list, 3 in a ref object
+  unsigned seen_ = 0, ref_seen_ = 0;
+  Key key_ = Key::None;
+};
+
 class JsonlReader {
  public:
   JsonlReader(std::istream& in, const std::string& name) : in_(in), name_(name) {}
@@ -166,6 +333,7 @@ class JsonlReader {
   void header_line(const json& j, std::uint64_t line, bool first);
   void node_line(const json& j, std::uint64_t line);
   void ref(const json& r, std::uint64_t line);
+  void commit(NodeLineSax& x, std::uint64_t line);
 
   std::istream& in_;
   const std::string& name_;
@@ -175,7 +343,22 @@ class JsonlReader {
   std::vector<std::uint64_t> ref_to_;
   std::vector<EdgeLabel> ref_labels_;
   std::vector<std::uint8_t> ref_flags_;
+  NodeLineSax sax_;
 };
+
+void JsonlReader::commit(NodeLineSax& x, std::uint64_t line) {
+  PendingNode n{x.id, strings_.intern(x.type), x.size,
+                static_cast<std::uint8_t>(x.flags | (std::uint8_t(x.root) << kRootKindShift)),
+                x.label.empty() ? kNoString : strings_.intern(x.label), line, ref_to_.size(), x.refs.size()};
+  for (const auto& r : x.refs) {
+    ref_to_.push_back(r.to);
+    ref_labels_.push_back(r.index >= 0          ? index_label(static_cast<std::uint32_t>(r.index))
+                          : r.label.empty()     ? kNoEdgeLabel
+                                                : strings_.intern(r.label));
+    ref_flags_.push_back(r.flags);
+  }
+  nodes_.push_back(n);
+}
 
 void JsonlReader::header_line(const json& j, std::uint64_t line, bool first) {
   if (!first) fail(line, "the header line (with \"refgraph\") may only be the first line");
@@ -290,6 +473,12 @@ HeapGraph JsonlReader::read() {
   while (std::getline(in_, text)) {
     ++line;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    sax_.reset();
+    if (jsonl_sax_fast_path && json::sax_parse(text, &sax_)) {
+      commit(sax_, line);
+      first = false;
+      continue;
+    }
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) fail(line, "not valid JSON");
     if (!j.is_object()) fail(line, "expected a JSON object");

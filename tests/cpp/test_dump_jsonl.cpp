@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "../../core/src/dump_codec.hpp"
 #include "dump_test_util.hpp"
 #include "refgraph/dump.hpp"
 #include "refgraph/errors.hpp"
@@ -183,4 +184,60 @@ TEST_CASE("the JSON Lines example in docs/dump-format.md is exactly what the wri
   CHECK(g.num_nodes() == 4);
   CHECK(g.num_edges() == 5);
   CHECK(to_jsonl(g) == example);
+}
+
+TEST_CASE("the JSON Lines fast path reads exactly what the tree path reads") {
+  HeapGraph rnd = test::random_graph(400, 3, 11);
+  std::string text = to_jsonl(test::full_graph()) + to_jsonl(rnd).substr(to_jsonl(rnd).find('\n') + 1) +
+                     "{\"id\": 1, \"type\": \"T\", \"size\": 0, \"root\": null, \"gc\": false, \"label\": \"\", "
+                     "\"label_is_value\": false, \"refs\": [1, {\"to\": 1, \"label\": \"\", \"weak\": false}, "
+                     "{\"to\": 2, \"index\": 0, \"deferred\": true}]}\n"
+                     "{\"refs\": [], \"size\": 5, \"type\": \"U\", \"id\": 2, \"root\": \"none\"}\n"
+                     "{\"id\": 3, \"type\": \"V\", \"size\": 5, \"root\": \"frame\", \"refs\": [{\"to\": 3}], "
+                     "\"refs\": [2]}\n";  // an alias and a repeated key: the tree path's business
+  HeapGraph fast = from_jsonl(text);
+  dump_detail::jsonl_sax_fast_path = false;
+  HeapGraph tree = from_jsonl(text);
+  dump_detail::jsonl_sax_fast_path = true;
+  check_same_graph(fast, tree);
+  CHECK(fast.strings().size() == tree.strings().size());
+  CHECK(fast.root_kind(fast.find(3)) == RootKind::ThreadFrame);
+  REQUIRE(fast.out_degree(fast.find(3)) == 1);
+  CHECK(fast.id((*fast.out_edges(fast.find(3)).begin()).target) == 2);
+}
+
+TEST_CASE("mangled JSON Lines: the fast path and the tree path agree on every result and every error") {
+  const std::string good = to_jsonl(test::full_graph());
+  std::mt19937 rng(777);
+  const std::string alphabet = "{}[]\":,0123456789-.etrufalsn \\x";
+  auto outcome = [&](const std::string& text) -> std::string {
+    try {
+      HeapGraph g = from_jsonl(text);
+      std::ostringstream out;
+      write_jsonl(g, out);
+      return out.str();
+    } catch (const DumpFormatError& e) {
+      return std::string("error: ") + e.what();
+    }
+  };
+  int errors = 0;
+  for (int iter = 0; iter < 1500; ++iter) {
+    std::string text = good;
+    for (int k = 1 + rng() % 3; k > 0; --k) {
+      const std::size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + rng() % 4); break;
+        case 2: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+    }
+    const std::string fast = outcome(text);
+    dump_detail::jsonl_sax_fast_path = false;
+    const std::string tree = outcome(text);
+    dump_detail::jsonl_sax_fast_path = true;
+    CAPTURE(text);
+    CHECK(fast == tree);
+    errors += fast.rfind("error: ", 0) == 0;
+  }
+  CHECK(errors > 1000);
 }

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "refgraph/dot.hpp"
 #include "refgraph/errors.hpp"
 #include "refgraph/render.hpp"
 
@@ -120,4 +121,12 @@ TEST_CASE("render is safe to call from several threads") {
   CHECK(out[0].substr(0, 4) == "\x89PNG");
   CHECK(out[1].find("<svg") != std::string::npos);
   CHECK(out[2].substr(0, 4) == "\x89PNG");
+}
+
+TEST_CASE("escaped text survives the round trip through Graphviz") {
+  std::string label = std::string("a & b <c> \"q\" \\ ") + "caf\xC3\xA9 bad\xFF";
+  std::string dot = "digraph { n [label=\"" + dot_escape(label) + "\"]; }";
+  std::string svg = render(dot, Format::Svg);
+  CHECK(svg.find("a &amp; b &lt;c&gt; &quot;q&quot; \\ caf\xC3\xA9 bad\xEF\xBF\xBD") != std::string::npos);
+  CHECK(svg.find("&amp;amp;") == std::string::npos);
 }

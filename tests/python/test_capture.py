@@ -1,5 +1,6 @@
 """_core.capture and _core.pin_heap on the live heap of this test process."""
 
+import collections
 import ctypes
 import gc
 import os
@@ -342,9 +343,22 @@ def test_sizes_equal_sys_getsizeof_for_builtin_types():
     ba.extend(b"defghijk")
     inst = User("sized")
     inst.__dict__  # materialises the instance dict
+
+    class S(str):
+        pass
+
+    class L(list):
+        pass
+
+    class D(dict):
+        pass
+
+    Pair = collections.namedtuple("Pair", "a b")
+    subclassed = [S("text"), L([1, 2, 3]), D(a=1), collections.defaultdict(list, {1: []}), Pair(1, 2)]
     samples = [0, 1, -1, 2**100, -(2**70), True, 1.5, "", "ascii", "\u00e9t\u00e9", "\u4e2d\u6587", "\U0001f600",
                utf8_cached, b"", b"bytes", ba, grown, [], (), (1, 2, 3), {}, {i: i for i in range(100)}, set(),
-               set(range(50)), frozenset({1, 2}), inst, User, gen(), coro(), agen(), sys._getframe(), gen.__code__]
+               set(range(50)), frozenset({1, 2}), inst, User, *subclassed, gen(), coro(), agen(), sys._getframe(),
+               gen.__code__]
     gc.collect()
     impls = _builtin_sizeof_types()
     mismatches = []
@@ -364,7 +378,8 @@ def test_sizes_equal_sys_getsizeof_for_builtin_types():
     samples[-4].close()  # the coroutine was never awaited
     assert mismatches == []
     assert {"int", "str", "bytes", "bytearray", "list", "tuple", "dict", "set", "frozenset", "User", "type",
-            "generator", "coroutine", "async_generator", "frame", "code", "float", "bool"} <= checked
+            "generator", "coroutine", "async_generator", "frame", "code", "float", "bool", "S", "L", "D",
+            "defaultdict", "Pair"} <= checked
 
 
 def test_user_sizeof_is_not_called_and_basicsize_is_used():

@@ -1,0 +1,106 @@
+"""Capture speed and memory: ns per object and extra peak bytes per object on a heap of about 1,000,000 objects.
+
+    PYTHONPATH=bindings python3 benchmarks/bench_capture.py [--objects 1000000] [--repeat 3]
+
+Targets (issue 3): at most 150 ns per object and at most 120 bytes of extra peak memory per object, counting every
+object the capture records (untracked ones included). Each run happens in a fresh process so one capture's freed
+memory does not hide the next one's peak.
+"""
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+class User:
+    def __init__(self, i):
+        self.name = "user%d" % i
+        self.id = i * 1000
+        self.tags = [i, "t%d" % i]
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak():
+    """Resets VmHWM to the current RSS (Linux >= 4.0); False if not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def one_run(objects):
+    from refgraph import _core
+
+    users = [User(i) for i in range(objects // 5)]  # ~5 objects a user: instance, str, int, list, str
+    gc.collect()
+    _core.capture()  # warm-up: frame objects, lazy state
+    gc.collect()
+    before = rss()
+    exact_peak = reset_peak()
+    t0, c0 = time.perf_counter(), time.process_time()
+    g = _core.capture()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = peak_rss() if exact_peak else rss()
+    n = g.num_nodes
+    result = {
+        "nodes": n, "edges": g.num_edges, "gc_tracked": int(g.metadata["extra"]["gc_tracked"]),
+        "wall_s": wall, "cpu_s": cpu, "ns_per_object_wall": wall / n * 1e9, "ns_per_object_cpu": cpu / n * 1e9,
+        "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
+        "graph_bytes_per_object": g.memory_bytes / n,
+        "walk_s": float(g.metadata["extra"]["walk_seconds"]), "build_s": float(g.metadata["extra"]["build_seconds"]),
+    }
+    del users
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--objects", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(one_run(args.objects)))
+        return
+    runs = []
+    for _ in range(args.repeat):
+        out = subprocess.run([sys.executable, __file__, "--child", "--objects", str(args.objects)],
+                             check=True, capture_output=True, text=True, env=os.environ).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["wall_s"])
+    print("capture of %d objects (%d gc-tracked), %d edges; best of %d fresh processes"
+          % (best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
+    print("  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
+          % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"]))
+    print("          walk %.3f s, build %.3f s" % (best["walk_s"], best["build_s"]))
+    peaks = [r["peak_extra_bytes_per_object"] for r in runs if r["peak_extra_bytes_per_object"] is not None]
+    if peaks:
+        print("  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"
+              % (min(peaks), max(peaks), best["graph_bytes_per_object"]))
+    else:
+        print("  memory: peak RSS cannot be reset here (/proc/self/clear_refs); the graph itself %.0f bytes/object"
+              % best["graph_bytes_per_object"])
+    print("  ratio to target: time %.2fx, memory %s" % (
+        best["ns_per_object_wall"] / 150, "%.2fx" % (min(peaks) / 120) if peaks else "n/a"))
+
+
+if __name__ == "__main__":
+    main()
