@@ -234,7 +234,7 @@ def _judge(series, opts):
     calls = len(series) - 1
     if calls < 1:
         return []
-    rising_steps_needed = calls if calls < 3 else calls - 1
+    rising_steps_needed = _rising_steps_needed(calls)
     first, last = series[0], series[-1]
     leaks = []
     for type_name, (count_last, size_last) in last.items():
@@ -265,6 +265,32 @@ def _judge(series, opts):
     return leaks
 
 
+def _rising_steps_needed(calls):
+    return calls if calls < 3 else calls - 1
+
+
+def _may_still_leak(series, opts):
+    """False when no type can meet the rule whatever the remaining calls do: the measurement may stop early.
+
+    A leaking type must rise in all steps but one; a type that already stayed flat (or, by size, fell) in more
+    steps than that cannot, so a clean function usually stops after 2 measured calls instead of `calls`.
+    """
+    steps_left = opts.calls - (len(series) - 1)
+    needed = _rising_steps_needed(opts.calls)
+    names = set().union(*series)
+    for type_name in names:
+        if not opts.watches(type_name):
+            continue
+        counts = [step.get(type_name, (0, 0))[0] for step in series]
+        sizes = [step.get(type_name, (0, 0))[1] for step in series]
+        count_rises = sum(b > a for a, b in zip(counts, counts[1:]))
+        size_steps = list(zip(sizes, sizes[1:]))
+        size_rises = sum(b > a for a, b in size_steps) if all(b >= a for a, b in size_steps) else -steps_left
+        if max(count_rises, size_rises) + steps_left >= needed:
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring repeated calls
 
@@ -277,7 +303,7 @@ class _Measurement:
     subtracted by id.
     """
 
-    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing")
+    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing", "stopped")
 
     def __init__(self, opts, capture=None, pin=None):
         self.opts = opts
@@ -289,6 +315,7 @@ class _Measurement:
         self.final = None
         self.heap = None
         self.started_tracing = False
+        self.stopped = False  # stopped early: no type could still leak
 
     def start(self):
         self.store = tempfile.TemporaryFile()
@@ -296,11 +323,15 @@ class _Measurement:
             self._baseline()
 
     def after_call(self, index):
+        """Snapshot after call `index` (0-based) if it is measured; True if the calls may stop here."""
         done = index + 1
         if done == self.opts.warmup:
             self._baseline()
         elif done > self.opts.warmup:
             self._step(final=done == self.total)
+            if done < self.total and not _may_still_leak(self.series(), self.opts):
+                self.stopped = True
+        return self.stopped
 
     def _baseline(self):
         gc.collect()
@@ -336,10 +367,14 @@ class _Measurement:
 
     def series(self):
         self.store.seek(0)
-        return [{t: tuple(v) for t, v in json.loads(line).items()} for line in self.store]
+        series = [{t: tuple(v) for t, v in json.loads(line).items()} for line in self.store]
+        self.store.seek(0, os.SEEK_END)
+        return series
 
     def finish(self, where):
         """The leaks found, with their chains (and images, allocation sites)."""
+        if self.stopped:
+            return []
         leaks = _judge(self.series(), self.opts)
         return [_explain(leak, self.base, self.final, self.heap, self.opts, where) for leak in leaks]
 
@@ -432,7 +467,7 @@ def _with_chain(leak, found, final, heap, opts, where):
 
 
 def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
-    """Call `fn` warm-up + measured times under the measurement; `before_call()` runs before each call."""
+    """Call `fn` up to warm-up + measured times under the measurement; `before_call()` runs before each call."""
     __tracebackhide__ = True
     measurement = _Measurement(opts, capture, pin)
     try:
@@ -441,7 +476,8 @@ def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None, before_call
             if before_call is not None:
                 before_call()
             result = fn(*args, **kwargs)
-            measurement.after_call(index)
+            if measurement.after_call(index):
+                break
         leaks = measurement.finish(where)
     finally:
         measurement.close()
@@ -459,7 +495,8 @@ async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None, befo
             if before_call is not None:
                 before_call()
             result = await fn(*args, **kwargs)
-            measurement.after_call(index)
+            if measurement.after_call(index):
+                break
         leaks = measurement.finish(where)
     finally:
         measurement.close()
@@ -470,13 +507,14 @@ async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None, befo
 
 def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
              images=None, trace=False):
-    """Check that a function does not leak: each call of the decorated function runs it ``warmup + calls`` times.
+    """Check that a function does not leak: each call of the decorated function runs it up to ``warmup + calls`` times.
 
     After the warm-up calls (which fill caches) and after each measured call, the heap is collected
     (``gc.collect()``) and captured. A type that gains at least one object in every measured call, or whose
     total size grows by ``min_bytes_per_call`` in every call, is a leak: :class:`LeakError` is raised, naming
     each leaking type and the chain of references that holds a sample new object. Otherwise the decorated call
-    returns the last call's result. Works on functions, methods and ``async def`` functions (the wrapper stays a
+    returns the last call's result. The measured calls stop early once no type can meet the rule any more
+    (a clean function usually runs ``warmup + 2`` times). Works on functions, methods and ``async def`` functions (the wrapper stays a
     coroutine function and awaits every call in the running loop).
 
     ``types``: the classes or type names to watch (default: all). ``ignore``: classes or type names never
