@@ -1,6 +1,120 @@
-"""refgraph: find memory leaks in Python programs."""
+"""refgraph: find memory leaks in Python programs, with a C++ engine.
+
+Two APIs over one native heap capture (``refgraph._core``):
+
+* objgraph's, with the same names, signatures, defaults and return types, so ``import refgraph as objgraph``
+  works: ``count``, ``typestats``, ``most_common_types``, ``show_most_common_types``, ``growth``,
+  ``show_growth``, ``get_new_ids``, ``get_leaking_objects``, ``by_type``, ``at``, ``at_addrs``,
+  ``find_ref_chain``, ``find_backref_chain``, ``show_backrefs``, ``show_refs``, ``show_chain``,
+  ``is_proper_module``.
+* refgraph's own: ``snapshot()`` -> ``Snapshot`` (``typestats``, ``growth``, ``new_objects``, ``chain``,
+  ``save``), ``load``, ``summary`` and ``chain_report``; leak checks for tests: ``leak_check``, ``no_leaks``
+  (see ``refgraph.leakcheck``).
+
+    >>> import refgraph
+    >>> class Request: pass
+    >>> LEAKED = [Request() for _ in range(3)]
+    >>> refgraph.count('Request')
+    3
+
+Known differences from objgraph 3.x, one by one:
+
+* ``typestats``, ``count``, ``growth``, ``show_growth``, ``most_common_types`` count exactly what objgraph counts
+  (gc-tracked objects), from a capture made in C++. ``Snapshot.typestats()`` and ``summary()`` count every
+  object, untracked ones (``str``, ``bytes``, ``int``, ``float``...) included, with sizes.
+* ``growth`` and ``show_growth`` take an extra keyword, ``collect=True``. objgraph always runs ``gc.collect()``
+  first; refgraph runs it only when the capture finds cyclic garbage (objects no root reaches), which gives the
+  same counts without paying for a full collection on a clean heap. ``collect=False`` never collects, and
+  counts the garbage.
+* With ``shortnames=False`` a type name is ``module.qualname`` in the native functions (``typestats``,
+  ``count`` of a dotted name, ``growth``) where objgraph uses ``module.__name__``: the two differ only for
+  nested classes.
+* ``most_common_types`` breaks ties between equal counts by type name, not by the order of ``gc.get_objects()``.
+* ``find_backref_chain`` and ``find_ref_chain`` search the captured graph, with ``gc.get_referrers``'s view of
+  references plus references from untracked containers, and never follow weak references. A function's
+  ``__globals__``, a type's ``__mro__``/``__bases__`` and references from the caller's frames are used only
+  when no other chain exists, so a returned chain can be longer than objgraph's shortest one but reads like the
+  program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
+  not called on every object visited. Every object in a returned chain is alive.
+* ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
+  ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
+  ``filename`` nor ``output``, a temporary PNG is written and its name printed. A ``filename`` whose extension
+  is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done.
+* In the drawings, nodes show type, label and shallow size (objgraph shows a ``repr``: refgraph never shows
+  ``str``/``bytes`` values unless asked), the chain to a root is highlighted, and a node with more than
+  ``too_many`` neighbours shows a "+N more <type>" summary node. ``show_backrefs`` does not stop expanding at
+  modules; the depth limit applies. ``refcounts=True`` shows ``refcount N`` as an extra line.
+* ``show_backrefs``/``show_refs`` raise ``ValueError`` if none of ``objs`` is in the captured heap (an
+  untracked object such as a ``str`` nothing refers to); ``show_chain`` raises ``ValueError`` when given no
+  non-empty chain; ``show_most_common_types`` prints nothing (objgraph raises) when there is nothing to show;
+  ``get_new_ids`` raises ``ValueError`` for an unknown ``sortby``.
+* ``at`` and ``at_addrs`` also find untracked objects (a ``str`` in a dict, say) when the gc-tracked objects do
+  not include the address.
+* ``get_leaking_objects``, ``by_type`` and ``get_new_ids`` work as objgraph's do, on ``gc.get_objects()``.
+* ``tracemalloc.get_object_traceback`` cannot see instances of classes with a managed ``__dict__`` on Python
+  3.11, so ``chain_report`` shows no allocation site for them there.
+"""
 
 from . import _core
+from ._compat import (
+    at,
+    at_addrs,
+    by_type,
+    count,
+    find_backref_chain,
+    find_ref_chain,
+    get_leaking_objects,
+    get_new_ids,
+    growth,
+    is_proper_module,
+    most_common_types,
+    show_backrefs,
+    show_chain,
+    show_growth,
+    show_most_common_types,
+    show_refs,
+    typestats,
+)
+from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
+from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__
-from .leakcheck import LeakError, leak_check, no_leaks
+
+Error = _core.Error
+
+__all__ = [
+    # objgraph-compatible
+    "at",
+    "at_addrs",
+    "by_type",
+    "count",
+    "find_backref_chain",
+    "find_ref_chain",
+    "get_leaking_objects",
+    "get_new_ids",
+    "growth",
+    "is_proper_module",
+    "most_common_types",
+    "show_backrefs",
+    "show_chain",
+    "show_growth",
+    "show_most_common_types",
+    "show_refs",
+    "typestats",
+    # refgraph's own
+    "Chain",
+    "Error",
+    "GrowthRow",
+    "Hop",
+    "Node",
+    "Snapshot",
+    "TypeRow",
+    "chain_report",
+    "load",
+    "snapshot",
+    "summary",
+    # leak checks (refgraph.leakcheck)
+    "LeakError",
+    "leak_check",
+    "no_leaks",
+]

@@ -1,0 +1,61 @@
+"""Shared plumbing of the refgraph package: captures that leave the package itself out, type names, output."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import _core
+
+# Frames running code of this package are not captured: the tool must not find itself.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+SKIP_FILES = (PACKAGE_DIR,)
+
+IMAGE_FORMATS = {".dot": "dot", ".gv": "dot", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def capture(values=False, shortnames=True, tag=""):
+    """A capture of the whole heap with refgraph's own frames left out."""
+    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag)
+
+
+def pin_heap(shortnames=True):
+    """A capture that also holds every captured object until released (for user predicates)."""
+    return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES)
+
+
+def short_typename(obj):
+    return type(obj).__name__
+
+
+def long_typename(obj):
+    objtype = type(obj)
+    module = getattr(objtype, "__module__", None)
+    return f"{module}.{objtype.__name__}" if module else objtype.__name__
+
+
+def format_for(filename):
+    """The renderer's format name for an output file name, or ValueError naming the file."""
+    ext = os.path.splitext(filename)[1].lower()
+    try:
+        return IMAGE_FORMATS[ext]
+    except KeyError:
+        raise ValueError(
+            f"{filename}: unknown output format {ext or '(no extension)'!r}; use one of "
+            + ", ".join(sorted(IMAGE_FORMATS))
+        ) from None
+
+
+def human_size(n):
+    """Bytes as text with binary units: 512 B, 1.50 KiB, 64.00 MiB."""
+    if n < 1024:
+        return f"{n} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024.0
+        if n < 1024 or unit == "TiB":
+            return f"{n:.2f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def stdout(file):
+    return sys.stdout if file is None else file

@@ -1,0 +1,701 @@
+"""objgraph's API on refgraph's engine: same names, signatures, defaults and return types.
+
+The counting functions capture the heap in C++ and count the gc-tracked nodes, which is exactly what objgraph
+counts; the chain and graph functions search the captured graph in C++. Where a user callable must see live
+objects (``filter``, ``predicate``, ``highlight``, ...), the capture is pinned (``_core.pin_heap``) so every
+object handed to the callable, and every object returned, is alive. The differences from objgraph are listed in
+the package docstring.
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import inspect
+import operator
+import os
+import re
+import sys
+import tempfile
+
+from . import _common, _core
+
+__all__ = [
+    "count",
+    "typestats",
+    "most_common_types",
+    "show_most_common_types",
+    "growth",
+    "show_growth",
+    "get_new_ids",
+    "get_leaking_objects",
+    "by_type",
+    "at",
+    "at_addrs",
+    "find_ref_chain",
+    "find_backref_chain",
+    "show_backrefs",
+    "show_refs",
+    "show_chain",
+    "is_proper_module",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Counting
+
+
+def _tracked_counts(shortnames=True, collect=False):
+    """{type name: count} of the gc-tracked objects, from one native capture.
+
+    With ``collect``, cyclic garbage is not counted. A full ``gc.collect()`` costs as much as the count itself, so
+    it runs only when the capture finds objects that no root reaches (then the heap is captured again).
+    """
+    graph = _common.capture(shortnames=shortnames)
+    if collect and graph.unreachable_ids():
+        del graph
+        gc.collect()
+        graph = _common.capture(shortnames=shortnames)
+    return {name: n for name, n, _size in graph.type_stats(gc_only=True)}
+
+
+def _python_typestats(objects, shortnames, filter):
+    typename = _common.short_typename if shortnames else _common.long_typename
+    stats = {}
+    for o in objects:
+        if filter is not None and not filter(o):
+            continue
+        name = typename(o)
+        stats[name] = stats.get(name, 0) + 1
+    return stats
+
+
+def count(typename, objects=None):
+    """Count objects tracked by the garbage collector with a given class name.
+
+    ``typename`` is a short class name (``'dict'``, ``'MyClass'``) or, if it contains a dot, a fully
+    qualified one (``'mymodule.MyClass'``).
+
+    ``objects``: count among these objects instead of every gc-tracked object.
+
+    >>> class Widget: pass
+    >>> widgets = [Widget() for _ in range(3)]
+    >>> count('Widget')
+    3
+    """
+    if objects is not None:
+        typename_of = _common.long_typename if "." in typename else _common.short_typename
+        return sum(1 for o in objects if typename_of(o) == typename)
+    return _tracked_counts(shortnames="." not in typename).get(typename, 0)
+
+
+def typestats(objects=None, shortnames=True, filter=None):
+    """Count the number of instances for each type tracked by the GC.
+
+    Like objgraph, this counts gc-tracked objects only (``refgraph.snapshot().typestats()`` counts every object,
+    ``str`` and ``int`` included).
+
+    ``objects``: count among these objects instead of the whole heap.
+
+    ``shortnames``: if False, type names are qualified with their module (``'mymodule.MyClass'``).
+
+    ``filter``: a function of one object; objects for which it returns False are not counted.
+
+    >>> class Widget: pass
+    >>> widgets = [Widget(), Widget()]
+    >>> typestats()['Widget']
+    2
+    """
+    if objects is not None or filter is not None:
+        if objects is None:
+            objects = gc.get_objects()
+        try:
+            return _python_typestats(objects, shortnames, filter)
+        finally:
+            del objects
+    return _tracked_counts(shortnames=shortnames)
+
+
+def most_common_types(limit=10, objects=None, shortnames=True, filter=None):
+    """Count the names of types with the most instances.
+
+    Returns a list of ``(type_name, count)``, most frequent first, at most ``limit`` items (``None``: all).
+    ``objects``, ``shortnames`` and ``filter`` are as for :func:`typestats`.
+
+    >>> most_common_types(limit=2)  # doctest: +SKIP
+    [('function', 6254), ('dict', 3187)]
+    """
+    stats = sorted(
+        typestats(objects, shortnames=shortnames, filter=filter).items(), key=operator.itemgetter(1), reverse=True
+    )
+    if limit:
+        stats = stats[:limit]
+    return stats
+
+
+def show_most_common_types(limit=10, objects=None, shortnames=True, file=None, filter=None):
+    """Print the table of types of most common instances.
+
+    ``file``: where to write (default ``sys.stdout``). The other parameters are as for :func:`most_common_types`.
+
+    >>> show_most_common_types(limit=2)  # doctest: +SKIP
+    function 6254
+    dict     3187
+    """
+    file = _common.stdout(file)
+    stats = most_common_types(limit, objects, shortnames=shortnames, filter=filter)
+    if not stats:
+        return
+    width = max(len(name) for name, _ in stats)
+    for name, n in stats:
+        file.write("%-*s %i\n" % (width, name, n))
+
+
+def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):  # noqa: B006 (objgraph's state)
+    """Count the increase in peak object counts since the last call.
+
+    Returns a list of ``(type_name, total_count, increase_delta)``, largest delta first, at most ``limit`` items
+    (``None``: all).
+
+    ``peak_stats``: a dict from type names to the peak counts seen before; updated in place. The default is
+    shared between calls, which is what makes successive calls report what is new.
+
+    ``shortnames`` and ``filter`` are as for :func:`typestats`.
+
+    ``collect`` (refgraph only): if True, cyclic garbage is collected first and not counted; if False, no
+    ``gc.collect()`` runs and uncollected garbage is counted.
+
+    >>> class Leak: pass
+    >>> _ = growth(limit=None)
+    >>> leaks = [Leak() for _ in range(5)]
+    >>> [row for row in growth(limit=None) if row[0] == 'Leak']
+    [('Leak', 5, 5)]
+    """
+    if filter is not None:
+        if collect:
+            gc.collect()
+        stats = typestats(shortnames=shortnames, filter=filter)
+    else:
+        stats = _tracked_counts(shortnames=shortnames, collect=collect)
+    deltas = {}
+    for name, n in stats.items():
+        old = peak_stats.get(name, 0)
+        if n > old:
+            deltas[name] = n - old
+            peak_stats[name] = n
+    ranked = sorted(deltas.items(), key=operator.itemgetter(1), reverse=True)
+    if limit:
+        ranked = ranked[:limit]
+    return [(name, stats[name], delta) for name, delta in ranked]
+
+
+def show_growth(limit=10, peak_stats=None, shortnames=True, file=None, filter=None, collect=True):
+    """Show the increase in peak object counts since the last call.
+
+    ``peak_stats``: if None, the state kept by :func:`growth` is used; pass your own dict to keep your own.
+    ``file``: where to write (default ``sys.stdout``). The other parameters are as for :func:`growth`.
+
+    >>> show_growth()  # doctest: +SKIP
+    function     6254     +6254
+    dict         3187     +3187
+    """
+    if peak_stats is None:
+        result = growth(limit, shortnames=shortnames, filter=filter, collect=collect)
+    else:
+        result = growth(limit, peak_stats, shortnames, filter, collect)
+    if result:
+        file = _common.stdout(file)
+        width = max(len(name) for name, _, _ in result)
+        for name, n, delta in result:
+            file.write("%-*s%9d %+9d\n" % (width, name, n, delta))
+
+
+def get_new_ids(skip_update=False, limit=10, sortby="deltas", shortnames=None, file=None, _state={}):  # noqa: B006
+    """Find and display new objects allocated since the last call.
+
+    Returns a dict from type names to sets of ids of gc-tracked objects created since the previous call, and
+    prints a table of old, current and new ids per type.
+
+    ``skip_update``: return the previous result without looking at the heap.
+
+    ``limit``: the number of table rows to print (0: none, None: all).
+
+    ``sortby``: the column to sort the table by, descending: ``'old'``, ``'current'``, ``'new'`` or ``'deltas'``.
+
+    ``shortnames``: as for :func:`typestats`; None remembers the value of the previous call (initially True).
+
+    ``file``: where to print (default ``sys.stdout``). ``_state`` keeps the state between calls: leave it alone.
+
+    >>> _ = get_new_ids(limit=0)
+    >>> fresh = [[], []]
+    >>> new = get_new_ids(limit=0)
+    >>> id(fresh) in new['list']
+    True
+    """
+    columns = {"old": 1, "current": 2, "new": 3, "deltas": 4}
+    if sortby not in columns:
+        raise ValueError(f"get_new_ids: sortby must be one of {', '.join(columns)}, not {sortby!r}")
+    if not _state:
+        _state["old"] = collections.defaultdict(set)
+        _state["current"] = collections.defaultdict(set)
+        _state["new"] = collections.defaultdict(set)
+        _state["shortnames"] = True
+    new_ids = _state["new"]
+    if skip_update:
+        return new_ids
+    old_ids, current_ids = _state["old"], _state["current"]
+    if shortnames is None:
+        shortnames = _state["shortnames"]
+    else:
+        _state["shortnames"] = shortnames
+    typename = _common.short_typename if shortnames else _common.long_typename
+    gc.collect()
+    objects = gc.get_objects()
+    for ids in old_ids.values():
+        ids.clear()
+    for name, ids in current_ids.items():
+        old_ids[name].update(ids)
+    for ids in current_ids.values():
+        ids.clear()
+    for o in objects:
+        current_ids[typename(o)].add(id(o))
+    del objects, o
+    for ids in new_ids.values():
+        ids.clear()
+    rows = []
+    for name in list(current_ids):
+        n_old, n_current = len(old_ids[name]), len(current_ids[name])
+        if n_old == 0 and n_current == 0:
+            del old_ids[name], current_ids[name], new_ids[name]
+            continue
+        fresh = current_ids[name] - old_ids[name]
+        new_ids[name].update(fresh)
+        rows.append((name, n_old, n_current, len(fresh), n_current - n_old))
+    rows.sort(key=operator.itemgetter(columns[sortby], 0), reverse=True)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        return new_ids
+    file = _common.stdout(file)
+    width = max(len(row[0]) for row in rows)
+    rule = "=" * (width + 13 * 4)
+    print(rule, file=file)
+    print("%-*s%13s%13s%13s%13s" % (width, "Type", "Old_ids", "Current_ids", "New_ids", "Count_Deltas"), file=file)
+    print(rule, file=file)
+    for name, old, current, new, delta in rows:
+        print("%-*s%13d%13d%+13d%+13d" % (width, name, old, current, new, delta), file=file)
+    print(rule, file=file)
+    return new_ids
+
+
+def get_leaking_objects(objects=None):
+    """Return gc-tracked objects that no gc-tracked object refers to.
+
+    These are held from C: reference-counting bugs in extensions, or legitimate C globals.
+
+    ``objects``: look among these objects (references from the ``objects`` list itself do not count).
+
+    >>> import gc
+    >>> all(gc.is_tracked(o) for o in get_leaking_objects())
+    True
+    """
+    gc.collect()
+    all_objects = gc.get_objects()
+    candidates = all_objects if objects is None else objects
+    try:
+        ids = {id(o) for o in candidates}
+        for o in all_objects:
+            if o is not candidates:
+                ids.difference_update(id(r) for r in gc.get_referents(o))
+        return [o for o in candidates if id(o) in ids]
+    finally:
+        del all_objects, candidates, objects
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Objects by type or address
+
+
+def by_type(typename, objects=None):
+    """Return objects tracked by the garbage collector with a given class name.
+
+    ``typename`` is a short or (with a dot) fully qualified class name, as for :func:`count`.
+    ``objects``: look among these objects instead of every gc-tracked object.
+
+    >>> class Widget: pass
+    >>> w = Widget()
+    >>> by_type('Widget') == [w]
+    True
+    """
+    if objects is None:
+        objects = gc.get_objects()
+    try:
+        typename_of = _common.long_typename if "." in typename else _common.short_typename
+        return [o for o in objects if typename_of(o) == typename]
+    finally:
+        del objects
+
+
+def at(addr):
+    """Return the object at a memory address (the reverse of ``id(obj)``), or None.
+
+    Unlike objgraph, this also finds objects the garbage collector does not track (``str``, ``int``, ...) as
+    long as some object refers to them.
+
+    >>> data = {'k': 'value'}
+    >>> at(id(data)) is data
+    True
+    """
+    for o in gc.get_objects():
+        if id(o) == addr:
+            return o
+    found = _untracked_at([addr])
+    return found[0] if found else None
+
+
+def at_addrs(address_set):
+    """Return the objects at a set of memory addresses, in arbitrary order.
+
+    Addresses of objects no longer alive are skipped. Untracked objects are found as by :func:`at`.
+
+    >>> a, b = [1], [2]
+    >>> sorted(at_addrs({id(a), id(b)})) == [[1], [2]]
+    True
+    """
+    wanted = set(address_set)
+    res = []
+    for o in gc.get_objects():
+        if id(o) in wanted:
+            res.append(o)
+    found = {id(o) for o in res}
+    missing = [a for a in wanted if a not in found]
+    if missing:
+        res.extend(_untracked_at(missing))
+    return res
+
+
+def _untracked_at(addrs):
+    """Live objects at these addresses that only a full capture sees (untracked ones)."""
+    with _common.pin_heap() as heap:
+        out = []
+        for a in addrs:
+            try:
+                out.append(heap.object(a))
+            except KeyError:
+                pass
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chains
+
+
+def is_proper_module(obj):
+    """Return True if ``obj`` can be treated like a garbage collector root: a module that is in ``sys.modules``.
+
+    >>> import types
+    >>> is_proper_module(types), is_proper_module(types.ModuleType('foo')), is_proper_module([])
+    (True, False, False)
+    """
+    return inspect.ismodule(obj) and obj is sys.modules.get(getattr(obj, "__name__", None))
+
+
+def _is_module_predicate(predicate):
+    # objgraph's own is_proper_module means the same thing: a user mixing the two gets the fast search too.
+    return predicate is is_proper_module or (
+        getattr(predicate, "__name__", None) == "is_proper_module" and getattr(predicate, "__module__", None) == "objgraph"
+    )
+
+
+def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
+    if predicate(obj):
+        return [obj]
+    with _common.pin_heap() as heap:
+        graph = heap.graph
+        start = id(obj)
+        if graph.find(start) < 0:
+            return [obj]
+        search = graph.backref_chain if backward else graph.ref_chain
+        ignore = [i for i in extra_ignore if isinstance(i, int)]
+        hops = None
+        if _is_module_predicate(predicate):
+            # Searched natively without calling back into Python for each object visited: on a class with a
+            # million instances the predicate would otherwise be called a million times.
+            hops = search([start], types=("module",), max_depth=max_depth, ignore_ids=ignore)
+            if hops is None:
+                return [obj]
+            if not predicate(heap.object(hops[0][0] if backward else hops[-1][0])):
+                hops = None
+        if hops is None:
+            node = graph.node
+            lookup = heap.object
+
+            def native_predicate(index):
+                return bool(predicate(lookup(node(index)["id"])))
+
+            hops = search([start], predicate=native_predicate, max_depth=max_depth, ignore_ids=ignore)
+        if hops is None:
+            return [obj]
+        return [heap.object(hop[0]) for hop in hops]
+
+
+def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
+    """Find a shortest chain of references leading to ``obj``.
+
+    Returns a list of live objects whose first item satisfies ``predicate``, each referring to the next, the
+    last being ``obj``; ``[obj]`` if no chain is found. Weak references are not followed, and a chain uses a
+    function's ``__globals__`` only when no other chain exists.
+
+    ``predicate``: a function of one object; :func:`is_proper_module` is searched natively (fast).
+
+    ``max_depth``: the longest chain searched, in references.
+
+    ``extra_ignore``: ids of objects the chain must not pass through.
+
+    >>> import sys
+    >>> holder = sys.modules[__name__]
+    >>> chain = find_backref_chain(is_proper_module, is_proper_module)
+    >>> chain[-1] is is_proper_module and is_proper_module(chain[0])
+    True
+    """
+    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=True)
+
+
+def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
+    """Find a shortest chain of references leading from ``obj``.
+
+    Returns a list of live objects starting with ``obj``, each referring to the next, the last satisfying
+    ``predicate``; ``[obj]`` if no chain is found. Parameters are as for :func:`find_backref_chain`.
+
+    >>> class Leaf: pass
+    >>> tree = {'branch': [Leaf()]}
+    >>> [type(o).__name__ for o in find_ref_chain(tree, lambda x: isinstance(x, Leaf))]
+    ['dict', 'list', 'Leaf']
+    """
+    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Graphs
+
+_NODE_STATEMENT = re.compile(r"^\s*(o[0-9a-f]+)\s*\[", re.M)  # the renderer names a node "o" + hex id
+
+
+def _count_nodes(dot):
+    return len(set(_NODE_STATEMENT.findall(dot)))
+
+
+def _deliver(dot, filename, output, what):
+    """Write DOT text to ``output``, or render it to ``filename``, or to a temporary PNG whose name is printed."""
+    if output is not None:
+        output.write(dot)
+        return
+    nodes = _count_nodes(dot)
+    if filename:
+        fmt = _common.format_for(filename)
+        _core.render_to_file(dot, filename, fmt)
+        if fmt == "dot":
+            print(f"Graph written to {filename} ({nodes} nodes)")
+        else:
+            print(f"Image generated as {filename} ({nodes} nodes)")
+        return
+    fd, path = tempfile.mkstemp(prefix="refgraph-", suffix=".png")
+    os.close(fd)
+    _core.render_to_file(dot, path, "png")
+    print(f"{what} ({nodes} nodes): image generated as {path}")
+
+
+def _node_attrs(attrs):
+    return ", ".join('%s="%s"' % (name, _quote(str(value))) for name, value in sorted(attrs.items()) if value is not None)
+
+
+def _quote(s):
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
+    """Add objgraph's per-object attributes (``highlight`` in blue, ``extra_node_attrs``) to the drawn nodes."""
+    lines = []
+    for node_id in dict.fromkeys(_NODE_STATEMENT.findall(dot)):
+        obj = lookup(int(node_id[1:], 16))
+        attrs = {}
+        if highlight is not None and highlight(obj):
+            attrs.update(fillcolor="0.6,0.6,0.8", style="filled")
+        if extra_node_attrs is not None:
+            attrs.update(extra_node_attrs(obj))
+        if attrs:
+            lines.append(f"  {node_id} [{_node_attrs(attrs)}];\n")
+    if not lines:
+        return dot
+    end = dot.rstrip().rfind("}")
+    return dot[:end] + "".join(lines) + dot[end:]
+
+
+def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
+                refcounts, shortnames, output, extra_node_attrs, what, only_ids=None):
+    if not isinstance(objs, (list, tuple)):
+        objs = [objs]
+    if filename and output:
+        raise ValueError("Cannot specify both output and filename.")
+    if filename:
+        _common.format_for(filename)  # a bad extension fails before the heap is captured
+    ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
+    start_ids = [id(o) for o in objs]
+    needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
+    heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
+    try:
+        graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames)
+        missing = [o for o, i in zip(objs, start_ids) if graph.find(i) < 0]
+        if len(missing) == len(objs):
+            raise ValueError(
+                f"{what}: none of the {len(objs)} objects is in the captured heap (an untracked object such as a "
+                "str or int is captured only when some object refers to it)"
+            )
+        node = graph.node
+        lookup = heap.object if heap is not None else None
+        native_filter = None
+        if only_ids is not None:
+            allowed = {graph.find(i) for i in only_ids}
+
+            def native_filter(index):
+                return index in allowed
+        elif filter is not None:
+
+            def native_filter(index):
+                return bool(filter(lookup(node(index)["id"])))
+
+        native_extra = None
+        if extra_info is not None or refcounts:
+
+            def native_extra(index):
+                obj = lookup(node(index)["id"])
+                lines = []
+                if refcounts:
+                    # minus this frame's `obj`, the pinned heap's reference and getrefcount's argument
+                    lines.append("refcount %d" % (sys.getrefcount(obj) - 3))
+                if extra_info is not None:
+                    lines.append(str(extra_info(obj)))
+                return "\n".join(lines)
+
+        dot = graph.neighbourhood_dot(
+            [i for i in start_ids if graph.find(i) >= 0],
+            direction=direction,
+            max_depth=max_depth,
+            too_many=too_many,
+            ignore_ids=ignore,
+            filter=native_filter,
+            extra_info=native_extra,
+        )
+        if highlight is not None or extra_node_attrs is not None:
+            dot = _decorate(dot, graph, lookup, highlight, extra_node_attrs)
+    finally:
+        if heap is not None:
+            heap.release()
+    _deliver(dot, filename, output, what)
+
+
+def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
+                  extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None):
+    """Draw the graph of objects that refer to ``objs``, directly and indirectly.
+
+    The drawing is made in-process (no ``dot`` or ``xdot`` program needed). Nodes show type, label and size;
+    the shortest chain to a root is highlighted; a node with more than ``too_many`` referrers shows the first
+    ones and a "+N more" summary.
+
+    ``objs``: an object or a list of objects.
+
+    ``filename``: the file to write; its extension picks the format: ``.dot``, ``.png``, ``.svg`` or ``.pdf``.
+
+    ``output``: a text file object to write the DOT source to, instead of ``filename``.
+    With neither, a temporary PNG is written and its name printed.
+
+    ``max_depth``, ``too_many``: limit the depth and the breadth of the graph.
+
+    ``filter``: a function of one object; objects for which it returns False are not drawn.
+    ``extra_ignore``: ids of objects not to draw.
+
+    ``highlight``: a function of one object; objects for which it returns True are drawn in blue.
+
+    ``extra_info``: a function of one object returning a string shown under it.
+    ``extra_node_attrs``: a function of one object returning a dict of Graphviz node attributes.
+
+    ``refcounts``: show each object's reference count. ``shortnames``: if False, qualify type names.
+
+    >>> import io
+    >>> x = []
+    >>> y = [x, [x], dict(x=x)]
+    >>> out = io.StringIO()
+    >>> show_backrefs([x], output=out)
+    >>> out.getvalue().startswith('digraph')
+    True
+    """
+    _show_graph(objs, "back", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
+                refcounts, shortnames, output, extra_node_attrs, "show_backrefs")
+
+
+def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
+              extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None):
+    """Draw the graph of objects that ``objs`` refer to, directly and indirectly.
+
+    Parameters are as for :func:`show_backrefs`.
+
+    >>> import os, tempfile
+    >>> x = []
+    >>> y = [x, [x], dict(x=x)]
+    >>> path = os.path.join(tempfile.mkdtemp(), 'sample-graph.png')
+    >>> show_refs([y], filename=path)  # doctest: +ELLIPSIS
+    Image generated as ...sample-graph.png (... nodes)
+    """
+    _show_graph(objs, "forward", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
+                refcounts, shortnames, output, extra_node_attrs, "show_refs")
+
+
+def show_chain(*chains, **kw):
+    """Draw one or more chains of references, as returned by :func:`find_backref_chain` or :func:`find_ref_chain`.
+
+    ``backrefs`` (keyword): True (default) to trace each chain back from its last object, False to trace it
+    forward from its first. The other keywords (``filename``, ``output``, ``highlight``, ``extra_info``,
+    ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
+
+    >>> import io
+    >>> class Leaf: pass
+    >>> tree = {'branch': [Leaf()]}
+    >>> out = io.StringIO()
+    >>> show_chain(find_ref_chain(tree, lambda x: isinstance(x, Leaf)), backrefs=False, output=out)
+    >>> 'digraph' in out.getvalue()
+    True
+    """
+    backrefs = kw.pop("backrefs", True)
+    unknown = set(kw) - {"highlight", "extra_info", "refcounts", "shortnames", "filename", "output",
+                         "extra_node_attrs", "too_many", "extra_ignore"}
+    if unknown:
+        raise TypeError(f"show_chain() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    chains = [chain for chain in chains if chain]
+    if not chains:
+        raise ValueError("show_chain: no non-empty chain given")
+    plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
+    if len(chains) == 1 and plain and kw.get("shortnames", True):
+        if kw.get("filename") and kw.get("output"):
+            raise ValueError("Cannot specify both output and filename.")
+        if kw.get("filename"):
+            _common.format_for(kw["filename"])
+        # One chain: drawn exactly as given, each hop by the reference that joins it to the next.
+        ids = [id(o) for o in chains[0]]
+        graph = _common.capture()
+        try:
+            dot = graph.chain_dot(ids)
+        except _core.Error:
+            dot = None  # not a chain of references in this heap: draw the neighbourhood as objgraph does
+        del graph
+        if dot is not None:
+            _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain")
+            return
+    only_ids = {id(o) for chain in chains for o in chain}
+    max_depth = max(map(len, chains)) - 1
+    if backrefs:
+        starts, direction, what = [chain[-1] for chain in chains], "back", "show_chain"
+    else:
+        starts, direction, what = [chain[0] for chain in chains], "forward", "show_chain"
+    _show_graph(starts, direction, max_depth, kw.get("extra_ignore", ()), None, kw.get("too_many", 10),
+                kw.get("highlight"), kw.get("filename"), kw.get("extra_info"), kw.get("refcounts", False),
+                kw.get("shortnames", True), kw.get("output"), kw.get("extra_node_attrs"), what, only_ids=only_ids)
