@@ -315,7 +315,7 @@ def test_decorator_keeps_the_name_and_works_on_methods(fake_heap):
 
     assert Service.handle.__name__ == "handle"
     service = Service()
-    assert service.handle(2) == 8 and service.handled == 8
+    assert service.handle(2) == 6 and service.handled == 6  # 2 warm-up calls, 1 measured: nothing can leak
 
 
 # ------------------------------------------------------------------------------------------------------------
