@@ -56,7 +56,7 @@ class Leak:
     the one-line chain of references from a root to a sample new object (None if none was found), ``root_kind``
     that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``allocated_at``
     ``file:line`` where the sample was allocated (only while ``tracemalloc`` traces), ``image`` the PNG of the
-    chain (only with image output on).
+    chain (only with image output on; ``image_error`` says why it could not be written).
     """
 
     type: str
@@ -70,6 +70,7 @@ class Leak:
     allocated_at: str | None = None
     image: str | None = None
     sample_id: int | None = None
+    image_error: str | None = None
 
     def one_line(self, block=False):
         """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
@@ -118,6 +119,8 @@ class LeakError(AssertionError):
                 lines.append(f"    allocated at: {leak.allocated_at}")
             if leak.image:
                 lines.append(f"    image:    {leak.image}")
+            elif leak.image_error:
+                lines.append(f"    image:    not written: {leak.image_error}")
         if n > _MAX_REPORTED_TYPES:
             lines.append(f"  ... and {n - _MAX_REPORTED_TYPES} more types")
         return "\n".join(lines)
@@ -222,16 +225,16 @@ def _rate(value):
 def _judge(series, opts):
     """Leaking types from per-step stats: ``series[0]`` after warm-up, ``series[k]`` after measured call k.
 
-    Each step is ``{type: (count, size)}``. A type leaks by count if it gains at least one object per call (and
-    more than ``allowed``) over the measured calls, rising in every step (every step but one from 3 calls on, so
-    one call that happens to free an old object does not hide a leak). It leaks by size if its total size never
+    Each step is ``{type: (count, size)}``. A type leaks by count if its count rises in every step (every step but
+    one from 3 calls on, so a call that happens to free an older object of the type does not hide a leak), and by
+    more than ``allowed`` per call on average. It leaks by size if its total size never
     falls, rises in the same number of steps, and grows by at least ``min_bytes_per_call`` per call.
     Returns [Leak] without chains, the largest first.
     """
     calls = len(series) - 1
     if calls < 1:
         return []
-    rising_steps_needed = calls if calls < 3 else calls - 1
+    rising_steps_needed = _rising_steps_needed(calls)
     first, last = series[0], series[-1]
     leaks = []
     for type_name, (count_last, size_last) in last.items():
@@ -239,14 +242,14 @@ def _judge(series, opts):
             continue
         count_first, size_first = first.get(type_name, (0, 0))
         count_gain, size_gain = count_last - count_first, size_last - size_first
-        if count_gain < calls and size_gain < calls * opts.min_bytes_per_call:
+        if count_gain < rising_steps_needed and size_gain < calls * opts.min_bytes_per_call:
             continue
         counts = [step.get(type_name, (0, 0))[0] for step in series]
         sizes = [step.get(type_name, (0, 0))[1] for step in series]
         count_rises = sum(b > a for a, b in zip(counts, counts[1:]))
         size_steps = list(zip(sizes, sizes[1:]))
         by_count = (
-            count_gain >= calls
+            count_gain >= rising_steps_needed
             and count_gain / calls > opts.allowed_for(type_name)
             and count_rises >= rising_steps_needed
         )
@@ -262,6 +265,32 @@ def _judge(series, opts):
     return leaks
 
 
+def _rising_steps_needed(calls):
+    return calls if calls < 3 else calls - 1
+
+
+def _may_still_leak(series, opts):
+    """False when no type can meet the rule whatever the remaining calls do: the measurement may stop early.
+
+    A leaking type must rise in all steps but one; a type that already stayed flat (or, by size, fell) in more
+    steps than that cannot, so a clean function usually stops after 2 measured calls instead of `calls`.
+    """
+    steps_left = opts.calls - (len(series) - 1)
+    needed = _rising_steps_needed(opts.calls)
+    names = set().union(*series)
+    for type_name in names:
+        if not opts.watches(type_name):
+            continue
+        counts = [step.get(type_name, (0, 0))[0] for step in series]
+        sizes = [step.get(type_name, (0, 0))[1] for step in series]
+        count_rises = sum(b > a for a, b in zip(counts, counts[1:]))
+        size_steps = list(zip(sizes, sizes[1:]))
+        size_rises = sum(b > a for a, b in size_steps) if all(b >= a for a, b in size_steps) else -steps_left
+        if max(count_rises, size_rises) + steps_left >= needed:
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring repeated calls
 
@@ -274,7 +303,7 @@ class _Measurement:
     subtracted by id.
     """
 
-    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing")
+    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing", "stopped")
 
     def __init__(self, opts, capture=None, pin=None):
         self.opts = opts
@@ -286,6 +315,7 @@ class _Measurement:
         self.final = None
         self.heap = None
         self.started_tracing = False
+        self.stopped = False  # stopped early: no type could still leak
 
     def start(self):
         self.store = tempfile.TemporaryFile()
@@ -293,11 +323,15 @@ class _Measurement:
             self._baseline()
 
     def after_call(self, index):
+        """Snapshot after call `index` (0-based) if it is measured; True if the calls may stop here."""
         done = index + 1
         if done == self.opts.warmup:
             self._baseline()
         elif done > self.opts.warmup:
             self._step(final=done == self.total)
+            if done < self.total and not _may_still_leak(self.series(), self.opts):
+                self.stopped = True
+        return self.stopped
 
     def _baseline(self):
         gc.collect()
@@ -333,10 +367,14 @@ class _Measurement:
 
     def series(self):
         self.store.seek(0)
-        return [{t: tuple(v) for t, v in json.loads(line).items()} for line in self.store]
+        series = [{t: tuple(v) for t, v in json.loads(line).items()} for line in self.store]
+        self.store.seek(0, os.SEEK_END)
+        return series
 
     def finish(self, where):
         """The leaks found, with their chains (and images, allocation sites)."""
+        if self.stopped:
+            return []
         leaks = _judge(self.series(), self.opts)
         return [_explain(leak, self.base, self.final, self.heap, self.opts, where) for leak in leaks]
 
@@ -368,7 +406,7 @@ def _samples(base, final, leak):
             grown.append((final.node(final.find(oid))["size"] - before, oid))
         grown.sort(reverse=True)
         return [oid for gain, oid in grown[:_MAX_SAMPLES] if gain > 0]
-    return ids[-_MAX_SAMPLES:][::-1]  # the most recent addresses first: often the last call's objects
+    return ids[:_MAX_SAMPLES]
 
 
 def _chain(graph, oid):
@@ -381,12 +419,12 @@ def _chain(graph, oid):
     if kind is None:
         return None
     try:
-        from ._snapshot import Snapshot
+        from . import Snapshot  # the public API's chain text, so chains read the same everywhere
     except ImportError:  # the Python API has not landed: a plain rendering of the same hops
         text = " -> ".join(f"{t} {label}".strip() for _, t, label in hops)
     else:
         text = Snapshot(graph).chain(oid).report()
-    return text, ("unreachable" if kind == "unreachable" else kind), ids
+    return text, kind, ids
 
 
 def _slug(text):
@@ -409,7 +447,7 @@ def _with_chain(leak, found, final, heap, opts, where):
     if found is None:
         return leak
     oid, (text, kind, ids) = found
-    allocated_at = image = None
+    allocated_at = image = image_error = None
     if heap is not None:
         try:
             trace = tracemalloc.get_object_traceback(heap.object(oid))
@@ -418,21 +456,28 @@ def _with_chain(leak, found, final, heap, opts, where):
         if trace:
             allocated_at = f"{trace[-1].filename}:{trace[-1].lineno}"
     if opts.images is not None:
-        os.makedirs(opts.images, exist_ok=True)
         image = os.path.join(opts.images, f"{_slug(where)}-{_slug(leak.type)}.png")
-        _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
+        try:
+            os.makedirs(opts.images, exist_ok=True)
+            _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
+        except (OSError, _core.Error) as error:  # the leak is the news: report it, and why there is no image
+            image, image_error = None, f"{error}"
     return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
-                               sample_id=oid)
+                               sample_id=oid, image_error=image_error)
 
 
-def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
+def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
+    """Call `fn` up to warm-up + measured times under the measurement; `before_call()` runs before each call."""
     __tracebackhide__ = True
     measurement = _Measurement(opts, capture, pin)
     try:
         measurement.start()
         for index in range(measurement.total):
+            if before_call is not None:
+                before_call()
             result = fn(*args, **kwargs)
-            measurement.after_call(index)
+            if measurement.after_call(index):
+                break
         leaks = measurement.finish(where)
     finally:
         measurement.close()
@@ -441,14 +486,17 @@ def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None):
     return result
 
 
-async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None):
+async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
     __tracebackhide__ = True
     measurement = _Measurement(opts, capture, pin)
     try:
         measurement.start()
         for index in range(measurement.total):
+            if before_call is not None:
+                before_call()
             result = await fn(*args, **kwargs)
-            measurement.after_call(index)
+            if measurement.after_call(index):
+                break
         leaks = measurement.finish(where)
     finally:
         measurement.close()
@@ -459,13 +507,14 @@ async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None):
 
 def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
              images=None, trace=False):
-    """Check that a function does not leak: each call of the decorated function runs it ``warmup + calls`` times.
+    """Check that a function does not leak: each call of the decorated function runs it up to ``warmup + calls`` times.
 
     After the warm-up calls (which fill caches) and after each measured call, the heap is collected
     (``gc.collect()``) and captured. A type that gains at least one object in every measured call, or whose
     total size grows by ``min_bytes_per_call`` in every call, is a leak: :class:`LeakError` is raised, naming
     each leaking type and the chain of references that holds a sample new object. Otherwise the decorated call
-    returns the last call's result. Works on functions, methods and ``async def`` functions (the wrapper stays a
+    returns the last call's result. The measured calls stop early once no type can meet the rule any more
+    (a clean function usually runs ``warmup + 2`` times). Works on functions, methods and ``async def`` functions (the wrapper stays a
     coroutine function and awaits every call in the running loop).
 
     ``types``: the classes or type names to watch (default: all). ``ignore``: classes or type names never
@@ -587,11 +636,13 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             this_thread.add(id(frame))
             frame = frame.f_back
         leaks = []
-        for type_name, _count, _count_gain, _size, _size_gain in final.growth(base):
-            if not self.opts.watches(type_name):
+        for type_name, _count, count_gain, _size, _size_gain in final.growth(base):
+            if not self.opts.watches(type_name) or count_gain <= self.opts.allowed_for(type_name):
                 continue
             new = [oid for oid in _new_ids_of_type(base, final, type_name) if oid not in own]
             kept, kept_size, first_chain = self._kept(final, new, this_thread)
+            if kept > count_gain:  # some new objects replaced old ones: the net growth is what stays
+                kept, kept_size = count_gain, round(kept_size * count_gain / kept)
             if kept < 1 or kept <= self.opts.allowed_for(type_name):
                 continue
             leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,

@@ -1,6 +1,6 @@
 """pytest plugin for refgraph leak checks (inert unless asked).
 
-    @pytest.mark.no_leaks                  # run this test 2 + 5 times; fail it if a type grows with every call
+    @pytest.mark.no_leaks                  # run this test up to 2 + 5 times; fail it if a type grows with every call
     @pytest.mark.no_leaks(calls=10, types=["User"], trace=True)
     def test_handler(): ...
 
@@ -11,7 +11,8 @@
     pytest --refgraph-leaks                # the check on every test (@pytest.mark.no_leaks(False) opts out)
     pytest --refgraph-leaks-dir=leaks      # a PNG of each leak's chain under leaks/
 
-A checked test's body runs ``warmup + calls`` times with the same fixture values; the fixtures are set up once.
+A checked test's body runs up to ``warmup + calls`` times (fewer once no type can still leak) with the same fixture
+values; the fixtures are set up once.
 The runner hook is only registered when a collected test carries the marker or the flag is given.
 """
 
@@ -28,7 +29,7 @@ _FAILURES = pytest.StashKey[list]()
 def pytest_addoption(parser):
     group = parser.getgroup("refgraph", "refgraph leak checks")
     group.addoption("--refgraph-leaks", action="store_true", default=False,
-                    help="check every test for leaks: run its body warm-up + measured times (see the no_leaks marker)")
+                    help="check every test for leaks: run its body up to warm-up + measured times (see the no_leaks marker)")
     group.addoption("--refgraph-leaks-dir", metavar="DIR", default=None,
                     help="write a PNG of each leak's reference chain to DIR")
 
@@ -37,7 +38,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "no_leaks(types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None, "
-        "trace=False): run the test body warmup + calls times and fail it if a type grows with every call "
+        "trace=False): run the test body up to warmup + calls times and fail it if a type grows with every call "
         "(refgraph); no_leaks(False) turns the check off under --refgraph-leaks.",
     )
     config.stash[_FAILURES] = []
@@ -91,17 +92,40 @@ class _Runner:
         test = pyfuncitem.obj
         kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         where = pyfuncitem.nodeid
+        before_call = _log_capture_reset(pyfuncitem)
         try:
             if inspect.iscoroutinefunction(test):
                 import asyncio
 
-                asyncio.run(leakcheck._run_async(test, (), kwargs, opts, where))
+                asyncio.run(leakcheck._run_async(test, (), kwargs, opts, where, before_call=before_call))
             else:
-                leakcheck._run_sync(test, (), kwargs, opts, where)
+                leakcheck._run_sync(test, (), kwargs, opts, where, before_call=before_call)
         except leakcheck.LeakError as error:
             self.failures.append((where, error.one_line()))
             raise
         return True
+
+
+def _log_capture_reset(item):
+    """A function that empties pytest's captured log records of this test, or None.
+
+    pytest keeps every log record of a test for its report and for ``caplog``: a body run 7 times that logs would
+    look like a leak of LogRecord. Emptying them before each run leaves each run what it would see alone, and the
+    report the last run's log.
+    """
+    try:
+        from _pytest.logging import caplog_handler_key  # private, hence the fallbacks
+    except ImportError:
+        return None
+    logging_plugin = item.config.pluginmanager.get_plugin("logging-plugin")
+    report_handler = getattr(logging_plugin, "report_handler", None)
+
+    def reset():
+        for handler in (item.stash.get(caplog_handler_key, None), report_handler):
+            if handler is not None and hasattr(handler, "reset"):
+                handler.reset()
+
+    return reset
 
 
 @pytest.fixture

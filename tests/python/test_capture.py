@@ -551,3 +551,36 @@ def test_metadata():
     assert md["tag"] == "after request 3"
     assert md["host"] == platform.node()
     assert md["time"] > 1.6e9
+
+
+def test_capture_while_another_thread_allocates_and_exits():
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            junk = [User(str(i)) for i in range(200)]
+            junk.append({"x": junk})
+            del junk
+
+    def short_lived():
+        _ = [User("brief") for _ in range(50)]
+
+    workers = [threading.Thread(target=churn) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        for _ in range(5):
+            starters = [threading.Thread(target=short_lived) for _ in range(4)]  # threads that start and exit
+            for t in starters:
+                t.start()
+            g = _core.capture()
+            with _core.pin_heap() as heap:
+                assert heap.graph.num_nodes > 1000
+            for t in starters:
+                t.join()
+            assert g.num_nodes > 1000
+            assert any(g.node(g.find(i))["root"] == "thread frame" for i in g.ids_of_type("frame"))
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
