@@ -407,16 +407,54 @@ def _is_module_predicate(predicate):
     )
 
 
+def _follow(first, ids):
+    """[first, ...] following references to the objects with these ids, or None where one cannot be reached."""
+    chain = [first]
+    for wanted in ids:
+        for ref in gc.get_referents(chain[-1]):
+            if id(ref) == wanted:
+                chain.append(ref)
+                break
+        else:
+            return None
+    return chain
+
+
+def _module_chain(obj, predicate, max_depth, ignore, backward):
+    """The chain to (or from) a proper module without pinning the heap: the search runs on a plain capture and
+    the hops are then looked up again from live objects (a module, then each one's referents). None if that
+    fails, e.g. because a hop is a reference ``gc.get_referents`` does not show."""
+    graph = _common.capture()
+    search = graph.backref_chain if backward else graph.ref_chain
+    hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
+    del graph
+    if hops is None:
+        return [obj]
+    ids = [hop[0] for hop in hops]
+    if backward:
+        root = next((m for m in list(sys.modules.values()) if id(m) == ids[0]), None)
+        chain = _follow(root, ids[1:]) if root is not None else None
+    else:
+        chain = _follow(obj, ids[1:])
+    if chain is None or chain[-1 if backward else 0] is not obj or not predicate(chain[0 if backward else -1]):
+        return None
+    return chain
+
+
 def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
     if predicate(obj):
         return [obj]
+    ignore = [i for i in extra_ignore if isinstance(i, int)]
+    if _is_module_predicate(predicate):
+        chain = _module_chain(obj, predicate, max_depth, ignore, backward)
+        if chain is not None:
+            return chain
     with _common.pin_heap() as heap:
         graph = heap.graph
         start = id(obj)
         if graph.find(start) < 0:
             return [obj]
         search = graph.backref_chain if backward else graph.ref_chain
-        ignore = [i for i in extra_ignore if isinstance(i, int)]
         hops = None
         if _is_module_predicate(predicate):
             # Searched natively without calling back into Python for each object visited: on a class with a
