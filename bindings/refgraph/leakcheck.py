@@ -363,6 +363,8 @@ class _Measurement:
                 held = stats[node["type"]]
                 held[0] -= 1
                 held[1] -= node["size"]
+                if held[0] == 0:
+                    del stats[node["type"]]
         self.store.write(json.dumps(stats).encode() + b"\n")
 
     def series(self):

@@ -507,3 +507,20 @@ def test_an_image_that_cannot_be_written_is_reported_beside_the_leak(tmp_path):
     assert leak.image is None and "not-a-dir" in leak.image_error
     assert f"    image:    not written: {leak.image_error}" in str(caught.value)
     CACHE.clear()
+
+
+def test_the_measurement_adds_nothing_between_its_snapshots():
+    # GIVEN a measurement of a function that keeps nothing, driven through all its steps (no early stop)
+    measurement = leakcheck._Measurement(_Options.make(warmup=1, calls=8))
+    try:
+        measurement.start()
+        for index in range(measurement.total):
+            [Leaky() for _ in range(10)]
+            measurement.after_call(index)
+        series = measurement.series()
+    finally:
+        measurement.close()
+    # THEN no type's count or size rises from one snapshot to the next: the tool's own objects do not show
+    rises = [(k, t) for k in range(1, len(series)) for t, (count, size) in series[k].items()
+             if count > series[k - 1].get(t, (0, 0))[0] or size > series[k - 1].get(t, (0, 0))[1]]
+    assert len(series) == 9 and rises == []
