@@ -384,7 +384,7 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size"):
     >>> summary(limit=1)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     types | # objects | total size
     ===== | ========= | ==========
-      str |       ... |  64.... MiB
+      str |       ... |  ... MiB
     """
     snapshot(collect=collect, shortnames=shortnames).summary(limit=limit, file=file, sort=sort)
 
@@ -415,11 +415,12 @@ def chain_report(obj, max_depth=0):
 
     ``max_depth``: the longest chain searched (0: no limit).
 
-    >>> import sys
-    >>> cache = sys.modules[__name__].__dict__.setdefault('DOC_CACHE', {})
-    >>> cache['alice'] = [object()]
-    >>> chain_report(cache['alice'][0]).endswith("attr 'DOC_CACHE' (dict) -> ['alice'] (list) -> [0] -> object")
-    True
+    >>> import sys, types
+    >>> app = sys.modules['app_cache'] = types.ModuleType('app_cache')
+    >>> app.USERS = {'alice': [object() for _ in range(18)]}
+    >>> chain_report(app.USERS['alice'][17])
+    "module app_cache -> attr 'USERS' (dict) -> ['alice'] (list) -> [17] -> object"
+    >>> del sys.modules['app_cache']
     """
     target = id(obj)
     if tracemalloc.is_tracing():

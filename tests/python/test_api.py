@@ -412,3 +412,17 @@ def test_api_doc_example_runs(index, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, code + "\n" + result.stderr
+
+
+# ---- every docstring example runs ----
+
+
+@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot"])
+def test_docstring_examples(module_name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0
