@@ -25,7 +25,7 @@ Known differences from objgraph 3.x, one by one:
 * ``growth`` and ``show_growth`` take an extra keyword, ``collect=True``. objgraph always runs ``gc.collect()``
   first; refgraph runs it only when the capture finds cyclic garbage (objects no root reaches), which gives the
   same counts without paying for a full collection on a clean heap. ``collect=False`` never collects, and
-  counts the garbage.
+  counts the garbage. ``snapshot`` and ``summary`` do the same.
 * With ``shortnames=False`` a type name is ``module.qualname`` in the native functions (``typestats``,
   ``count`` of a dotted name, ``growth``) where objgraph uses ``module.__name__``: the two differ only for
   nested classes.

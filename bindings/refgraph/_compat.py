@@ -51,11 +51,7 @@ def _tracked_counts(shortnames=True, collect=False):
     With ``collect``, cyclic garbage is not counted. A full ``gc.collect()`` costs as much as the count itself, so
     it runs only when the capture finds objects that no root reaches (then the heap is captured again).
     """
-    graph = _common.capture(shortnames=shortnames)
-    if collect and graph.unreachable_ids():
-        del graph
-        gc.collect()
-        graph = _common.capture(shortnames=shortnames)
+    graph = _common.capture_collected(shortnames=shortnames) if collect else _common.capture(shortnames=shortnames)
     return {name: n for name, n, _size in graph.type_stats(gc_only=True)}
 
 
