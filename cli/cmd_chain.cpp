@@ -88,7 +88,9 @@ void run_chain(const ChainArgs& a) {
   } else if (root != RootKind::None && c.edges.empty()) {
     text = what + " is itself a root (" + root_kind_name(root) + "):\n";
   } else if (root != RootKind::None) {
-    text = printable(g.type_name(c.nodes.front())) + " (" + root_kind_name(root) + " root) keeps " + what +
+    std::string holder = printable(g.type_name(c.nodes.front()));
+    if (!g.label_text(c.nodes.front()).empty()) holder += " " + printable(g.label_text(c.nodes.front()));
+    text = holder + " (" + root_kind_name(root) + " root) keeps " + what +
            " alive through " + std::to_string(c.edges.size()) + " references:\n";
   } else {
     text = printable(g.type_name(c.nodes.front())) + " reaches " + what + " through " +

@@ -188,7 +188,7 @@ def test_chain_from_a_type_ends_at_the_module_root():
 
     out = run("chain", AFTER, "--type", "LeakedItem").stdout
     lines = out.splitlines()
-    assert lines[0].startswith("module (module root) keeps LeakedItem 0x")
+    assert lines[0].startswith("module app.cache (module root) keeps LeakedItem 0x")
     assert "through 11 references" in lines[0]
     assert lines[2].split()[:4] == ["0", "module", "app.cache", "72"]
     assert lines[3].split()[:3] == ["1", "__dict__", "dict"]
