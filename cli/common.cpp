@@ -179,20 +179,6 @@ std::vector<NodeIndex> nodes_of_type(const HeapGraph& g, const std::string& dump
   return out;
 }
 
-std::string human_size(std::uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1024.0 && unit < 4) {
-    v /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
-  return buf;
-}
-
 std::string human_delta(std::int64_t bytes) {
   std::uint64_t magnitude = bytes < 0 ? 0 - static_cast<std::uint64_t>(bytes) : static_cast<std::uint64_t>(bytes);
   return (bytes < 0 ? "-" : "+") + human_size(magnitude);

@@ -142,6 +142,20 @@ Chain chain_from_ids(const HeapGraph& g, const Ids& ids) {
   return c;
 }
 
+// Runs a whole-graph analysis without the GIL and answers with object ids.
+template <class Analysis>
+std::vector<std::uint64_t> ids_without_gil(const HeapGraph& g, Analysis analysis) {
+  std::vector<NodeIndex> ns;
+  {
+    pb::gil_scoped_release nogil;
+    ns = analysis();
+  }
+  std::vector<std::uint64_t> ids;
+  ids.reserve(ns.size());
+  for (auto n : ns) ids.push_back(g.id(n));
+  return ids;
+}
+
 }  // namespace
 
 void register_graph(pb::module_& m) {
@@ -246,15 +260,7 @@ void register_graph(pb::module_& m) {
       .def(
           "new_ids",
           [](const HeapGraph& g, const HeapGraph& older) {
-            std::vector<NodeIndex> fresh;
-            {
-              pb::gil_scoped_release nogil;
-              fresh = new_objects(older, g);
-            }
-            std::vector<std::uint64_t> ids;
-            ids.reserve(fresh.size());
-            for (auto n : fresh) ids.push_back(g.id(n));
-            return ids;
+            return ids_without_gil(g, [&] { return new_objects(older, g); });
           },
           "older"_a, "Ids of objects absent from `older` (by id and type).")
       .def(
@@ -287,31 +293,11 @@ void register_graph(pb::module_& m) {
           "ids_root_first"_a, "The root kind of a chain's first hop, or None.")
       .def(
           "leaking_ids",
-          [](const HeapGraph& g) {
-            std::vector<NodeIndex> ns;
-            {
-              pb::gil_scoped_release nogil;
-              ns = leaking_objects(g);
-            }
-            std::vector<std::uint64_t> ids;
-            ids.reserve(ns.size());
-            for (auto n : ns) ids.push_back(g.id(n));
-            return ids;
-          },
+          [](const HeapGraph& g) { return ids_without_gil(g, [&] { return leaking_objects(g); }); },
           "Ids of objects nothing refers to that are not roots (objgraph's get_leaking_objects).")
       .def(
           "unreachable_ids",
-          [](const HeapGraph& g) {
-            std::vector<NodeIndex> ns;
-            {
-              pb::gil_scoped_release nogil;
-              ns = unreachable_objects(g);
-            }
-            std::vector<std::uint64_t> ids;
-            ids.reserve(ns.size());
-            for (auto n : ns) ids.push_back(g.id(n));
-            return ids;
-          },
+          [](const HeapGraph& g) { return ids_without_gil(g, [&] { return unreachable_objects(g); }); },
           "Ids of objects no root reaches: cyclic garbage not yet collected.")
       .def(
           "neighbourhood_dot",

@@ -1,4 +1,5 @@
 #include "refgraph/dot.hpp"
+#include "refgraph/units.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -58,20 +59,6 @@ std::string cut(std::string_view text, std::size_t max_chars) {
 std::string hex_id(std::uint64_t id) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
-std::string human_size(std::uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1024.0 && unit < 4) {
-    v /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
   return buf;
 }
 
