@@ -4,6 +4,7 @@
 
 #include <pybind11/stl.h>
 
+#include "capture_internals.hpp"
 #include "capture_walk.hpp"
 #include "graph_binding.hpp"
 #include "refgraph/errors.hpp"
@@ -95,6 +96,15 @@ void register_capture(pb::module_& m) {
       },
       "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
       "capture() that also holds every captured object alive until release(); use as a context manager.");
+
+  m.def(
+      "_gc_tracked_count",
+      []() -> long long {
+        long long n = 0;
+        if (!capture::for_each_gc_object([&n](PyObject*) { ++n; })) return -1;
+        return n;
+      },
+      "How many objects the gc lists hold, read in place (-1 when this build cannot read them). For tests.");
 }
 
 }  // namespace refgraph::py

@@ -10,6 +10,11 @@
 #include <internal/pycore_code.h>
 #include <internal/pycore_dict.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_gc.h>
+// The interpreter state's headers use C11 <stdatomic.h>, which C++ lacks; GCC's builtins give the same layout.
+#undef HAVE_STD_ATOMIC
+#include <internal/pycore_interp.h>
+#include <internal/pycore_pystate.h>
 #endif
 
 #include "capture_internals.hpp"
@@ -19,6 +24,17 @@ namespace refgraph::capture {
 #ifdef REFGRAPH_PY311
 
 bool have_internals() { return true; }
+
+static_assert(sizeof(GcLinks) == sizeof(PyGC_Head), "GcLinks mirrors PyGC_Head");
+
+int gc_list_heads(const GcLinks** heads, int max) {
+  struct _gc_runtime_state* gc = &_PyInterpreterState_GET()->gc;
+  int n = 0;
+  for (int i = 0; i < NUM_GENERATIONS && n < max; ++i)
+    heads[n++] = reinterpret_cast<const GcLinks*>(&gc->generations[i].head);
+  if (n < max) heads[n++] = reinterpret_cast<const GcLinks*>(&gc->permanent_generation.head);
+  return n;
+}
 
 bool frame_view(PyObject* frame, FrameView* out) {
   auto* f = reinterpret_cast<PyFrameObject*>(frame);
@@ -164,6 +180,7 @@ Py_ssize_t pre_header_size(PyTypeObject* type) {
 #else  // another CPython: no private layouts; the capture falls back to tp_traverse and basic sizes
 
 bool have_internals() { return false; }
+int gc_list_heads(const GcLinks**, int) { return -1; }
 bool frame_view(PyObject*, FrameView*) { return false; }
 bool managed_attrs(PyObject*, ManagedAttrs*) { return false; }
 PyObject* managed_key(const ManagedAttrs&, Py_ssize_t) { return nullptr; }

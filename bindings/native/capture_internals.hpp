@@ -6,6 +6,7 @@
 #include <Python.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace refgraph::capture {
 
@@ -58,6 +59,32 @@ Py_ssize_t code_sizeof(PyObject* code);
 Py_ssize_t type_sizeof(PyObject* type);
 Py_ssize_t str_sizeof(PyObject* s);
 Py_ssize_t pre_header_size(PyTypeObject* type);  // GC header and managed-dict pointers before the object
+
+// The gc's lists of tracked objects (3.11: the three generations and the permanent one), read in place so no
+// list of a million references has to be built. The caller must hold the GIL and, until it is done iterating,
+// must not run Python code, allocate Python objects or change what the gc tracks (a list could be relinked).
+struct GcLinks {
+  std::uintptr_t next;  // the next header; the lowest bits are never flags in _gc_next outside a collection
+  std::uintptr_t prev;
+};
+// Writes up to `max` list heads into `heads` and returns how many, or -1 when this build cannot read them.
+int gc_list_heads(const GcLinks** heads, int max);
+
+// fn(PyObject*) for every gc-tracked object; false (and no call) when the lists cannot be read: then use
+// gc.get_objects().
+template <class Fn>
+bool for_each_gc_object(Fn&& fn) {
+  const GcLinks* heads[8];
+  const int n = gc_list_heads(heads, 8);
+  if (n < 0) return false;
+  for (int h = 0; h < n; ++h) {
+    const GcLinks* head = heads[h];
+    for (auto* g = reinterpret_cast<const GcLinks*>(head->next); g != head;
+         g = reinterpret_cast<const GcLinks*>(g->next))
+      fn(reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1)));
+  }
+  return true;
+}
 
 template <class Fn>
 void for_each_cached_key(PyTypeObject* type, Fn&& fn) {

@@ -173,3 +173,18 @@ def test_render(graph, tmp_path):
         _core.render(dot, "gif")
     with pytest.raises(_core.RenderError):
         _core.render("digraph { this is not dot", "png")
+
+
+def test_gc_lists_read_in_place_match_gc_get_objects():
+    import gc
+
+    from refgraph import _core
+
+    gc.collect()
+    keep = [[i] for i in range(1000)]
+    n = _core._gc_tracked_count()
+    objects = gc.get_objects()
+    expected = len(objects) - 1  # the list gc.get_objects() returns is itself tracked when it is made
+    del objects
+    assert n == expected
+    assert len(keep) == 1000
