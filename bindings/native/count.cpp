@@ -6,7 +6,7 @@
 //
 // How, with the GIL held and automatic collection paused, running no Python code and allocating no Python object
 // while the gc's lists are read in place (an allocation could start a collection and relink them):
-//  - each gc-tracked object is counted as it is met in the gc lists (capture::for_each_gc_object); its referents
+//  - each gc-tracked object is counted as it is met in the gc lists (capture::gc_list_heads); its referents
 //    that are not tracked (str, int, untracked dicts and tuples, code objects...) are counted when reached, and
 //    walked in turn where they hold references;
 //  - an untracked object whose reference count is 1 has exactly one holder, so it is reached exactly once: it is
@@ -78,11 +78,14 @@ struct TypeRecord {
 
 class Counter {
  public:
-  Counter(bool sizes, const std::vector<std::string>& skip_files) : sizes_(sizes), skip_files_(skip_files) {}
+  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage)
+      : sizes_(sizes), find_garbage_(find_garbage), skip_files_(skip_files) {}
 
   // False when this build cannot read the gc's lists.
   bool run();
   const std::vector<std::unique_ptr<TypeRecord>>& records() const { return records_; }
+  // With find_garbage: how many gc-tracked objects are cyclic garbage (else -1).
+  long long garbage() const { return garbage_; }
 
  private:
   TypeRecord& record(PyTypeObject* t) {
@@ -110,7 +113,14 @@ class Counter {
     if (o == nullptr) return;
     TypeRecord& r = record(Py_TYPE(o));
     const bool gc = is_gc(o, r);
-    if (gc && header_tracked(o)) return;
+    if (gc && header_tracked(o)) {
+      if (holder_ != kNoHolder && owned) {  // a reference inside the gc's world: not one that keeps o alive
+        const std::uint32_t t = gc_index(o);
+        if (refs_[t] > 0) --refs_[t];
+        targets_.push_back(t);
+      }
+      return;
+    }
     if (Py_REFCNT(o) == 1 && !r.is_frame) {
       // One reference: this one, if owned, and then nobody else reaches the object. A borrowed reference (a
       // weakref's referent) to such an object is left to its one owner.
@@ -123,6 +133,7 @@ class Counter {
   }
 
   void drain() {
+    holder_ = kNoHolder;  // untracked holders: their references keep objects alive, as the gc sees it
     while (!pending_.empty()) {
       PyObject* o = pending_.back();
       pending_.pop_back();
@@ -145,7 +156,39 @@ class Counter {
   void seed_threads();
   void exclude_tool_objects();
 
+  // Garbage, found as the collector finds it: each tracked object starts with its reference count, less one per
+  // reference from another tracked object; those left with a positive count are held from outside (roots), and
+  // what no root reaches over the recorded references is garbage. The object's index is kept where the collector
+  // keeps its count, in the gc header's prev link (flag bit 1 marks it ours; bit 0, "finalized", is left alone);
+  // restore_links() rebuilds every prev link from the next links, which are never touched.
+  static constexpr std::uint32_t kNoHolder = 0xFFFFFFFFu;
+  static constexpr std::uint32_t kRoot = 0x7FFFFFFFu;
+  static constexpr std::uintptr_t kOurs = 2;
+  std::uint32_t gc_index(PyObject* o) {
+    auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(o) - 1);
+    if (g->prev & kOurs) return static_cast<std::uint32_t>(g->prev >> 32);
+    const auto k = static_cast<std::uint32_t>(refs_.size());
+    const Py_ssize_t rc = Py_REFCNT(o);
+    refs_.push_back(rc >= kRoot ? kRoot : static_cast<std::uint32_t>(rc));
+    edge_begin_.push_back(0);
+    edge_end_.push_back(0);
+    g->prev = (std::uintptr_t(k) << 32) | kOurs | (g->prev & 1);
+    return k;
+  }
+  long long unreachable() const;
+  static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
+  void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
+
   const bool sizes_;
+  const bool find_garbage_;
+  long long garbage_ = -1;
+  std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
+  std::vector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
+  // References between tracked objects: a holder's targets are recorded together, while it is walked.
+  std::vector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
+  std::vector<std::uint32_t> targets_;
+  std::vector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  std::vector<std::size_t> list_starts_;   // where each list begins in order_
   const std::vector<std::string>& skip_files_;
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeRecord>> records_;
@@ -440,8 +483,64 @@ void Counter::exclude_tool_objects() {
   tool_refs_.clear();
 }
 
+long long Counter::unreachable() const {
+  const std::size_t n = refs_.size();
+  std::vector<std::uint8_t> reached(n, 0);
+  std::vector<std::uint32_t> stack;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (refs_[k] == 0 || reached[k]) continue;
+    reached[k] = 1;
+    stack.push_back(k);
+    while (!stack.empty()) {
+      const std::uint32_t h = stack.back();
+      stack.pop_back();
+      for (std::uint32_t e = edge_begin_[h]; e < edge_end_[h]; ++e) {
+        const std::uint32_t t = targets_[e];
+        if (!reached[t]) {
+          reached[t] = 1;
+          stack.push_back(t);
+        }
+      }
+    }
+  }
+  long long garbage = 0;
+  for (std::uint8_t r : reached) garbage += r == 0;
+  return garbage;
+}
+
+void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) const {
+  // Each prev link is the object before it in its list: stores whose addresses are all known ahead, unlike the
+  // walk along the next links.
+  for (int h = 0; h < nheads; ++h) {
+    const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
+    std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
+    for (std::size_t i = list_starts_[h]; i < end; ++i) {
+      if (i + 8 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 8]) - 1, 1);
+      auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(order_[i]) - 1);
+      g->prev = prev | (g->prev & 1);
+      prev = reinterpret_cast<std::uintptr_t>(g);
+    }
+  }
+}
+
+void Counter::restore_links() {
+  const GcLinks* heads[8];
+  const int n = gc_list_heads(heads, 8);
+  for (int h = 0; h < n; ++h) {
+    const GcLinks* prev = heads[h];
+    for (auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(prev->next)); g != heads[h];
+         g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(g->next))) {
+      g->prev = reinterpret_cast<std::uintptr_t>(prev) | (g->prev & 1);
+      prev = g;
+    }
+  }
+}
+
 bool Counter::run() {
   if (!have_internals()) return false;
+  const GcLinks* heads[8];
+  const int nheads = gc_list_heads(heads, 8);  // the three generations, then the permanent one (gc.freeze)
+  if (nheads < 0) return false;
   seed_threads();  // allocates frame objects: before the gc lists are read
   GcPause pause;
   exclude_tool_objects();
@@ -453,15 +552,46 @@ bool Counter::run() {
     walk(f, r);
     drain();
   }
+  struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
+    bool armed;
+    ~Restore() {
+      if (armed) restore_links();
+    }
+  } restore{find_garbage_};
+  if (find_garbage_) {
+    order_.reserve(1 << 16);
+    list_starts_.assign(nheads, 0);
+  }
   const bool use_excluded = excluded_.size() > 0;
-  const bool ok = for_each_gc_object([&](PyObject* o) {
-    if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
-    TypeRecord& r = record(Py_TYPE(o));
-    count(o, r, true);
-    walk(o, r);
-    drain();
-  });
-  return ok;
+  for (int h = 0; h < nheads; ++h) {
+    const bool frozen = h == nheads - 1;  // the collector never frees these: roots
+    const GcLinks* head = heads[h];
+    if (find_garbage_) list_starts_[h] = order_.size();
+    for (auto* g = reinterpret_cast<const GcLinks*>(head->next); g != head;
+         g = reinterpret_cast<const GcLinks*>(g->next)) {
+      auto* o = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
+      if (find_garbage_) order_.push_back(o);
+      if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
+      TypeRecord& r = record(Py_TYPE(o));
+      count(o, r, true);
+      if (find_garbage_) {
+        holder_ = gc_index(o);
+        if (frozen) refs_[holder_] = kRoot;
+        edge_begin_[holder_] = static_cast<std::uint32_t>(targets_.size());
+        walk(o, r);
+        edge_end_[holder_] = static_cast<std::uint32_t>(targets_.size());
+      } else {
+        walk(o, r);
+      }
+      drain();
+    }
+  }
+  if (find_garbage_) {
+    restore_links_in_order(heads, nheads);
+    restore.armed = false;
+    garbage_ = unreachable();
+  }
+  return true;
 }
 
 }  // namespace
@@ -474,8 +604,8 @@ void register_count(pb::module_& m) {
   capture::init_type_facts();
   m.def(
       "count_types",
-      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files) -> pb::object {
-        capture::Counter c(sizes, skip_files);
+      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage) -> pb::object {
+        capture::Counter c(sizes, skip_files, find_garbage);
         if (!c.run()) return pb::none();
         // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
         std::unordered_map<std::string, std::size_t> row_of;
@@ -492,13 +622,14 @@ void register_count(pb::module_& m) {
         }
         pb::dict out;
         for (const auto& [name, v] : rows) out[pb::str(name)] = pb::make_tuple(v[0], v[1], v[2]);
-        return pb::make_tuple(out, -1);
+        return pb::make_tuple(out, c.garbage());
       },
-      "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{},
+      "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{}, "find_garbage"_a = false,
       "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
       "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
-      "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; `garbage` is -1 "
-      "(not looked for). None when this CPython's gc lists cannot be read (then use capture).");
+      "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; with "
+      "find_garbage=True, `garbage` is how many gc-tracked objects are cyclic garbage (as the collector would find "
+      "them, without collecting), else -1. None when this CPython's gc lists cannot be read (then use capture).");
 }
 
 }  // namespace refgraph::py

@@ -1,9 +1,10 @@
 """objgraph's API on refgraph's engine: same names, signatures, defaults and return types.
 
-The counting functions capture the heap in C++ and count the gc-tracked nodes, which is exactly what objgraph
-counts; the chain and graph functions search the captured graph in C++. Where a user callable must see live
-objects (``filter``, ``predicate``, ``highlight``, ...), the capture is pinned (``_core.pin_heap``) so every
-object handed to the callable, and every object returned, is alive. The differences from objgraph are listed in
+The counting functions count the heap in C++ without building a graph (``_core.count_types``), gc-tracked
+objects by default, which is exactly what objgraph counts; the chain and graph functions search the captured
+graph in C++. Where a user callable must see live objects (``filter``, ``predicate``, ``highlight``, ...), the
+capture is pinned (``_core.pin_heap``) so every object handed to the callable, and every object returned, is
+alive. The differences from objgraph are listed in
 the package docstring.
 """
 
@@ -49,7 +50,8 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     """{type name: count} of the gc-tracked objects (with ``untracked``: of every object), counted in C++
     without a graph (``_core.count_types``; a capture where that cannot read the gc's lists).
 
-    With ``collect``, cyclic garbage is not counted: ``gc.collect()`` runs first.
+    With ``collect``, cyclic garbage is not counted: the count looks for it as it goes and runs ``gc.collect()``
+    (then counts again) only if it finds some.
     """
     counts = _common.count_types(shortnames=shortnames, collect=collect)
     if counts is None:
@@ -170,8 +172,9 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):
 
     ``shortnames`` and ``filter`` are as for :func:`typestats`.
 
-    ``collect`` (refgraph only): if True, cyclic garbage is collected first and not counted; if False, no
-    ``gc.collect()`` runs and uncollected garbage is counted.
+    ``collect`` (refgraph only): if True, cyclic garbage is not counted: the count finds it with the collector's
+    own test and runs ``gc.collect()`` (then counts again) only when there is some, so a steady heap is not
+    collected at every call; if False, no ``gc.collect()`` runs and uncollected garbage is counted.
 
     >>> class Leak: pass
     >>> _ = growth(limit=None)
