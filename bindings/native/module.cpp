@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   refgraph::py::register_graph(m);
   refgraph::py::register_capture(m);
   refgraph::py::register_render(m);
+  refgraph::py::register_local(m);
 }

@@ -9,5 +9,6 @@ void register_errors(pybind11::module_& m);   // errors.cpp: refgraph::Error hie
 void register_graph(pybind11::module_& m);    // graph.cpp: HeapGraph, dumps, analyses
 void register_capture(pybind11::module_& m);  // capture.cpp: the live CPython heap walk
 void register_render(pybind11::module_& m);   // render.cpp: DOT and libgvc rendering
+void register_local(pybind11::module_& m);    // local_graph.cpp: show_backrefs and chains without a full capture
 
 }  // namespace refgraph::py
