@@ -43,6 +43,7 @@
 
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
+#include "capture_types.hpp"
 #include "column.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
@@ -55,28 +56,9 @@ constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's 
 constexpr std::uint8_t kInGcList = 1u << 6;   // node flag while capturing: the gc list holds one reference
 constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 
-enum class Layer : std::uint8_t { None, Generic, List, Tuple, Dict, Set, Cell, Function, Method, Module, CFunction,
-                                  Type, Frame, Weakref, Code, Range, ModuleDef };
-
-// Objects the gc does not track that still own references (nothing else would count them).
-bool walks_without_gc(Layer l) {
-  return l == Layer::Type || l == Layer::Code || l == Layer::Range || l == Layer::ModuleDef;
-}
-
-// Objects/rangeobject.c's private struct: four owned ints.
-struct RangeObject {
-  PyObject_HEAD
-  PyObject* start;
-  PyObject* stop;
-  PyObject* step;
-  PyObject* length;
-};
-enum class SizeKind : std::uint8_t { Basic, Int, Str, ByteArray, List, Dict, Set, Type, Frame, Code, Gen };
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
 
 PyObject* g_get_objects = nullptr;            // gc.get_objects
-traverseproc g_subtype_traverse = nullptr;    // tp_traverse of every class made by a class statement
-std::vector<std::pair<PyCFunction, SizeKind>> g_sizeof_impls;  // builtin __sizeof__ C functions we reproduce
 
 struct TypeInfo {
   StringId name = kNoString;
@@ -92,90 +74,6 @@ struct TypeInfo {
   Py_ssize_t pre_header = 0;
   LabelKind label_kind = LabelKind::None;
 };
-
-// A pointer to the __dict__ slot of an object whose type has a (non-managed) tp_dictoffset.
-PyObject** dict_slot(PyObject* o) {
-  PyTypeObject* t = Py_TYPE(o);
-  Py_ssize_t off = t->tp_dictoffset;
-  if (off == 0) return nullptr;
-  if (off < 0) {
-    Py_ssize_t n = Py_SIZE(o);
-    if (n < 0) n = -n;
-    std::size_t raw = static_cast<std::size_t>(t->tp_basicsize) + n * static_cast<std::size_t>(t->tp_itemsize);
-    off += static_cast<Py_ssize_t>((raw + sizeof(void*) - 1) & ~(sizeof(void*) - 1));
-  }
-  return reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + off);
-}
-
-std::string type_short_name(PyTypeObject* t) {
-  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-    std::string s = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_name);
-    if (!s.empty()) return s;
-  }
-  const char* n = t->tp_name ? t->tp_name : "?";
-  const char* dot = std::strrchr(n, '.');
-  return dot ? dot + 1 : n;
-}
-
-// module.qualname, as type.__module__ and type.__qualname__ read them, without calling anything.
-std::string type_long_name(PyTypeObject* t) {
-  std::string module, qualname;
-  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-    module = utf8_of(dict_find_str(t->tp_dict, "__module__"));
-    qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
-  } else {
-    const char* n = t->tp_name ? t->tp_name : "?";
-    const char* dot = std::strrchr(n, '.');
-    module = dot ? std::string(n, dot) : std::string("builtins");
-  }
-  if (qualname.empty()) qualname = type_short_name(t);
-  return module.empty() ? qualname : module + "." + qualname;
-}
-
-// Which builtin __sizeof__ a type uses, found along its MRO without calling anything.
-SizeKind size_kind_of(PyTypeObject* t, bool* exact) {
-  *exact = false;
-  PyObject* mro = t->tp_mro;
-  if (mro == nullptr || !PyTuple_Check(mro)) return SizeKind::Basic;
-  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); ++i) {
-    PyObject* base = PyTuple_GET_ITEM(mro, i);
-    if (!PyType_Check(base)) continue;
-    PyObject* d = dict_find_str(reinterpret_cast<PyTypeObject*>(base)->tp_dict, "__sizeof__");
-    if (d == nullptr) continue;
-    if (Py_IS_TYPE(d, &PyMethodDescr_Type)) {
-      PyCFunction f = reinterpret_cast<PyMethodDescrObject*>(d)->d_method->ml_meth;
-      for (auto [impl, kind] : g_sizeof_impls) {
-        if (impl == f) {
-          *exact = true;
-          return kind;
-        }
-      }
-    }
-    return SizeKind::Basic;  // someone else's __sizeof__: never called
-  }
-  return SizeKind::Basic;
-}
-
-Layer layer_of(PyTypeObject* base) {
-  if (base == &PyCode_Type) return Layer::Code;
-  if (base == &PyRange_Type) return Layer::Range;
-  if (base == &PyModuleDef_Type) return Layer::ModuleDef;
-  if (base->tp_traverse == nullptr) return base == &PyType_Type ? Layer::Type : Layer::None;
-  if (base == &PyList_Type) return Layer::List;
-  if (base == &PyTuple_Type) return Layer::Tuple;
-  if (base == &PyDict_Type) return Layer::Dict;
-  if (base == &PySet_Type || base == &PyFrozenSet_Type) return Layer::Set;
-  if (base == &PyCell_Type) return Layer::Cell;
-  if (base == &PyFunction_Type) return Layer::Function;
-  if (base == &PyMethod_Type) return Layer::Method;
-  if (base == &PyModule_Type) return Layer::Module;
-  if (base == &PyCFunction_Type || base == &PyCMethod_Type) return Layer::CFunction;
-  if (base == &PyType_Type) return Layer::Type;
-  if (base == &PyFrame_Type && have_internals()) return Layer::Frame;
-  if (base == &_PyWeakref_RefType || base == &_PyWeakref_ProxyType || base == &_PyWeakref_CallableProxyType)
-    return Layer::Weakref;
-  return Layer::Generic;
-}
 
 // This thread's CPU time: the phase timings in the metadata should not count time other processes took.
 double cpu_now() {
@@ -848,56 +746,7 @@ void Walker::walk_frame(PyObject* o) {
 
 // ---- sizes and labels ----
 
-std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) {
-  PyTypeObject* t = Py_TYPE(o);
-  Py_ssize_t s = -1;
-  switch (ti.size_kind) {
-    case SizeKind::Basic:
-      break;
-    case SizeKind::Int: {
-      Py_ssize_t n = Py_SIZE(o);
-      n = n < 0 ? -n : n;
-      if (n < 1) n = 1;  // int.__sizeof__ counts at least one digit, even for 0
-      s = static_cast<Py_ssize_t>(offsetof(PyLongObject, ob_digit)) + n * Py_ssize_t(sizeof(digit));
-      break;
-    }
-    case SizeKind::Str:
-      s = str_sizeof(o);
-      break;
-    case SizeKind::ByteArray:
-      s = t->tp_basicsize + reinterpret_cast<PyByteArrayObject*>(o)->ob_alloc;
-      break;
-    case SizeKind::List:
-      s = t->tp_basicsize + reinterpret_cast<PyListObject*>(o)->allocated * Py_ssize_t(sizeof(PyObject*));
-      break;
-    case SizeKind::Dict:
-      s = _PyDict_SizeOf(reinterpret_cast<PyDictObject*>(o));
-      break;
-    case SizeKind::Set: {
-      auto* so = reinterpret_cast<PySetObject*>(o);
-      s = t->tp_basicsize;
-      if (so->table != so->smalltable) s += (so->mask + 1) * Py_ssize_t(sizeof(setentry));
-      break;
-    }
-    case SizeKind::Type:
-      s = type_sizeof(o);
-      break;
-    case SizeKind::Frame:
-      s = frame_sizeof(o);
-      break;
-    case SizeKind::Code:
-      s = code_sizeof(o);
-      break;
-    case SizeKind::Gen:
-      s = gen_sizeof(o);
-      break;
-  }
-  if (s < 0) {  // object.__sizeof__
-    s = t->tp_basicsize;
-    if (t->tp_itemsize > 0) s += Py_SIZE(o) * t->tp_itemsize;
-  }
-  return static_cast<std::uint64_t>(s + ti.pre_header);
-}
+std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) { return object_size(o, ti.size_kind, ti.pre_header); }
 
 std::string Walker::frame_label(PyObject* frame) {
   auto* f = reinterpret_cast<PyFrameObject*>(frame);
@@ -1345,28 +1194,7 @@ void init_capture() {
   Py_DECREF(gc);
   if (g_get_objects == nullptr) throw Error("refgraph: gc.get_objects is missing");
 
-  // Every class made by a class statement shares one tp_traverse (subtype_traverse); read it from a class of
-  // the standard library that is always loaded, so that no class of our own lingers as garbage.
-  PyObject* abc = PyImport_ImportModule("abc");
-  if (abc != nullptr) {
-    PyObject* cls = PyObject_GetAttrString(abc, "ABC");
-    if (cls != nullptr && PyType_Check(cls)) g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
-    Py_XDECREF(cls);
-    Py_DECREF(abc);
-  }
-  PyErr_Clear();
-
-  const std::pair<PyTypeObject*, SizeKind> impls[] = {
-      {&PyBaseObject_Type, SizeKind::Basic}, {&PyLong_Type, SizeKind::Int},      {&PyUnicode_Type, SizeKind::Str},
-      {&PyByteArray_Type, SizeKind::ByteArray}, {&PyList_Type, SizeKind::List}, {&PyDict_Type, SizeKind::Dict},
-      {&PySet_Type, SizeKind::Set},         {&PyFrozenSet_Type, SizeKind::Set}, {&PyType_Type, SizeKind::Type},
-      {&PyFrame_Type, SizeKind::Frame},     {&PyCode_Type, SizeKind::Code},     {&PyGen_Type, SizeKind::Gen},
-      {&PyCoro_Type, SizeKind::Gen},        {&PyAsyncGen_Type, SizeKind::Gen}};
-  for (auto [type, kind] : impls) {
-    PyObject* d = dict_find_str(type->tp_dict, "__sizeof__");
-    if (d != nullptr && Py_IS_TYPE(d, &PyMethodDescr_Type))
-      g_sizeof_impls.emplace_back(reinterpret_cast<PyMethodDescrObject*>(d)->d_method->ml_meth, kind);
-  }
+  init_type_facts();
 }
 
 namespace {

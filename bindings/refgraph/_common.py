@@ -34,6 +34,19 @@ def capture_collected(values=False, shortnames=True, tag=""):
     return graph
 
 
+def count_types(shortnames=True, sizes=False, collect=False):
+    """{type name: (gc-tracked count, untracked count, total size)} of what a capture would hold, counted in C++
+    without building a graph (``_core.count_types``); sizes are 0 unless ``sizes``. None when this CPython's gc
+    lists cannot be read (then count a capture instead).
+
+    ``collect``: leave cyclic garbage out. The count cannot see reachability, so ``gc.collect()`` runs first.
+    """
+    if collect:
+        gc.collect()
+    result = _core.count_types(shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES)
+    return None if result is None else result[0]
+
+
 def pin_heap(shortnames=True):
     """A capture that also holds every captured object until released (for user predicates)."""
     return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES)

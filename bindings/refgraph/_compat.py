@@ -45,14 +45,19 @@ __all__ = [
 # Counting
 
 
-def _tracked_counts(shortnames=True, collect=False):
-    """{type name: count} of the gc-tracked objects, from one native capture.
+def _tracked_counts(shortnames=True, collect=False, untracked=False):
+    """{type name: count} of the gc-tracked objects (with ``untracked``: of every object), counted in C++
+    without a graph (``_core.count_types``; a capture where that cannot read the gc's lists).
 
-    With ``collect``, cyclic garbage is not counted. A full ``gc.collect()`` costs as much as the count itself, so
-    it runs only when the capture finds objects that no root reaches (then the heap is captured again).
+    With ``collect``, cyclic garbage is not counted: ``gc.collect()`` runs first.
     """
-    graph = _common.capture_collected(shortnames=shortnames) if collect else _common.capture(shortnames=shortnames)
-    return {name: n for name, n, _size in graph.type_stats(gc_only=True)}
+    counts = _common.count_types(shortnames=shortnames, collect=collect)
+    if counts is None:
+        graph = _common.capture_collected(shortnames=shortnames) if collect else _common.capture(shortnames=shortnames)
+        return {name: n for name, n, _size in graph.type_stats(gc_only=not untracked)}
+    if untracked:
+        return {name: t + u for name, (t, u, _size) in counts.items()}
+    return {name: t for name, (t, _u, _size) in counts.items() if t}
 
 
 def _python_typestats(objects, shortnames, filter):
@@ -66,13 +71,16 @@ def _python_typestats(objects, shortnames, filter):
     return stats
 
 
-def count(typename, objects=None):
+def count(typename, objects=None, untracked=False):
     """Count objects tracked by the garbage collector with a given class name.
 
     ``typename`` is a short class name (``'dict'``, ``'MyClass'``) or, if it contains a dot, a fully
     qualified one (``'mymodule.MyClass'``).
 
     ``objects``: count among these objects instead of every gc-tracked object.
+
+    ``untracked`` (refgraph only): also count the objects the garbage collector does not track, as
+    ``refgraph.snapshot()`` does (``count('str', untracked=True)``); ignored with ``objects``.
 
     >>> class Widget: pass
     >>> widgets = [Widget() for _ in range(3)]
@@ -82,10 +90,10 @@ def count(typename, objects=None):
     if objects is not None:
         typename_of = _common.long_typename if "." in typename else _common.short_typename
         return sum(1 for o in objects if typename_of(o) == typename)
-    return _tracked_counts(shortnames="." not in typename).get(typename, 0)
+    return _tracked_counts(shortnames="." not in typename, untracked=untracked).get(typename, 0)
 
 
-def typestats(objects=None, shortnames=True, filter=None):
+def typestats(objects=None, shortnames=True, filter=None, untracked=False):
     """Count the number of instances for each type tracked by the GC.
 
     Like objgraph, this counts gc-tracked objects only (``refgraph.snapshot().typestats()`` counts every object,
@@ -96,6 +104,10 @@ def typestats(objects=None, shortnames=True, filter=None):
     ``shortnames``: if False, type names are qualified with their module (``'mymodule.MyClass'``).
 
     ``filter``: a function of one object; objects for which it returns False are not counted.
+
+    ``untracked`` (refgraph only): also count the objects the garbage collector does not track (``str``,
+    ``int``, untracked ``dict`` and ``tuple``...), as ``refgraph.snapshot().typestats()`` does, without building
+    a snapshot; ignored with ``objects`` or ``filter``.
 
     >>> class Widget: pass
     >>> widgets = [Widget(), Widget()]
@@ -109,7 +121,7 @@ def typestats(objects=None, shortnames=True, filter=None):
             return _python_typestats(objects, shortnames, filter)
         finally:
             del objects
-    return _tracked_counts(shortnames=shortnames)
+    return _tracked_counts(shortnames=shortnames, untracked=untracked)
 
 
 def most_common_types(limit=10, objects=None, shortnames=True, filter=None):

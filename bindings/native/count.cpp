@@ -1,0 +1,504 @@
+// _core.count_types: how many objects of each type the heap holds, gc-tracked and not, and their total
+// sys.getsizeof, without building a graph. The objects counted are exactly the capture's nodes
+// (capture_walk.cpp) on a quiescent heap: every gc-tracked object, every object those and the frames of live
+// threads reach through the same references the capture follows, less the tool's own frames and what only they
+// hold.
+//
+// How, with the GIL held and automatic collection paused, running no Python code and allocating no Python object
+// while the gc's lists are read in place (an allocation could start a collection and relink them):
+//  - each gc-tracked object is counted as it is met in the gc lists (capture::for_each_gc_object); its referents
+//    that are not tracked (str, int, untracked dicts and tuples, code objects...) are counted when reached, and
+//    walked in turn where they hold references;
+//  - an untracked object whose reference count is 1 has exactly one holder, so it is reached exactly once: it is
+//    counted without looking it up. Only objects with more references go through an address set, and in a
+//    typical heap these are few and shared (interned keys, small ints), so the lookups stay in cache;
+//  - the frames of every thread are seeded as the capture seeds them (3.11's gc does not see an executing frame's
+//    locals); frames running code under `skip_files` (the tool's own) are not counted, nor is what only they hold
+//    (an object whose every reference comes from them, and what that object alone holds).
+// Per type: a record found through a small address map on the type pointer; names are made once per type at the
+// end. Types that share a name are merged, as they are in a graph's type_stats.
+#include <Python.h>
+#include <frameobject.h>
+#include <structmember.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "capture_internals.hpp"
+#include "capture_labels.hpp"
+#include "capture_types.hpp"
+#include "ptr_index.hpp"
+#include "refgraph/errors.hpp"
+#include "register.hpp"
+
+namespace pb = pybind11;
+using namespace pybind11::literals;
+
+namespace refgraph::capture {
+
+namespace {
+
+// Pauses automatic garbage collection (a collection could run __del__ and free or relink what we read).
+class GcPause {
+ public:
+  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
+  ~GcPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+
+ private:
+  bool was_enabled_;
+};
+
+// _PyObject_GC_IS_TRACKED without the call: the gc header's next link is set while the gc tracks the object.
+inline bool header_tracked(PyObject* o) { return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0; }
+
+struct TypeRecord {
+  PyTypeObject* type = nullptr;
+  Layer layer = Layer::None;
+  traverseproc base_traverse = nullptr;
+  bool gc_type = false;
+  bool has_is_gc = false;  // tp_is_gc decides per object (types: heap or static)
+  bool is_frame = false;
+  bool instance = false;
+  bool managed_dict = false;
+  bool visit_dict_ptr = false;
+  bool visit_type = false;
+  std::vector<Py_ssize_t> slots;  // __slots__ members, by offset
+  SizeKind size_kind = SizeKind::Basic;
+  Py_ssize_t pre_header = 0;
+  std::uint64_t tracked = 0, untracked = 0, bytes = 0;
+};
+
+class Counter {
+ public:
+  Counter(bool sizes, const std::vector<std::string>& skip_files) : sizes_(sizes), skip_files_(skip_files) {}
+
+  // False when this build cannot read the gc's lists.
+  bool run();
+  const std::vector<std::unique_ptr<TypeRecord>>& records() const { return records_; }
+
+ private:
+  TypeRecord& record(PyTypeObject* t) {
+    if (t == last_type_) return *last_record_;
+    std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
+    if (k == PtrIndex::kAbsent) k = add_record(t);
+    last_type_ = t;
+    last_record_ = records_[k].get();
+    return *last_record_;
+  }
+  std::uint32_t add_record(PyTypeObject* t);
+
+  bool is_gc(PyObject* o, const TypeRecord& r) const {
+    return r.gc_type && (!r.has_is_gc || Py_TYPE(o)->tp_is_gc(o));
+  }
+  bool walks(PyObject* o, const TypeRecord& r) const { return is_gc(o, r) || walks_without_gc(r.layer); }
+
+  void count(PyObject* o, TypeRecord& r, bool tracked) {
+    ++(tracked ? r.tracked : r.untracked);
+    if (sizes_) r.bytes += object_size(o, r.size_kind, r.pre_header);
+  }
+
+  // A reference from an object being walked. Tracked referents are counted from the gc lists, not here.
+  void reach(PyObject* o, bool owned) {
+    if (o == nullptr) return;
+    TypeRecord& r = record(Py_TYPE(o));
+    const bool gc = is_gc(o, r);
+    if (gc && header_tracked(o)) return;
+    if (Py_REFCNT(o) == 1 && !r.is_frame) {
+      // One reference: this one, if owned, and then nobody else reaches the object. A borrowed reference (a
+      // weakref's referent) to such an object is left to its one owner.
+      if (!owned) return;
+    } else if (!seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) {
+      return;
+    }
+    count(o, r, false);
+    if (gc || walks_without_gc(r.layer)) pending_.push_back(o);
+  }
+
+  void drain() {
+    while (!pending_.empty()) {
+      PyObject* o = pending_.back();
+      pending_.pop_back();
+      walk(o, record(Py_TYPE(o)));
+    }
+  }
+
+  // The capture's edges of `o` (capture_walk.cpp's Walker::walk), as reach(target, owned) calls.
+  void walk(PyObject* o, const TypeRecord& r);
+  void walk_layer(PyObject* o, const TypeRecord& r);
+  void walk_frame(PyObject* o);
+  void traverse(PyObject* o, traverseproc tp) {
+    if (tp != nullptr) tp(o, &Counter::visit, this);
+  }
+  static int visit(PyObject* o, void* arg) {
+    static_cast<Counter*>(arg)->reach(o, true);
+    return 0;
+  }
+
+  void seed_threads();
+  void exclude_tool_objects();
+
+  const bool sizes_;
+  const std::vector<std::string>& skip_files_;
+  PtrIndex type_index_{256};
+  std::vector<std::unique_ptr<TypeRecord>> records_;
+  PyTypeObject* last_type_ = nullptr;
+  TypeRecord* last_record_ = nullptr;
+
+  PtrIndex seen_{1 << 12};      // untracked objects with more than one reference, frames
+  PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
+  std::vector<PyObject*> pending_;  // untracked objects counted, still to walk
+  std::vector<PyObject*> root_frames_, tool_frames_;
+  std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
+
+  std::unordered_map<PyObject*, Py_ssize_t> tool_refs_;  // what the tool's frames refer to, and how often
+};
+
+std::uint32_t Counter::add_record(PyTypeObject* t) {
+  auto r = std::make_unique<TypeRecord>();
+  r->type = t;
+  r->gc_type = PyType_IS_GC(t);
+  r->has_is_gc = t->tp_is_gc != nullptr;
+  r->is_frame = t == &PyFrame_Type;
+  r->pre_header = pre_header_size(t);
+  bool exact = false;
+  r->size_kind = size_kind_of(t, &exact);
+  // As Walker::info: a class statement's type walks its instance layer, then its nearest other base's.
+  PyTypeObject* base = t;
+  if (t->tp_traverse == g_subtype_traverse && g_subtype_traverse != nullptr && have_internals()) {
+    r->instance = true;
+    while (base != nullptr && base->tp_traverse == g_subtype_traverse) {
+      if (Py_SIZE(base) > 0) {
+        auto* members = reinterpret_cast<PyMemberDef*>(reinterpret_cast<char*>(base) + Py_TYPE(base)->tp_basicsize);
+        for (Py_ssize_t m = 0; m < Py_SIZE(base); ++m)
+          if (members[m].type == T_OBJECT_EX && members[m].name != nullptr) r->slots.push_back(members[m].offset);
+      }
+      base = base->tp_base;
+    }
+    if (base == nullptr) base = &PyBaseObject_Type;
+    r->managed_dict = (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+    r->visit_dict_ptr = t->tp_dictoffset != base->tp_dictoffset;
+    r->visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+                    (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
+  }
+  r->layer = layer_of(base);
+  if (!r->gc_type && !walks_without_gc(r->layer)) r->layer = Layer::None;
+  r->base_traverse = base->tp_traverse;
+  const auto k = static_cast<std::uint32_t>(records_.size());
+  records_.push_back(std::move(r));
+  type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
+  return k;
+}
+
+void Counter::walk(PyObject* o, const TypeRecord& r) {
+  if (r.instance) {
+    for (Py_ssize_t offset : r.slots) reach(*reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset), true);
+    PyObject* dict = nullptr;
+    if (r.managed_dict) {
+      ManagedAttrs a;
+      if (managed_attrs(o, &a)) {
+        for (Py_ssize_t k = 0; k < a.count; ++k) reach(a.values[k], true);
+        dict = a.dict;
+      }
+    } else if (r.visit_dict_ptr) {
+      if (PyObject** slot = dict_slot(o)) dict = *slot;
+    }
+    if (r.visit_dict_ptr) reach(dict, true);
+    if (r.visit_type) reach(reinterpret_cast<PyObject*>(Py_TYPE(o)), true);
+  }
+  walk_layer(o, r);
+}
+
+void Counter::walk_layer(PyObject* o, const TypeRecord& r) {
+  switch (r.layer) {
+    case Layer::None:
+      return;
+    case Layer::Generic:
+    case Layer::Module:
+    case Layer::CFunction:
+      traverse(o, r.base_traverse);
+      return;
+    case Layer::List: {
+      auto* l = reinterpret_cast<PyListObject*>(o);
+      const Py_ssize_t n = Py_SIZE(o);
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        if (k + 8 < n) __builtin_prefetch(l->ob_item[k + 8]);
+        reach(l->ob_item[k], true);
+      }
+      return;
+    }
+    case Layer::Tuple: {
+      const Py_ssize_t n = Py_SIZE(o);
+      for (Py_ssize_t k = 0; k < n; ++k) reach(PyTuple_GET_ITEM(o, k), true);
+      return;
+    }
+    case Layer::Dict: {
+      // As the capture: a combined table owns its keys (tp_traverse leaves str keys out); a split table's keys
+      // are the class's shared keys, reached from the class.
+      const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
+      const bool with_keys = !split || !dict_keys_are_str(o);
+      Py_ssize_t pos = 0;
+      PyObject *k, *v;
+      while (PyDict_Next(o, &pos, &k, &v)) {
+        reach(v, true);
+        if (with_keys) reach(k, true);
+      }
+      return;
+    }
+    case Layer::Set: {
+      Py_ssize_t pos = 0;
+      PyObject* key;
+      Py_hash_t hash;
+      while (_PySet_NextEntry(o, &pos, &key, &hash)) reach(key, true);
+      return;
+    }
+    case Layer::Cell:
+      reach(PyCell_GET(o), true);
+      return;
+    case Layer::Function: {
+      auto* f = reinterpret_cast<PyFunctionObject*>(o);
+      for (PyObject* x : {f->func_code, f->func_globals, f->func_builtins, f->func_module, f->func_defaults,
+                          f->func_kwdefaults, f->func_doc, f->func_name, f->func_dict, f->func_closure,
+                          f->func_annotations, f->func_qualname})
+        reach(x, true);
+      return;
+    }
+    case Layer::Method: {
+      auto* m = reinterpret_cast<PyMethodObject*>(o);
+      reach(m->im_func, true);
+      reach(m->im_self, true);
+      return;
+    }
+    case Layer::Type: {
+      auto* t = reinterpret_cast<PyTypeObject*>(o);
+      if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        auto* ht = reinterpret_cast<PyHeapTypeObject*>(t);
+        for (PyObject* x : {t->tp_dict, t->tp_cache, t->tp_mro, t->tp_bases, reinterpret_cast<PyObject*>(t->tp_base),
+                            ht->ht_module, ht->ht_name, ht->ht_qualname, ht->ht_slots})
+          reach(x, true);
+        for_each_cached_key(t, [&](PyObject* key) { reach(key, true); });
+      } else {
+        reach(t->tp_dict, true);
+        reach(t->tp_mro, true);
+        reach(t->tp_bases, true);
+        reach(reinterpret_cast<PyObject*>(t->tp_base), false);
+      }
+#if PY_VERSION_HEX < 0x030C0000
+      reach(t->tp_subclasses, true);
+#endif
+      return;
+    }
+    case Layer::Frame:
+      walk_frame(o);
+      return;
+    case Layer::Code: {
+      auto* co = reinterpret_cast<PyCodeObject*>(o);
+      reach(co->co_consts, true);
+      reach(co->co_names, true);
+      reach(co->co_filename, true);
+      reach(co->co_name, true);
+#if PY_VERSION_HEX >= 0x030B0000
+      for (PyObject* x : {co->co_exceptiontable, co->co_localsplusnames, co->co_localspluskinds, co->co_qualname,
+                          co->co_linetable, co->_co_code})
+        reach(x, true);
+#endif
+      return;
+    }
+    case Layer::Range: {
+      auto* rg = reinterpret_cast<RangeObject*>(o);
+      for (PyObject* x : {rg->start, rg->stop, rg->step, rg->length}) reach(x, true);
+      return;
+    }
+    case Layer::ModuleDef:
+      reach(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, true);
+      return;
+    case Layer::Weakref: {
+      auto* w = reinterpret_cast<PyWeakReference*>(o);
+      reach(w->wr_callback, true);
+      if (w->wr_object != nullptr && w->wr_object != Py_None) reach(w->wr_object, false);
+      return;
+    }
+  }
+}
+
+void Counter::walk_frame(PyObject* o) {
+  FrameView fv;
+  if (!frame_view(o, &fv)) {
+    traverse(o, Py_TYPE(o)->tp_traverse);
+    return;
+  }
+  reach(fv.back, true);
+  reach(fv.trace, true);
+  if (fv.owner == FrameView::FrameObject) {
+    reach(fv.locals, true);
+    reach(fv.func, true);
+    reach(fv.code, true);
+    for (int k = 0; k < fv.stacktop; ++k) reach(fv.localsplus[k], true);
+  } else {
+    const bool generator = fv.owner == FrameView::Generator;  // its frame data is the generator's to traverse
+    if (!generator) {
+      reach(fv.locals, true);
+      reach(fv.func, true);
+      reach(fv.code, true);
+    }
+    if (!generator || fv.stacktop < 0) {
+      for (int k = 0; k < fv.nlocalsplus; ++k) reach(fv.localsplus[k], true);
+      auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
+      if (!generator && fv.stacktop > fv.nlocalsplus && fv.stacktop <= fv.nlocalsplus + code->co_stacksize)
+        for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) reach(fv.localsplus[k], true);
+    }
+    if (fv.back == nullptr) {  // a running frame's f_back is computed, not stored
+      auto it = frame_back_.find(o);
+      if (it != frame_back_.end()) reach(it->second, false);
+    }
+  }
+  reach(fv.globals, false);
+  reach(fv.builtins, false);
+}
+
+// As Walker::seed_threads: every thread's frames and their callers, made frame objects where needed.
+void Counter::seed_threads() {
+  PyObject* top = _PyThread_CurrentFrames();
+  if (top == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  Py_ssize_t pos = 0;
+  PyObject *key, *value;
+  while (PyDict_Next(top, &pos, &key, &value)) {
+    if (!PyFrame_Check(value)) continue;
+    auto* f = reinterpret_cast<PyFrameObject*>(value);
+    Py_INCREF(f);
+    while (f != nullptr) {
+      auto* fo = reinterpret_cast<PyObject*>(f);
+      PyCodeObject* code = PyFrame_GetCode(f);
+      bool tool = false;
+      if (!skip_files_.empty()) {
+        std::string file = utf8_of(code->co_filename);
+        for (const auto& prefix : skip_files_)
+          if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
+      }
+      Py_DECREF(code);
+      PyFrameObject* back = PyFrame_GetBack(f);
+      frame_back_[fo] = reinterpret_cast<PyObject*>(back);
+      (tool ? tool_frames_ : root_frames_).push_back(fo);
+      Py_DECREF(f);  // each frame object stays owned by its interpreter frame
+      f = back;
+    }
+  }
+  Py_DECREF(top);
+  PyErr_Clear();
+}
+
+// The tool's frames are never counted, nor what only they hold: an object whose every reference comes from
+// them, and, below it, what has that one holder only. (The capture drops everything only they reach; counting
+// without edges sees one holder deep, which covers the tool's calls: their locals are arguments and results.)
+void Counter::exclude_tool_objects() {
+  for (PyObject* f : tool_frames_) seen_.insert(reinterpret_cast<std::uintptr_t>(f), 0);
+  if (tool_frames_.empty()) return;
+  // What the tool's frames refer to (as the capture's walk_frame sees them), and how often.
+  for (PyObject* f : tool_frames_) {
+    FrameView fv;
+    if (!frame_view(f, &fv)) continue;
+    auto add = [&](PyObject* x) {
+      if (x != nullptr) ++tool_refs_[x];
+    };
+    add(fv.back);
+    add(fv.trace);
+    if (fv.owner != FrameView::Generator) {
+      add(fv.locals);
+      add(fv.func);
+      add(fv.code);
+    }
+    const int n = fv.owner == FrameView::FrameObject ? fv.stacktop : fv.nlocalsplus;
+    for (int k = 0; k < n; ++k) add(fv.localsplus[k]);
+  }
+  std::vector<PyObject*> stack;
+  for (auto [o, refs] : tool_refs_)
+    if (Py_REFCNT(o) == refs) stack.push_back(o);
+  while (!stack.empty()) {
+    PyObject* o = stack.back();
+    stack.pop_back();
+    if (!excluded_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) continue;
+    seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);  // an untracked one is not counted when reached
+    TypeRecord& r = record(Py_TYPE(o));
+    if (!walks(o, r) || r.layer == Layer::Frame) continue;
+    // Below it, what it alone holds: referents with one reference.
+    auto visit_one = [](PyObject* x, void* arg) -> int {
+      if (x != nullptr && Py_REFCNT(x) == 1) static_cast<std::vector<PyObject*>*>(arg)->push_back(x);
+      return 0;
+    };
+    if (r.gc_type && Py_TYPE(o)->tp_traverse != nullptr) Py_TYPE(o)->tp_traverse(o, visit_one, &stack);
+  }
+  tool_refs_.clear();
+}
+
+bool Counter::run() {
+  if (!have_internals()) return false;
+  seed_threads();  // allocates frame objects: before the gc lists are read
+  GcPause pause;
+  exclude_tool_objects();
+  for (PyObject* f : root_frames_) {
+    TypeRecord& r = record(Py_TYPE(f));
+    if (header_tracked(f)) continue;  // counted from the gc lists
+    if (!seen_.insert(reinterpret_cast<std::uintptr_t>(f), 0).second) continue;
+    count(f, r, false);
+    walk(f, r);
+    drain();
+  }
+  const bool use_excluded = excluded_.size() > 0;
+  const bool ok = for_each_gc_object([&](PyObject* o) {
+    if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
+    TypeRecord& r = record(Py_TYPE(o));
+    count(o, r, true);
+    walk(o, r);
+    drain();
+  });
+  return ok;
+}
+
+}  // namespace
+
+}  // namespace refgraph::capture
+
+namespace refgraph::py {
+
+void register_count(pb::module_& m) {
+  capture::init_type_facts();
+  m.def(
+      "count_types",
+      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files) -> pb::object {
+        capture::Counter c(sizes, skip_files);
+        if (!c.run()) return pb::none();
+        // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
+        std::unordered_map<std::string, std::size_t> row_of;
+        std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> rows;
+        for (const auto& r : c.records()) {
+          if (r->tracked == 0 && r->untracked == 0) continue;
+          std::string name = shortnames ? capture::type_short_name(r->type) : capture::type_long_name(r->type);
+          auto [it, inserted] = row_of.try_emplace(name, rows.size());
+          if (inserted) rows.push_back({name, {0, 0, 0}});
+          auto& v = rows[it->second].second;
+          v[0] += r->tracked;
+          v[1] += r->untracked;
+          v[2] += r->bytes;
+        }
+        pb::dict out;
+        for (const auto& [name, v] : rows) out[pb::str(name)] = pb::make_tuple(v[0], v[1], v[2]);
+        return pb::make_tuple(out, -1);
+      },
+      "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{},
+      "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
+      "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
+      "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; `garbage` is -1 "
+      "(not looked for). None when this CPython's gc lists cannot be read (then use capture).");
+}
+
+}  // namespace refgraph::py
