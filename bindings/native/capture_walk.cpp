@@ -4,7 +4,8 @@
 // can run and nothing is freed while we read raw pointers):
 //  1. Seeds: the values of sys.modules (roots of kind module), the frames of every thread and their callers
 //     (kind thread frame; frames whose code file starts with a skip_files prefix, the tool's own, are marked
-//     "skip": they are never nodes). Then gc.get_objects(): its list is bookkeeping, marked "skip" as well.
+//     "skip": they are never nodes). The gc's lists of tracked objects are read in place (capture_internals.hpp;
+//     gc.get_objects() where the layout is unknown: its list is bookkeeping, marked "skip" as well).
 //  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
 //     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. Phase 1
@@ -15,8 +16,8 @@
 //     strong references tp_traverse omits because they cannot form cycles are added as edges too (str keys of
 //     dicts, a class's __name__/__qualname__/__slots__, the locals of a frame that is still executing), so that
 //     every reference the heap holds is counted.
-//  4. External roots: an object whose reference count (less the gc list's own reference) exceeds the references
-//     counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge, -refcount when
+//  4. External roots: an object whose reference count (less gc.get_objects()'s own reference, if used) exceeds
+//     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge, -refcount when
 //     processed, so this needs no second pass over the objects.
 //  5. The tool's own objects: gc-tracked objects that only the skipped frames reach are dropped.
 //  6. Nodes are radix-sorted by address and the HeapGraph is assembled from final arrays (RawGraphParts), with
@@ -41,6 +42,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "../../core/src/huge_pages.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -53,7 +55,6 @@ namespace refgraph::capture {
 namespace {
 
 constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
-constexpr std::uint8_t kInGcList = 1u << 6;   // node flag while capturing: the gc list holds one reference
 constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
@@ -161,8 +162,11 @@ class Walker {
   void seed_gc_list(PyObject* list);
   void seed_only(const std::vector<PyObject*>& objs);
   void set_in_refs(const std::vector<std::int64_t>& in_refs);
+  bool gather_gc_objects();
+  void seed_gathered();
+  std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
-  void reserve(std::size_t nodes, std::size_t edges);
+  void reserve(std::size_t tracked);
   void run();
   void count_skipped_frames();
   void mark_external();
@@ -287,6 +291,7 @@ class Walker {
 
   // Nodes, by capture index (discovery order).
   Column<PyObject*> objs_;
+  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered before the walk
   Column<std::uint8_t> flags_;
   Column<std::int32_t> balance_;  // counted in-references minus the reference count
   Column<StringId> types_;
@@ -397,7 +402,6 @@ void Walker::seed_gc_list(PyObject* list) {
   for (Py_ssize_t i = 0; i < n; ++i) {
     std::uint32_t c = discover(PyList_GET_ITEM(list, i));
     if (c == kSkip) continue;
-    flags_[c] |= kInGcList;
     ++balance_[c];  // the list's own reference is not the heap's
   }
 }
@@ -415,7 +419,27 @@ void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
   }
 }
 
-void Walker::reserve(std::size_t nodes, std::size_t edges) {
+bool Walker::gather_gc_objects() {
+  // One pass along the gc's linked lists (a pointer chase) into an array that phase 2 can then read with
+  // prefetching. Only appends run while the lists are read: no Python code, no allocation of Python objects.
+  return for_each_gc_object([this](PyObject* o) { gc_objs_.push_back(o); });
+}
+
+void Walker::seed_gathered() {
+  constexpr std::size_t kAhead = 16;
+  const std::size_t n = gc_objs_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) index_.prefetch(reinterpret_cast<std::uintptr_t>(gc_objs_[i + kAhead]));
+    discover(gc_objs_[i]);
+  }
+  gc_objs_.release();
+}
+
+void Walker::reserve(std::size_t tracked) {
+  // Columns are mappings whose untouched pages cost nothing: reserve well beyond the usual ~3 nodes and ~4 edges
+  // per gc-tracked object so that growing (moving pages) is rare. The address set is written all over: sized
+  // for what is usual.
+  const std::size_t nodes = tracked * 6 + 65536, edges = tracked * 10 + 65536;
   objs_.reserve(nodes);
   flags_.reserve(nodes);
   balance_.reserve(nodes);
@@ -426,7 +450,7 @@ void Walker::reserve(std::size_t nodes, std::size_t edges) {
   edst_.reserve(edges);
   elab_.reserve(edges);
   eflg_.reserve(edges);
-  index_.reset(nodes);
+  index_.reset(tracked * 3 + 4096);
 }
 
 // ---- the walk ----
@@ -1033,7 +1057,7 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
     hi = std::max(hi, k);
     ++m;
   }
-  ids->resize(m);
+  refgraph::detail::resize_fresh(*ids, m);
   if (m == 0) return;
   // Compact keys: objects live in a few hundred 1 MiB regions (pymalloc arenas, the malloc heap), so
   // (rank of the region, offset in it) needs far fewer bits than an address, and the sort fewer passes.
@@ -1094,6 +1118,8 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
 }
 
 HeapGraph Walker::build(Metadata md) {
+  // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
+  // scratch arrays reuse the capture's buffers once they are done with.
   const std::size_t n = objs_.size();
   std::vector<std::uint64_t> ids;
   auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
@@ -1101,18 +1127,18 @@ HeapGraph Walker::build(Metadata md) {
   sort_by_address(objs_, keep_, index_.raw_buffer(), index_.raw_bytes(), &ids, perm);
   auto tb1 = cpu_now();
   index_.release();
-  objs_.release();
 
   const std::size_t m = ids.size();
-  std::vector<std::uint32_t> rank(n, kNoNode);
+  auto* rank = reinterpret_cast<std::uint32_t*>(objs_.begin());  // the sort is done with the object pointers
+  std::fill(rank, rank + n, kNoNode);
   for (std::size_t r = 0; r < m; ++r) rank[perm[r]] = static_cast<std::uint32_t>(r);
 
   RawGraphParts p;
   p.ids = std::move(ids);
-  p.types.resize(m);
-  p.sizes.resize(m);
-  p.flags.resize(m);
-  p.labels.resize(m);
+  refgraph::detail::resize_fresh(p.types, m);
+  refgraph::detail::resize_fresh(p.sizes, m);
+  refgraph::detail::resize_fresh(p.flags, m);
+  refgraph::detail::resize_fresh(p.labels, m);
   for (std::size_t r = 0; r < m; ++r) {
     std::uint32_t c = perm[r];
     p.types[r] = types_[c];
@@ -1127,10 +1153,10 @@ HeapGraph Walker::build(Metadata md) {
 
   auto tb2 = cpu_now();
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
-  p.out_row_starts.resize(m + 1);
-  p.edge_targets.reserve(edst_.size());
-  p.edge_labels.reserve(edst_.size());
-  p.edge_flags.reserve(edst_.size());
+  refgraph::detail::resize_fresh(p.out_row_starts, m + 1);
+  refgraph::detail::reserve_fresh(p.edge_targets, edst_.size());
+  refgraph::detail::reserve_fresh(p.edge_labels, edst_.size());
+  refgraph::detail::reserve_fresh(p.edge_flags, edst_.size());
   p.out_row_starts[0] = 0;
   for (std::size_t r = 0; r < m; ++r) {
     std::uint32_t c = perm[r];
@@ -1148,7 +1174,7 @@ HeapGraph Walker::build(Metadata md) {
   elab_.release();
   eflg_.release();
   edge_begin_.release();
-  std::vector<std::uint32_t>().swap(rank);
+  objs_.release();
   balance_.release();
 
   p.strings = std::move(strings_);
@@ -1207,7 +1233,7 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   GcPause pause;
   Walker w(opt);
   const std::size_t n = opt.only->size();
-  w.reserve(n + 64, n * 8 + 64);
+  w.reserve(n);
   w.seed_only(*opt.only);
   w.seed_modules();
   w.seed_threads();
@@ -1230,21 +1256,31 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   Metadata md = make_metadata(opt);
   GcPause pause;
   Walker w(opt);
-  Ref list{PyObject_CallNoArgs(g_get_objects)};
-  if (list.p == nullptr || !PyList_Check(list.p)) {
-    PyErr_Clear();
-    throw Error("refgraph: gc.get_objects() failed");
+  // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
+  // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
+  const bool in_place = w.gather_gc_objects();
+  std::size_t tracked = w.gathered();
+  Ref list{nullptr};
+  if (!in_place) {
+    list.p = PyObject_CallNoArgs(g_get_objects);
+    if (list.p == nullptr || !PyList_Check(list.p)) {
+      PyErr_Clear();
+      throw Error("refgraph: gc.get_objects() failed");
+    }
+    tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
   }
-  const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
-  w.reserve(tracked * 3 + 4096, tracked * 6 + 8192);
-  w.skip(list.p);
+  w.reserve(tracked);
+  if (list.p != nullptr) w.skip(list.p);
   w.seed_modules();
-  w.seed_threads();  // frame objects made here are not in the list: no reference of its own to discount
+  w.seed_threads();  // frame objects made here are not in gc.get_objects()'s list: no reference of its own to discount
   const auto ta = cpu_now();
   w.run();
   const auto tb = cpu_now();
   w.phase2_start = w.num_nodes();
-  w.seed_gc_list(list.p);
+  if (in_place)
+    w.seed_gathered();
+  else
+    w.seed_gc_list(list.p);
   w.run();
   const auto tc = cpu_now();
   md.extra["timing"] = std::to_string(ta - t0) + " " +
@@ -1253,7 +1289,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
-  Py_DECREF(list.p);  // nothing dies here: every item existed before the list did
+  Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
   const auto t1 = cpu_now();
   md.extra["walk_seconds"] = std::to_string(t1 - t0);

@@ -1,12 +1,14 @@
 // A growable array of trivially copyable values with an always-inlined push_back, for the capture's hot loop
-// (std::vector::push_back ended up as an out-of-line call through the PLT there). Grows with realloc, which
-// for large blocks remaps pages instead of copying them.
+// (std::vector::push_back ended up as an out-of-line call through the PLT there). Large columns live in their own
+// huge-page mappings (zeroed_alloc.hpp) and grow by moving pages, not copying them.
 #pragma once
 
 #include <cstddef>
 #include <cstdlib>
 #include <new>
 #include <type_traits>
+
+#include "zeroed_alloc.hpp"
 
 namespace refgraph::capture {
 
@@ -16,7 +18,7 @@ class Column {
 
  public:
   Column() = default;
-  ~Column() { std::free(data_); }
+  ~Column() { release(); }
   Column(const Column&) = delete;
   Column& operator=(const Column&) = delete;
 
@@ -34,16 +36,14 @@ class Column {
   T* begin() { return data_; }
   T* end() { return data_ + size_; }
   void release() {
-    std::free(data_);
+    zeroed_free(data_, cap_ * sizeof(T));
     data_ = nullptr;
     size_ = cap_ = 0;
   }
 
  private:
   void resize_storage(std::size_t n) {
-    void* p = std::realloc(data_, n * sizeof(T));
-    if (p == nullptr) throw std::bad_alloc();
-    data_ = static_cast<T*>(p);
+    data_ = static_cast<T*>(zeroed_realloc(data_, cap_ * sizeof(T), n * sizeof(T)));
     cap_ = n;
   }
   T* data_ = nullptr;

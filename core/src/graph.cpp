@@ -4,6 +4,7 @@
 #include <iterator>
 #include <numeric>
 
+#include "huge_pages.hpp"
 #include "refgraph/errors.hpp"
 
 namespace refgraph {
@@ -106,13 +107,15 @@ namespace {
 Csr build_csr(std::vector<EdgeIndex>&& rows, std::vector<NodeIndex>&& targets) {
   const auto n = static_cast<NodeIndex>(rows.size() - 1);
   const std::size_t m = targets.size();
-  Csr csr(n);
+  Csr csr;  // not Csr(n): its forward row starts would be n + 1 zeros written only to be replaced
   auto& back = csr.m_backward;
-  std::vector<EdgeIndex>& starts = back.m_rowstart;  // n + 1 zeros
+  std::vector<EdgeIndex>& starts = back.m_rowstart;
+  std::vector<EdgeIndex>().swap(starts);
+  detail::resize_fresh(starts, std::size_t(n) + 1);
   for (NodeIndex t : targets) ++starts[t + 1];
   for (NodeIndex v = 0; v < n; ++v) starts[v + 1] += starts[v];
-  back.m_column.resize(m);
-  back.m_edge_properties.resize(m);
+  detail::resize_fresh(back.m_column, m);
+  detail::resize_fresh(back.m_edge_properties, m);
   // starts[t] serves as the insertion cursor of target t, ending at the start of t + 1; shifted back afterwards.
   for (NodeIndex s = 0; s < n; ++s) {
     for (EdgeIndex e = rows[s]; e < rows[s + 1]; ++e) {
