@@ -196,11 +196,31 @@ class HeapRefs {
       if ((*p >> kLowBits) == key) f(*p);
   }
 
-  std::uint32_t source_index(std::uint64_t rec) const {
+  PyObject* object(std::uint32_t i) const { return objs_[i]; }
+  // Source indices of these objects (0xFFFFFFFF for one that is not a source), in one pass over the sources.
+  std::vector<std::uint32_t> indices_of(const std::vector<PyObject*>& wanted) const {
+    std::vector<std::uint32_t> out(wanted.size(), 0xFFFFFFFFu);
+    PtrIndex where(wanted.size() * 2 + 16);
+    for (std::size_t k = 0; k < wanted.size(); ++k)
+      if (wanted[k] != nullptr) where.insert(reinterpret_cast<std::uintptr_t>(wanted[k]), static_cast<std::uint32_t>(k));
+    for (std::size_t i = 0; i < objs_.size(); ++i) {
+      const std::uint32_t k = where.find(reinterpret_cast<std::uintptr_t>(objs_[i]));
+      if (k != PtrIndex::kAbsent)
+        for (std::size_t j = k; j < wanted.size(); ++j)
+          if (wanted[j] == objs_[i]) out[j] = static_cast<std::uint32_t>(i);
+    }
+    return out;
+  }
+
+  static std::uint32_t source_index(std::uint64_t rec) {
     return static_cast<std::uint32_t>((rec & ((std::uint64_t(1) << kLowBits) - 1)) >> kFlagBits);
   }
   PyObject* source(std::uint64_t rec) const { return objs_[source_index(rec)]; }
-  bool source_skipped(std::uint64_t rec) const { return Seeds::has(seeds_.skipped, source(rec)); }
+  bool source_skipped(std::uint64_t rec) const {
+    const std::uint32_t i = source_index(rec);
+    for (std::uint32_t k : skipped_) if (k == i) return true;
+    return false;
+  }
   static std::uint8_t flags(std::uint64_t rec) { return static_cast<std::uint8_t>(rec & 7u); }
 
   // References to t that the capture counts when judging External (the tool's frames' included).
@@ -221,10 +241,14 @@ class HeapRefs {
     const std::uint64_t region = (a >> kRegionShift) + 1;
     if (region != last_region_) {
       auto [id, inserted] = regions_.insert(region, nregions_);
-      if (inserted) ++nregions_;
+      if (inserted) {
+        ++nregions_;
+        region_count_.push_back(0);
+      }
       last_region_ = region;
       last_id_ = id;
     }
+    ++region_count_[last_id_];
     recs_.push_back((key_of(last_id_, a) << kLowBits) | cur_src_ | (flags | cur_flags_));
   }
 
@@ -313,7 +337,7 @@ class HeapRefs {
 #endif
     } else {
       traverse(o);
-      if (PyWeakref_Check(o)) {
+      if (is_weakref_type(t)) {
         PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
         if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
       }
@@ -321,8 +345,25 @@ class HeapRefs {
     cur_flags_ = 0;
   }
 
+  // PyWeakref_Check without PyType_IsSubtype for every object: a small cache by type.
+  bool is_weakref_type(PyTypeObject* t) {
+    TypeFlag& slot = weakref_types_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
+    if (slot.type != t) {
+      slot.type = t;
+      slot.flag = PyType_IsSubtype(t, &_PyWeakref_RefType) || PyType_IsSubtype(t, &_PyWeakref_ProxyType) ||
+                  PyType_IsSubtype(t, &_PyWeakref_CallableProxyType);
+    }
+    return slot.flag;
+  }
+  struct TypeFlag {
+    PyTypeObject* type = nullptr;
+    bool flag = false;
+  };
+  TypeFlag weakref_types_[256];
+
   // capture_walk.cpp's walk_frame, edge for edge.
   void scan_frame(PyObject* o) {
+    if (Seeds::has(seeds_.skipped, o)) skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
     FrameView fv;
     if (!frame_view(o, &fv)) {
       traverse(o);
@@ -367,8 +408,7 @@ class HeapRefs {
     const std::size_t m = recs_.size();
     const unsigned region_shift = kLowBits + kOffBits;
     std::vector<std::uint32_t> region_start(std::size_t(nregions_) + 1, 0);
-    for (std::uint64_t rec : recs_) ++region_start[(rec >> region_shift) + 1];
-    for (std::size_t r = 0; r < nregions_; ++r) region_start[r + 1] += region_start[r];
+    for (std::size_t r = 0; r < nregions_; ++r) region_start[r + 1] = region_start[r] + region_count_[r];
     sorted_bytes_ = m * sizeof(std::uint64_t);
     const double s0 = cpu_now();
     auto* tmp = static_cast<std::uint64_t*>(zeroed_alloc(sorted_bytes_));
@@ -405,12 +445,14 @@ class HeapRefs {
   std::string sort_timing;
 
   const Seeds& seeds_;
+  std::vector<std::uint32_t> skipped_;  // sources that are the tool's frames (a handful)
   Column<PyObject*> objs_;              // the sources: gc-tracked objects, running frames, static types
   Column<std::uint64_t> recs_;          // records in scan order, until sorted
   const std::uint64_t* sorted_ = nullptr;  // the records grouped by referent page (in recs_)
   std::size_t sorted_bytes_ = 0;
   PtrIndex regions_{1024};
   std::uint32_t nregions_ = 0;
+  std::vector<std::uint32_t> region_count_;  // records per referent region, counted as they are made
   std::uint64_t last_region_ = 0;
   std::uint32_t last_id_ = 0;
   std::vector<std::uint32_t> bucket_start_;  // records of page k of region r: [start[r * kPages + k], next)
@@ -422,22 +464,31 @@ class HeapRefs {
 // in-edges in a HeapGraph), each with its records in edge order. `strong_only` drops weak references.
 struct Referrer {
   PyObject* obj;
+  std::uint32_t src;    // its source index in HeapRefs
   std::uint32_t first;  // into `recs`
   std::uint32_t count;
 };
-void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
-               std::vector<std::uint64_t>* recs) {
-  out->clear();
-  recs->clear();
+struct Scratch {
   struct Item {
     std::uintptr_t addr;
     std::uint32_t seq;
+    std::uint32_t src;
   };
-  static thread_local std::vector<Item> items, tmp;
+  std::vector<Item> items, tmp;
+  std::vector<std::uint64_t> ordered;
+};
+void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
+               std::vector<std::uint64_t>* recs, Scratch* scratch) {
+  using Item = Scratch::Item;
+  out->clear();
+  recs->clear();
+  auto& items = scratch->items;
+  auto& tmp = scratch->tmp;
   items.clear();
   h.for_each_record(n, [&](std::uint64_t rec) {
     if ((strong_only && (HeapRefs::flags(rec) & kRecWeak)) || h.source_skipped(rec)) return;
-    items.push_back({reinterpret_cast<std::uintptr_t>(h.source(rec)), static_cast<std::uint32_t>(recs->size())});
+    const std::uint32_t src = HeapRefs::source_index(rec);
+    items.push_back({reinterpret_cast<std::uintptr_t>(h.object(src)), static_cast<std::uint32_t>(recs->size()), src});
     recs->push_back(rec);
   });
   if (items.size() > 4096) {  // a class with many instances: LSD radix by address (stable: keeps edge order)
@@ -464,69 +515,58 @@ void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Ref
     std::sort(items.begin(), items.end(),
               [](const Item& a, const Item& b) { return a.addr != b.addr ? a.addr < b.addr : a.seq < b.seq; });
   }
-  static thread_local std::vector<std::uint64_t> ordered;
+  auto& ordered = scratch->ordered;
   ordered.clear();
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i == 0 || items[i].addr != items[i - 1].addr)
-      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), static_cast<std::uint32_t>(ordered.size()), 0});
+      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), items[i].src, static_cast<std::uint32_t>(ordered.size()), 0});
     ordered.push_back((*recs)[items[i].seq]);
     ++out->back().count;
   }
   recs->swap(ordered);
 }
 
-// chain.cpp's search, on the records.
+// chain.cpp's search, on the records. Nodes are source indices, so the visited marks are a plain array.
 class ChainSearch {
  public:
   ChainSearch(const HeapRefs& h, std::function<bool(PyObject*)> is_target) : h_(h), is_target_(std::move(is_target)) {}
 
   // Root first, the start last; empty when nothing qualifies. *used_deferred: the chain needed phase 2.
-  std::vector<PyObject*> find(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore,
+  std::vector<PyObject*> find(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
                               std::size_t max_depth, bool* used_deferred) {
     *used_deferred = false;
     bool skipped = false;
-    PyObject* found = search(from, ignore, max_depth, false, &skipped);
-    if (found == nullptr && skipped) {
+    std::uint32_t found = search(from, ignore, max_depth, false, &skipped);
+    if (found == kNone && skipped) {
       found = search(from, ignore, max_depth, true, &skipped);
       *used_deferred = true;
     }
     std::vector<PyObject*> chain;
-    if (found == nullptr) return chain;
-    for (std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(found));; k = parent_[k]) {
-      chain.push_back(nodes_[k]);
+    if (found == kNone) return chain;
+    for (std::uint32_t k = found;; k = parent_[k]) {
+      chain.push_back(h_.object(k));
       if (parent_[k] == kStart) break;
     }
     return chain;
   }
 
  private:
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;  // also: not seen
   static constexpr std::uint32_t kStart = 0xFFFFFFFEu;
   static constexpr std::uint32_t kIgnored = 0xFFFFFFFDu;
 
-  PyObject* search(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore, std::size_t max_depth,
-                   bool allow_deferred, bool* skipped_deferred) {
+  std::uint32_t search(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
+                       std::size_t max_depth, bool allow_deferred, bool* skipped_deferred) {
     *skipped_deferred = false;
-    seen_.reset(1024);
-    nodes_.clear();
-    parent_.clear();
-    auto add = [&](PyObject* o, std::uint32_t parent) {
-      seen_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(nodes_.size()));
-      nodes_.push_back(o);
-      parent_.push_back(parent);
-    };
-    for (PyObject* o : ignore) add(o, kIgnored);
+    parent_.assign(h_.num_objects(), kNone);
+    for (std::uint32_t i : ignore)
+      if (i != kNone) parent_[i] = kIgnored;
     std::vector<std::uint32_t> queue;
-    for (PyObject* s : from) {
-      std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(s));
-      if (k != PtrIndex::kAbsent && parent_[k] == kStart) continue;
-      if (k != PtrIndex::kAbsent) {
-        parent_[k] = kStart;  // a start is entered even if listed in `ignore`
-      } else {
-        k = static_cast<std::uint32_t>(nodes_.size());
-        add(s, kStart);
-      }
-      if (is_target_(s)) return s;
-      queue.push_back(k);
+    for (std::uint32_t s : from) {
+      if (s == kNone || parent_[s] == kStart) continue;
+      parent_[s] = kStart;  // a start is entered even if listed in `ignore`
+      if (is_target_(h_.object(s))) return s;
+      queue.push_back(s);
     }
     std::vector<Referrer> refs;
     std::vector<std::uint64_t> recs;
@@ -536,30 +576,28 @@ class ChainSearch {
       const std::size_t level_end = queue.size();
       for (; head < level_end; ++head) {
         const std::uint32_t n = queue[head];
-        referrers(h_, nodes_[n], true, &refs, &recs);
+        referrers(h_, h_.object(n), true, &refs, &recs, &scratch_);
         for (const Referrer& r : refs) {
           for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {  // chain.cpp looks at each edge in turn
-            if (seen_.find(reinterpret_cast<std::uintptr_t>(r.obj)) != PtrIndex::kAbsent) break;
+            if (parent_[r.src] != kNone) break;
             if (!allow_deferred && (HeapRefs::flags(recs[i]) & kRecDeferred)) {
               *skipped_deferred = true;
               continue;
             }
-            const auto m = static_cast<std::uint32_t>(nodes_.size());
-            add(r.obj, n);
-            if (is_target_(r.obj)) return r.obj;
-            queue.push_back(m);
+            parent_[r.src] = n;
+            if (is_target_(r.obj)) return r.src;
+            queue.push_back(r.src);
           }
         }
       }
     }
-    return nullptr;
+    return kNone;
   }
 
   const HeapRefs& h_;
   std::function<bool(PyObject*)> is_target_;
-  PtrIndex seen_{1024};
-  std::vector<PyObject*> nodes_;
-  std::vector<std::uint32_t> parent_;
+  std::vector<std::uint32_t> parent_;  // per source: kNone, kStart, kIgnored or the node it was reached from
+  Scratch scratch_;
 };
 
 // The short type name the capture gives (type.__name__), compared with `name` without allocating.
@@ -644,7 +682,8 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   // Ignored ids are entered by nobody; ids that are not gc objects cannot be referrers, so they need no entry.
   std::vector<PyObject*> ignore_list;
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
-  const std::vector<PyObject*> chain = search.find(starts, ignore_list, 0, &used_deferred);
+  const std::vector<PyObject*> chain =
+      search.find(refs.indices_of(starts), refs.indices_of(ignore_list), 0, &used_deferred);
   const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
@@ -667,9 +706,10 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   };
   std::vector<Referrer> rs;
   std::vector<std::uint64_t> recs;
+  Scratch scratch;
   for (std::size_t head = 0; head < shown.size(); ++head) {
     if (depth[head] >= max_depth) continue;
-    referrers(refs, shown[head], false, &rs, &recs);
+    referrers(refs, shown[head], false, &rs, &recs, &scratch);
     std::size_t kept = 0;
     for (const Referrer& r : rs) {
       const auto a = reinterpret_cast<std::uintptr_t>(r.obj);
@@ -752,7 +792,8 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   };
   ChainSearch search(refs, is_target);
   bool used_deferred = false;
-  const std::vector<PyObject*> chain = search.find(starts, as_objects(ignore_ids), max_depth, &used_deferred);
+  const std::vector<PyObject*> chain =
+      search.find(refs.indices_of(starts), refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
   g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +
