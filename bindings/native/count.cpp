@@ -78,8 +78,9 @@ struct TypeRecord {
 
 class Counter {
  public:
-  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage)
-      : sizes_(sizes), find_garbage_(find_garbage), skip_files_(skip_files) {}
+  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage)
+      : sizes_(sizes), find_garbage_(find_garbage || skip_garbage), skip_garbage_(skip_garbage),
+        skip_files_(skip_files) {}
 
   // False when this build cannot read the gc's lists.
   bool run();
@@ -175,12 +176,14 @@ class Counter {
     g->prev = (std::uintptr_t(k) << 32) | kOurs | (g->prev & 1);
     return k;
   }
-  long long unreachable() const;
+  std::vector<std::uint8_t> reachable() const;  // by gc index
+  void count_pass(const GcLinks* const* heads, int nheads, const std::vector<std::uint8_t>* reached);
   static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
   void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
 
   const bool sizes_;
   const bool find_garbage_;
+  const bool skip_garbage_;
   long long garbage_ = -1;
   std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
   std::vector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
@@ -199,6 +202,7 @@ class Counter {
   PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
   std::vector<PyObject*> pending_;  // untracked objects counted, still to walk
   std::vector<PyObject*> root_frames_, tool_frames_;
+  std::vector<PyObject*> not_counted_;  // the tool's frames and objects: marked seen before each count
   std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
 
   std::unordered_map<PyObject*, Py_ssize_t> tool_refs_;  // what the tool's frames refer to, and how often
@@ -444,7 +448,7 @@ void Counter::seed_threads() {
 // them, and, below it, what has that one holder only. (The capture drops everything only they reach; counting
 // without edges sees one holder deep, which covers the tool's calls: their locals are arguments and results.)
 void Counter::exclude_tool_objects() {
-  for (PyObject* f : tool_frames_) seen_.insert(reinterpret_cast<std::uintptr_t>(f), 0);
+  for (PyObject* f : tool_frames_) not_counted_.push_back(f);
   if (tool_frames_.empty()) return;
   // What the tool's frames refer to (as the capture's walk_frame sees them), and how often.
   for (PyObject* f : tool_frames_) {
@@ -470,7 +474,7 @@ void Counter::exclude_tool_objects() {
     PyObject* o = stack.back();
     stack.pop_back();
     if (!excluded_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) continue;
-    seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);  // an untracked one is not counted when reached
+    not_counted_.push_back(o);  // an untracked one is not counted when reached
     TypeRecord& r = record(Py_TYPE(o));
     if (!walks(o, r) || r.layer == Layer::Frame) continue;
     // Below it, what it alone holds: referents with one reference.
@@ -483,7 +487,7 @@ void Counter::exclude_tool_objects() {
   tool_refs_.clear();
 }
 
-long long Counter::unreachable() const {
+std::vector<std::uint8_t> Counter::reachable() const {
   const std::size_t n = refs_.size();
   std::vector<std::uint8_t> reached(n, 0);
   std::vector<std::uint32_t> stack;
@@ -503,9 +507,7 @@ long long Counter::unreachable() const {
       }
     }
   }
-  long long garbage = 0;
-  for (std::uint8_t r : reached) garbage += r == 0;
-  return garbage;
+  return reached;
 }
 
 void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) const {
@@ -544,6 +546,34 @@ bool Counter::run() {
   seed_threads();  // allocates frame objects: before the gc lists are read
   GcPause pause;
   exclude_tool_objects();
+  struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
+    bool armed;
+    ~Restore() {
+      if (armed) restore_links();
+    }
+  } restore{find_garbage_};
+  count_pass(heads, nheads, nullptr);
+  if (find_garbage_) {
+    const std::vector<std::uint8_t> reached = reachable();
+    garbage_ = 0;
+    for (std::uint8_t r : reached) garbage_ += r == 0;
+    if (skip_garbage_ && garbage_ > 0) {
+      // Count again, from the live objects only: what only the garbage holds is then not reached either.
+      for (auto& r : records_) r->tracked = r->untracked = r->bytes = 0;
+      seen_.reset(seen_.size());
+      count_pass(heads, nheads, &reached);
+    }
+    restore_links_in_order(heads, nheads);
+    restore.armed = false;
+  }
+  return true;
+}
+
+// One count of the heap. The first (reached == nullptr) also records what the garbage search needs; a second
+// one skips the tracked objects `reached` marks unreachable (their gc index is still in their header).
+void Counter::count_pass(const GcLinks* const* heads, int nheads, const std::vector<std::uint8_t>* reached) {
+  const bool record_refs = find_garbage_ && reached == nullptr;
+  for (PyObject* o : not_counted_) seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);
   for (PyObject* f : root_frames_) {
     TypeRecord& r = record(Py_TYPE(f));
     if (header_tracked(f)) continue;  // counted from the gc lists
@@ -552,13 +582,7 @@ bool Counter::run() {
     walk(f, r);
     drain();
   }
-  struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
-    bool armed;
-    ~Restore() {
-      if (armed) restore_links();
-    }
-  } restore{find_garbage_};
-  if (find_garbage_) {
+  if (record_refs) {
     order_.reserve(1 << 16);
     list_starts_.assign(nheads, 0);
   }
@@ -566,15 +590,16 @@ bool Counter::run() {
   for (int h = 0; h < nheads; ++h) {
     const bool frozen = h == nheads - 1;  // the collector never frees these: roots
     const GcLinks* head = heads[h];
-    if (find_garbage_) list_starts_[h] = order_.size();
+    if (record_refs) list_starts_[h] = order_.size();
     for (auto* g = reinterpret_cast<const GcLinks*>(head->next); g != head;
          g = reinterpret_cast<const GcLinks*>(g->next)) {
       auto* o = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
-      if (find_garbage_) order_.push_back(o);
+      if (record_refs) order_.push_back(o);
       if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
+      if (reached != nullptr && !(*reached)[static_cast<std::uint32_t>(g->prev >> 32)]) continue;
       TypeRecord& r = record(Py_TYPE(o));
       count(o, r, true);
-      if (find_garbage_) {
+      if (record_refs) {
         holder_ = gc_index(o);
         if (frozen) refs_[holder_] = kRoot;
         edge_begin_[holder_] = static_cast<std::uint32_t>(targets_.size());
@@ -586,12 +611,6 @@ bool Counter::run() {
       drain();
     }
   }
-  if (find_garbage_) {
-    restore_links_in_order(heads, nheads);
-    restore.armed = false;
-    garbage_ = unreachable();
-  }
-  return true;
 }
 
 }  // namespace
@@ -604,8 +623,9 @@ void register_count(pb::module_& m) {
   capture::init_type_facts();
   m.def(
       "count_types",
-      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage) -> pb::object {
-        capture::Counter c(sizes, skip_files, find_garbage);
+      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage,
+         bool skip_garbage) -> pb::object {
+        capture::Counter c(sizes, skip_files, find_garbage, skip_garbage);
         if (!c.run()) return pb::none();
         // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
         std::unordered_map<std::string, std::size_t> row_of;
@@ -625,11 +645,13 @@ void register_count(pb::module_& m) {
         return pb::make_tuple(out, c.garbage());
       },
       "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{}, "find_garbage"_a = false,
+      "skip_garbage"_a = false,
       "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
       "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
       "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; with "
       "find_garbage=True, `garbage` is how many gc-tracked objects are cyclic garbage (as the collector would find "
-      "them, without collecting), else -1. None when this CPython's gc lists cannot be read (then use capture).");
+      "them, without collecting), else -1; with skip_garbage=True, they are also left out of the counts, with what only "
+      "they hold. None when this CPython's gc lists cannot be read (then use capture).");
 }
 
 }  // namespace refgraph::py
