@@ -114,6 +114,10 @@ class Counter {
     if (o == nullptr) return;
     TypeRecord& r = record(Py_TYPE(o));
     const bool gc = is_gc(o, r);
+    if (garbage_mode_) {  // subtract_garbage: the untracked objects garbage refers to, and how often
+      if (owned && !(gc && header_tracked(o))) ++from_garbage_[o];
+      return;
+    }
     if (gc && header_tracked(o)) {
       if (holder_ != kNoHolder && owned) {  // a reference inside the gc's world: not one that keeps o alive
         const std::uint32_t t = gc_index(o);
@@ -171,13 +175,15 @@ class Counter {
     const auto k = static_cast<std::uint32_t>(refs_.size());
     const Py_ssize_t rc = Py_REFCNT(o);
     refs_.push_back(rc >= kRoot ? kRoot : static_cast<std::uint32_t>(rc));
+    by_index_.push_back(o);
     edge_begin_.push_back(0);
     edge_end_.push_back(0);
     g->prev = (std::uintptr_t(k) << 32) | kOurs | (g->prev & 1);
     return k;
   }
   std::vector<std::uint8_t> reachable() const;  // by gc index
-  void count_pass(const GcLinks* const* heads, int nheads, const std::vector<std::uint8_t>* reached);
+  void count_pass(const GcLinks* const* heads, int nheads);
+  void subtract_garbage(const std::vector<std::uint8_t>& reached);
   static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
   void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
 
@@ -191,6 +197,9 @@ class Counter {
   std::vector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
   std::vector<std::uint32_t> targets_;
   std::vector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  std::vector<PyObject*> by_index_;        // tracked objects by gc index
+  bool garbage_mode_ = false;
+  std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
   std::vector<std::size_t> list_starts_;   // where each list begins in order_
   const std::vector<std::string>& skip_files_;
   PtrIndex type_index_{256};
@@ -552,27 +561,50 @@ bool Counter::run() {
       if (armed) restore_links();
     }
   } restore{find_garbage_};
-  count_pass(heads, nheads, nullptr);
+  count_pass(heads, nheads);
   if (find_garbage_) {
     const std::vector<std::uint8_t> reached = reachable();
     garbage_ = 0;
     for (std::uint8_t r : reached) garbage_ += r == 0;
-    if (skip_garbage_ && garbage_ > 0) {
-      // Count again, from the live objects only: what only the garbage holds is then not reached either.
-      for (auto& r : records_) r->tracked = r->untracked = r->bytes = 0;
-      seen_.reset(seen_.size());
-      count_pass(heads, nheads, &reached);
-    }
+    if (skip_garbage_ && garbage_ > 0) subtract_garbage(reached);
     restore_links_in_order(heads, nheads);
     restore.armed = false;
   }
   return true;
 }
 
-// One count of the heap. The first (reached == nullptr) also records what the garbage search needs; a second
-// one skips the tracked objects `reached` marks unreachable (their gc index is still in their header).
-void Counter::count_pass(const GcLinks* const* heads, int nheads, const std::vector<std::uint8_t>* reached) {
-  const bool record_refs = find_garbage_ && reached == nullptr;
+// Takes the garbage back out of the counts: each unreachable tracked object, and each untracked object whose
+// every reference comes from the garbage (then what it refers to in turn). Costs in proportion to the garbage.
+void Counter::subtract_garbage(const std::vector<std::uint8_t>& reached) {
+  auto uncount = [&](PyObject* o, bool tracked) -> TypeRecord& {
+    TypeRecord& r = record(Py_TYPE(o));
+    --(tracked ? r.tracked : r.untracked);
+    if (sizes_) r.bytes -= object_size(o, r.size_kind, r.pre_header);
+    return r;
+  };
+  garbage_mode_ = true;
+  for (std::size_t k = 0; k < reached.size(); ++k) {
+    if (reached[k]) continue;
+    PyObject* o = by_index_[k];
+    walk(o, uncount(o, true));
+  }
+  PtrIndex dropped{64};
+  std::vector<PyObject*> batch;
+  do {
+    batch.clear();
+    for (auto [o, n] : from_garbage_)
+      if (n == Py_REFCNT(o) && dropped.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) batch.push_back(o);
+    for (PyObject* o : batch) {
+      TypeRecord& r = uncount(o, false);
+      if (walks(o, r)) walk(o, r);
+    }
+  } while (!batch.empty());
+  garbage_mode_ = false;
+}
+
+// One count of the heap; with find_garbage, it also records what the garbage search needs.
+void Counter::count_pass(const GcLinks* const* heads, int nheads) {
+  const bool record_refs = find_garbage_;
   for (PyObject* o : not_counted_) seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);
   for (PyObject* f : root_frames_) {
     TypeRecord& r = record(Py_TYPE(f));
@@ -596,7 +628,6 @@ void Counter::count_pass(const GcLinks* const* heads, int nheads, const std::vec
       auto* o = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
       if (record_refs) order_.push_back(o);
       if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
-      if (reached != nullptr && !(*reached)[static_cast<std::uint32_t>(g->prev >> 32)]) continue;
       TypeRecord& r = record(Py_TYPE(o));
       count(o, r, true);
       if (record_refs) {
