@@ -433,16 +433,21 @@ def _follow(first, ids):
 
 
 def _module_chain(obj, predicate, max_depth, ignore, backward):
-    """The chain to (or from) a proper module without pinning the heap: the search runs on a plain capture and
-    the hops are then looked up again from live objects (a module, then each one's referents). None if that
-    fails, e.g. because a hop is a reference ``gc.get_referents`` does not show."""
-    graph = _common.capture()
-    search = graph.backref_chain if backward else graph.ref_chain
-    hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
-    del graph
-    if hops is None:
+    """The chain to (or from) a proper module without pinning the heap: the search runs natively (backward on
+    the references of the gc-tracked objects alone, see ``_core.local_backref_chain``; otherwise on a plain
+    capture) and the hops are then looked up again from live objects (a module, then each one's referents). None
+    if that fails, e.g. because a hop is a reference ``gc.get_referents`` does not show."""
+    ids = None
+    if backward:
+        ids = _core.local_backref_chain([id(obj)], ["module"], max_depth, ignore, list(_common.SKIP_FILES))
+    if ids is None:
+        graph = _common.capture()
+        search = graph.backref_chain if backward else graph.ref_chain
+        hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
+        del graph
+        ids = [hop[0] for hop in hops] if hops is not None else []
+    if not ids:
         return [obj]
-    ids = [hop[0] for hop in hops]
     if backward:
         root = next((m for m in list(sys.modules.values()) if id(m) == ids[0]), None)
         chain = _follow(root, ids[1:]) if root is not None else None
@@ -592,6 +597,13 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
     ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
+    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(gc.is_tracked, objs)):
+        # Only the objects drawn are captured (see show_backrefs); None where that path cannot answer.
+        dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
+                                       skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
+        if dot is not None:
+            _deliver(dot, filename, output, what)
+            return
     heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
     try:
         graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames)
@@ -670,6 +682,14 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, 
     ``extra_node_attrs``: a function of one object returning a dict of Graphviz node attributes.
 
     ``refcounts``: show each object's reference count. ``shortnames``: if False, qualify type names.
+
+    Fast path: when every object in ``objs`` is gc-tracked and no ``filter``, ``highlight``, ``extra_info``,
+    ``extra_node_attrs`` or ``refcounts`` is given, the heap is not captured whole: one scan of the references
+    every gc-tracked object holds finds the referrers (as ``gc.get_referrers`` would, plus running frames' locals
+    and static types), and only the objects drawn are captured. The drawing is the one the whole capture gives:
+    the same nodes, labels, sizes, edges, roots, chain and "+N more" summaries. The one difference: a referrer
+    the gc does not track and that is not a type (a code object's constants, a module definition) is not found,
+    as with objgraph; it holds only constants.
 
     >>> import io
     >>> x = []
