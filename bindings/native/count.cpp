@@ -21,6 +21,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -183,6 +184,7 @@ class Counter {
   }
   std::vector<std::uint8_t> reachable() const;  // by gc index
   void count_pass(const GcLinks* const* heads, int nheads);
+  void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
   static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
   void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
@@ -615,9 +617,27 @@ void Counter::count_pass(const GcLinks* const* heads, int nheads) {
     drain();
   }
   if (record_refs) {
-    order_.reserve(1 << 16);
+    // Sized from the previous call's heap: growing these arrays copies megabytes on a big heap.
+    static std::size_t last_tracked = 1 << 16, last_edges = 1 << 16;
+    for (auto* v : {&refs_, &edge_begin_, &edge_end_}) v->reserve(last_tracked + last_tracked / 8);
+    by_index_.reserve(last_tracked + last_tracked / 8);
+    order_.reserve(last_tracked + last_tracked / 8);
+    targets_.reserve(last_edges + last_edges / 8);
     list_starts_.assign(nheads, 0);
+    struct Remember {
+      const Counter& c;
+      ~Remember() {
+        last_tracked = std::max<std::size_t>(c.order_.size(), 1 << 16);
+        last_edges = std::max<std::size_t>(c.targets_.size(), 1 << 16);
+      }
+    } remember{*this};
+    count_lists(heads, nheads, record_refs);
+    return;
   }
+  count_lists(heads, nheads, record_refs);
+}
+
+void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_refs) {
   const bool use_excluded = excluded_.size() > 0;
   for (int h = 0; h < nheads; ++h) {
     const bool frozen = h == nheads - 1;  // the collector never frees these: roots
