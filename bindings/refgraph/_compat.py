@@ -50,8 +50,8 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     """{type name: count} of the gc-tracked objects (with ``untracked``: of every object), counted in C++
     without a graph (``_core.count_types``; a capture where that cannot read the gc's lists).
 
-    With ``collect``, cyclic garbage is not counted: the count looks for it as it goes and runs ``gc.collect()``
-    (then counts again) only if it finds some.
+    With ``collect``, cyclic garbage is not counted: the count finds it with the collector's own test and leaves
+    it out (and what only it holds), without collecting it.
     """
     counts = _common.count_types(shortnames=shortnames, collect=collect)
     if counts is None:
@@ -172,9 +172,10 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):
 
     ``shortnames`` and ``filter`` are as for :func:`typestats`.
 
-    ``collect`` (refgraph only): if True, cyclic garbage is not counted: the count finds it with the collector's
-    own test and runs ``gc.collect()`` (then counts again) only when there is some, so a steady heap is not
-    collected at every call; if False, no ``gc.collect()`` runs and uncollected garbage is counted.
+    ``collect`` (refgraph only): if True, cyclic garbage is not counted, as if ``gc.collect()`` had run: the count
+    finds it with the collector's own test and leaves it out, without collecting it (no ``__del__`` runs, and a
+    steady heap costs no collection); if False, uncollected garbage is counted. (With ``filter``, ``collect``
+    runs ``gc.collect()``.)
 
     >>> class Leak: pass
     >>> _ = growth(limit=None)

@@ -100,4 +100,5 @@ def count_types(
     sizes: bool = False,
     skip_files: Iterable[str] = (),
     find_garbage: bool = False,
+    skip_garbage: bool = False,
 ) -> Optional[tuple[dict[str, tuple[int, int, int]], int]]: ...
