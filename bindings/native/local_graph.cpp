@@ -627,10 +627,14 @@ std::vector<PyObject*> as_objects(const std::vector<std::uint64_t>& ids) {
   return out;
 }
 
-bool all_tracked(const std::vector<PyObject*>& objs) {
-  for (PyObject* o : objs)
-    if (!PyObject_IS_GC(o) || !PyObject_GC_IsTracked(o)) return false;
-  return !objs.empty();
+// Source indices of the start objects, or nothing if one is not a source: then it is not a gc-tracked object
+// (or not an object at all: ids are only compared with the objects the scan found, never dereferenced).
+std::optional<std::vector<std::uint32_t>> start_indices(const HeapRefs& refs, const std::vector<PyObject*>& starts) {
+  if (starts.empty()) return std::nullopt;
+  std::vector<std::uint32_t> idx = refs.indices_of(starts);
+  for (std::uint32_t i : idx)
+    if (i == 0xFFFFFFFFu) return std::nullopt;
+  return idx;
 }
 
 struct RootTest {
@@ -673,12 +677,14 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
                                               std::size_t too_many, const std::vector<std::uint64_t>& ignore_ids,
                                               const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> starts = as_objects(ids);
-  if (!all_tracked(starts)) return std::nullopt;
+  if (starts.empty()) return std::nullopt;
   const double t0 = cpu_now();
   GcPause pause;
   Seeds seeds(skip_files);
   HeapRefs refs(seeds);
   if (!refs.build()) return std::nullopt;
+  const auto start_idx = start_indices(refs, starts);
+  if (!start_idx) return std::nullopt;
   const double t1 = cpu_now();
 
   PtrIndex ignored(64);
@@ -692,7 +698,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   std::vector<PyObject*> ignore_list;
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
   const std::vector<PyObject*> chain =
-      search.find(refs.indices_of(starts), refs.indices_of(ignore_list), 0, &used_deferred);
+      search.find(*start_idx, refs.indices_of(ignore_list), 0, &used_deferred);
   const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
@@ -781,12 +787,14 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
                                                               const std::vector<std::uint64_t>& ignore_ids,
                                                               const std::vector<std::string>& skip_files) {
   const std::vector<PyObject*> starts = as_objects(ids);
-  if (!all_tracked(starts) || types.empty()) return std::nullopt;
+  if (starts.empty() || types.empty()) return std::nullopt;
   const double t0 = cpu_now();
   GcPause pause;
   Seeds seeds(skip_files);
   HeapRefs refs(seeds);
   if (!refs.build()) return std::nullopt;
+  const auto start_idx = start_indices(refs, starts);
+  if (!start_idx) return std::nullopt;
   const double t1 = cpu_now();
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
@@ -802,7 +810,7 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   ChainSearch search(refs, is_target);
   bool used_deferred = false;
   const std::vector<PyObject*> chain =
-      search.find(refs.indices_of(starts), refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
+      search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
   g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +
