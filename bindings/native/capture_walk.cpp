@@ -164,6 +164,8 @@ class Walker {
   void seed_modules();
   void seed_threads();
   void seed_gc_list(PyObject* list);
+  void seed_only(const std::vector<PyObject*>& objs);
+  void set_in_refs(const std::vector<std::int64_t>& in_refs);
   bool gather_gc_objects();
   void seed_gathered();
   std::size_t gathered() const { return gc_objs_.size(); }
@@ -190,6 +192,10 @@ class Walker {
   EdgeLabel label(std::string_view s) { return strings_.intern(s); }
 
   std::uint32_t discover(PyObject* o) {
+    if (closed_) {  // a restricted capture: no new nodes
+      std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(o));
+      return c == PtrIndex::kAbsent ? kSkip : c;
+    }
     auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
     if (inserted) append(o);
     return c;
@@ -362,6 +368,7 @@ class Walker {
   std::string md_timing_;
   static double secs(double a, double b) { return b - a; }
   bool count_only_ = false;
+  bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
   std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
 
@@ -432,6 +439,19 @@ void Walker::seed_gc_list(PyObject* list) {
     std::uint32_t c = discover(PyList_GET_ITEM(list, i));
     if (c == kSkip) continue;
     ++balance_[c];  // the list's own reference is not the heap's
+  }
+}
+
+void Walker::seed_only(const std::vector<PyObject*>& objs) {
+  for (PyObject* o : objs) discover(o);
+  closed_ = true;
+}
+
+void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
+  for (std::size_t i = 0; i < objs_.size() && i < in_refs.size(); ++i) {
+    const Py_ssize_t rc = Py_REFCNT(objs_[i]);
+    balance_[i] = static_cast<std::int32_t>(std::min<std::int64_t>(in_refs[i], 1 << 30) -
+                                            (rc > (1 << 30) ? (1 << 30) : rc));
   }
 }
 
@@ -1308,8 +1328,35 @@ void init_capture() {
   init_type_facts();
 }
 
+namespace {
+
+// Only the given objects, walked for their labels, sizes and the edges between them (capture_walk.hpp).
+HeapGraph capture_only(const CaptureOptions& opt) {
+  const auto t0 = cpu_now();
+  Metadata md = make_metadata(opt);
+  md.extra["producer"] = "refgraph._core.local";
+  GcPause pause;
+  Walker w(opt);
+  const std::size_t n = opt.only->size();
+  w.reserve(n);
+  w.seed_only(*opt.only);
+  w.seed_modules();
+  w.seed_threads();
+  w.run();
+  if (opt.only_in_refs != nullptr) w.set_in_refs(*opt.only_in_refs);
+  w.mark_external();
+  w.phase2_start = w.num_nodes();
+  w.drop_tool_objects();
+  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  pause.restore();
+  return w.build(std::move(md));  // with the GIL held: nothing can die meanwhile
+}
+
+}  // namespace
+
 HeapGraph capture_heap(const CaptureOptions& opt) {
   if (g_get_objects == nullptr) throw Error("refgraph: capture used before init_capture");
+  if (opt.only != nullptr) return capture_only(opt);
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   GcPause pause;

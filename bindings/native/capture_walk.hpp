@@ -8,10 +8,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "refgraph/graph.hpp"
+
+struct _object;
+typedef struct _object PyObject;
 
 namespace refgraph::capture {
 
@@ -22,6 +26,11 @@ struct CaptureOptions {
   std::size_t max_value_len = 64;
   std::string tag;
   bool pin = false;  // Py_INCREF every node before returning (PinnedHeap); the caller decrefs them
+  // Restricted capture (local_graph.cpp): when set, only these objects (live, distinct, borrowed) are nodes and
+  // only the edges between them are kept; no other object is walked. External roots are judged from
+  // `only_in_refs[i]`, the counted references to only[i] found by the caller's scan of the whole heap.
+  const std::vector<PyObject*>* only = nullptr;
+  const std::vector<std::int64_t>* only_in_refs = nullptr;
 };
 
 // Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.

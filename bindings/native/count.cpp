@@ -6,7 +6,7 @@
 //
 // How, with the GIL held and automatic collection paused, running no Python code and allocating no Python object
 // while the gc's lists are read in place (an allocation could start a collection and relink them):
-//  - each gc-tracked object is counted as it is met in the gc lists (capture::for_each_gc_object); its referents
+//  - each gc-tracked object is counted as it is met in the gc lists (capture::gc_list_heads); its referents
 //    that are not tracked (str, int, untracked dicts and tuples, code objects...) are counted when reached, and
 //    walked in turn where they hold references;
 //  - an untracked object whose reference count is 1 has exactly one holder, so it is reached exactly once: it is
@@ -21,6 +21,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -78,11 +79,15 @@ struct TypeRecord {
 
 class Counter {
  public:
-  Counter(bool sizes, const std::vector<std::string>& skip_files) : sizes_(sizes), skip_files_(skip_files) {}
+  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage)
+      : sizes_(sizes), find_garbage_(find_garbage || skip_garbage), skip_garbage_(skip_garbage),
+        skip_files_(skip_files) {}
 
   // False when this build cannot read the gc's lists.
   bool run();
   const std::vector<std::unique_ptr<TypeRecord>>& records() const { return records_; }
+  // With find_garbage: how many gc-tracked objects are cyclic garbage (else -1).
+  long long garbage() const { return garbage_; }
 
  private:
   TypeRecord& record(PyTypeObject* t) {
@@ -110,7 +115,18 @@ class Counter {
     if (o == nullptr) return;
     TypeRecord& r = record(Py_TYPE(o));
     const bool gc = is_gc(o, r);
-    if (gc && header_tracked(o)) return;
+    if (garbage_mode_) {  // subtract_garbage: the untracked objects garbage refers to, and how often
+      if (owned && !(gc && header_tracked(o))) ++from_garbage_[o];
+      return;
+    }
+    if (gc && header_tracked(o)) {
+      if (holder_ != kNoHolder && owned) {  // a reference inside the gc's world: not one that keeps o alive
+        const std::uint32_t t = gc_index(o);
+        if (refs_[t] > 0) --refs_[t];
+        targets_.push_back(t);
+      }
+      return;
+    }
     if (Py_REFCNT(o) == 1 && !r.is_frame) {
       // One reference: this one, if owned, and then nobody else reaches the object. A borrowed reference (a
       // weakref's referent) to such an object is left to its one owner.
@@ -123,6 +139,7 @@ class Counter {
   }
 
   void drain() {
+    holder_ = kNoHolder;  // untracked holders: their references keep objects alive, as the gc sees it
     while (!pending_.empty()) {
       PyObject* o = pending_.back();
       pending_.pop_back();
@@ -145,7 +162,47 @@ class Counter {
   void seed_threads();
   void exclude_tool_objects();
 
+  // Garbage, found as the collector finds it: each tracked object starts with its reference count, less one per
+  // reference from another tracked object; those left with a positive count are held from outside (roots), and
+  // what no root reaches over the recorded references is garbage. The object's index is kept where the collector
+  // keeps its count, in the gc header's prev link (flag bit 1 marks it ours; bit 0, "finalized", is left alone);
+  // restore_links() rebuilds every prev link from the next links, which are never touched.
+  static constexpr std::uint32_t kNoHolder = 0xFFFFFFFFu;
+  static constexpr std::uint32_t kRoot = 0x7FFFFFFFu;
+  static constexpr std::uintptr_t kOurs = 2;
+  std::uint32_t gc_index(PyObject* o) {
+    auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(o) - 1);
+    if (g->prev & kOurs) return static_cast<std::uint32_t>(g->prev >> 32);
+    const auto k = static_cast<std::uint32_t>(refs_.size());
+    const Py_ssize_t rc = Py_REFCNT(o);
+    refs_.push_back(rc >= kRoot ? kRoot : static_cast<std::uint32_t>(rc));
+    by_index_.push_back(o);
+    edge_begin_.push_back(0);
+    edge_end_.push_back(0);
+    g->prev = (std::uintptr_t(k) << 32) | kOurs | (g->prev & 1);
+    return k;
+  }
+  std::vector<std::uint8_t> reachable() const;  // by gc index
+  void count_pass(const GcLinks* const* heads, int nheads);
+  void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
+  void subtract_garbage(const std::vector<std::uint8_t>& reached);
+  static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
+  void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
+
   const bool sizes_;
+  const bool find_garbage_;
+  const bool skip_garbage_;
+  long long garbage_ = -1;
+  std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
+  std::vector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
+  // References between tracked objects: a holder's targets are recorded together, while it is walked.
+  std::vector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
+  std::vector<std::uint32_t> targets_;
+  std::vector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  std::vector<PyObject*> by_index_;        // tracked objects by gc index
+  bool garbage_mode_ = false;
+  std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
+  std::vector<std::size_t> list_starts_;   // where each list begins in order_
   const std::vector<std::string>& skip_files_;
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeRecord>> records_;
@@ -156,6 +213,7 @@ class Counter {
   PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
   std::vector<PyObject*> pending_;  // untracked objects counted, still to walk
   std::vector<PyObject*> root_frames_, tool_frames_;
+  std::vector<PyObject*> not_counted_;  // the tool's frames and objects: marked seen before each count
   std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
 
   std::unordered_map<PyObject*, Py_ssize_t> tool_refs_;  // what the tool's frames refer to, and how often
@@ -401,7 +459,7 @@ void Counter::seed_threads() {
 // them, and, below it, what has that one holder only. (The capture drops everything only they reach; counting
 // without edges sees one holder deep, which covers the tool's calls: their locals are arguments and results.)
 void Counter::exclude_tool_objects() {
-  for (PyObject* f : tool_frames_) seen_.insert(reinterpret_cast<std::uintptr_t>(f), 0);
+  for (PyObject* f : tool_frames_) not_counted_.push_back(f);
   if (tool_frames_.empty()) return;
   // What the tool's frames refer to (as the capture's walk_frame sees them), and how often.
   for (PyObject* f : tool_frames_) {
@@ -427,7 +485,7 @@ void Counter::exclude_tool_objects() {
     PyObject* o = stack.back();
     stack.pop_back();
     if (!excluded_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) continue;
-    seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);  // an untracked one is not counted when reached
+    not_counted_.push_back(o);  // an untracked one is not counted when reached
     TypeRecord& r = record(Py_TYPE(o));
     if (!walks(o, r) || r.layer == Layer::Frame) continue;
     // Below it, what it alone holds: referents with one reference.
@@ -440,11 +498,116 @@ void Counter::exclude_tool_objects() {
   tool_refs_.clear();
 }
 
+std::vector<std::uint8_t> Counter::reachable() const {
+  const std::size_t n = refs_.size();
+  std::vector<std::uint8_t> reached(n, 0);
+  std::vector<std::uint32_t> stack;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (refs_[k] == 0 || reached[k]) continue;
+    reached[k] = 1;
+    stack.push_back(k);
+    while (!stack.empty()) {
+      const std::uint32_t h = stack.back();
+      stack.pop_back();
+      for (std::uint32_t e = edge_begin_[h]; e < edge_end_[h]; ++e) {
+        const std::uint32_t t = targets_[e];
+        if (!reached[t]) {
+          reached[t] = 1;
+          stack.push_back(t);
+        }
+      }
+    }
+  }
+  return reached;
+}
+
+void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) const {
+  // Each prev link is the object before it in its list: stores whose addresses are all known ahead, unlike the
+  // walk along the next links.
+  for (int h = 0; h < nheads; ++h) {
+    const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
+    std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
+    for (std::size_t i = list_starts_[h]; i < end; ++i) {
+      if (i + 8 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 8]) - 1, 1);
+      auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(order_[i]) - 1);
+      g->prev = prev | (g->prev & 1);
+      prev = reinterpret_cast<std::uintptr_t>(g);
+    }
+  }
+}
+
+void Counter::restore_links() {
+  const GcLinks* heads[8];
+  const int n = gc_list_heads(heads, 8);
+  for (int h = 0; h < n; ++h) {
+    const GcLinks* prev = heads[h];
+    for (auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(prev->next)); g != heads[h];
+         g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(g->next))) {
+      g->prev = reinterpret_cast<std::uintptr_t>(prev) | (g->prev & 1);
+      prev = g;
+    }
+  }
+}
+
 bool Counter::run() {
   if (!have_internals()) return false;
+  const GcLinks* heads[8];
+  const int nheads = gc_list_heads(heads, 8);  // the three generations, then the permanent one (gc.freeze)
+  if (nheads < 0) return false;
   seed_threads();  // allocates frame objects: before the gc lists are read
   GcPause pause;
   exclude_tool_objects();
+  struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
+    bool armed;
+    ~Restore() {
+      if (armed) restore_links();
+    }
+  } restore{find_garbage_};
+  count_pass(heads, nheads);
+  if (find_garbage_) {
+    const std::vector<std::uint8_t> reached = reachable();
+    garbage_ = 0;
+    for (std::uint8_t r : reached) garbage_ += r == 0;
+    if (skip_garbage_ && garbage_ > 0) subtract_garbage(reached);
+    restore_links_in_order(heads, nheads);
+    restore.armed = false;
+  }
+  return true;
+}
+
+// Takes the garbage back out of the counts: each unreachable tracked object, and each untracked object whose
+// every reference comes from the garbage (then what it refers to in turn). Costs in proportion to the garbage.
+void Counter::subtract_garbage(const std::vector<std::uint8_t>& reached) {
+  auto uncount = [&](PyObject* o, bool tracked) -> TypeRecord& {
+    TypeRecord& r = record(Py_TYPE(o));
+    --(tracked ? r.tracked : r.untracked);
+    if (sizes_) r.bytes -= object_size(o, r.size_kind, r.pre_header);
+    return r;
+  };
+  garbage_mode_ = true;
+  for (std::size_t k = 0; k < reached.size(); ++k) {
+    if (reached[k]) continue;
+    PyObject* o = by_index_[k];
+    walk(o, uncount(o, true));
+  }
+  PtrIndex dropped{64};
+  std::vector<PyObject*> batch;
+  do {
+    batch.clear();
+    for (auto [o, n] : from_garbage_)
+      if (n == Py_REFCNT(o) && dropped.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) batch.push_back(o);
+    for (PyObject* o : batch) {
+      TypeRecord& r = uncount(o, false);
+      if (walks(o, r)) walk(o, r);
+    }
+  } while (!batch.empty());
+  garbage_mode_ = false;
+}
+
+// One count of the heap; with find_garbage, it also records what the garbage search needs.
+void Counter::count_pass(const GcLinks* const* heads, int nheads) {
+  const bool record_refs = find_garbage_;
+  for (PyObject* o : not_counted_) seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);
   for (PyObject* f : root_frames_) {
     TypeRecord& r = record(Py_TYPE(f));
     if (header_tracked(f)) continue;  // counted from the gc lists
@@ -453,15 +616,52 @@ bool Counter::run() {
     walk(f, r);
     drain();
   }
+  if (record_refs) {
+    // Sized from the previous call's heap: growing these arrays copies megabytes on a big heap.
+    static std::size_t last_tracked = 1 << 16, last_edges = 1 << 16;
+    for (auto* v : {&refs_, &edge_begin_, &edge_end_}) v->reserve(last_tracked + last_tracked / 8);
+    by_index_.reserve(last_tracked + last_tracked / 8);
+    order_.reserve(last_tracked + last_tracked / 8);
+    targets_.reserve(last_edges + last_edges / 8);
+    list_starts_.assign(nheads, 0);
+    struct Remember {
+      const Counter& c;
+      ~Remember() {
+        last_tracked = std::max<std::size_t>(c.order_.size(), 1 << 16);
+        last_edges = std::max<std::size_t>(c.targets_.size(), 1 << 16);
+      }
+    } remember{*this};
+    count_lists(heads, nheads, record_refs);
+    return;
+  }
+  count_lists(heads, nheads, record_refs);
+}
+
+void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_refs) {
   const bool use_excluded = excluded_.size() > 0;
-  const bool ok = for_each_gc_object([&](PyObject* o) {
-    if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
-    TypeRecord& r = record(Py_TYPE(o));
-    count(o, r, true);
-    walk(o, r);
-    drain();
-  });
-  return ok;
+  for (int h = 0; h < nheads; ++h) {
+    const bool frozen = h == nheads - 1;  // the collector never frees these: roots
+    const GcLinks* head = heads[h];
+    if (record_refs) list_starts_[h] = order_.size();
+    for (auto* g = reinterpret_cast<const GcLinks*>(head->next); g != head;
+         g = reinterpret_cast<const GcLinks*>(g->next)) {
+      auto* o = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
+      if (record_refs) order_.push_back(o);
+      if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
+      TypeRecord& r = record(Py_TYPE(o));
+      count(o, r, true);
+      if (record_refs) {
+        holder_ = gc_index(o);
+        if (frozen) refs_[holder_] = kRoot;
+        edge_begin_[holder_] = static_cast<std::uint32_t>(targets_.size());
+        walk(o, r);
+        edge_end_[holder_] = static_cast<std::uint32_t>(targets_.size());
+      } else {
+        walk(o, r);
+      }
+      drain();
+    }
+  }
 }
 
 }  // namespace
@@ -474,8 +674,9 @@ void register_count(pb::module_& m) {
   capture::init_type_facts();
   m.def(
       "count_types",
-      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files) -> pb::object {
-        capture::Counter c(sizes, skip_files);
+      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage,
+         bool skip_garbage) -> pb::object {
+        capture::Counter c(sizes, skip_files, find_garbage, skip_garbage);
         if (!c.run()) return pb::none();
         // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
         std::unordered_map<std::string, std::size_t> row_of;
@@ -492,13 +693,16 @@ void register_count(pb::module_& m) {
         }
         pb::dict out;
         for (const auto& [name, v] : rows) out[pb::str(name)] = pb::make_tuple(v[0], v[1], v[2]);
-        return pb::make_tuple(out, -1);
+        return pb::make_tuple(out, c.garbage());
       },
-      "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{},
+      "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{}, "find_garbage"_a = false,
+      "skip_garbage"_a = false,
       "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
       "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
-      "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; `garbage` is -1 "
-      "(not looked for). None when this CPython's gc lists cannot be read (then use capture).");
+      "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; with "
+      "find_garbage=True, `garbage` is how many gc-tracked objects are cyclic garbage (as the collector would find "
+      "them, without collecting), else -1; with skip_garbage=True, they are also left out of the counts, with what only "
+      "they hold. None when this CPython's gc lists cannot be read (then use capture).");
 }
 
 }  // namespace refgraph::py

@@ -10,5 +10,6 @@ void register_graph(pybind11::module_& m);    // graph.cpp: HeapGraph, dumps, an
 void register_capture(pybind11::module_& m);  // capture.cpp: the live CPython heap walk
 void register_count(pybind11::module_& m);    // count.cpp: objects per type without a graph
 void register_render(pybind11::module_& m);   // render.cpp: DOT and libgvc rendering
+void register_local(pybind11::module_& m);    // local_graph.cpp: show_backrefs and chains without a full capture
 
 }  // namespace refgraph::py

@@ -1,9 +1,10 @@
 """objgraph's API on refgraph's engine: same names, signatures, defaults and return types.
 
-The counting functions capture the heap in C++ and count the gc-tracked nodes, which is exactly what objgraph
-counts; the chain and graph functions search the captured graph in C++. Where a user callable must see live
-objects (``filter``, ``predicate``, ``highlight``, ...), the capture is pinned (``_core.pin_heap``) so every
-object handed to the callable, and every object returned, is alive. The differences from objgraph are listed in
+The counting functions count the heap in C++ without building a graph (``_core.count_types``), gc-tracked
+objects by default, which is exactly what objgraph counts; the chain and graph functions search the captured
+graph in C++. Where a user callable must see live objects (``filter``, ``predicate``, ``highlight``, ...), the
+capture is pinned (``_core.pin_heap``) so every object handed to the callable, and every object returned, is
+alive. The differences from objgraph are listed in
 the package docstring.
 """
 
@@ -49,7 +50,8 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     """{type name: count} of the gc-tracked objects (with ``untracked``: of every object), counted in C++
     without a graph (``_core.count_types``; a capture where that cannot read the gc's lists).
 
-    With ``collect``, cyclic garbage is not counted: ``gc.collect()`` runs first.
+    With ``collect``, cyclic garbage is not counted: the count finds it with the collector's own test and leaves
+    it out (and what only it holds), without collecting it.
     """
     counts = _common.count_types(shortnames=shortnames, collect=collect)
     if counts is None:
@@ -170,8 +172,10 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):
 
     ``shortnames`` and ``filter`` are as for :func:`typestats`.
 
-    ``collect`` (refgraph only): if True, cyclic garbage is collected first and not counted; if False, no
-    ``gc.collect()`` runs and uncollected garbage is counted.
+    ``collect`` (refgraph only): if True, cyclic garbage is not counted, as if ``gc.collect()`` had run: the count
+    finds it with the collector's own test and leaves it out, without collecting it (no ``__del__`` runs, and a
+    steady heap costs no collection); if False, uncollected garbage is counted. (With ``filter``, ``collect``
+    runs ``gc.collect()``.)
 
     >>> class Leak: pass
     >>> _ = growth(limit=None)
@@ -429,16 +433,21 @@ def _follow(first, ids):
 
 
 def _module_chain(obj, predicate, max_depth, ignore, backward):
-    """The chain to (or from) a proper module without pinning the heap: the search runs on a plain capture and
-    the hops are then looked up again from live objects (a module, then each one's referents). None if that
-    fails, e.g. because a hop is a reference ``gc.get_referents`` does not show."""
-    graph = _common.capture()
-    search = graph.backref_chain if backward else graph.ref_chain
-    hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
-    del graph
-    if hops is None:
+    """The chain to (or from) a proper module without pinning the heap: the search runs natively (backward on
+    the references of the gc-tracked objects alone, see ``_core.local_backref_chain``; otherwise on a plain
+    capture) and the hops are then looked up again from live objects (a module, then each one's referents). None
+    if that fails, e.g. because a hop is a reference ``gc.get_referents`` does not show."""
+    ids = None
+    if backward:
+        ids = _core.local_backref_chain([id(obj)], ["module"], max_depth, ignore, list(_common.SKIP_FILES))
+    if ids is None:
+        graph = _common.capture()
+        search = graph.backref_chain if backward else graph.ref_chain
+        hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
+        del graph
+        ids = [hop[0] for hop in hops] if hops is not None else []
+    if not ids:
         return [obj]
-    ids = [hop[0] for hop in hops]
     if backward:
         root = next((m for m in list(sys.modules.values()) if id(m) == ids[0]), None)
         chain = _follow(root, ids[1:]) if root is not None else None
@@ -588,6 +597,13 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
     ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
+    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(gc.is_tracked, objs)):
+        # Only the objects drawn are captured (see show_backrefs); None where that path cannot answer.
+        dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
+                                       skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
+        if dot is not None:
+            _deliver(dot, filename, output, what)
+            return
     heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
     try:
         graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames)
@@ -666,6 +682,14 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, 
     ``extra_node_attrs``: a function of one object returning a dict of Graphviz node attributes.
 
     ``refcounts``: show each object's reference count. ``shortnames``: if False, qualify type names.
+
+    Fast path: when every object in ``objs`` is gc-tracked and no ``filter``, ``highlight``, ``extra_info``,
+    ``extra_node_attrs`` or ``refcounts`` is given, the heap is not captured whole: one scan of the references
+    every gc-tracked object holds finds the referrers (as ``gc.get_referrers`` would, plus running frames' locals
+    and static types), and only the objects drawn are captured. The drawing is the one the whole capture gives:
+    the same nodes, labels, sizes, edges, roots, chain and "+N more" summaries. The one difference: a referrer
+    the gc does not track and that is not a type (a code object's constants, a module definition) is not found,
+    as with objgraph; it holds only constants.
 
     >>> import io
     >>> x = []

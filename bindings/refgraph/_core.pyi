@@ -99,4 +99,6 @@ def count_types(
     shortnames: bool = True,
     sizes: bool = False,
     skip_files: Iterable[str] = (),
+    find_garbage: bool = False,
+    skip_garbage: bool = False,
 ) -> Optional[tuple[dict[str, tuple[int, int, int]], int]]: ...

@@ -376,9 +376,9 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size"):
     ``int``...), with sizes as ``sys.getsizeof`` reports them (shallow sizes, as Pympler's ``summary`` shows).
 
     ``limit``: the number of rows. ``file``: where to write (default ``sys.stdout``; pass an ``io.StringIO``
-    to serve the table from a debug endpoint). ``collect``: leave cyclic garbage out (``gc.collect()`` runs first).
-    ``shortnames``: if
-    False, qualify type names with their module. ``sort``: ``'size'`` or ``'count'``.
+    to serve the table from a debug endpoint). ``collect``: leave cyclic garbage out, as if ``gc.collect()`` had
+    run (the count finds it and leaves it out, without collecting). ``shortnames``: if False, qualify type names
+    with their module. ``sort``: ``'size'`` or ``'count'``.
 
     >>> big = 'a' * 2**26
     >>> summary(limit=1)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS

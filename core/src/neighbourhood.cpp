@@ -83,7 +83,7 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
   if (o.highlight_chains && o.direction == Direction::Back && !start.empty()) {
     ChainOptions co;
     co.ignore = o.ignore;
-    Chain chain = backref_chain(g, start, co);
+    Chain chain = o.chain != nullptr ? *o.chain : backref_chain(g, start, co);
     // Walk from the start end (the chain's last node) outwards, so extra nodes come in order of distance.
     for (std::size_t k = 0; k < chain.nodes.size(); ++k) {
       NodeIndex m = chain.nodes[chain.nodes.size() - 1 - k];

@@ -49,6 +49,8 @@ struct Subgraph {
   std::vector<EdgeIndex> chain_edges;    // subset of edges on the highlighted chain
 };
 
+struct Chain;
+
 struct NeighbourhoodOptions {
   Direction direction = Direction::Back;
   std::size_t max_depth = 3;
@@ -59,6 +61,7 @@ struct NeighbourhoodOptions {
   std::function<bool(NodeIndex)> filter;     // entered only where it returns true (objgraph's filter)
   bool follow_weak = true;                   // walk and draw weak edges too (dashed; they never retain)
   bool highlight_chains = true;
+  const Chain* chain = nullptr;             // with highlight_chains: mark this chain instead of searching one
   std::size_t max_nodes = 100000;            // hard stop for runaway drawings; summaries say what was cut
 };
 

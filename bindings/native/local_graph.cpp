@@ -1,0 +1,753 @@
+// _core.local_backrefs_dot and _core.local_backref_chain: show_backrefs and find_backref_chain without capturing
+// the whole heap.
+//
+//   dot = _core.local_backrefs_dot([id(x)], max_depth=3, too_many=10, ignore_ids=[], skip_files=[pkg_dir])
+//   hops = _core.local_backref_chain([id(x)], types=["module"], max_depth=20, skip_files=[pkg_dir])
+//
+// One pass over the gc's lists (read in place) records every reference each gc-tracked object holds, with the
+// flags the capture gives that edge (weak, deferred, not counted); the records are then sorted by referent, so
+// the referrers of any object are one lookup away. A chain is then chain.cpp's breadth-first search run on those
+// records with its exact rules (no deferred edge unless no chain exists without one; in-edges in source address
+// order; the first target discovered wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only
+// those objects (and the referrers the drawing summarises) are then captured, with capture_walk's `only` option,
+// so that types, sizes, labels, edges and root kinds are the capture's own and neighbourhood()/to_dot() draw them
+// as they would the whole heap.
+//
+// What the records do not see: references held by objects the gc does not track (static types, code objects,
+// module definitions). So the start objects must be gc-tracked (any referrer of a gc-tracked object that matters
+// is tracked too), and the Python layer falls back to a full capture otherwise. Both functions return None when
+// they cannot answer this way (no in-place gc lists on this CPython, or a self-check failed).
+//
+// Like the capture: the GIL is held and automatic collection paused, no Python code runs and, while the records
+// are read, no Python object is allocated; no reference is kept.
+#include <Python.h>
+#include <frameobject.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <pybind11/stl.h>
+
+#include "capture_internals.hpp"
+#include "capture_labels.hpp"
+#include "capture_walk.hpp"
+#include "ptr_index.hpp"
+#include "refgraph/chain.hpp"
+#include "refgraph/dot.hpp"
+#include "refgraph/errors.hpp"
+#include "refgraph/neighbourhood.hpp"
+
+namespace pb = pybind11;
+using namespace pybind11::literals;
+
+namespace refgraph::capture {
+
+namespace {
+
+// Record flags: the capture's edge flags, plus whether the edge is counted when judging External roots.
+constexpr std::uint8_t kRecWeak = 1;
+constexpr std::uint8_t kRecDeferred = 2;
+constexpr std::uint8_t kRecUncounted = 4;
+constexpr unsigned kFlagBits = 3;
+constexpr unsigned kRegionShift = 20;  // referents are keyed by (1 MiB region, offset in it): compact sort keys
+constexpr unsigned kOffBits = kRegionShift - 3;
+
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+class GcPause {
+ public:
+  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
+  ~GcPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+
+ private:
+  bool was_enabled_;
+};
+
+std::string g_last_timing;  // for benchmarks: CPU seconds of the phases of the last call
+
+// Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
+// frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
+struct Seeds {
+  PyObject* modules_dict = nullptr;
+  PtrIndex modules{256};         // values of sys.modules
+  PtrIndex thread_frames{64};    // frames of every thread, not the tool's
+  PtrIndex current_frames{64};   // frames of this thread (their references are deferred edges)
+  PtrIndex skipped{64};          // the tool's frames: never nodes, their references counted
+  std::unordered_map<PyObject*, PyObject*> frame_back;  // frame -> its caller's frame object
+
+  explicit Seeds(const std::vector<std::string>& skip_files) {
+    modules_dict = PyImport_GetModuleDict();
+    if (modules_dict != nullptr && PyDict_Check(modules_dict)) {
+      Py_ssize_t pos = 0;
+      PyObject *k, *v;
+      while (PyDict_Next(modules_dict, &pos, &k, &v)) modules.insert(reinterpret_cast<std::uintptr_t>(v), 1);
+    }
+    PyObject* top = _PyThread_CurrentFrames();
+    if (top == nullptr) {
+      PyErr_Clear();
+      return;
+    }
+    const unsigned long me = PyThread_get_thread_ident();
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(top, &pos, &key, &value)) {
+      if (!PyFrame_Check(value)) continue;
+      const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
+      if (PyErr_Occurred()) PyErr_Clear();
+      auto* f = reinterpret_cast<PyFrameObject*>(value);
+      Py_INCREF(f);
+      while (f != nullptr) {
+        auto* fo = reinterpret_cast<PyObject*>(f);
+        const auto a = reinterpret_cast<std::uintptr_t>(fo);
+        if (mine) current_frames.insert(a, 1);
+        PyCodeObject* code = PyFrame_GetCode(f);
+        bool tool = false;
+        if (!skip_files.empty()) {
+          std::string file = utf8_of(code->co_filename);
+          for (const auto& prefix : skip_files)
+            if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
+        }
+        Py_DECREF(code);
+        PyFrameObject* back = PyFrame_GetBack(f);
+        frame_back[fo] = reinterpret_cast<PyObject*>(back);
+        if (tool)
+          skipped.insert(a, 1);
+        else if (modules.find(a) == PtrIndex::kAbsent)
+          thread_frames.insert(a, 1);
+        Py_DECREF(f);  // each frame object stays owned by its interpreter frame
+        f = back;
+      }
+    }
+    Py_DECREF(top);
+    PyErr_Clear();
+  }
+
+  static bool has(const PtrIndex& s, PyObject* o) {
+    return s.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent;
+  }
+};
+
+// Every reference held by a gc-tracked object, sorted by referent.
+class HeapRefs {
+ public:
+  explicit HeapRefs(const Seeds& seeds) : seeds_(seeds) {}
+
+  // False when the gc lists cannot be read in place or the records do not fit their compact form.
+  bool build() {
+    const double t0 = cpu_now();
+    objs_.reserve(1 << 16);
+    if (!for_each_gc_object([this](PyObject* o) { objs_.push_back(o); })) return false;
+    // A frame object made for a running frame is not tracked until the frame finishes, and its locals are the
+    // references that matter most.
+    for (const auto& [frame, back] : seeds_.frame_back)
+      if (!PyObject_GC_IsTracked(frame)) objs_.push_back(frame);
+    add_static_types();
+    unsigned idx_bits = 1;
+    while ((std::size_t(1) << idx_bits) < objs_.size() + 1) ++idx_bits;
+    low_bits_ = idx_bits + kFlagBits;
+    skipped_.assign(objs_.size(), 0);
+    const double t1 = cpu_now();
+    recs_.reserve(objs_.size() * 4);
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < objs_.size(); ++i) {
+      if (i + kAhead < objs_.size()) __builtin_prefetch(objs_[i + kAhead]);
+      PyObject* o = objs_[i];
+      if (Seeds::has(seeds_.skipped, o)) skipped_[i] = 1;
+      cur_src_ = static_cast<std::uint64_t>(i) << kFlagBits;
+      scan(o);
+    }
+    const unsigned region_bits = 64 - kOffBits - low_bits_;
+    if (region_bits >= 32 || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
+    const double t2 = cpu_now();
+    sort_records();
+    timing = "list " + std::to_string(t1 - t0) + " scan " + std::to_string(t2 - t1) + " sort " +
+             std::to_string(cpu_now() - t2) + " regions " + std::to_string(nregions_);
+    return true;
+  }
+
+  std::string timing;
+  std::size_t num_objects() const { return objs_.size(); }
+  std::size_t num_records() const { return recs_.size(); }
+
+  // The records of references to t: [first, last).
+  std::pair<const std::uint64_t*, const std::uint64_t*> records_of(PyObject* t) const {
+    const auto a = reinterpret_cast<std::uintptr_t>(t);
+    const std::uint32_t r = regions_.find((a >> kRegionShift) + 1);
+    if (r == PtrIndex::kAbsent) return {nullptr, nullptr};
+    const std::uint64_t key = key_of(r, a);
+    const std::uint64_t* lo = recs_.data() + region_start_[r];
+    const std::uint64_t* hi = recs_.data() + region_start_[r + 1];
+    const unsigned shift = low_bits_;
+    lo = std::lower_bound(lo, hi, key, [shift](std::uint64_t rec, std::uint64_t k) { return (rec >> shift) < k; });
+    hi = std::upper_bound(lo, hi, key, [shift](std::uint64_t k, std::uint64_t rec) { return k < (rec >> shift); });
+    return {lo, hi};
+  }
+
+  std::uint32_t source_index(std::uint64_t rec) const {
+    return static_cast<std::uint32_t>((rec & ((std::uint64_t(1) << low_bits_) - 1)) >> kFlagBits);
+  }
+  PyObject* source(std::uint64_t rec) const { return objs_[source_index(rec)]; }
+  bool source_skipped(std::uint64_t rec) const { return skipped_[source_index(rec)] != 0; }
+  static std::uint8_t flags(std::uint64_t rec) { return static_cast<std::uint8_t>(rec & 7u); }
+
+  // References to t that the capture counts when judging External (the tool's frames' included).
+  std::int64_t counted_refs(PyObject* t) const {
+    auto [lo, hi] = records_of(t);
+    std::int64_t n = 0;
+    for (const std::uint64_t* p = lo; p != hi; ++p) n += (flags(*p) & kRecUncounted) == 0;
+    return n;
+  }
+
+ private:
+  std::uint64_t key_of(std::uint32_t region, std::uintptr_t a) const {
+    return (std::uint64_t(region) << kOffBits) | ((a & ((std::uintptr_t(1) << kRegionShift) - 1)) >> 3);
+  }
+
+  void emit(PyObject* t, std::uint8_t flags = 0) {
+    if (t == nullptr) return;
+    const auto a = reinterpret_cast<std::uintptr_t>(t);
+    const std::uint64_t region = (a >> kRegionShift) + 1;
+    if (region != last_region_) {
+      auto [id, inserted] = regions_.insert(region, nregions_);
+      if (inserted) ++nregions_;
+      last_region_ = region;
+      last_id_ = id;
+    }
+    recs_.push_back((key_of(last_id_, a) << low_bits_) | cur_src_ | (flags | cur_flags_));
+  }
+
+  static int visit(PyObject* t, void* arg) {
+    static_cast<HeapRefs*>(arg)->emit(t);
+    return 0;
+  }
+  void traverse(PyObject* o) {
+    if (traverseproc tp = Py_TYPE(o)->tp_traverse) tp(o, &HeapRefs::visit, this);
+  }
+
+  // Static types are not gc-tracked but own references (their __dict__, __mro__, and the __subclasses__ dict
+  // whose weakrefs point at every subclass); all of them hang in the tree of subclasses under `object`.
+  void add_static_types() {
+#if PY_VERSION_HEX < 0x030C0000
+    PtrIndex seen(4096);
+    std::vector<PyTypeObject*> stack{&PyBaseObject_Type};
+    seen.insert(reinterpret_cast<std::uintptr_t>(&PyBaseObject_Type), 1);
+    while (!stack.empty()) {
+      PyTypeObject* t = stack.back();
+      stack.pop_back();
+      if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) objs_.push_back(reinterpret_cast<PyObject*>(t));
+      PyObject* subs = t->tp_subclasses;
+      if (subs == nullptr || !PyDict_Check(subs)) continue;
+      Py_ssize_t pos = 0;
+      PyObject *k, *v;
+      while (PyDict_Next(subs, &pos, &k, &v)) {
+        if (!PyWeakref_CheckRef(v)) continue;
+        PyObject* sub = reinterpret_cast<PyWeakReference*>(v)->wr_object;
+        if (sub == nullptr || sub == Py_None || !PyType_Check(sub)) continue;
+        if (seen.insert(reinterpret_cast<std::uintptr_t>(sub), 1).second) stack.push_back(reinterpret_cast<PyTypeObject*>(sub));
+      }
+    }
+#endif
+  }
+
+  // The edges capture_walk.cpp gives each kind of object, with its flags. Only the flags matter here, so every
+  // object whose edges all carry the same flags goes through tp_traverse, which visits the same references.
+  void scan(PyObject* o) {
+    PyTypeObject* t = Py_TYPE(o);
+    cur_flags_ = o == seeds_.modules_dict ? kRecDeferred : 0;  // sys.modules entries rarely explain a leak
+    if (t == &PyFrame_Type && have_internals()) {
+      scan_frame(o);
+    } else if (t == &PyFunction_Type) {
+      auto* f = reinterpret_cast<PyFunctionObject*>(o);
+      emit(f->func_code);
+      emit(f->func_globals, kRecDeferred);
+      emit(f->func_builtins, kRecDeferred);
+      emit(f->func_module);
+      emit(f->func_defaults);
+      emit(f->func_kwdefaults);
+      emit(f->func_doc);
+      emit(f->func_name);
+      emit(f->func_dict);
+      emit(f->func_closure);
+      emit(f->func_annotations);
+      emit(f->func_qualname);
+    } else if (PyType_Check(o) && (reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+               have_internals()) {
+      if (t != &PyType_Type && (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) emit(reinterpret_cast<PyObject*>(t));  // metaclass
+      auto* ty = reinterpret_cast<PyTypeObject*>(o);
+      auto* ht = reinterpret_cast<PyHeapTypeObject*>(o);
+      emit(ty->tp_dict);
+      emit(ty->tp_cache);
+      emit(ty->tp_mro, kRecDeferred);
+      emit(ty->tp_bases, kRecDeferred);
+      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred);
+      emit(ht->ht_module);
+      emit(ht->ht_name);
+      emit(ht->ht_qualname);
+      emit(ht->ht_slots);
+      for_each_cached_key(ty, [&](PyObject* key) { emit(key); });
+#if PY_VERSION_HEX < 0x030C0000
+      emit(ty->tp_subclasses, kRecDeferred);
+#endif
+    } else if (PyType_Check(o) && !(reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+      auto* ty = reinterpret_cast<PyTypeObject*>(o);  // static: walk_type's other branch
+      emit(ty->tp_dict);
+      emit(ty->tp_mro, kRecDeferred);
+      emit(ty->tp_bases, kRecDeferred);
+      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred | kRecUncounted);
+#if PY_VERSION_HEX < 0x030C0000
+      emit(ty->tp_subclasses, kRecDeferred);
+#endif
+    } else {
+      traverse(o);
+      if (PyWeakref_Check(o)) {
+        PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
+        if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
+      }
+    }
+    cur_flags_ = 0;
+  }
+
+  // capture_walk.cpp's walk_frame, edge for edge.
+  void scan_frame(PyObject* o) {
+    FrameView fv;
+    if (!frame_view(o, &fv)) {
+      traverse(o);
+      return;
+    }
+    if (Seeds::has(seeds_.current_frames, o)) cur_flags_ = kRecDeferred;
+    auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
+    emit(fv.back);
+    emit(fv.trace);
+    if (fv.owner == FrameView::FrameObject) {
+      emit(fv.locals);
+      emit(fv.func);
+      emit(fv.code);
+      for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
+    } else {
+      const bool executing_generator = fv.owner == FrameView::Generator;
+      if (!executing_generator) {
+        emit(fv.locals);
+        emit(fv.func);
+        emit(fv.code);
+      }
+      if (!executing_generator || fv.stacktop < 0) {
+        for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k]);
+        if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
+            fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
+          for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
+        }
+      }
+      if (fv.back == nullptr) {
+        auto it = seeds_.frame_back.find(o);
+        if (it != seeds_.frame_back.end()) emit(it->second, kRecUncounted);
+      }
+    }
+    emit(fv.globals, kRecDeferred | kRecUncounted);
+    emit(fv.builtins, kRecDeferred | kRecUncounted);
+  }
+
+  // By region (one counting pass), then each region by offset with two 9-bit LSD passes, small enough for the
+  // cache. Stable: a referent's records stay in scan order, i.e. by source, each source's in its edge order.
+  void sort_records() {
+    const std::size_t m = recs_.size();
+    const unsigned region_shift = low_bits_ + kOffBits;
+    region_start_.assign(std::size_t(nregions_) + 1, 0);
+    for (std::uint64_t rec : recs_) ++region_start_[(rec >> region_shift) + 1];
+    for (std::size_t r = 0; r < nregions_; ++r) region_start_[r + 1] += region_start_[r];
+    std::vector<std::uint64_t> tmp(m);
+    {
+      std::vector<std::uint32_t> pos(region_start_.begin(), region_start_.end() - 1);
+      for (std::uint64_t rec : recs_) tmp[pos[rec >> region_shift]++] = rec;
+    }
+    const unsigned shift = low_bits_;
+    constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
+    std::uint32_t count[kBuckets];
+    for (std::size_t r = 0; r < nregions_; ++r) {
+      std::uint64_t* a = tmp.data() + region_start_[r];
+      std::uint64_t* b = recs_.data() + region_start_[r];
+      const std::size_t len = region_start_[r + 1] - region_start_[r];
+      if (len < 64) {
+        std::stable_sort(a, a + len, [shift](std::uint64_t x, std::uint64_t y) { return (x >> shift) < (y >> shift); });
+        continue;
+      }
+      for (unsigned p = 0; p < 2; ++p) {  // a -> b -> a: the result stays in tmp
+        const unsigned s = shift + p * kBits;
+        std::fill(count, count + kBuckets, 0);
+        for (std::size_t i = 0; i < len; ++i) ++count[(a[i] >> s) & (kBuckets - 1)];
+        std::uint32_t sum = 0;
+        for (auto& c : count) {
+          const std::uint32_t x = c;
+          c = sum;
+          sum += x;
+        }
+        for (std::size_t i = 0; i < len; ++i) b[count[(a[i] >> s) & (kBuckets - 1)]++] = a[i];
+        std::swap(a, b);
+      }
+    }
+    recs_.swap(tmp);
+  }
+
+  const Seeds& seeds_;
+  std::vector<PyObject*> objs_;
+  std::vector<std::uint8_t> skipped_;
+  std::vector<std::uint64_t> recs_;
+  PtrIndex regions_{1024};
+  std::uint32_t nregions_ = 0;
+  std::uint64_t last_region_ = 0;
+  std::uint32_t last_id_ = 0;
+  std::vector<std::uint32_t> region_start_;
+  unsigned low_bits_ = 0;
+  std::uint64_t cur_src_ = 0;
+  std::uint8_t cur_flags_ = 0;
+};
+
+// The distinct referrers of n that can be nodes (not the tool's frames), in ascending address order (the order of
+// in-edges in a HeapGraph), each with its records in edge order. `strong_only` drops weak references.
+struct Referrer {
+  PyObject* obj;
+  std::uint32_t first;  // into `recs`
+  std::uint32_t count;
+};
+void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
+               std::vector<std::uint64_t>* recs) {
+  out->clear();
+  recs->clear();
+  auto [lo, hi] = h.records_of(n);
+  struct Item {
+    std::uintptr_t addr;
+    std::uint32_t seq;
+  };
+  std::vector<Item> items;
+  items.reserve(static_cast<std::size_t>(hi - lo));
+  for (const std::uint64_t* p = lo; p != hi; ++p) {
+    if ((strong_only && (HeapRefs::flags(*p) & kRecWeak)) || h.source_skipped(*p)) continue;
+    items.push_back({reinterpret_cast<std::uintptr_t>(h.source(*p)), static_cast<std::uint32_t>(recs->size())});
+    recs->push_back(*p);
+  }
+  if (items.size() > 1) {
+    std::sort(items.begin(), items.end(),
+              [](const Item& a, const Item& b) { return a.addr != b.addr ? a.addr < b.addr : a.seq < b.seq; });
+  }
+  std::vector<std::uint64_t> ordered;
+  ordered.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i == 0 || items[i].addr != items[i - 1].addr)
+      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), static_cast<std::uint32_t>(ordered.size()), 0});
+    ordered.push_back((*recs)[items[i].seq]);
+    ++out->back().count;
+  }
+  recs->swap(ordered);
+}
+
+// chain.cpp's search, on the records.
+class ChainSearch {
+ public:
+  ChainSearch(const HeapRefs& h, std::function<bool(PyObject*)> is_target) : h_(h), is_target_(std::move(is_target)) {}
+
+  // Root first, the start last; empty when nothing qualifies. *used_deferred: the chain needed phase 2.
+  std::vector<PyObject*> find(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore,
+                              std::size_t max_depth, bool* used_deferred) {
+    *used_deferred = false;
+    bool skipped = false;
+    PyObject* found = search(from, ignore, max_depth, false, &skipped);
+    if (found == nullptr && skipped) {
+      found = search(from, ignore, max_depth, true, &skipped);
+      *used_deferred = true;
+    }
+    std::vector<PyObject*> chain;
+    if (found == nullptr) return chain;
+    for (std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(found));; k = parent_[k]) {
+      chain.push_back(nodes_[k]);
+      if (parent_[k] == kStart) break;
+    }
+    return chain;
+  }
+
+ private:
+  static constexpr std::uint32_t kStart = 0xFFFFFFFEu;
+  static constexpr std::uint32_t kIgnored = 0xFFFFFFFDu;
+
+  PyObject* search(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore, std::size_t max_depth,
+                   bool allow_deferred, bool* skipped_deferred) {
+    *skipped_deferred = false;
+    seen_.reset(1024);
+    nodes_.clear();
+    parent_.clear();
+    auto add = [&](PyObject* o, std::uint32_t parent) {
+      seen_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(nodes_.size()));
+      nodes_.push_back(o);
+      parent_.push_back(parent);
+    };
+    for (PyObject* o : ignore) add(o, kIgnored);
+    std::vector<std::uint32_t> queue;
+    for (PyObject* s : from) {
+      std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(s));
+      if (k != PtrIndex::kAbsent && parent_[k] == kStart) continue;
+      if (k != PtrIndex::kAbsent) {
+        parent_[k] = kStart;  // a start is entered even if listed in `ignore`
+      } else {
+        k = static_cast<std::uint32_t>(nodes_.size());
+        add(s, kStart);
+      }
+      if (is_target_(s)) return s;
+      queue.push_back(k);
+    }
+    std::vector<Referrer> refs;
+    std::vector<std::uint64_t> recs;
+    std::size_t head = 0;
+    for (std::size_t depth = 0; head < queue.size(); ++depth) {
+      if (max_depth != 0 && depth >= max_depth) break;
+      const std::size_t level_end = queue.size();
+      for (; head < level_end; ++head) {
+        const std::uint32_t n = queue[head];
+        referrers(h_, nodes_[n], true, &refs, &recs);
+        for (const Referrer& r : refs) {
+          for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {  // chain.cpp looks at each edge in turn
+            if (seen_.find(reinterpret_cast<std::uintptr_t>(r.obj)) != PtrIndex::kAbsent) break;
+            if (!allow_deferred && (HeapRefs::flags(recs[i]) & kRecDeferred)) {
+              *skipped_deferred = true;
+              continue;
+            }
+            const auto m = static_cast<std::uint32_t>(nodes_.size());
+            add(r.obj, n);
+            if (is_target_(r.obj)) return r.obj;
+            queue.push_back(m);
+          }
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  const HeapRefs& h_;
+  std::function<bool(PyObject*)> is_target_;
+  PtrIndex seen_{1024};
+  std::vector<PyObject*> nodes_;
+  std::vector<std::uint32_t> parent_;
+};
+
+// The short type name the capture gives (type.__name__), compared with `name` without allocating.
+bool type_named(PyTypeObject* t, const std::string& name) {
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+    PyObject* n = reinterpret_cast<PyHeapTypeObject*>(t)->ht_name;
+    if (n != nullptr && PyUnicode_Check(n)) return str_equals_ascii(n, name.data(), name.size());
+  }
+  const char* full = t->tp_name ? t->tp_name : "?";
+  const char* dot = std::strrchr(full, '.');
+  return name == (dot ? dot + 1 : full);
+}
+
+std::vector<PyObject*> as_objects(const std::vector<std::uint64_t>& ids) {
+  std::vector<PyObject*> out;
+  out.reserve(ids.size());
+  for (std::uint64_t id : ids) out.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
+  return out;
+}
+
+bool all_tracked(const std::vector<PyObject*>& objs) {
+  for (PyObject* o : objs)
+    if (!PyObject_IS_GC(o) || !PyObject_GC_IsTracked(o)) return false;
+  return !objs.empty();
+}
+
+struct RootTest {
+  const Seeds& seeds;
+  const HeapRefs& refs;
+  bool operator()(PyObject* o) const {
+    if (Seeds::has(seeds.modules, o) || Seeds::has(seeds.thread_frames, o)) return true;
+    const Py_ssize_t rc = Py_REFCNT(o);
+    return refs.counted_refs(o) < std::min<std::int64_t>(rc, 1 << 30);  // External
+  }
+};
+
+// The chain's edges in the small graph, picked as chain.cpp picks a parent edge: the first strong edge from each
+// hop to the next, not a deferred one unless the search needed them. False if a hop has none.
+bool chain_in_graph(const HeapGraph& g, const std::vector<PyObject*>& hops, bool used_deferred, Chain* c) {
+  for (PyObject* o : hops) {
+    NodeIndex n = g.find(reinterpret_cast<std::uintptr_t>(o));
+    if (n == kNoNode) return false;
+    c->nodes.push_back(n);
+  }
+  for (std::size_t i = 0; i + 1 < c->nodes.size(); ++i) {
+    EdgeIndex best = kNoNode;
+    for (Edge e : g.out_edges(c->nodes[i])) {
+      if (e.target != c->nodes[i + 1] || g.edge_weak(e.index) || (!used_deferred && g.edge_deferred(e.index)))
+        continue;
+      best = e.index;
+      break;
+    }
+    if (best == kNoNode) return false;
+    c->used_deferred = c->used_deferred || g.edge_deferred(best);
+    c->edges.push_back(best);
+  }
+  return true;
+}
+
+}  // namespace
+
+// show_backrefs' drawing, or nullopt when this path cannot answer (see the top of the file).
+std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& ids, std::size_t max_depth,
+                                              std::size_t too_many, const std::vector<std::uint64_t>& ignore_ids,
+                                              const std::vector<std::string>& skip_files, bool shortnames) {
+  const std::vector<PyObject*> starts = as_objects(ids);
+  if (!all_tracked(starts)) return std::nullopt;
+  const double t0 = cpu_now();
+  GcPause pause;
+  Seeds seeds(skip_files);
+  HeapRefs refs(seeds);
+  if (!refs.build()) return std::nullopt;
+  const double t1 = cpu_now();
+
+  PtrIndex ignored(64);
+  for (std::uint64_t id : ignore_ids)
+    if (id != 0) ignored.insert(id, 1);
+
+  // The chain neighbourhood() would highlight: backref_chain to any root, no depth limit.
+  ChainSearch search(refs, RootTest{seeds, refs});
+  bool used_deferred = false;
+  // Ignored ids are entered by nobody; ids that are not gc objects cannot be referrers, so they need no entry.
+  std::vector<PyObject*> ignore_list;
+  for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
+  const std::vector<PyObject*> chain = search.find(starts, ignore_list, 0, &used_deferred);
+  const double t2 = cpu_now();
+
+  // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
+  constexpr std::size_t kMaxNodes = 100000;  // NeighbourhoodOptions::max_nodes
+  std::vector<PyObject*> shown;
+  std::vector<std::uint32_t> depth;
+  PtrIndex slot(256);
+  auto show = [&](PyObject* o, std::uint32_t d) {
+    slot.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(shown.size()));
+    shown.push_back(o);
+    depth.push_back(d);
+  };
+  for (PyObject* s : starts)
+    if (slot.find(reinterpret_cast<std::uintptr_t>(s)) == PtrIndex::kAbsent) show(s, 0);
+  std::vector<PyObject*> members = shown;
+  PtrIndex member(256);
+  for (PyObject* o : members) member.insert(reinterpret_cast<std::uintptr_t>(o), 1);
+  auto add_member = [&](PyObject* o) {
+    if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
+  };
+  std::vector<Referrer> rs;
+  std::vector<std::uint64_t> recs;
+  for (std::size_t head = 0; head < shown.size(); ++head) {
+    if (depth[head] >= max_depth) continue;
+    referrers(refs, shown[head], false, &rs, &recs);
+    std::size_t kept = 0;
+    for (const Referrer& r : rs) {
+      const auto a = reinterpret_cast<std::uintptr_t>(r.obj);
+      if (slot.find(a) != PtrIndex::kAbsent || ignored.find(a) != PtrIndex::kAbsent) continue;
+      add_member(r.obj);  // shown, or summarised in "+N more"
+      if ((too_many == 0 || kept < too_many) && shown.size() < kMaxNodes) {
+        show(r.obj, depth[head] + 1);
+        ++kept;
+      }
+    }
+  }
+  for (PyObject* o : chain) add_member(o);
+  std::vector<std::int64_t> in_refs;
+  in_refs.reserve(members.size());
+  for (PyObject* o : members) in_refs.push_back(refs.counted_refs(o));
+  const double t3 = cpu_now();
+
+  CaptureOptions co;
+  co.shortnames = shortnames;
+  co.skip_files = skip_files;
+  co.only = &members;
+  co.only_in_refs = &in_refs;
+  HeapGraph g = capture_heap(co);
+  const double t4 = cpu_now();
+
+  std::vector<NodeIndex> start_nodes, ignore_nodes;
+  for (PyObject* s : starts) start_nodes.push_back(g.find(reinterpret_cast<std::uintptr_t>(s)));
+  for (std::uint64_t id : ignore_ids) {
+    NodeIndex n = g.find(id);
+    if (n != kNoNode) ignore_nodes.push_back(n);
+  }
+  Chain c;
+  if (!chain.empty() && !chain_in_graph(g, chain, used_deferred, &c)) return std::nullopt;
+  NeighbourhoodOptions o;
+  o.direction = Direction::Back;
+  o.max_depth = max_depth;
+  o.too_many = too_many;
+  o.ignore = ignore_nodes;
+  o.chain = &c;
+  o.max_nodes = kMaxNodes;
+  Subgraph s = neighbourhood(g, start_nodes, o);
+  // Self-check: the small graph must show what the simulation picked (plus the chain's extra nodes).
+  std::size_t extra = 0;
+  for (PyObject* h : chain) extra += slot.find(reinterpret_cast<std::uintptr_t>(h)) == PtrIndex::kAbsent;
+  if (s.nodes.size() != shown.size() + extra) return std::nullopt;
+  std::string dot = to_dot(g, s);
+  const double t5 = cpu_now();
+  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(t2 - t1) + " pick " +
+                  std::to_string(t3 - t2) + " capture " + std::to_string(t4 - t3) + " draw " +
+                  std::to_string(t5 - t4) + " gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
+                  std::to_string(refs.num_records()) + " nodes " + std::to_string(members.size());
+  return dot;
+}
+
+// find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
+// answer.
+std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<std::uint64_t>& ids,
+                                                              const std::vector<std::string>& types,
+                                                              std::size_t max_depth,
+                                                              const std::vector<std::uint64_t>& ignore_ids,
+                                                              const std::vector<std::string>& skip_files) {
+  const std::vector<PyObject*> starts = as_objects(ids);
+  if (!all_tracked(starts) || types.empty()) return std::nullopt;
+  const double t0 = cpu_now();
+  GcPause pause;
+  Seeds seeds(skip_files);
+  HeapRefs refs(seeds);
+  if (!refs.build()) return std::nullopt;
+  const double t1 = cpu_now();
+  auto is_target = [&types](PyObject* o) {
+    for (const std::string& t : types)
+      if (type_named(Py_TYPE(o), t)) return true;
+    return false;
+  };
+  ChainSearch search(refs, is_target);
+  bool used_deferred = false;
+  const std::vector<PyObject*> chain = search.find(starts, as_objects(ignore_ids), max_depth, &used_deferred);
+  std::vector<std::uint64_t> out;
+  for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
+  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +
+                  " gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
+                  std::to_string(refs.num_records());
+  return out;
+}
+
+}  // namespace refgraph::capture
+
+namespace refgraph::py {
+
+void register_local(pb::module_& m) {
+  m.def("local_backrefs_dot", &capture::local_backrefs_dot, "ids"_a, "max_depth"_a = 3, "too_many"_a = 10,
+        "ignore_ids"_a = std::vector<std::uint64_t>{}, "skip_files"_a = std::vector<std::string>{},
+        "shortnames"_a = true,
+        "show_backrefs' DOT for the live objects with these ids (gc-tracked, held by the caller), drawn as "
+        "capture().neighbourhood_dot(ids, 'back', ...) would draw it, without capturing the whole heap: one scan of "
+        "the gc-tracked objects' references, then a capture of only the objects drawn. None when this path cannot "
+        "answer (an id of an untracked object; no in-place gc lists on this CPython).");
+  m.def("local_backref_chain", &capture::local_backref_chain, "ids"_a, "types"_a, "max_depth"_a = 0,
+        "ignore_ids"_a = std::vector<std::uint64_t>{}, "skip_files"_a = std::vector<std::string>{},
+        "capture().backref_chain(ids, types=types, ...) as a list of ids root first ([] when there is none), "
+        "without capturing the whole heap. None when this path cannot answer.");
+  m.def("_local_timing", []() { return capture::g_last_timing; }, "CPU seconds of the last local call's phases.");
+}
+
+}  // namespace refgraph::py
