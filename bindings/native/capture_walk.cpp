@@ -257,7 +257,7 @@ class Walker {
     const Pending p = ring_[ring_head_];
     ring_head_ = (ring_head_ + 1) % kRing;
     --ring_count_;
-    if (sole_leaf(p.target)) {
+    if (!closed_ && sole_leaf(p.target)) {  // (a restricted capture makes no new nodes)
       if (p.counted) {  // the owner's reference: a node of its own, never looked up
         const std::uint32_t c = append(p.target);
         edst_[p.edge] = c;
