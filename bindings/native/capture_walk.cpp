@@ -8,8 +8,11 @@
 //     gc.get_objects() where the layout is unknown: its list is bookkeeping, marked "skip" as well).
 //  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
-//     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. Phase 1
-//     walks what the roots reach; phase 2 appends the gc-tracked objects not reached yet (held from C, or garbage).
+//     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. A "sole
+//     leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and float
+//     objects) can only be met once, through its owner: it becomes a node at once, processed while it is in
+//     cache, with no lookup and no entry in the set. Phase 1 walks what the roots reach; phase 2 appends the
+//     gc-tracked objects not reached yet (held from C, or garbage).
 //  3. Edges: for the types we know (list, tuple, dict, set, cell, function, method, type, frame, weakref, and
 //     instances of Python classes) the walk reads the fields tp_traverse would visit, in C, and labels them;
 //     anything else goes through tp_traverse (only where PyObject_IS_GC holds) and gets unlabelled edges. Some
@@ -55,6 +58,7 @@ namespace refgraph::capture {
 namespace {
 
 constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
+constexpr std::uint8_t kProcessed = 1u << 6;  // node flag while capturing: processed out of turn (a sole leaf)
 constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
@@ -168,6 +172,7 @@ class Walker {
   void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
   void reserve(std::size_t tracked);
   void run();
+  void resolve_late();
   void count_skipped_frames();
   void mark_external();
   void drop_tool_objects();
@@ -192,12 +197,28 @@ class Walker {
       return c == PtrIndex::kAbsent ? kSkip : c;
     }
     auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
-    if (inserted) {
-      objs_.push_back(o);
-      flags_.push_back(0);
-      balance_.push_back(0);
-    }
+    if (inserted) append(o);
     return c;
+  }
+  std::uint32_t append(PyObject* o) {
+    objs_.push_back(o);
+    flags_.push_back(0);
+    balance_.push_back(0);
+    types_.push_back(kNoString);  // the rest is filled in by process()
+    sizes_.push_back(0);
+    labels_.push_back(kNoString);
+    edge_begin_.push_back(0);
+    return static_cast<std::uint32_t>(objs_.size() - 1);
+  }
+
+  // An object with one reference whose type the gc does not track and that owns nothing we walk (str, int,
+  // float, bytes, ...): its one owner is the only object that reaches it, so the walk meets it once and it needs
+  // no entry in the address set. Most of a heap's str and int objects are such.
+  static bool sole_leaf(PyObject* o) {
+    if (Py_REFCNT(o) != 1) return false;
+    PyTypeObject* t = Py_TYPE(o);
+    return !PyType_HasFeature(t, Py_TPFLAGS_HAVE_GC) && t != &PyCode_Type && t != &PyRange_Type &&
+           t != &PyModuleDef_Type;
   }
 
   void set_root(PyObject* o, RootKind kind) {
@@ -222,6 +243,7 @@ class Walker {
     // The lookup is deferred by a few edges so that the prefetch of its hash slot has landed by then: the
     // address set does not fit in cache and each lookup would otherwise stall.
     index_.prefetch(reinterpret_cast<std::uintptr_t>(t));
+    __builtin_prefetch(t);  // its reference count and type decide whether the address set is needed
     const auto e = static_cast<std::uint32_t>(edst_.size());
     edst_.push_back(kSkip);  // filled in by resolve_one
     elab_.push_back(lab);
@@ -235,6 +257,16 @@ class Walker {
     const Pending p = ring_[ring_head_];
     ring_head_ = (ring_head_ + 1) % kRing;
     --ring_count_;
+    if (!closed_ && sole_leaf(p.target)) {  // (a restricted capture makes no new nodes)
+      if (p.counted) {  // the owner's reference: a node of its own, never looked up
+        const std::uint32_t c = append(p.target);
+        edst_[p.edge] = c;
+        process_leaf(c);  // now, while the object is in cache; its balance stays 0 (one reference, counted)
+      } else {  // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
+        late_.push_back({p.target, p.edge, false});
+      }
+      return;
+    }
     std::uint32_t c = discover(p.target);
     edst_[p.edge] = c;  // kSkip: the tool's own object; the edge is dropped at build
     if (c != kSkip && p.counted) ++balance_[c];
@@ -271,6 +303,8 @@ class Walker {
 
   const TypeInfo& info(PyTypeObject* t);
   void process(std::uint32_t i);
+  static void prefetch_body(PyObject* o);
+  void process_leaf(std::uint32_t i);
   void walk(PyObject* o, const TypeInfo& ti);
   void walk_instance(PyObject* o, const TypeInfo& ti);
   void walk_layer(PyObject* o, const TypeInfo& ti);
@@ -328,6 +362,7 @@ class Walker {
   };
   static constexpr unsigned kRing = 16;
   Pending ring_[kRing] = {};
+  std::vector<Pending> late_;  // uncounted edges to sole leaves
   unsigned ring_head_ = 0, ring_count_ = 0;
 
   std::string md_timing_;
@@ -335,6 +370,7 @@ class Walker {
   bool count_only_ = false;
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
+  std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
 
   PyObject* cand_[4] = {};
   EdgeLabel cand_label_[4] = {};
@@ -458,16 +494,37 @@ void Walker::reserve(std::size_t tracked) {
 void Walker::run() {
   constexpr std::size_t kAhead = 16;
   do {
-    for (std::size_t i = types_.size(); i < objs_.size(); ++i) {
-      if (i + kAhead < objs_.size()) {
+    for (; processed_ < objs_.size(); ++processed_) {
+      const std::size_t i = processed_;
+      if (i + kAhead < objs_.size() && !(flags_[i + kAhead] & kProcessed)) {
         auto* ahead = reinterpret_cast<char*>(objs_[i + kAhead]);
         __builtin_prefetch(ahead);
-        __builtin_prefetch(ahead - 16);  // the GC header, often on the previous cache line
+        __builtin_prefetch(ahead - 32);  // the GC header and a managed dict's pointers, before the object
       }
-      process(static_cast<std::uint32_t>(i));
+      if (i + kAhead / 2 < objs_.size() && !(flags_[i + kAhead / 2] & kProcessed))
+        prefetch_body(objs_[i + kAhead / 2]);  // its header has arrived by now
+      if (flags_[i] & kProcessed)
+        edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());  // a leaf: no edges
+      else
+        process(static_cast<std::uint32_t>(i));
     }
     flush();
-  } while (types_.size() < objs_.size());
+  } while (processed_ < objs_.size());
+}
+
+// The memory an object's walk reads beyond its header: a list's items, an instance's attribute values, a dict's
+// entries.
+void Walker::prefetch_body(PyObject* o) {
+  PyTypeObject* t = Py_TYPE(o);
+  if (t == &PyList_Type) {
+    __builtin_prefetch(reinterpret_cast<PyListObject*>(o)->ob_item);
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+  } else if (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) {  // 3.11: the values pointer is 4 words before the object
+    if (void* values = *(reinterpret_cast<void**>(o) - 4)) __builtin_prefetch(values);
+#endif
+  } else if (t == &PyDict_Type) {
+    __builtin_prefetch(reinterpret_cast<PyDictObject*>(o)->ma_keys);
+  }
 }
 
 const TypeInfo& Walker::info(PyTypeObject* t) {
@@ -539,17 +596,27 @@ const TypeInfo& Walker::info(PyTypeObject* t) {
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  types_.push_back(ti.name);
-  sizes_.push_back(size_of(o, ti));
+  types_[i] = ti.name;
+  sizes_[i] = size_of(o, ti);
   const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
   if (is_gc && PyObject_GC_IsTracked(o)) flags_[i] |= kGcTracked;
-  labels_.push_back(ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]));
+  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
-  edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
+  edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());
   cur_flags_ = o == modules_dict_ ? kEdgeDeferred : 0;  // sys.modules entries rarely explain a leak
   if (is_gc || walks_without_gc(ti.layer)) walk(o, ti);
   cur_flags_ = 0;
+}
+
+// process() for a sole leaf (not gc-tracked, no edges, reference count 1 and one counted in-edge: balance 0).
+void Walker::process_leaf(std::uint32_t i) {
+  PyObject* o = objs_[i];
+  const TypeInfo& ti = info(Py_TYPE(o));
+  types_[i] = ti.name;
+  sizes_[i] = size_of(o, ti);
+  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
+  flags_[i] |= kProcessed;
 }
 
 void Walker::walk(PyObject* o, const TypeInfo& ti) {
@@ -907,6 +974,32 @@ const std::vector<EdgeLabel>& Walker::local_labels(PyCodeObject* code) {
 
 // ---- after the walk ----
 
+void Walker::resolve_late() {
+  // Borrowed pointers to objects with one reference (a weakref to such an object, rare): the owner's edge made
+  // the object a node without an address-set entry, so find it by a scan; if its owner was never reached, the
+  // object becomes a node now (held from C: External, as it would have been).
+  if (late_.empty()) return;
+  PtrIndex targets(late_.size());
+  for (const Pending& l : late_) targets.insert(reinterpret_cast<std::uintptr_t>(l.target), PtrIndex::kAbsent - 1);
+  for (std::size_t i = 0; i < objs_.size(); ++i) {
+    const auto key = reinterpret_cast<std::uintptr_t>(objs_[i]);
+    if (targets.find(key) == PtrIndex::kAbsent - 1) {
+      targets.assign(key, static_cast<std::uint32_t>(i));
+    }
+  }
+  for (const Pending& l : late_) {
+    const auto key = reinterpret_cast<std::uintptr_t>(l.target);
+    std::uint32_t c = targets.find(key);
+    if (c == PtrIndex::kAbsent - 1) {
+      c = append(l.target);
+      targets.assign(key, c);
+    }
+    edst_[l.edge] = c;
+  }
+  late_.clear();
+  run();
+}
+
 void Walker::count_skipped_frames() {
   // The tool's frames are not nodes, but what they hold is not held from C either.
   count_only_ = true;
@@ -1128,10 +1221,22 @@ HeapGraph Walker::build(Metadata md) {
   auto tb1 = cpu_now();
   index_.release();
 
-  const std::size_t m = ids.size();
   auto* rank = reinterpret_cast<std::uint32_t*>(objs_.begin());  // the sort is done with the object pointers
   std::fill(rank, rank + n, kNoNode);
-  for (std::size_t r = 0; r < m; ++r) rank[perm[r]] = static_cast<std::uint32_t>(r);
+  // One node per address. Two can share one only if an object with a reference count of 1 (a sole leaf, which
+  // has no address-set entry) was met twice, as a refcount bug in an extension could cause: the first stays, with
+  // its out-edges; edges to the other go to it.
+  std::size_t m = 0;
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    if (m > 0 && ids[r] == ids[m - 1]) {
+      rank[perm[r]] = static_cast<std::uint32_t>(m - 1);
+      continue;
+    }
+    ids[m] = ids[r];
+    perm[m] = perm[r];
+    rank[perm[r]] = static_cast<std::uint32_t>(m++);
+  }
+  ids.resize(m);
 
   RawGraphParts p;
   p.ids = std::move(ids);
@@ -1258,7 +1363,9 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   Walker w(opt);
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
+  const auto tg0 = cpu_now();
   const bool in_place = w.gather_gc_objects();
+  const auto tg1 = cpu_now();
   std::size_t tracked = w.gathered();
   Ref list{nullptr};
   if (!in_place) {
@@ -1270,6 +1377,8 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
     tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
   }
   w.reserve(tracked);
+  const auto tg2 = cpu_now();
+  md.extra["setup_timing"] = std::to_string(tg0 - t0) + " " + std::to_string(tg1 - tg0) + " " + std::to_string(tg2 - tg1);
   if (list.p != nullptr) w.skip(list.p);
   w.seed_modules();
   w.seed_threads();  // frame objects made here are not in gc.get_objects()'s list: no reference of its own to discount
@@ -1282,6 +1391,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   else
     w.seed_gc_list(list.p);
   w.run();
+  w.resolve_late();
   const auto tc = cpu_now();
   md.extra["timing"] = std::to_string(ta - t0) + " " +
                        std::to_string(tb - ta) + " " +

@@ -50,6 +50,16 @@ class PtrIndex {
     }
   }
 
+  // Sets the value stored under `key`, which must be present.
+  void assign(std::uintptr_t key, std::uint32_t value) {
+    for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) {
+        slots_[i].value = value;
+        return;
+      }
+    }
+  }
+
   void prefetch(std::uintptr_t key) const { __builtin_prefetch(&slots_[slot(key)]); }
 
   std::size_t size() const { return size_; }

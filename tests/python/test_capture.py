@@ -177,6 +177,34 @@ def test_frozen_garbage_cycle_is_captured():
         gc.enable()
         gc.collect()
 
+def test_str_with_one_reference_is_one_node_with_one_referrer():
+    holder = ["one ref %d" % id(object())]  # a fresh str only the list holds
+    (text,) = holder
+    text_id = id(text)
+    del text
+    g = _core.capture()
+    assert g.node(g.find(text_id))["type"] == "str"
+    assert [(src, label) for src, label, _, _ in g.in_edges(g.find(text_id))] == [(id(holder), "[0]")]
+    assert node_of(g, holder)["root"] is None
+
+
+def test_refcount_lower_than_its_references_still_gives_one_node():
+    # An extension's refcount bug can leave an object with fewer references counted than held. The capture
+    # trusts a count of 1 to mean one referrer; it must still record the object once, with both in-edges.
+    a = ["low refcount %d" % id(object())]
+    b = [a[0]]
+    text_id = id(a[0])
+    ctypes.pythonapi.Py_DecRef(ctypes.py_object(a[0]))  # 2 -> 1 (held by a and b)
+    try:
+        g = _core.capture()
+    finally:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(a[0]))
+    i = g.find(text_id)
+    assert g.node(i)["type"] == "str"
+    assert sorted(src for src, _, _, _ in g.in_edges(i)) == sorted([id(a), id(b)])
+    assert list(g.ids_of_type("str")).count(text_id) == 1
+
+
 # ---- the capture leaves no trace ----
 
 
