@@ -1089,16 +1089,21 @@ Rec* radix_sort(Rec* a, Rec* tmp, std::size_t m, unsigned lo_bit, unsigned hi_bi
   return a;
 }
 
-// Sorts records (((region rank << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few
-// hundred buckets), then each region, small enough for the cache, by offset with 9-bit LSD passes. Result in tmp.
+// Sorts records (((region << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few hundred
+// buckets, in the order rank_of gives the region numbers, else their own), then each region, small enough for the
+// cache, by offset with 9-bit LSD passes. Result in tmp.
 std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::size_t m, unsigned idx_bits,
-                                   unsigned off_bits, std::size_t nregions) {
+                                   unsigned off_bits, std::size_t nregions, const std::uint32_t* rank_of = nullptr) {
   std::vector<std::uint32_t> start(nregions + 1, 0);
   const unsigned region_shift = idx_bits + off_bits;
-  for (std::size_t i = 0; i < m; ++i) ++start[(a[i] >> region_shift) + 1];
+  auto bucket = [&](std::uint64_t rec) {
+    const std::uint64_t r = rec >> region_shift;
+    return rank_of != nullptr ? rank_of[r] : static_cast<std::uint32_t>(r);
+  };
+  for (std::size_t i = 0; i < m; ++i) ++start[bucket(a[i]) + 1];
   for (std::size_t b = 0; b < nregions; ++b) start[b + 1] += start[b];
   std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
-  for (std::size_t i = 0; i < m; ++i) tmp[pos[a[i] >> region_shift]++] = a[i];
+  for (std::size_t i = 0; i < m; ++i) tmp[pos[bucket(a[i])]++] = a[i];
   constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
   const unsigned passes = (off_bits + kBits - 1) / kBits;
   std::uint32_t count[kBuckets];
@@ -1141,6 +1146,54 @@ unsigned bit_width(std::uint64_t x) {
 void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, void* scratch, std::size_t scratch_bytes,
                      std::vector<std::uint64_t>* ids, std::uint32_t* perm) {
   const std::size_t n = objs.size();
+  constexpr unsigned kRegionBits = 20;
+  const unsigned off_bits = kRegionBits - 3;
+  if (n > 0 && 2 * bit_width(n - 1) + off_bits <= 64) {
+    // Records (region, offset, index) written over the object pointers (j <= i) in one pass. Regions are numbered
+    // in order of first appearance, with a one-entry cache since neighbours in the walk often share one; there are
+    // at most n of them, so their numbers fit in the bits the index leaves. Ranked by address afterwards.
+    const unsigned idx_bits = std::max(1u, bit_width(n - 1));
+    PtrIndex region_index(1024);
+    std::vector<std::uint64_t> regions;  // by number: address >> kRegionBits
+    auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
+    std::size_t m = 0;
+    std::uint64_t last_region = ~std::uint64_t(0), last_number = 0;
+    constexpr std::uint64_t kOffMask = (std::uint64_t(1) << kRegionBits) - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!keep[i]) continue;
+      const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(objs[i]));
+      const std::uint64_t region = addr >> kRegionBits;
+      if (region != last_region) {
+        auto [number, inserted] = region_index.insert(region + 1, static_cast<std::uint32_t>(regions.size()));
+        if (inserted) regions.push_back(region);
+        last_region = region;
+        last_number = number;
+      }
+      a[m++] = (((last_number << off_bits) | ((addr & kOffMask) >> 3)) << idx_bits) | i;
+    }
+    refgraph::detail::resize_fresh(*ids, m);
+    if (m == 0) return;
+    std::vector<std::uint32_t> by_address(regions.size()), rank_of(regions.size());
+    for (std::uint32_t k = 0; k < by_address.size(); ++k) by_address[k] = k;
+    std::sort(by_address.begin(), by_address.end(), [&](auto x, auto y) { return regions[x] < regions[y]; });
+    for (std::uint32_t k = 0; k < by_address.size(); ++k) rank_of[by_address[k]] = k;
+    std::vector<std::uint64_t> own;
+    auto* tmp = static_cast<std::uint64_t*>(scratch);
+    if (scratch_bytes < m * sizeof(std::uint64_t)) {
+      own.resize(m);
+      tmp = own.data();
+    }
+    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size(), rank_of.data());
+    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
+    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
+    for (std::size_t k = 0; k < m; ++k) {
+      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
+      const std::uint64_t key = r[k] >> idx_bits;
+      (*ids)[k] = (regions[key >> off_bits] << kRegionBits) | ((key & off_mask) << 3);
+    }
+    return;
+  }
+  // Very large heaps: region ranks found in a pass of their own.
   std::uint64_t lo = ~std::uint64_t(0), hi = 0;
   std::size_t m = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -1154,7 +1207,6 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
   if (m == 0) return;
   // Compact keys: objects live in a few hundred 1 MiB regions (pymalloc arenas, the malloc heap), so
   // (rank of the region, offset in it) needs far fewer bits than an address, and the sort fewer passes.
-  constexpr unsigned kRegionBits = 20;
   PtrIndex region_index(1024);
   std::vector<std::uint64_t> regions;
   for (std::size_t i = 0; i < n; ++i) {
@@ -1166,7 +1218,6 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
   PtrIndex region_rank(regions.size() * 2);
   for (std::size_t k = 0; k < regions.size(); ++k) region_rank.insert(regions[k], static_cast<std::uint32_t>(k));
   const unsigned idx_bits = std::max(1u, bit_width(n - 1));
-  const unsigned off_bits = kRegionBits - 3;
   const unsigned key_bits = bit_width(regions.size() - 1) + off_bits;
   if (idx_bits + key_bits <= 64) {
     // One word a record, (key << idx_bits) | index, written over the object pointers (j <= i).
