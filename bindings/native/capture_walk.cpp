@@ -166,11 +166,14 @@ class Walker {
   void seed_gc_list(PyObject* list);
   void seed_only(const std::vector<PyObject*>& objs);
   void set_in_refs(const std::vector<std::int64_t>& in_refs);
-  bool gather_gc_objects();
+  bool start_chase();
+  void finish_chase() {
+    while (chasing_) chase_step();
+  }
   void seed_gathered();
   std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
-  void reserve(std::size_t tracked);
+  void reserve(std::size_t nodes, std::size_t set_entries);
   void run();
   void resolve_late();
   void count_skipped_frames();
@@ -180,6 +183,7 @@ class Walker {
 
   std::size_t phase2_start = 0;
   std::size_t num_nodes() const { return objs_.size(); }
+  std::size_t address_set_size() const { return index_.size(); }
 
  private:
   struct Labels {
@@ -372,6 +376,27 @@ class Walker {
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
   std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
 
+  // Following the gc's lists (start_chase()).
+  const GcLinks* chase_heads_[8] = {};
+  int chase_heads_n_ = 0, chase_h_ = 0;
+  const GcLinks* chase_at_ = nullptr;
+  bool chasing_ = false;
+  void chase_step() {
+    if (!chasing_) return;
+    const auto* g = reinterpret_cast<const GcLinks*>(chase_at_->next);
+    if (g == chase_heads_[chase_h_]) {
+      if (++chase_h_ == chase_heads_n_) {
+        chasing_ = false;
+        return;
+      }
+      chase_at_ = chase_heads_[chase_h_];
+      return;
+    }
+    gc_objs_.push_back(reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1)));
+    __builtin_prefetch(g);  // read at the next step, a node's processing later: the miss is not waited for
+    chase_at_ = g;
+  }
+
   PyObject* cand_[4] = {};
   EdgeLabel cand_label_[4] = {};
   int ncand_ = 0;
@@ -455,10 +480,17 @@ void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
   }
 }
 
-bool Walker::gather_gc_objects() {
-  // One pass along the gc's linked lists (a pointer chase) into an array that phase 2 can then read with
-  // prefetching. Only appends run while the lists are read: no Python code, no allocation of Python objects.
-  return for_each_gc_object([this](PyObject* o) { gc_objs_.push_back(o); });
+bool Walker::start_chase() {
+  // The gc's lists are linked lists: following them is a chain of dependent cache misses. So they are followed a
+  // step at a time during phase 1 (run() calls chase_step()), whose own misses are independent of it and overlap
+  // it, into an array that phase 2 then reads with prefetching. Nothing changes the lists meanwhile: from here to
+  // finish_chase() the walk runs no Python code, allocates no Python object and changes no gc tracking.
+  chase_heads_n_ = gc_list_heads(chase_heads_, 8);
+  if (chase_heads_n_ <= 0) return chase_heads_n_ == 0;
+  chase_h_ = 0;
+  chase_at_ = chase_heads_[0];
+  chasing_ = true;
+  return true;
 }
 
 void Walker::seed_gathered() {
@@ -471,11 +503,10 @@ void Walker::seed_gathered() {
   gc_objs_.release();
 }
 
-void Walker::reserve(std::size_t tracked) {
-  // Columns are mappings whose untouched pages cost nothing: reserve well beyond the usual ~3 nodes and ~4 edges
-  // per gc-tracked object so that growing (moving pages) is rare. The address set is written all over: sized
-  // for what is usual.
-  const std::size_t nodes = tracked * 6 + 65536, edges = tracked * 10 + 65536;
+void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
+  // Columns are mappings whose untouched pages cost nothing: reserve generously so that growing (moving pages)
+  // is rare. The address set is written all over: sized for what is expected, it grows if needed.
+  nodes += 65536;
   objs_.reserve(nodes);
   flags_.reserve(nodes);
   balance_.reserve(nodes);
@@ -483,10 +514,11 @@ void Walker::reserve(std::size_t tracked) {
   sizes_.reserve(nodes);
   labels_.reserve(nodes);
   edge_begin_.reserve(nodes + 1);
-  edst_.reserve(edges);
-  elab_.reserve(edges);
-  eflg_.reserve(edges);
-  index_.reset(tracked * 3 + 4096);
+  edst_.reserve(nodes * 2);
+  elab_.reserve(nodes * 2);
+  eflg_.reserve(nodes * 2);
+  gc_objs_.reserve(nodes / 2);
+  index_.reset(set_entries + 4096);
 }
 
 // ---- the walk ----
@@ -503,10 +535,12 @@ void Walker::run() {
       }
       if (i + kAhead / 2 < objs_.size() && !(flags_[i + kAhead / 2] & kProcessed))
         prefetch_body(objs_[i + kAhead / 2]);  // its header has arrived by now
-      if (flags_[i] & kProcessed)
+      if (flags_[i] & kProcessed) {
         edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());  // a leaf: no edges
-      else
+      } else {
         process(static_cast<std::uint32_t>(i));
+        chase_step();
+      }
     }
     flush();
   } while (processed_ < objs_.size());
@@ -1340,6 +1374,16 @@ HeapGraph Walker::build(Metadata md) {
   return std::move(p).assemble("capture");
 }
 
+// sys.getallocatedblocks(): a builtin in C, no user code. 1M if it fails.
+std::size_t allocated_blocks() {
+  PyObject* f = PySys_GetObject("getallocatedblocks");  // borrowed
+  PyObject* r = f != nullptr ? PyObject_CallNoArgs(f) : nullptr;
+  const Py_ssize_t n = r != nullptr ? PyLong_AsSsize_t(r) : -1;
+  Py_XDECREF(r);
+  PyErr_Clear();
+  return n > 0 ? static_cast<std::size_t>(n) : std::size_t(1) << 20;
+}
+
 Metadata make_metadata(const CaptureOptions& opt) {
   Metadata md;
   md.pid = static_cast<std::int64_t>(getpid());
@@ -1389,7 +1433,7 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   GcPause pause;
   Walker w(opt);
   const std::size_t n = opt.only->size();
-  w.reserve(n);
+  w.reserve(n, n);
   w.seed_only(*opt.only);
   w.seed_modules();
   w.seed_threads();
@@ -1412,12 +1456,15 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   Metadata md = make_metadata(opt);
   GcPause pause;
   Walker w(opt);
+  // Sizes from the count of pymalloc blocks, known at once: about one node per block, and an address-set entry
+  // for about one in four (sole leaves need none); both grow if needed.
+  const std::size_t blocks = allocated_blocks();
+  w.reserve(blocks, blocks / 4);
+  w.seed_modules();
+  w.seed_threads();  // (makes frame objects: before the gc's lists are read)
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
-  const auto tg0 = cpu_now();
-  const bool in_place = w.gather_gc_objects();
-  const auto tg1 = cpu_now();
-  std::size_t tracked = w.gathered();
+  const bool in_place = w.start_chase();
   Ref list{nullptr};
   if (!in_place) {
     list.p = PyObject_CallNoArgs(g_get_objects);
@@ -1425,17 +1472,13 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
       PyErr_Clear();
       throw Error("refgraph: gc.get_objects() failed");
     }
-    tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
+    w.skip(list.p);
   }
-  w.reserve(tracked);
-  const auto tg2 = cpu_now();
-  md.extra["setup_timing"] = std::to_string(tg0 - t0) + " " + std::to_string(tg1 - tg0) + " " + std::to_string(tg2 - tg1);
-  if (list.p != nullptr) w.skip(list.p);
-  w.seed_modules();
-  w.seed_threads();  // frame objects made here are not in gc.get_objects()'s list: no reference of its own to discount
   const auto ta = cpu_now();
   w.run();
+  w.finish_chase();
   const auto tb = cpu_now();
+  const std::size_t tracked = in_place ? w.gathered() : static_cast<std::size_t>(PyList_GET_SIZE(list.p));
   w.phase2_start = w.num_nodes();
   if (in_place)
     w.seed_gathered();
@@ -1455,6 +1498,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   const auto t1 = cpu_now();
   md.extra["walk_seconds"] = std::to_string(t1 - t0);
   md.extra["gc_tracked"] = std::to_string(tracked);
+  md.extra["address_set_entries"] = std::to_string(w.address_set_size());
   HeapGraph g;
   if (opt.pin) {
     // The graph is built with the GIL held, so nothing can die before it is pinned.
