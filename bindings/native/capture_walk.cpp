@@ -305,7 +305,11 @@ class Walker {
     }
   }
 
-  const TypeInfo& info(PyTypeObject* t);
+  const TypeInfo& info(PyTypeObject* t) {
+    const TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
+    return e.type == t ? *e.info : info_slow(t);
+  }
+  const TypeInfo& info_slow(PyTypeObject* t);
   void process(std::uint32_t i);
   static void prefetch_body(PyObject* o);
   void process_leaf(std::uint32_t i);
@@ -347,8 +351,15 @@ class Walker {
   // Caches, valid for this capture only (nothing is freed while it runs).
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeInfo>> type_infos_;
-  PyTypeObject* last_type_ = nullptr;
-  const TypeInfo* last_info_ = nullptr;
+  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
+  struct TypeCacheEntry {
+    PyTypeObject* type = nullptr;
+    const TypeInfo* info = nullptr;
+  };
+  TypeCacheEntry type_cache_[64];
+  static std::size_t type_cache_slot(PyTypeObject* t) {
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
+  }
   PtrIndex key_labels_{1024};
   PtrIndex attr_labels_{1024};
   std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
@@ -561,8 +572,7 @@ void Walker::prefetch_body(PyObject* o) {
   }
 }
 
-const TypeInfo& Walker::info(PyTypeObject* t) {
-  if (t == last_type_) return *last_info_;
+const TypeInfo& Walker::info_slow(PyTypeObject* t) {
   std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
   if (k == PtrIndex::kAbsent) {
     auto ti = std::make_unique<TypeInfo>();
@@ -622,9 +632,10 @@ const TypeInfo& Walker::info(PyTypeObject* t) {
     type_infos_.push_back(std::move(ti));
     type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
   }
-  last_type_ = t;
-  last_info_ = type_infos_[k].get();
-  return *last_info_;
+  TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
+  e.type = t;
+  e.info = type_infos_[k].get();
+  return *e.info;
 }
 
 void Walker::process(std::uint32_t i) {
