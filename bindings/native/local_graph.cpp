@@ -148,6 +148,7 @@ struct Seeds {
 class HeapRefs {
  public:
   explicit HeapRefs(const Seeds& seeds) : seeds_(seeds) {}
+  ~HeapRefs() { zeroed_free(by_region_, by_region_bytes_); }
   HeapRefs(const HeapRefs&) = delete;
   HeapRefs& operator=(const HeapRefs&) = delete;
 
@@ -180,7 +181,7 @@ class HeapRefs {
 
   std::string timing;
   std::size_t num_objects() const { return objs_.size(); }
-  std::size_t num_records() const { return sorted_bytes_ / sizeof(std::uint64_t); }
+  std::size_t num_records() const { return recs_.size(); }
 
   // f(record) for each reference to t, in scan order (by source, each source's in its edge order).
   template <class F>
@@ -188,10 +189,11 @@ class HeapRefs {
     const auto a = reinterpret_cast<std::uintptr_t>(t);
     const std::uint32_t r = regions_.find((a >> kRegionShift) + 1);
     if (r == PtrIndex::kAbsent) return;
+    if (!region_sorted_[r]) sort_region(r);
     const std::uint64_t key = key_of(r, a);
-    const std::size_t b = (key >> kPageShift);  // region * kPages + page
-    const std::uint64_t* p = sorted_ + bucket_start_[b];
-    const std::uint64_t* end = sorted_ + bucket_start_[b + 1];
+    const std::size_t b = std::size_t(r) * (kPages + 1) + ((key >> kPageShift) & (kPages - 1));
+    const std::uint64_t* p = final_ + bucket_start_[b];
+    const std::uint64_t* end = final_ + bucket_start_[b + 1];
     for (; p != end; ++p)
       if ((*p >> kLowBits) == key) f(*p);
   }
@@ -239,17 +241,18 @@ class HeapRefs {
     if (t == nullptr) return;
     const auto a = reinterpret_cast<std::uintptr_t>(t);
     const std::uint64_t region = (a >> kRegionShift) + 1;
-    if (region != last_region_) {
+    RegionSlot& slot = region_cache_[region & (kRegionCache - 1)];  // referents hop between a few regions
+    if (slot.region != region) {
       auto [id, inserted] = regions_.insert(region, nregions_);
       if (inserted) {
         ++nregions_;
         region_count_.push_back(0);
       }
-      last_region_ = region;
-      last_id_ = id;
+      slot.region = region;
+      slot.id = id;
     }
-    ++region_count_[last_id_];
-    recs_.push_back((key_of(last_id_, a) << kLowBits) | cur_src_ | (flags | cur_flags_));
+    ++region_count_[slot.id];
+    recs_.push_back((key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_));
   }
 
   static int visit(PyObject* t, void* arg) {
@@ -401,61 +404,67 @@ class HeapRefs {
     emit(fv.builtins, kRecDeferred | kRecUncounted);
   }
 
-  // Grouped by 4 KiB page of the referent: by region (one counting pass), then each region, small enough for
-  // the cache, by page. Stable, so a referent's records stay in scan order. A lookup then reads one page's
-  // records (a few dozen), and lookups in address order read the groups in order.
+  // Grouped by KiB of the referent's address: by region now (one scatter pass), and each region, small enough
+  // for the cache, by KiB when a lookup first reads it (a drawing reads a dozen regions of a few hundred). Stable,
+  // so a referent's records stay in scan order. A lookup then reads a few dozen records.
   void sort_records() {
     const std::size_t m = recs_.size();
     const unsigned region_shift = kLowBits + kOffBits;
-    std::vector<std::uint32_t> region_start(std::size_t(nregions_) + 1, 0);
-    for (std::size_t r = 0; r < nregions_; ++r) region_start[r + 1] = region_start[r] + region_count_[r];
-    sorted_bytes_ = m * sizeof(std::uint64_t);
+    region_start_.assign(std::size_t(nregions_) + 1, 0);
+    for (std::size_t r = 0; r < nregions_; ++r) region_start_[r + 1] = region_start_[r] + region_count_[r];
+    by_region_bytes_ = m * sizeof(std::uint64_t);
     const double s0 = cpu_now();
-    auto* tmp = static_cast<std::uint64_t*>(zeroed_alloc(sorted_bytes_));
-    prefault(tmp, sorted_bytes_);
+    by_region_ = static_cast<std::uint64_t*>(zeroed_alloc(by_region_bytes_));
+    prefault(by_region_, by_region_bytes_);
     const double s1 = cpu_now();
     {
-      std::vector<std::uint32_t> pos(region_start.begin(), region_start.end() - 1);
-      for (std::uint64_t rec : recs_) tmp[pos[rec >> region_shift]++] = rec;
+      std::vector<std::uint32_t> pos(region_start_.begin(), region_start_.end() - 1);
+      for (std::uint64_t rec : recs_) by_region_[pos[rec >> region_shift]++] = rec;
     }
-    const double s2 = cpu_now();
-    bucket_start_.assign(std::size_t(nregions_) * kPages + 1, 0);
-    const unsigned page_shift = kLowBits + kPageShift;
-    std::vector<std::uint32_t> count(kPages);
-    for (std::size_t r = 0; r < nregions_; ++r) {
-      const std::uint64_t* a = tmp + region_start[r];
-      std::uint64_t* b = recs_.begin() + region_start[r];
-      const std::size_t len = region_start[r + 1] - region_start[r];
-      std::fill(count.begin(), count.end(), 0);
-      for (std::size_t i = 0; i < len; ++i) ++count[(a[i] >> page_shift) & (kPages - 1)];
-      std::uint32_t sum = region_start[r];
-      for (unsigned k = 0; k < kPages; ++k) {
-        bucket_start_[r * kPages + k] = sum;
-        const std::uint32_t x = count[k];
-        count[k] = sum - region_start[r];
-        sum += x;
-      }
-      for (std::size_t i = 0; i < len; ++i) b[count[(a[i] >> page_shift) & (kPages - 1)]++] = a[i];
-    }
-    bucket_start_.back() = static_cast<std::uint32_t>(m);
-    zeroed_free(tmp, sorted_bytes_);
-    sorted_ = recs_.begin();
-    sort_timing = " alloc " + std::to_string(s1 - s0) + " scatter " + std::to_string(s2 - s1) + " pages " + std::to_string(cpu_now() - s2);
+    bucket_start_.assign(std::size_t(nregions_) * (kPages + 1), 0);
+    region_sorted_.assign(nregions_, 0);
+    final_ = recs_.begin();
+    sort_timing = " alloc " + std::to_string(s1 - s0) + " scatter " + std::to_string(cpu_now() - s1);
   }
+
+  // Region r's records by KiB, from by_region_ into their final place in recs_ (whose order is done with).
+  void sort_region(std::uint32_t r) const {
+    const unsigned page_shift = kLowBits + kPageShift;
+    const std::uint64_t* a = by_region_ + region_start_[r];
+    std::uint64_t* b = final_ + region_start_[r];
+    const std::size_t len = region_start_[r + 1] - region_start_[r];
+    std::uint32_t* start = &bucket_start_[std::size_t(r) * (kPages + 1)];
+    for (std::size_t i = 0; i < len; ++i) ++start[((a[i] >> page_shift) & (kPages - 1)) + 1];
+    start[0] = region_start_[r];
+    for (unsigned k = 0; k < kPages; ++k) start[k + 1] += start[k];
+    std::vector<std::uint32_t> pos(start, start + kPages);
+    for (std::size_t i = 0; i < len; ++i) b[pos[(a[i] >> page_shift) & (kPages - 1)]++ - region_start_[r]] = a[i];
+    region_sorted_[r] = 1;
+  }
+
   std::string sort_timing;
 
   const Seeds& seeds_;
   std::vector<std::uint32_t> skipped_;  // sources that are the tool's frames (a handful)
   Column<PyObject*> objs_;              // the sources: gc-tracked objects, running frames, static types
   Column<std::uint64_t> recs_;          // records in scan order, until sorted
-  const std::uint64_t* sorted_ = nullptr;  // the records grouped by referent page (in recs_)
-  std::size_t sorted_bytes_ = 0;
+  std::uint64_t* final_ = nullptr;      // recs_' memory, once the records are grouped by region elsewhere
+  std::uint64_t* by_region_ = nullptr;  // the records grouped by referent region
+  std::size_t by_region_bytes_ = 0;
+  std::vector<std::uint32_t> region_start_;
   PtrIndex regions_{1024};
   std::uint32_t nregions_ = 0;
   std::vector<std::uint32_t> region_count_;  // records per referent region, counted as they are made
-  std::uint64_t last_region_ = 0;
-  std::uint32_t last_id_ = 0;
-  std::vector<std::uint32_t> bucket_start_;  // records of page k of region r: [start[r * kPages + k], next)
+  struct RegionSlot {
+    std::uint64_t region = 0;
+    std::uint32_t id = 0;
+  };
+  static constexpr std::size_t kRegionCache = 1024;
+  RegionSlot region_cache_[kRegionCache];
+  // Once region r is sorted (region_sorted_[r]), its records for KiB k are recs_[start[k], start[k + 1]) where
+  // start = &bucket_start_[r * (kPages + 1)].
+  mutable std::vector<std::uint32_t> bucket_start_;
+  mutable std::vector<std::uint8_t> region_sorted_;
   std::uint64_t cur_src_ = 0;
   std::uint8_t cur_flags_ = 0;
 };
@@ -618,10 +627,14 @@ std::vector<PyObject*> as_objects(const std::vector<std::uint64_t>& ids) {
   return out;
 }
 
-bool all_tracked(const std::vector<PyObject*>& objs) {
-  for (PyObject* o : objs)
-    if (!PyObject_IS_GC(o) || !PyObject_GC_IsTracked(o)) return false;
-  return !objs.empty();
+// Source indices of the start objects, or nothing if one is not a source: then it is not a gc-tracked object
+// (or not an object at all: ids are only compared with the objects the scan found, never dereferenced).
+std::optional<std::vector<std::uint32_t>> start_indices(const HeapRefs& refs, const std::vector<PyObject*>& starts) {
+  if (starts.empty()) return std::nullopt;
+  std::vector<std::uint32_t> idx = refs.indices_of(starts);
+  for (std::uint32_t i : idx)
+    if (i == 0xFFFFFFFFu) return std::nullopt;
+  return idx;
 }
 
 struct RootTest {
@@ -664,12 +677,14 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
                                               std::size_t too_many, const std::vector<std::uint64_t>& ignore_ids,
                                               const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> starts = as_objects(ids);
-  if (!all_tracked(starts)) return std::nullopt;
+  if (starts.empty()) return std::nullopt;
   const double t0 = cpu_now();
   GcPause pause;
   Seeds seeds(skip_files);
   HeapRefs refs(seeds);
   if (!refs.build()) return std::nullopt;
+  const auto start_idx = start_indices(refs, starts);
+  if (!start_idx) return std::nullopt;
   const double t1 = cpu_now();
 
   PtrIndex ignored(64);
@@ -683,7 +698,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   std::vector<PyObject*> ignore_list;
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
   const std::vector<PyObject*> chain =
-      search.find(refs.indices_of(starts), refs.indices_of(ignore_list), 0, &used_deferred);
+      search.find(*start_idx, refs.indices_of(ignore_list), 0, &used_deferred);
   const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
@@ -772,12 +787,14 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
                                                               const std::vector<std::uint64_t>& ignore_ids,
                                                               const std::vector<std::string>& skip_files) {
   const std::vector<PyObject*> starts = as_objects(ids);
-  if (!all_tracked(starts) || types.empty()) return std::nullopt;
+  if (starts.empty() || types.empty()) return std::nullopt;
   const double t0 = cpu_now();
   GcPause pause;
   Seeds seeds(skip_files);
   HeapRefs refs(seeds);
   if (!refs.build()) return std::nullopt;
+  const auto start_idx = start_indices(refs, starts);
+  if (!start_idx) return std::nullopt;
   const double t1 = cpu_now();
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
@@ -793,7 +810,7 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   ChainSearch search(refs, is_target);
   bool used_deferred = false;
   const std::vector<PyObject*> chain =
-      search.find(refs.indices_of(starts), refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
+      search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
   g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +

@@ -95,6 +95,22 @@ class PinnedHeap:
     def __exit__(self, *exc: object) -> None: ...
 
 def pin_heap(values: bool = False, shortnames: bool = True, skip_files: Iterable[str] = ()) -> PinnedHeap: ...
+def local_backrefs_dot(
+    ids: Iterable[int],
+    max_depth: int = 3,
+    too_many: int = 10,
+    ignore_ids: Iterable[int] = (),
+    skip_files: Iterable[str] = (),
+    shortnames: bool = True,
+) -> Optional[str]: ...
+def local_backref_chain(
+    ids: Iterable[int],
+    types: Iterable[str],
+    max_depth: int = 0,
+    ignore_ids: Iterable[int] = (),
+    skip_files: Iterable[str] = (),
+) -> Optional[list[int]]: ...
+def _local_timing() -> str: ...
 def count_types(
     shortnames: bool = True,
     sizes: bool = False,

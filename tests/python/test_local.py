@@ -247,6 +247,10 @@ def test_bad_input_errors_clearly(tmp_path):
     with pytest.raises(TypeError):
         _core.local_backref_chain([id(x)], "module", -1)
     assert _core.local_backref_chain([id(x)], [], 20, [], SKIP) is None  # nothing to look for
+    # ids are only compared with the objects the scan found, never followed: a number that is no object is refused
+    assert _core.local_backrefs_dot([12345], skip_files=SKIP) is None
+    assert _core.local_backref_chain([8], ["module"], 20, [8, 16], SKIP) is None
+    assert _core.local_backrefs_dot([], skip_files=SKIP) is None
 
 
 def test_png_through_fast_path(tmp_path, no_full_capture):
