@@ -66,6 +66,7 @@ def one_run(objects):
         "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
         "graph_bytes_per_object": g.memory_bytes / n,
         "walk_s": float(g.metadata["extra"]["walk_seconds"]), "build_s": float(g.metadata["extra"]["build_seconds"]),
+        "walk_phases": g.metadata["extra"].get("timing", ""), "build_phases": g.metadata["extra"].get("build_timing", ""),
     }
     del users
     return result
@@ -90,7 +91,8 @@ def main():
           % (best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
     print("  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
           % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"]))
-    print("          walk %.3f s, build %.3f s" % (best["walk_s"], best["build_s"]))
+    print("          walk %.3f s (setup, phase 1, phase 2: %s), build %.3f s (sort, nodes, edges: %s)"
+          % (best["walk_s"], best["walk_phases"], best["build_s"], best["build_phases"]))
     peaks = [r["peak_extra_bytes_per_object"] for r in runs if r["peak_extra_bytes_per_object"] is not None]
     if peaks:
         print("  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"

@@ -166,11 +166,14 @@ class Walker {
   void seed_gc_list(PyObject* list);
   void seed_only(const std::vector<PyObject*>& objs);
   void set_in_refs(const std::vector<std::int64_t>& in_refs);
-  bool gather_gc_objects();
+  bool start_chase();
+  void finish_chase() {
+    while (chasing_) chase_step();
+  }
   void seed_gathered();
   std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
-  void reserve(std::size_t tracked);
+  void reserve(std::size_t nodes, std::size_t set_entries);
   void run();
   void resolve_late();
   void count_skipped_frames();
@@ -180,6 +183,7 @@ class Walker {
 
   std::size_t phase2_start = 0;
   std::size_t num_nodes() const { return objs_.size(); }
+  std::size_t address_set_size() const { return index_.size(); }
 
  private:
   struct Labels {
@@ -301,7 +305,11 @@ class Walker {
     }
   }
 
-  const TypeInfo& info(PyTypeObject* t);
+  const TypeInfo& info(PyTypeObject* t) {
+    const TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
+    return e.type == t ? *e.info : info_slow(t);
+  }
+  const TypeInfo& info_slow(PyTypeObject* t);
   void process(std::uint32_t i);
   static void prefetch_body(PyObject* o);
   void process_leaf(std::uint32_t i);
@@ -343,8 +351,15 @@ class Walker {
   // Caches, valid for this capture only (nothing is freed while it runs).
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeInfo>> type_infos_;
-  PyTypeObject* last_type_ = nullptr;
-  const TypeInfo* last_info_ = nullptr;
+  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
+  struct TypeCacheEntry {
+    PyTypeObject* type = nullptr;
+    const TypeInfo* info = nullptr;
+  };
+  TypeCacheEntry type_cache_[64];
+  static std::size_t type_cache_slot(PyTypeObject* t) {
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
+  }
   PtrIndex key_labels_{1024};
   PtrIndex attr_labels_{1024};
   std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
@@ -371,6 +386,27 @@ class Walker {
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
   std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
+
+  // Following the gc's lists (start_chase()).
+  const GcLinks* chase_heads_[8] = {};
+  int chase_heads_n_ = 0, chase_h_ = 0;
+  const GcLinks* chase_at_ = nullptr;
+  bool chasing_ = false;
+  void chase_step() {
+    if (!chasing_) return;
+    const auto* g = reinterpret_cast<const GcLinks*>(chase_at_->next);
+    if (g == chase_heads_[chase_h_]) {
+      if (++chase_h_ == chase_heads_n_) {
+        chasing_ = false;
+        return;
+      }
+      chase_at_ = chase_heads_[chase_h_];
+      return;
+    }
+    gc_objs_.push_back(reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1)));
+    __builtin_prefetch(g);  // read at the next step, a node's processing later: the miss is not waited for
+    chase_at_ = g;
+  }
 
   PyObject* cand_[4] = {};
   EdgeLabel cand_label_[4] = {};
@@ -455,10 +491,17 @@ void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
   }
 }
 
-bool Walker::gather_gc_objects() {
-  // One pass along the gc's linked lists (a pointer chase) into an array that phase 2 can then read with
-  // prefetching. Only appends run while the lists are read: no Python code, no allocation of Python objects.
-  return for_each_gc_object([this](PyObject* o) { gc_objs_.push_back(o); });
+bool Walker::start_chase() {
+  // The gc's lists are linked lists: following them is a chain of dependent cache misses. So they are followed a
+  // step at a time during phase 1 (run() calls chase_step()), whose own misses are independent of it and overlap
+  // it, into an array that phase 2 then reads with prefetching. Nothing changes the lists meanwhile: from here to
+  // finish_chase() the walk runs no Python code, allocates no Python object and changes no gc tracking.
+  chase_heads_n_ = gc_list_heads(chase_heads_, 8);
+  if (chase_heads_n_ <= 0) return chase_heads_n_ == 0;
+  chase_h_ = 0;
+  chase_at_ = chase_heads_[0];
+  chasing_ = true;
+  return true;
 }
 
 void Walker::seed_gathered() {
@@ -471,11 +514,10 @@ void Walker::seed_gathered() {
   gc_objs_.release();
 }
 
-void Walker::reserve(std::size_t tracked) {
-  // Columns are mappings whose untouched pages cost nothing: reserve well beyond the usual ~3 nodes and ~4 edges
-  // per gc-tracked object so that growing (moving pages) is rare. The address set is written all over: sized
-  // for what is usual.
-  const std::size_t nodes = tracked * 6 + 65536, edges = tracked * 10 + 65536;
+void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
+  // Columns are mappings whose untouched pages cost nothing: reserve generously so that growing (moving pages)
+  // is rare. The address set is written all over: sized for what is expected, it grows if needed.
+  nodes += 65536;
   objs_.reserve(nodes);
   flags_.reserve(nodes);
   balance_.reserve(nodes);
@@ -483,10 +525,11 @@ void Walker::reserve(std::size_t tracked) {
   sizes_.reserve(nodes);
   labels_.reserve(nodes);
   edge_begin_.reserve(nodes + 1);
-  edst_.reserve(edges);
-  elab_.reserve(edges);
-  eflg_.reserve(edges);
-  index_.reset(tracked * 3 + 4096);
+  edst_.reserve(nodes * 2);
+  elab_.reserve(nodes * 2);
+  eflg_.reserve(nodes * 2);
+  gc_objs_.reserve(nodes / 2);
+  index_.reset(set_entries + 4096);
 }
 
 // ---- the walk ----
@@ -503,10 +546,12 @@ void Walker::run() {
       }
       if (i + kAhead / 2 < objs_.size() && !(flags_[i + kAhead / 2] & kProcessed))
         prefetch_body(objs_[i + kAhead / 2]);  // its header has arrived by now
-      if (flags_[i] & kProcessed)
+      if (flags_[i] & kProcessed) {
         edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());  // a leaf: no edges
-      else
+      } else {
         process(static_cast<std::uint32_t>(i));
+        chase_step();
+      }
     }
     flush();
   } while (processed_ < objs_.size());
@@ -527,8 +572,7 @@ void Walker::prefetch_body(PyObject* o) {
   }
 }
 
-const TypeInfo& Walker::info(PyTypeObject* t) {
-  if (t == last_type_) return *last_info_;
+const TypeInfo& Walker::info_slow(PyTypeObject* t) {
   std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
   if (k == PtrIndex::kAbsent) {
     auto ti = std::make_unique<TypeInfo>();
@@ -588,9 +632,10 @@ const TypeInfo& Walker::info(PyTypeObject* t) {
     type_infos_.push_back(std::move(ti));
     type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
   }
-  last_type_ = t;
-  last_info_ = type_infos_[k].get();
-  return *last_info_;
+  TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
+  e.type = t;
+  e.info = type_infos_[k].get();
+  return *e.info;
 }
 
 void Walker::process(std::uint32_t i) {
@@ -1089,16 +1134,21 @@ Rec* radix_sort(Rec* a, Rec* tmp, std::size_t m, unsigned lo_bit, unsigned hi_bi
   return a;
 }
 
-// Sorts records (((region rank << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few
-// hundred buckets), then each region, small enough for the cache, by offset with 9-bit LSD passes. Result in tmp.
+// Sorts records (((region << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few hundred
+// buckets, in the order rank_of gives the region numbers, else their own), then each region, small enough for the
+// cache, by offset with 9-bit LSD passes. Result in tmp.
 std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::size_t m, unsigned idx_bits,
-                                   unsigned off_bits, std::size_t nregions) {
+                                   unsigned off_bits, std::size_t nregions, const std::uint32_t* rank_of = nullptr) {
   std::vector<std::uint32_t> start(nregions + 1, 0);
   const unsigned region_shift = idx_bits + off_bits;
-  for (std::size_t i = 0; i < m; ++i) ++start[(a[i] >> region_shift) + 1];
+  auto bucket = [&](std::uint64_t rec) {
+    const std::uint64_t r = rec >> region_shift;
+    return rank_of != nullptr ? rank_of[r] : static_cast<std::uint32_t>(r);
+  };
+  for (std::size_t i = 0; i < m; ++i) ++start[bucket(a[i]) + 1];
   for (std::size_t b = 0; b < nregions; ++b) start[b + 1] += start[b];
   std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
-  for (std::size_t i = 0; i < m; ++i) tmp[pos[a[i] >> region_shift]++] = a[i];
+  for (std::size_t i = 0; i < m; ++i) tmp[pos[bucket(a[i])]++] = a[i];
   constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
   const unsigned passes = (off_bits + kBits - 1) / kBits;
   std::uint32_t count[kBuckets];
@@ -1141,6 +1191,54 @@ unsigned bit_width(std::uint64_t x) {
 void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, void* scratch, std::size_t scratch_bytes,
                      std::vector<std::uint64_t>* ids, std::uint32_t* perm) {
   const std::size_t n = objs.size();
+  constexpr unsigned kRegionBits = 20;
+  const unsigned off_bits = kRegionBits - 3;
+  if (n > 0 && 2 * bit_width(n - 1) + off_bits <= 64) {
+    // Records (region, offset, index) written over the object pointers (j <= i) in one pass. Regions are numbered
+    // in order of first appearance, with a one-entry cache since neighbours in the walk often share one; there are
+    // at most n of them, so their numbers fit in the bits the index leaves. Ranked by address afterwards.
+    const unsigned idx_bits = std::max(1u, bit_width(n - 1));
+    PtrIndex region_index(1024);
+    std::vector<std::uint64_t> regions;  // by number: address >> kRegionBits
+    auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
+    std::size_t m = 0;
+    std::uint64_t last_region = ~std::uint64_t(0), last_number = 0;
+    constexpr std::uint64_t kOffMask = (std::uint64_t(1) << kRegionBits) - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!keep[i]) continue;
+      const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(objs[i]));
+      const std::uint64_t region = addr >> kRegionBits;
+      if (region != last_region) {
+        auto [number, inserted] = region_index.insert(region + 1, static_cast<std::uint32_t>(regions.size()));
+        if (inserted) regions.push_back(region);
+        last_region = region;
+        last_number = number;
+      }
+      a[m++] = (((last_number << off_bits) | ((addr & kOffMask) >> 3)) << idx_bits) | i;
+    }
+    refgraph::detail::resize_fresh(*ids, m);
+    if (m == 0) return;
+    std::vector<std::uint32_t> by_address(regions.size()), rank_of(regions.size());
+    for (std::uint32_t k = 0; k < by_address.size(); ++k) by_address[k] = k;
+    std::sort(by_address.begin(), by_address.end(), [&](auto x, auto y) { return regions[x] < regions[y]; });
+    for (std::uint32_t k = 0; k < by_address.size(); ++k) rank_of[by_address[k]] = k;
+    std::vector<std::uint64_t> own;
+    auto* tmp = static_cast<std::uint64_t*>(scratch);
+    if (scratch_bytes < m * sizeof(std::uint64_t)) {
+      own.resize(m);
+      tmp = own.data();
+    }
+    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size(), rank_of.data());
+    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
+    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
+    for (std::size_t k = 0; k < m; ++k) {
+      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
+      const std::uint64_t key = r[k] >> idx_bits;
+      (*ids)[k] = (regions[key >> off_bits] << kRegionBits) | ((key & off_mask) << 3);
+    }
+    return;
+  }
+  // Very large heaps: region ranks found in a pass of their own.
   std::uint64_t lo = ~std::uint64_t(0), hi = 0;
   std::size_t m = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -1154,7 +1252,6 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
   if (m == 0) return;
   // Compact keys: objects live in a few hundred 1 MiB regions (pymalloc arenas, the malloc heap), so
   // (rank of the region, offset in it) needs far fewer bits than an address, and the sort fewer passes.
-  constexpr unsigned kRegionBits = 20;
   PtrIndex region_index(1024);
   std::vector<std::uint64_t> regions;
   for (std::size_t i = 0; i < n; ++i) {
@@ -1166,7 +1263,6 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
   PtrIndex region_rank(regions.size() * 2);
   for (std::size_t k = 0; k < regions.size(); ++k) region_rank.insert(regions[k], static_cast<std::uint32_t>(k));
   const unsigned idx_bits = std::max(1u, bit_width(n - 1));
-  const unsigned off_bits = kRegionBits - 3;
   const unsigned key_bits = bit_width(regions.size() - 1) + off_bits;
   if (idx_bits + key_bits <= 64) {
     // One word a record, (key << idx_bits) | index, written over the object pointers (j <= i).
@@ -1289,6 +1385,16 @@ HeapGraph Walker::build(Metadata md) {
   return std::move(p).assemble("capture");
 }
 
+// sys.getallocatedblocks(): a builtin in C, no user code. 1M if it fails.
+std::size_t allocated_blocks() {
+  PyObject* f = PySys_GetObject("getallocatedblocks");  // borrowed
+  PyObject* r = f != nullptr ? PyObject_CallNoArgs(f) : nullptr;
+  const Py_ssize_t n = r != nullptr ? PyLong_AsSsize_t(r) : -1;
+  Py_XDECREF(r);
+  PyErr_Clear();
+  return n > 0 ? static_cast<std::size_t>(n) : std::size_t(1) << 20;
+}
+
 Metadata make_metadata(const CaptureOptions& opt) {
   Metadata md;
   md.pid = static_cast<std::int64_t>(getpid());
@@ -1338,7 +1444,7 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   GcPause pause;
   Walker w(opt);
   const std::size_t n = opt.only->size();
-  w.reserve(n);
+  w.reserve(n, n);
   w.seed_only(*opt.only);
   w.seed_modules();
   w.seed_threads();
@@ -1361,12 +1467,15 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   Metadata md = make_metadata(opt);
   GcPause pause;
   Walker w(opt);
+  // Sizes from the count of pymalloc blocks, known at once: about one node per block, and an address-set entry
+  // for about one in four (sole leaves need none); both grow if needed.
+  const std::size_t blocks = allocated_blocks();
+  w.reserve(blocks, blocks / 4);
+  w.seed_modules();
+  w.seed_threads();  // (makes frame objects: before the gc's lists are read)
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
-  const auto tg0 = cpu_now();
-  const bool in_place = w.gather_gc_objects();
-  const auto tg1 = cpu_now();
-  std::size_t tracked = w.gathered();
+  const bool in_place = w.start_chase();
   Ref list{nullptr};
   if (!in_place) {
     list.p = PyObject_CallNoArgs(g_get_objects);
@@ -1374,17 +1483,13 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
       PyErr_Clear();
       throw Error("refgraph: gc.get_objects() failed");
     }
-    tracked = static_cast<std::size_t>(PyList_GET_SIZE(list.p));
+    w.skip(list.p);
   }
-  w.reserve(tracked);
-  const auto tg2 = cpu_now();
-  md.extra["setup_timing"] = std::to_string(tg0 - t0) + " " + std::to_string(tg1 - tg0) + " " + std::to_string(tg2 - tg1);
-  if (list.p != nullptr) w.skip(list.p);
-  w.seed_modules();
-  w.seed_threads();  // frame objects made here are not in gc.get_objects()'s list: no reference of its own to discount
   const auto ta = cpu_now();
   w.run();
+  w.finish_chase();
   const auto tb = cpu_now();
+  const std::size_t tracked = in_place ? w.gathered() : static_cast<std::size_t>(PyList_GET_SIZE(list.p));
   w.phase2_start = w.num_nodes();
   if (in_place)
     w.seed_gathered();
@@ -1404,6 +1509,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   const auto t1 = cpu_now();
   md.extra["walk_seconds"] = std::to_string(t1 - t0);
   md.extra["gc_tracked"] = std::to_string(tracked);
+  md.extra["address_set_entries"] = std::to_string(w.address_set_size());
   HeapGraph g;
   if (opt.pin) {
     // The graph is built with the GIL held, so nothing can die before it is pinned.
