@@ -5,18 +5,19 @@
 //   hops = _core.local_backref_chain([id(x)], types=["module"], max_depth=20, skip_files=[pkg_dir])
 //
 // One pass over the gc's lists (read in place) records every reference each gc-tracked object holds, with the
-// flags the capture gives that edge (weak, deferred, not counted); the records are then sorted by referent, so
-// the referrers of any object are one lookup away. A chain is then chain.cpp's breadth-first search run on those
-// records with its exact rules (no deferred edge unless no chain exists without one; in-edges in source address
-// order; the first target discovered wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only
-// those objects (and the referrers the drawing summarises) are then captured, with capture_walk's `only` option,
-// so that types, sizes, labels, edges and root kinds are the capture's own and neighbourhood()/to_dot() draw them
-// as they would the whole heap.
+// flags the capture gives that edge (weak, deferred, not counted); the records are grouped by referent address
+// (by 1 MiB region as they are made, by KiB when a region is first read), so the referrers of any object are one
+// lookup away. A chain is then chain.cpp's breadth-first search run on those records with its exact rules (no
+// deferred edge unless no chain exists without one; in-edges in source address order; the first target discovered
+// wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only those objects (and the referrers the
+// drawing summarises) are then captured, with capture_walk's `only` option, so that types, sizes, labels, edges
+// and root kinds are the capture's own and neighbourhood()/to_dot() draw them as they would the whole heap.
 //
-// What the records do not see: references held by objects the gc does not track (static types, code objects,
-// module definitions). So the start objects must be gc-tracked (any referrer of a gc-tracked object that matters
-// is tracked too), and the Python layer falls back to a full capture otherwise. Both functions return None when
-// they cannot answer this way (no in-place gc lists on this CPython, or a self-check failed).
+// What the records do not see: references held by objects that are neither gc-tracked nor types (code objects'
+// constants, module definitions). So the start objects must be gc-tracked (every referrer of a gc-tracked object
+// that is not a constant is tracked too, or a running frame, or a type), and the Python layer falls back to a full
+// capture otherwise. Both functions return None when they cannot answer this way (an id that is not a gc-tracked
+// object, no in-place gc lists on this CPython, or a self-check failed).
 //
 // Like the capture: the GIL is held and automatic collection paused, no Python code runs and, while the records
 // are read, no Python object is allocated; no reference is kept.
@@ -144,7 +145,7 @@ struct Seeds {
   }
 };
 
-// Every reference held by a gc-tracked object, sorted by referent.
+// Every reference held by a gc-tracked object (or a running frame, or a static type), grouped by referent.
 class HeapRefs {
  public:
   explicit HeapRefs(const Seeds& seeds) : seeds_(seeds) {}
