@@ -5,18 +5,19 @@
 //   hops = _core.local_backref_chain([id(x)], types=["module"], max_depth=20, skip_files=[pkg_dir])
 //
 // One pass over the gc's lists (read in place) records every reference each gc-tracked object holds, with the
-// flags the capture gives that edge (weak, deferred, not counted); the records are then sorted by referent, so
-// the referrers of any object are one lookup away. A chain is then chain.cpp's breadth-first search run on those
-// records with its exact rules (no deferred edge unless no chain exists without one; in-edges in source address
-// order; the first target discovered wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only
-// those objects (and the referrers the drawing summarises) are then captured, with capture_walk's `only` option,
-// so that types, sizes, labels, edges and root kinds are the capture's own and neighbourhood()/to_dot() draw them
-// as they would the whole heap.
+// flags the capture gives that edge (weak, deferred, not counted); the records are grouped by referent address
+// (by 1 MiB region as they are made, by KiB when a region is first read), so the referrers of any object are one
+// lookup away. A chain is then chain.cpp's breadth-first search run on those records with its exact rules (no
+// deferred edge unless no chain exists without one; in-edges in source address order; the first target discovered
+// wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only those objects (and the referrers the
+// drawing summarises) are then captured, with capture_walk's `only` option, so that types, sizes, labels, edges
+// and root kinds are the capture's own and neighbourhood()/to_dot() draw them as they would the whole heap.
 //
-// What the records do not see: references held by objects the gc does not track (static types, code objects,
-// module definitions). So the start objects must be gc-tracked (any referrer of a gc-tracked object that matters
-// is tracked too), and the Python layer falls back to a full capture otherwise. Both functions return None when
-// they cannot answer this way (no in-place gc lists on this CPython, or a self-check failed).
+// What the records do not see: references held by objects that are neither gc-tracked nor types (code objects'
+// constants, module definitions). So the start objects must be gc-tracked (every referrer of a gc-tracked object
+// that is not a constant is tracked too, or a running frame, or a type), and the Python layer falls back to a full
+// capture otherwise. Both functions return None when they cannot answer this way (an id that is not a gc-tracked
+// object, no in-place gc lists on this CPython, or a self-check failed).
 //
 // Like the capture: the GIL is held and automatic collection paused, no Python code runs and, while the records
 // are read, no Python object is allocated; no reference is kept.
@@ -144,11 +145,13 @@ struct Seeds {
   }
 };
 
-// Every reference held by a gc-tracked object, sorted by referent.
+// Every reference held by a gc-tracked object (or a running frame, or a static type), grouped by referent.
 class HeapRefs {
  public:
   explicit HeapRefs(const Seeds& seeds) : seeds_(seeds) {}
-  ~HeapRefs() { zeroed_free(by_region_, by_region_bytes_); }
+  ~HeapRefs() {
+    for (auto [p, bytes] : slabs_) zeroed_free(p, bytes);
+  }
   HeapRefs(const HeapRefs&) = delete;
   HeapRefs& operator=(const HeapRefs&) = delete;
 
@@ -156,7 +159,6 @@ class HeapRefs {
   bool build() {
     const double t0 = cpu_now();
     objs_.reserve(std::size_t(1) << 20);
-    recs_.reserve(std::size_t(1) << 22);
     // Each object is scanned as the gc's linked list reaches it: its references are read while the next link
     // is being fetched, instead of chasing the list in a pass of its own.
     auto one = [this](PyObject* o) {
@@ -174,14 +176,14 @@ class HeapRefs {
     if (objs_.size() >= (std::size_t(1) << kIdxBits) || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
     const double t1 = cpu_now();
     sort_records();
-    timing = "scan " + std::to_string(t1 - t0) + " sort " + std::to_string(cpu_now() - t1) + sort_timing + " regions " +
+    timing = "scan " + std::to_string(t1 - t0) + " regions " +
              std::to_string(nregions_);
     return true;
   }
 
   std::string timing;
   std::size_t num_objects() const { return objs_.size(); }
-  std::size_t num_records() const { return recs_.size(); }
+  std::size_t num_records() const { return num_records_; }
 
   // f(record) for each reference to t, in scan order (by source, each source's in its edge order).
   template <class F>
@@ -192,8 +194,9 @@ class HeapRefs {
     if (!region_sorted_[r]) sort_region(r);
     const std::uint64_t key = key_of(r, a);
     const std::size_t b = std::size_t(r) * (kPages + 1) + ((key >> kPageShift) & (kPages - 1));
-    const std::uint64_t* p = final_ + bucket_start_[b];
-    const std::uint64_t* end = final_ + bucket_start_[b + 1];
+    const std::uint64_t* base = sorted_[r].data();
+    const std::uint64_t* p = base + bucket_start_[b];
+    const std::uint64_t* end = base + bucket_start_[b + 1];
     for (; p != end; ++p)
       if ((*p >> kLowBits) == key) f(*p);
   }
@@ -246,13 +249,14 @@ class HeapRefs {
       auto [id, inserted] = regions_.insert(region, nregions_);
       if (inserted) {
         ++nregions_;
-        region_count_.push_back(0);
+        region_recs_.emplace_back();
       }
       slot.region = region;
       slot.id = id;
     }
-    ++region_count_[slot.id];
-    recs_.push_back((key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_));
+    RegionRecs& rr = region_recs_[slot.id];
+    if (rr.pos == rr.end) new_block(&rr);
+    *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_);
   }
 
   static int visit(PyObject* t, void* arg) {
@@ -404,65 +408,82 @@ class HeapRefs {
     emit(fv.builtins, kRecDeferred | kRecUncounted);
   }
 
-  // Grouped by KiB of the referent's address: by region now (one scatter pass), and each region, small enough
-  // for the cache, by KiB when a lookup first reads it (a drawing reads a dozen regions of a few hundred). Stable,
-  // so a referent's records stay in scan order. A lookup then reads a few dozen records.
-  void sort_records() {
-    const std::size_t m = recs_.size();
-    const unsigned region_shift = kLowBits + kOffBits;
-    region_start_.assign(std::size_t(nregions_) + 1, 0);
-    for (std::size_t r = 0; r < nregions_; ++r) region_start_[r + 1] = region_start_[r] + region_count_[r];
-    by_region_bytes_ = m * sizeof(std::uint64_t);
-    const double s0 = cpu_now();
-    by_region_ = static_cast<std::uint64_t*>(zeroed_alloc(by_region_bytes_));
-    prefault(by_region_, by_region_bytes_);
-    const double s1 = cpu_now();
-    {
-      std::vector<std::uint32_t> pos(region_start_.begin(), region_start_.end() - 1);
-      for (std::uint64_t rec : recs_) by_region_[pos[rec >> region_shift]++] = rec;
+  // Records go straight to their referent's region as they are made: each region fills blocks of kBlock records
+  // carved from big mappings that never move (a few hundred regions: their current blocks stay in cache), so there
+  // is no pass to group them and no second copy. A region is grouped by KiB of referent address when a lookup first
+  // reads it: a drawing reads a dozen regions of a few hundred. Stable, so a referent's records stay in scan order.
+  static constexpr std::size_t kBlock = 512;
+  static constexpr std::size_t kSlabBytes = std::size_t(16) << 20;
+  struct RegionRecs {
+    std::uint64_t* pos = nullptr;
+    std::uint64_t* end = nullptr;
+    std::vector<std::uint64_t*> blocks;
+    std::size_t count() const { return blocks.empty() ? 0 : (blocks.size() - 1) * kBlock + (pos - blocks.back()); }
+  };
+
+  void new_block(RegionRecs* rr) {
+    if (slab_pos_ == slab_end_) {
+      void* p = zeroed_alloc(kSlabBytes);
+      slabs_.emplace_back(p, kSlabBytes);
+      slab_pos_ = static_cast<std::uint64_t*>(p);
+      slab_end_ = slab_pos_ + kSlabBytes / sizeof(std::uint64_t);
     }
-    bucket_start_.assign(std::size_t(nregions_) * (kPages + 1), 0);
-    region_sorted_.assign(nregions_, 0);
-    final_ = recs_.begin();
-    sort_timing = " alloc " + std::to_string(s1 - s0) + " scatter " + std::to_string(cpu_now() - s1);
+    rr->pos = slab_pos_;
+    rr->end = slab_pos_ + kBlock;
+    rr->blocks.push_back(slab_pos_);
+    slab_pos_ += kBlock;
   }
 
-  // Region r's records by KiB, from by_region_ into their final place in recs_ (whose order is done with).
+  void sort_records() {
+    num_records_ = 0;
+    for (const RegionRecs& rr : region_recs_) num_records_ += rr.count();
+    bucket_start_.assign(std::size_t(nregions_) * (kPages + 1), 0);
+    sorted_.assign(nregions_, {});
+    region_sorted_.assign(nregions_, 0);
+  }
+
+  // Region r's records by KiB of referent address, into sorted_[r].
   void sort_region(std::uint32_t r) const {
     const unsigned page_shift = kLowBits + kPageShift;
-    const std::uint64_t* a = by_region_ + region_start_[r];
-    std::uint64_t* b = final_ + region_start_[r];
-    const std::size_t len = region_start_[r + 1] - region_start_[r];
+    const RegionRecs& rr = region_recs_[r];
+    const std::size_t len = rr.count();
     std::uint32_t* start = &bucket_start_[std::size_t(r) * (kPages + 1)];
-    for (std::size_t i = 0; i < len; ++i) ++start[((a[i] >> page_shift) & (kPages - 1)) + 1];
-    start[0] = region_start_[r];
+    auto for_each = [&](auto&& f) {
+      for (std::size_t k = 0; k < rr.blocks.size(); ++k) {
+        const std::uint64_t* b = rr.blocks[k];
+        const std::uint64_t* e = k + 1 < rr.blocks.size() ? b + kBlock : rr.pos;
+        for (; b != e; ++b) f(*b);
+      }
+    };
+    for_each([&](std::uint64_t rec) { ++start[((rec >> page_shift) & (kPages - 1)) + 1]; });
     for (unsigned k = 0; k < kPages; ++k) start[k + 1] += start[k];
     std::vector<std::uint32_t> pos(start, start + kPages);
-    for (std::size_t i = 0; i < len; ++i) b[pos[(a[i] >> page_shift) & (kPages - 1)]++ - region_start_[r]] = a[i];
+    std::vector<std::uint64_t>& out = sorted_[r];
+    out.resize(len);
+    for_each([&](std::uint64_t rec) { out[pos[(rec >> page_shift) & (kPages - 1)]++] = rec; });
     region_sorted_[r] = 1;
   }
 
-  std::string sort_timing;
 
   const Seeds& seeds_;
   std::vector<std::uint32_t> skipped_;  // sources that are the tool's frames (a handful)
   Column<PyObject*> objs_;              // the sources: gc-tracked objects, running frames, static types
-  Column<std::uint64_t> recs_;          // records in scan order, until sorted
-  std::uint64_t* final_ = nullptr;      // recs_' memory, once the records are grouped by region elsewhere
-  std::uint64_t* by_region_ = nullptr;  // the records grouped by referent region
-  std::size_t by_region_bytes_ = 0;
-  std::vector<std::uint32_t> region_start_;
+  std::vector<RegionRecs> region_recs_;  // by region id
+  std::vector<std::pair<void*, std::size_t>> slabs_;
+  std::uint64_t* slab_pos_ = nullptr;
+  std::uint64_t* slab_end_ = nullptr;
+  std::size_t num_records_ = 0;
   PtrIndex regions_{1024};
   std::uint32_t nregions_ = 0;
-  std::vector<std::uint32_t> region_count_;  // records per referent region, counted as they are made
   struct RegionSlot {
     std::uint64_t region = 0;
     std::uint32_t id = 0;
   };
   static constexpr std::size_t kRegionCache = 1024;
   RegionSlot region_cache_[kRegionCache];
-  // Once region r is sorted (region_sorted_[r]), its records for KiB k are recs_[start[k], start[k + 1]) where
-  // start = &bucket_start_[r * (kPages + 1)].
+  // Once region r is sorted (region_sorted_[r]), its records for KiB k are sorted_[r][start[k], start[k + 1])
+  // where start = &bucket_start_[r * (kPages + 1)].
+  mutable std::vector<std::vector<std::uint64_t>> sorted_;
   mutable std::vector<std::uint32_t> bucket_start_;
   mutable std::vector<std::uint8_t> region_sorted_;
   std::uint64_t cur_src_ = 0;

@@ -141,6 +141,40 @@ def test_same_drawing_for_several_starts_and_a_long_chain():
         del sys.modules[mod.__name__]
 
 
+def test_same_drawing_with_other_threads_generators_and_long_names():
+    import threading
+
+    x = Thing()
+    ready, release = threading.Event(), threading.Event()
+
+    def hold(obj):
+        held_by_thread = obj  # a running frame of another thread: its locals are references too
+        ready.set()
+        release.wait(10)
+        return held_by_thread
+
+    def gen(obj):
+        kept = obj
+        yield 1
+        yield kept
+
+    worker = threading.Thread(target=hold, args=(x,))
+    worker.start()
+    try:
+        assert ready.wait(10)
+        suspended = gen(x)
+        next(suspended)
+        fast, full = _both([x], max_depth=2)
+        assert fast == full
+        assert "f_locals['held_by_thread']" in fast and 'label="generator\\n' in fast
+        fast, full = _both([x], max_depth=2, shortnames=False)
+        assert fast == full
+        assert "test_local.Thing" in fast
+    finally:
+        release.set()
+        worker.join(10)
+
+
 def _full_chain(obj, **kw):
     graph = _common.capture()
     hops = graph.backref_chain([id(obj)], types=("module",), **kw)
