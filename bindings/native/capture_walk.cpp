@@ -232,6 +232,15 @@ class Walker {
       flags_[c] = static_cast<std::uint8_t>(flags_[c] | (std::uint8_t(kind) << kRootKindShift));
   }
 
+  struct Pending {
+    PyObject* target;
+    std::uint32_t edge;
+    bool counted;
+    bool classified;  // leaf is known (and, if not a leaf, the address-set slot prefetched)
+    bool leaf;
+  };
+  static constexpr unsigned kRing = 32, kMid = 16;  // kRing a power of two
+
   // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
   // such as a frame's f_globals, is drawn but not counted when judging External).
   void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
@@ -244,30 +253,39 @@ class Walker {
       }
       return;
     }
-    // The lookup is deferred by a few edges so that the prefetch of its hash slot has landed by then: the
-    // address set does not fit in cache and each lookup would otherwise stall.
-    index_.prefetch(reinterpret_cast<std::uintptr_t>(t));
-    __builtin_prefetch(t);  // its reference count and type decide whether the address set is needed
+    // Resolving an edge takes two dependent reads that would each miss the cache: the target's header (is it a
+    // sole leaf?) and, for the others, its slot in the address set. So each edge waits in a ring: the header is
+    // prefetched when the edge is emitted, read kMid edges later (then the slot is prefetched), and the edge is
+    // resolved kRing edges after it was emitted.
+    __builtin_prefetch(t);
     const auto e = static_cast<std::uint32_t>(edst_.size());
     edst_.push_back(kSkip);  // filled in by resolve_one
     elab_.push_back(lab);
     eflg_.push_back(static_cast<std::uint8_t>(eflags | cur_flags_));
     if (ring_count_ == kRing) resolve_one();
-    ring_[(ring_head_ + ring_count_) % kRing] = Pending{t, e, counted};
+    ring_[(ring_head_ + ring_count_) & (kRing - 1)] = Pending{t, e, counted, false, false};
     ++ring_count_;
+    if (ring_count_ > kMid) classify(ring_[(ring_head_ + ring_count_ - 1 - kMid) & (kRing - 1)]);
+  }
+
+  void classify(Pending& p) {
+    p.classified = true;
+    p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
+    if (!p.leaf) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
   }
 
   void resolve_one() {
-    const Pending p = ring_[ring_head_];
-    ring_head_ = (ring_head_ + 1) % kRing;
+    Pending p = ring_[ring_head_];
+    ring_head_ = (ring_head_ + 1) & (kRing - 1);
     --ring_count_;
-    if (!closed_ && sole_leaf(p.target)) {  // (a restricted capture makes no new nodes)
+    if (!p.classified) classify(p);
+    if (p.leaf) {
       if (p.counted) {  // the owner's reference: a node of its own, never looked up
         const std::uint32_t c = append(p.target);
         edst_[p.edge] = c;
         process_leaf(c);  // now, while the object is in cache; its balance stays 0 (one reference, counted)
       } else {  // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
-        late_.push_back({p.target, p.edge, false});
+        late_.push_back(p);
       }
       return;
     }
@@ -370,12 +388,6 @@ class Walker {
   std::vector<PyObject*> skipped_frames_;
   PyObject* modules_dict_ = nullptr;
 
-  struct Pending {
-    PyObject* target;
-    std::uint32_t edge;
-    bool counted;
-  };
-  static constexpr unsigned kRing = 16;
   Pending ring_[kRing] = {};
   std::vector<Pending> late_;  // uncounted edges to sole leaves
   unsigned ring_head_ = 0, ring_count_ = 0;
@@ -697,7 +709,7 @@ void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {
       auto* l = reinterpret_cast<PyListObject*>(o);
       const Py_ssize_t n = Py_SIZE(o);
       for (Py_ssize_t k = 0; k < n; ++k) {
-        if (k + 8 < n && l->ob_item[k + 8]) index_.prefetch(reinterpret_cast<std::uintptr_t>(l->ob_item[k + 8]));
+        if (k + 8 < n && l->ob_item[k + 8]) __builtin_prefetch(l->ob_item[k + 8]);
         emit(l->ob_item[k], index_label(static_cast<std::uint32_t>(k)));
       }
       return;
