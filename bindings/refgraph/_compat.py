@@ -727,6 +727,8 @@ def show_chain(*chains, **kw):
     forward from its first. The other keywords (``filename``, ``output``, ``highlight``, ``extra_info``,
     ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
 
+    One chain of gc-tracked objects, with none of those keywords, is drawn from a capture of its objects alone.
+
     >>> import io
     >>> class Leaf: pass
     >>> tree = {'branch': [Leaf()]}
