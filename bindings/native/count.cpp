@@ -37,6 +37,7 @@
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
 #include "register.hpp"
+#include "zeroed_alloc.hpp"
 
 namespace pb = pybind11;
 using namespace pybind11::literals;
@@ -56,6 +57,23 @@ class GcPause {
  private:
   bool was_enabled_;
 };
+
+// For the garbage search's arrays (megabytes on a big heap, fresh each call): huge pages, few page faults.
+template <class T>
+struct BigAlloc {
+  using value_type = T;
+  BigAlloc() = default;
+  template <class U>
+  BigAlloc(const BigAlloc<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(zeroed_alloc(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) { zeroed_free(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const BigAlloc<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const BigAlloc<U>&) const { return false; }
+};
+template <class T>
+using BigVector = std::vector<T, BigAlloc<T>>;
 
 // _PyObject_GC_IS_TRACKED without the call: the gc header's next link is set while the gc tracks the object.
 inline bool header_tracked(PyObject* o) { return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0; }
@@ -248,12 +266,12 @@ class Counter {
   const bool skip_garbage_;
   long long garbage_ = -1;
   std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
-  std::vector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
+  BigVector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
   // References between tracked objects: a holder's targets are recorded together, while it is walked.
-  std::vector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
-  std::vector<std::uint32_t> targets_;
-  std::vector<PyObject*> order_;           // every tracked object, in the order of the gc lists
-  std::vector<PyObject*> by_index_;        // tracked objects by gc index
+  BigVector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
+  BigVector<std::uint32_t> targets_;
+  BigVector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  BigVector<PyObject*> by_index_;        // tracked objects by gc index
   bool garbage_mode_ = false;
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
   std::vector<std::size_t> list_starts_;   // where each list begins in order_
@@ -611,7 +629,7 @@ void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) co
     const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
     std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
     for (std::size_t i = list_starts_[h]; i < end; ++i) {
-      if (i + 8 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 8]) - 1, 1);
+      if (i + 32 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 32]) - 1, 1);
       auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(order_[i]) - 1);
       g->prev = prev | (g->prev & 1);
       prev = reinterpret_cast<std::uintptr_t>(g);
