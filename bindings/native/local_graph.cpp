@@ -800,6 +800,56 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   return dot;
 }
 
+// show_chain's drawing of one chain (ids root first), as capture().chain_dot(ids) draws it: only the chain's
+// objects are captured (the scan gives their counted references, for root kinds). nullopt when this path cannot
+// answer, including when two consecutive objects are not joined by a reference (the caller then does what the
+// whole capture's chain_dot error leads it to do).
+std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids_root_first,
+                                           const std::vector<std::string>& skip_files, bool shortnames) {
+  const std::vector<PyObject*> hops = as_objects(ids_root_first);
+  if (hops.empty()) return std::nullopt;
+  GcPause pause;
+  Seeds seeds(skip_files);
+  HeapRefs refs(seeds);
+  if (!refs.build() || !start_indices(refs, hops)) return std::nullopt;
+  std::vector<PyObject*> members;
+  PtrIndex member(64);
+  for (PyObject* o : hops)
+    if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
+  std::vector<std::int64_t> in_refs;
+  for (PyObject* o : members) in_refs.push_back(refs.counted_refs(o));
+  CaptureOptions co;
+  co.shortnames = shortnames;
+  co.skip_files = skip_files;
+  co.only = &members;
+  co.only_in_refs = &in_refs;
+  HeapGraph g = capture_heap(co);
+  // graph.cpp's chain_from_ids: between two hops, a strong non-deferred edge if there is one, else deferred, else
+  // weak, the first of its kind.
+  Chain c;
+  for (PyObject* o : hops) {
+    const NodeIndex n = g.find(reinterpret_cast<std::uintptr_t>(o));
+    if (n == kNoNode) return std::nullopt;
+    c.nodes.push_back(n);
+  }
+  for (std::size_t i = 0; i + 1 < c.nodes.size(); ++i) {
+    EdgeIndex best = 0;
+    int best_rank = 99;
+    for (Edge e : g.out_edges(c.nodes[i])) {
+      if (e.target != c.nodes[i + 1]) continue;
+      const int rank = (g.edge_weak(e.index) ? 2 : 0) + (g.edge_deferred(e.index) ? 1 : 0);
+      if (rank < best_rank) {
+        best_rank = rank;
+        best = e.index;
+      }
+    }
+    if (best_rank == 99) return std::nullopt;
+    c.used_deferred = c.used_deferred || g.edge_deferred(best);
+    c.edges.push_back(best);
+  }
+  return to_dot(g, chain_subgraph(g, c, Direction::Back));
+}
+
 // find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
 // answer.
 std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<std::uint64_t>& ids,
@@ -856,6 +906,10 @@ void register_local(pb::module_& m) {
         "ignore_ids"_a = std::vector<std::uint64_t>{}, "skip_files"_a = std::vector<std::string>{},
         "capture().backref_chain(ids, types=types, ...) as a list of ids root first ([] when there is none), "
         "without capturing the whole heap. None when this path cannot answer.");
+  m.def("local_chain_dot", &capture::local_chain_dot, "ids_root_first"_a,
+        "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
+        "capture().chain_dot(ids_root_first) for a chain of live gc-tracked objects, capturing only them. None when "
+        "this path cannot answer (an id that is not a gc-tracked object; two hops not joined by a reference).");
   m.def("_local_timing", []() { return capture::g_last_timing; }, "CPU seconds of the last local call's phases.");
 }
 

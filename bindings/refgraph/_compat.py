@@ -727,6 +727,8 @@ def show_chain(*chains, **kw):
     forward from its first. The other keywords (``filename``, ``output``, ``highlight``, ``extra_info``,
     ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
 
+    One chain of gc-tracked objects, with none of those keywords, is drawn from a capture of its objects alone.
+
     >>> import io
     >>> class Leaf: pass
     >>> tree = {'branch': [Leaf()]}
@@ -749,14 +751,20 @@ def show_chain(*chains, **kw):
             raise ValueError("Cannot specify both output and filename.")
         if kw.get("filename"):
             _common.format_for(kw["filename"])
-        # One chain: drawn exactly as given, each hop by the reference that joins it to the next.
+        # One chain: drawn exactly as given, each hop by the reference that joins it to the next. Only its objects
+        # are captured when they are all gc-tracked (_core.local_chain_dot); otherwise, or if that cannot answer,
+        # the whole heap.
         ids = [id(o) for o in chains[0]]
-        graph = _common.capture()
-        try:
-            dot = graph.chain_dot(ids)
-        except _core.Error:
-            dot = None  # not a chain of references in this heap: draw the neighbourhood as objgraph does
-        del graph
+        dot = None
+        if all(map(gc.is_tracked, chains[0])):
+            dot = _core.local_chain_dot(ids, skip_files=list(_common.SKIP_FILES))
+        if dot is None:
+            graph = _common.capture()
+            try:
+                dot = graph.chain_dot(ids)
+            except _core.Error:
+                dot = None  # not a chain of references in this heap: draw the neighbourhood as objgraph does
+            del graph
         if dot is not None:
             _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain")
             return

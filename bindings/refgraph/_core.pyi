@@ -110,6 +110,9 @@ def local_backref_chain(
     ignore_ids: Iterable[int] = (),
     skip_files: Iterable[str] = (),
 ) -> Optional[list[int]]: ...
+def local_chain_dot(
+    ids_root_first: Iterable[int], skip_files: Iterable[str] = (), shortnames: bool = True
+) -> Optional[str]: ...
 def _local_timing() -> str: ...
 def count_types(
     shortnames: bool = True,
