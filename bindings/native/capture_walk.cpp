@@ -204,15 +204,30 @@ class Walker {
     if (inserted) append(o);
     return c;
   }
-  std::uint32_t append(PyObject* o) {
-    objs_.push_back(o);
-    flags_.push_back(0);
-    balance_.push_back(0);
-    types_.push_back(kNoString);  // the rest is filled in by process()
-    sizes_.push_back(0);
-    labels_.push_back(kNoString);
-    edge_begin_.push_back(0);
-    return static_cast<std::uint32_t>(objs_.size() - 1);
+  // A new node. The per-node columns share one capacity; types_, sizes_, labels_ and edge_begin_ are written by
+  // process() and get their length at the end (finish_nodes()).
+  __attribute__((always_inline)) std::uint32_t append(PyObject* o) {
+    const std::size_t i = objs_.size();
+    if (__builtin_expect(i == objs_.capacity(), 0)) grow_nodes(i * 2 + 1024);
+    objs_.push_unchecked(o);
+    flags_.push_unchecked(0);
+    balance_.push_unchecked(0);
+    return static_cast<std::uint32_t>(i);
+  }
+  void grow_nodes(std::size_t cap) {
+    objs_.reserve(cap);
+    flags_.reserve(cap);
+    balance_.reserve(cap);
+    types_.reserve(cap);
+    sizes_.reserve(cap);
+    labels_.reserve(cap);
+    edge_begin_.reserve(cap + 1);
+  }
+  void finish_nodes() {
+    types_.set_size(objs_.size());
+    sizes_.set_size(objs_.size());
+    labels_.set_size(objs_.size());
+    edge_begin_.set_size(objs_.size());
   }
 
   // An object with one reference whose type the gc does not track and that owns nothing we walk (str, int,
@@ -239,7 +254,7 @@ class Walker {
     bool classified;  // leaf is known (and, if not a leaf, the address-set slot prefetched)
     bool leaf;
   };
-  static constexpr unsigned kRing = 32, kMid = 16;  // kRing a power of two
+  static constexpr unsigned kRing = 64, kMid = 32;  // kRing a power of two
 
   // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
   // such as a frame's f_globals, is drawn but not counted when judging External).
@@ -338,6 +353,7 @@ class Walker {
   void walk_type(PyObject* o);
   void walk_frame(PyObject* o);
   std::uint64_t size_of(PyObject* o, const TypeInfo& ti);
+  std::uint64_t leaf_size(PyObject* o, const TypeInfo& ti);
   StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
   std::string frame_label(PyObject* frame);
   EdgeLabel key_label(PyObject* k);
@@ -530,13 +546,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
   // Columns are mappings whose untouched pages cost nothing: reserve generously so that growing (moving pages)
   // is rare. The address set is written all over: sized for what is expected, it grows if needed.
   nodes += 65536;
-  objs_.reserve(nodes);
-  flags_.reserve(nodes);
-  balance_.reserve(nodes);
-  types_.reserve(nodes);
-  sizes_.reserve(nodes);
-  labels_.reserve(nodes);
-  edge_begin_.reserve(nodes + 1);
+  grow_nodes(nodes);
   edst_.reserve(nodes * 2);
   elab_.reserve(nodes * 2);
   eflg_.reserve(nodes * 2);
@@ -547,7 +557,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
 // ---- the walk ----
 
 void Walker::run() {
-  constexpr std::size_t kAhead = 16;
+  constexpr std::size_t kAhead = 32;
   do {
     for (; processed_ < objs_.size(); ++processed_) {
       const std::size_t i = processed_;
@@ -671,9 +681,25 @@ void Walker::process_leaf(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
   types_[i] = ti.name;
-  sizes_[i] = size_of(o, ti);
+  sizes_[i] = leaf_size(o, ti);
   labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
   flags_[i] |= kProcessed;
+}
+
+// size_of, with the commonest case inline: a compact ASCII str with no cached wide copy (3.11's layout), whose
+// __sizeof__ is its header, its characters and the terminating NUL.
+std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+  if (Py_IS_TYPE(o, &PyUnicode_Type)) {
+    auto* a = reinterpret_cast<PyASCIIObject*>(o);
+    _Py_COMP_DIAG_PUSH
+    _Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
+      return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(a->length) + 1 + ti.pre_header;
+    _Py_COMP_DIAG_POP
+  }
+#endif
+  return size_of(o, ti);
 }
 
 void Walker::walk(PyObject* o, const TypeInfo& ti) {
@@ -1321,6 +1347,7 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
 HeapGraph Walker::build(Metadata md) {
   // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
   // scratch arrays reuse the capture's buffers once they are done with.
+  finish_nodes();
   const std::size_t n = objs_.size();
   std::vector<std::uint64_t> ids;
   auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
