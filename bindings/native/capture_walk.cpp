@@ -4,15 +4,20 @@
 // can run and nothing is freed while we read raw pointers):
 //  1. Seeds: the values of sys.modules (roots of kind module), the frames of every thread and their callers
 //     (kind thread frame; frames whose code file starts with a skip_files prefix, the tool's own, are marked
-//     "skip": they are never nodes). The gc's lists of tracked objects are read in place (capture_internals.hpp;
-//     gc.get_objects() where the layout is unknown: its list is bookkeeping, marked "skip" as well).
+//     "skip": they are never nodes). Buffers are sized from sys.getallocatedblocks(), a count known at once.
 //  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
 //     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. A "sole
 //     leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and float
 //     objects) can only be met once, through its owner: it becomes a node at once, processed while it is in
 //     cache, with no lookup and no entry in the set. Phase 1 walks what the roots reach; phase 2 appends the
-//     gc-tracked objects not reached yet (held from C, or garbage).
+//     gc-tracked objects not reached yet (held from C, or garbage). The gc's lists of tracked objects are read in
+//     place (capture_internals.hpp), a step per node during phase 1 so that their chain of cache misses overlaps
+//     the walk's; where their layout is unknown, gc.get_objects() builds a list instead, which is bookkeeping
+//     (marked "skip") and whose reference to each object is discounted.
+//     The walk is bound by memory latency, so every read is prefetched ahead: the queue's objects (header, then
+//     body: list items, instance values, dict keys), each edge's target header (read half-way along a ring of
+//     pending edges) and then, unless the target is a sole leaf, its address-set slot.
 //  3. Edges: for the types we know (list, tuple, dict, set, cell, function, method, type, frame, weakref, and
 //     instances of Python classes) the walk reads the fields tp_traverse would visit, in C, and labels them;
 //     anything else goes through tp_traverse (only where PyObject_IS_GC holds) and gets unlabelled edges. Some
@@ -20,11 +25,13 @@
 //     dicts, a class's __name__/__qualname__/__slots__, the locals of a frame that is still executing), so that
 //     every reference the heap holds is counted.
 //  4. External roots: an object whose reference count (less gc.get_objects()'s own reference, if used) exceeds
-//     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge, -refcount when
-//     processed, so this needs no second pass over the objects.
+//     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge,
+//     -refcount when processed, so this needs no second pass over the objects.
 //  5. The tool's own objects: gc-tracked objects that only the skipped frames reach are dropped.
 //  6. Nodes are radix-sorted by address and the HeapGraph is assembled from final arrays (RawGraphParts), with
 //     the GIL released unless the caller pins the objects.
+// Memory: the big buffers are 2 MiB-aligned huge-page mappings (zeroed_alloc.hpp) and the graph's arrays are
+// hinted to huge pages: page faults, not the walk, once dominated.
 //
 // Sizes are sys.getsizeof's, computed in C: for a type whose __sizeof__ is object's (the basicsize formula) or
 // one of the builtin implementations we reproduce (int, str, bytearray, list, dict, set, frozenset, type, frame,
@@ -204,7 +211,7 @@ class Walker {
     if (inserted) append(o);
     return c;
   }
-  // A new node. The per-node columns share one capacity; types_, sizes_, labels_ and edge_begin_ are written by
+  // A new node. The per-node columns share one capacity; described_ and edge_begin_ are written by
   // process() and get their length at the end (finish_nodes()).
   __attribute__((always_inline)) std::uint32_t append(PyObject* o) {
     const std::size_t i = objs_.size();
@@ -218,15 +225,11 @@ class Walker {
     objs_.reserve(cap);
     flags_.reserve(cap);
     balance_.reserve(cap);
-    types_.reserve(cap);
-    sizes_.reserve(cap);
-    labels_.reserve(cap);
+    described_.reserve(cap);
     edge_begin_.reserve(cap + 1);
   }
   void finish_nodes() {
-    types_.set_size(objs_.size());
-    sizes_.set_size(objs_.size());
-    labels_.set_size(objs_.size());
+    described_.set_size(objs_.size());
     edge_begin_.set_size(objs_.size());
   }
 
@@ -367,12 +370,15 @@ class Walker {
 
   // Nodes, by capture index (discovery order).
   Column<PyObject*> objs_;
-  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered before the walk
+  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered during phase 1
   Column<std::uint8_t> flags_;
   Column<std::int32_t> balance_;  // counted in-references minus the reference count
-  Column<StringId> types_;
-  Column<std::uint64_t> sizes_;
-  Column<StringId> labels_;
+  struct Description {  // together: the build reads them in address order, one cache miss for all three
+    std::uint64_t size;
+    StringId type;
+    StringId label;
+  };
+  Column<Description> described_;
   Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
   std::vector<bool> keep_;
 
@@ -663,11 +669,10 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  types_[i] = ti.name;
-  sizes_[i] = size_of(o, ti);
+  const std::uint64_t size = size_of(o, ti);
   const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
   if (is_gc && PyObject_GC_IsTracked(o)) flags_[i] |= kGcTracked;
-  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
+  described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
   edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());
@@ -680,9 +685,8 @@ void Walker::process(std::uint32_t i) {
 void Walker::process_leaf(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  types_[i] = ti.name;
-  sizes_[i] = leaf_size(o, ti);
-  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
+  described_[i] = {leaf_size(o, ti), ti.name,
+                   ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   flags_[i] |= kProcessed;
 }
 
@@ -1381,15 +1385,14 @@ HeapGraph Walker::build(Metadata md) {
   refgraph::detail::resize_fresh(p.labels, m);
   for (std::size_t r = 0; r < m; ++r) {
     std::uint32_t c = perm[r];
-    p.types[r] = types_[c];
-    p.sizes[r] = sizes_[c];
+    const Description& d = described_[c];
+    p.types[r] = d.type;
+    p.sizes[r] = d.size;
     p.flags[r] = flags_[c] & kGraphFlagsMask;
-    p.labels[r] = labels_[c];
+    p.labels[r] = d.label;
   }
-  types_.release();
-  sizes_.release();
+  described_.release();
   flags_.release();
-  labels_.release();
 
   auto tb2 = cpu_now();
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
