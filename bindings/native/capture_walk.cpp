@@ -4,15 +4,20 @@
 // can run and nothing is freed while we read raw pointers):
 //  1. Seeds: the values of sys.modules (roots of kind module), the frames of every thread and their callers
 //     (kind thread frame; frames whose code file starts with a skip_files prefix, the tool's own, are marked
-//     "skip": they are never nodes). The gc's lists of tracked objects are read in place (capture_internals.hpp;
-//     gc.get_objects() where the layout is unknown: its list is bookkeeping, marked "skip" as well).
+//     "skip": they are never nodes). Buffers are sized from sys.getallocatedblocks(), a count known at once.
 //  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
 //     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. A "sole
 //     leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and float
 //     objects) can only be met once, through its owner: it becomes a node at once, processed while it is in
 //     cache, with no lookup and no entry in the set. Phase 1 walks what the roots reach; phase 2 appends the
-//     gc-tracked objects not reached yet (held from C, or garbage).
+//     gc-tracked objects not reached yet (held from C, or garbage). The gc's lists of tracked objects are read in
+//     place (capture_internals.hpp), a step per node during phase 1 so that their chain of cache misses overlaps
+//     the walk's; where their layout is unknown, gc.get_objects() builds a list instead, which is bookkeeping
+//     (marked "skip") and whose reference to each object is discounted.
+//     The walk is bound by memory latency, so every read is prefetched ahead: the queue's objects (header, then
+//     body: list items, instance values, dict keys), each edge's target header (read half-way along a ring of
+//     pending edges) and then, unless the target is a sole leaf, its address-set slot.
 //  3. Edges: for the types we know (list, tuple, dict, set, cell, function, method, type, frame, weakref, and
 //     instances of Python classes) the walk reads the fields tp_traverse would visit, in C, and labels them;
 //     anything else goes through tp_traverse (only where PyObject_IS_GC holds) and gets unlabelled edges. Some
@@ -20,11 +25,13 @@
 //     dicts, a class's __name__/__qualname__/__slots__, the locals of a frame that is still executing), so that
 //     every reference the heap holds is counted.
 //  4. External roots: an object whose reference count (less gc.get_objects()'s own reference, if used) exceeds
-//     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge, -refcount when
-//     processed, so this needs no second pass over the objects.
+//     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge,
+//     -refcount when processed, so this needs no second pass over the objects.
 //  5. The tool's own objects: gc-tracked objects that only the skipped frames reach are dropped.
 //  6. Nodes are radix-sorted by address and the HeapGraph is assembled from final arrays (RawGraphParts), with
 //     the GIL released unless the caller pins the objects.
+// Memory: the big buffers are 2 MiB-aligned huge-page mappings (zeroed_alloc.hpp) and the graph's arrays are
+// hinted to huge pages: page faults, not the walk, once dominated.
 //
 // Sizes are sys.getsizeof's, computed in C: for a type whose __sizeof__ is object's (the basicsize formula) or
 // one of the builtin implementations we reproduce (int, str, bytearray, list, dict, set, frozenset, type, frame,
@@ -204,15 +211,26 @@ class Walker {
     if (inserted) append(o);
     return c;
   }
-  std::uint32_t append(PyObject* o) {
-    objs_.push_back(o);
-    flags_.push_back(0);
-    balance_.push_back(0);
-    types_.push_back(kNoString);  // the rest is filled in by process()
-    sizes_.push_back(0);
-    labels_.push_back(kNoString);
-    edge_begin_.push_back(0);
-    return static_cast<std::uint32_t>(objs_.size() - 1);
+  // A new node. The per-node columns share one capacity; described_ and edge_begin_ are written by
+  // process() and get their length at the end (finish_nodes()).
+  __attribute__((always_inline)) std::uint32_t append(PyObject* o) {
+    const std::size_t i = objs_.size();
+    if (__builtin_expect(i == objs_.capacity(), 0)) grow_nodes(i * 2 + 1024);
+    objs_.push_unchecked(o);
+    flags_.push_unchecked(0);
+    balance_.push_unchecked(0);
+    return static_cast<std::uint32_t>(i);
+  }
+  void grow_nodes(std::size_t cap) {
+    objs_.reserve(cap);
+    flags_.reserve(cap);
+    balance_.reserve(cap);
+    described_.reserve(cap);
+    edge_begin_.reserve(cap + 1);
+  }
+  void finish_nodes() {
+    described_.set_size(objs_.size());
+    edge_begin_.set_size(objs_.size());
   }
 
   // An object with one reference whose type the gc does not track and that owns nothing we walk (str, int,
@@ -239,7 +257,7 @@ class Walker {
     bool classified;  // leaf is known (and, if not a leaf, the address-set slot prefetched)
     bool leaf;
   };
-  static constexpr unsigned kRing = 32, kMid = 16;  // kRing a power of two
+  static constexpr unsigned kRing = 64, kMid = 32;  // kRing a power of two
 
   // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
   // such as a frame's f_globals, is drawn but not counted when judging External).
@@ -338,6 +356,7 @@ class Walker {
   void walk_type(PyObject* o);
   void walk_frame(PyObject* o);
   std::uint64_t size_of(PyObject* o, const TypeInfo& ti);
+  std::uint64_t leaf_size(PyObject* o, const TypeInfo& ti);
   StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
   std::string frame_label(PyObject* frame);
   EdgeLabel key_label(PyObject* k);
@@ -351,12 +370,15 @@ class Walker {
 
   // Nodes, by capture index (discovery order).
   Column<PyObject*> objs_;
-  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered before the walk
+  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered during phase 1
   Column<std::uint8_t> flags_;
   Column<std::int32_t> balance_;  // counted in-references minus the reference count
-  Column<StringId> types_;
-  Column<std::uint64_t> sizes_;
-  Column<StringId> labels_;
+  struct Description {  // together: the build reads them in address order, one cache miss for all three
+    std::uint64_t size;
+    StringId type;
+    StringId label;
+  };
+  Column<Description> described_;
   Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
   std::vector<bool> keep_;
 
@@ -530,13 +552,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
   // Columns are mappings whose untouched pages cost nothing: reserve generously so that growing (moving pages)
   // is rare. The address set is written all over: sized for what is expected, it grows if needed.
   nodes += 65536;
-  objs_.reserve(nodes);
-  flags_.reserve(nodes);
-  balance_.reserve(nodes);
-  types_.reserve(nodes);
-  sizes_.reserve(nodes);
-  labels_.reserve(nodes);
-  edge_begin_.reserve(nodes + 1);
+  grow_nodes(nodes);
   edst_.reserve(nodes * 2);
   elab_.reserve(nodes * 2);
   eflg_.reserve(nodes * 2);
@@ -547,7 +563,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
 // ---- the walk ----
 
 void Walker::run() {
-  constexpr std::size_t kAhead = 16;
+  constexpr std::size_t kAhead = 32;
   do {
     for (; processed_ < objs_.size(); ++processed_) {
       const std::size_t i = processed_;
@@ -653,11 +669,10 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  types_[i] = ti.name;
-  sizes_[i] = size_of(o, ti);
+  const std::uint64_t size = size_of(o, ti);
   const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
   if (is_gc && PyObject_GC_IsTracked(o)) flags_[i] |= kGcTracked;
-  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
+  described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
   edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());
@@ -670,10 +685,25 @@ void Walker::process(std::uint32_t i) {
 void Walker::process_leaf(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  types_[i] = ti.name;
-  sizes_[i] = size_of(o, ti);
-  labels_[i] = ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i]);
+  described_[i] = {leaf_size(o, ti), ti.name,
+                   ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   flags_[i] |= kProcessed;
+}
+
+// size_of, with the commonest case inline: a compact ASCII str with no cached wide copy (3.11's layout), whose
+// __sizeof__ is its header, its characters and the terminating NUL.
+std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+  if (Py_IS_TYPE(o, &PyUnicode_Type)) {
+    auto* a = reinterpret_cast<PyASCIIObject*>(o);
+    _Py_COMP_DIAG_PUSH
+    _Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
+      return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(a->length) + 1 + ti.pre_header;
+    _Py_COMP_DIAG_POP
+  }
+#endif
+  return size_of(o, ti);
 }
 
 void Walker::walk(PyObject* o, const TypeInfo& ti) {
@@ -1321,6 +1351,7 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
 HeapGraph Walker::build(Metadata md) {
   // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
   // scratch arrays reuse the capture's buffers once they are done with.
+  finish_nodes();
   const std::size_t n = objs_.size();
   std::vector<std::uint64_t> ids;
   auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
@@ -1354,15 +1385,14 @@ HeapGraph Walker::build(Metadata md) {
   refgraph::detail::resize_fresh(p.labels, m);
   for (std::size_t r = 0; r < m; ++r) {
     std::uint32_t c = perm[r];
-    p.types[r] = types_[c];
-    p.sizes[r] = sizes_[c];
+    const Description& d = described_[c];
+    p.types[r] = d.type;
+    p.sizes[r] = d.size;
     p.flags[r] = flags_[c] & kGraphFlagsMask;
-    p.labels[r] = labels_[c];
+    p.labels[r] = d.label;
   }
-  types_.release();
-  sizes_.release();
+  described_.release();
   flags_.release();
-  labels_.release();
 
   auto tb2 = cpu_now();
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));

@@ -29,6 +29,13 @@ class Column {
     if (__builtin_expect(size_ == cap_, 0)) resize_storage(cap_ ? cap_ * 2 : 1024);
     data_[size_++] = v;
   }
+  // For columns kept the same length as another: the caller has reserved room (capacity()).
+  __attribute__((always_inline)) void push_unchecked(T v) { data_[size_++] = v; }
+  void set_size(std::size_t n) {
+    reserve(n);
+    size_ = n;
+  }
+  std::size_t capacity() const { return cap_; }
   T& operator[](std::size_t i) { return data_[i]; }
   const T& operator[](std::size_t i) const { return data_[i]; }
   std::size_t size() const { return size_; }
