@@ -81,6 +81,25 @@ bool dict_keys_are_str(PyObject* dict) {
   return DK_IS_UNICODE(reinterpret_cast<PyDictObject*>(dict)->ma_keys);
 }
 
+bool dict_table(PyObject* dict, DictTable* out) {
+  auto* d = reinterpret_cast<PyDictObject*>(dict);
+  PyDictKeysObject* keys = d->ma_keys;
+  out->count = keys->dk_nentries;
+  out->values = d->ma_values != nullptr ? d->ma_values->values : nullptr;
+  if (DK_IS_UNICODE(keys)) {
+    out->entries = reinterpret_cast<const char*>(DK_UNICODE_ENTRIES(keys));
+    out->stride = sizeof(PyDictUnicodeEntry);
+    out->key_offset = offsetof(PyDictUnicodeEntry, me_key);
+    out->value_offset = offsetof(PyDictUnicodeEntry, me_value);
+  } else {
+    out->entries = reinterpret_cast<const char*>(DK_ENTRIES(keys));
+    out->stride = sizeof(PyDictKeyEntry);
+    out->key_offset = offsetof(PyDictKeyEntry, me_key);
+    out->value_offset = offsetof(PyDictKeyEntry, me_value);
+  }
+  return true;
+}
+
 Py_ssize_t cached_keys_count(PyTypeObject* type) {
   if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)) return 0;
   auto* keys = reinterpret_cast<PyHeapTypeObject*>(type)->ht_cached_keys;
@@ -185,6 +204,7 @@ bool frame_view(PyObject*, FrameView*) { return false; }
 bool managed_attrs(PyObject*, ManagedAttrs*) { return false; }
 PyObject* managed_key(const ManagedAttrs&, Py_ssize_t) { return nullptr; }
 bool dict_keys_are_str(PyObject*) { return false; }
+bool dict_table(PyObject*, DictTable*) { return false; }
 Py_ssize_t cached_keys_count(PyTypeObject*) { return 0; }
 PyObject* cached_key(PyTypeObject*, Py_ssize_t) { return nullptr; }
 Py_ssize_t frame_sizeof(PyObject*) { return -1; }

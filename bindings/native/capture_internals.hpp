@@ -46,6 +46,16 @@ PyObject* managed_key(const ManagedAttrs& a, Py_ssize_t i);
 
 // A dict whose keys are all str: tp_traverse does not report its keys.
 bool dict_keys_are_str(PyObject* dict);
+// A dict's table as stored, for reading every entry without a call per entry (PyDict_Next): entry i < count
+// has its value at values[i] (a split table) or at entries + i * stride + value_offset, and its key at
+// entries + i * stride + key_offset; a NULL value is a free entry. False when the layout is unknown.
+struct DictTable {
+  const char* entries = nullptr;
+  std::size_t stride = 0, key_offset = 0, value_offset = 0;
+  PyObject** values = nullptr;
+  Py_ssize_t count = 0;
+};
+bool dict_table(PyObject* dict, DictTable* out);
 // Keys of a heap type's shared instance keys, for each non-NULL key: fn(key).
 template <class Fn>
 void for_each_cached_key(PyTypeObject* type, Fn&& fn);

@@ -37,6 +37,7 @@
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
 #include "register.hpp"
+#include "zeroed_alloc.hpp"
 
 namespace pb = pybind11;
 using namespace pybind11::literals;
@@ -56,6 +57,23 @@ class GcPause {
  private:
   bool was_enabled_;
 };
+
+// For the garbage search's arrays (megabytes on a big heap, fresh each call): huge pages, few page faults.
+template <class T>
+struct BigAlloc {
+  using value_type = T;
+  BigAlloc() = default;
+  template <class U>
+  BigAlloc(const BigAlloc<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(zeroed_alloc(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) { zeroed_free(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const BigAlloc<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const BigAlloc<U>&) const { return false; }
+};
+template <class T>
+using BigVector = std::vector<T, BigAlloc<T>>;
 
 // _PyObject_GC_IS_TRACKED without the call: the gc header's next link is set while the gc tracks the object.
 inline bool header_tracked(PyObject* o) { return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0; }
@@ -91,12 +109,13 @@ class Counter {
 
  private:
   TypeRecord& record(PyTypeObject* t) {
-    if (t == last_type_) return *last_record_;
+    TypeCacheEntry& e = type_cache_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & (kTypeCache - 1)];
+    if (e.type == t) return *e.record;
     std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
     if (k == PtrIndex::kAbsent) k = add_record(t);
-    last_type_ = t;
-    last_record_ = records_[k].get();
-    return *last_record_;
+    e.type = t;
+    e.record = records_[k].get();
+    return *e.record;
   }
   std::uint32_t add_record(PyTypeObject* t);
 
@@ -110,9 +129,37 @@ class Counter {
     if (sizes_) r.bytes += object_size(o, r.size_kind, r.pre_header);
   }
 
-  // A reference from an object being walked. Tracked referents are counted from the gc lists, not here.
+  // A reference from an object being walked. Resolving it reads the referent's header (and a gc type's gc
+  // header just before it), two reads that would each miss the cache: so while the gc lists are counted, each
+  // reference waits in a ring, prefetched when reached and resolved kRing references later. Counts do not
+  // depend on the order; the garbage search's edges stay grouped by holder, since the ring is first in, first out.
   void reach(PyObject* o, bool owned) {
     if (o == nullptr) return;
+    if (!pipelined_) {
+      resolve(o, owned, holder_);
+      return;
+    }
+    __builtin_prefetch(o);
+    __builtin_prefetch(reinterpret_cast<char*>(o) - sizeof(GcLinks));
+    if (ring_count_ == kRing) resolve_one();
+    ring_[(ring_head_ + ring_count_) & (kRing - 1)] = Pending{o, holder_, owned};
+    ++ring_count_;
+  }
+  void resolve_one() {
+    const Pending p = ring_[ring_head_];
+    ring_head_ = (ring_head_ + 1) & (kRing - 1);
+    --ring_count_;
+    resolve(p.target, p.owned, p.holder);
+  }
+  // Resolves every waiting reference and walks every untracked object counted meanwhile.
+  void flush() {
+    while (ring_count_ > 0 || !pending_.empty()) {
+      while (ring_count_ > 0) resolve_one();
+      drain();
+    }
+  }
+
+  void resolve(PyObject* o, bool owned, std::uint32_t holder) {
     TypeRecord& r = record(Py_TYPE(o));
     const bool gc = is_gc(o, r);
     if (garbage_mode_) {  // subtract_garbage: the untracked objects garbage refers to, and how often
@@ -120,9 +167,14 @@ class Counter {
       return;
     }
     if (gc && header_tracked(o)) {
-      if (holder_ != kNoHolder && owned) {  // a reference inside the gc's world: not one that keeps o alive
+      if (holder != kNoHolder && owned) {  // a reference inside the gc's world: not one that keeps o alive
         const std::uint32_t t = gc_index(o);
         if (refs_[t] > 0) --refs_[t];
+        if (holder != edge_holder_) {  // a holder's references arrive together: its range starts here
+          if (edge_holder_ != kNoHolder) edge_end_[edge_holder_] = static_cast<std::uint32_t>(targets_.size());
+          edge_holder_ = holder;
+          edge_begin_[holder] = static_cast<std::uint32_t>(targets_.size());
+        }
         targets_.push_back(t);
       }
       return;
@@ -131,11 +183,31 @@ class Counter {
       // One reference: this one, if owned, and then nobody else reaches the object. A borrowed reference (a
       // weakref's referent) to such an object is left to its one owner.
       if (!owned) return;
-    } else if (!seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) {
-      return;
+    } else {
+      // Shared referents repeat (small ints, interned keys): a direct-mapped cache of addresses known to be in
+      // seen_ answers most of them without probing it.
+      std::uintptr_t& known = seen_cache_[(reinterpret_cast<std::uintptr_t>(o) >> 4) & (kSeenCache - 1)];
+      if (known == reinterpret_cast<std::uintptr_t>(o)) return;
+      known = reinterpret_cast<std::uintptr_t>(o);
+      if (!seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0).second) return;
     }
     count(o, r, false);
-    if (gc || walks_without_gc(r.layer)) pending_.push_back(o);
+    if (gc || walks_without_gc(r.layer)) {
+      prefetch_body(o, r);
+      pending_.push_back(o);
+    }
+  }
+
+  // The memory a walk reads beyond the object's header: a list's items, a dict's table, an instance's values.
+  static void prefetch_body(PyObject* o, const TypeRecord& r) {
+    if (r.instance && r.managed_dict) {
+      __builtin_prefetch(reinterpret_cast<char*>(o) - r.pre_header);
+    } else if (r.layer == Layer::Dict) {
+      __builtin_prefetch(reinterpret_cast<PyDictObject*>(o)->ma_keys);
+      if (PyDictValues* v = reinterpret_cast<PyDictObject*>(o)->ma_values) __builtin_prefetch(v);
+    } else if (r.layer == Layer::List) {
+      __builtin_prefetch(reinterpret_cast<PyListObject*>(o)->ob_item);
+    }
   }
 
   void drain() {
@@ -194,22 +266,40 @@ class Counter {
   const bool skip_garbage_;
   long long garbage_ = -1;
   std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
-  std::vector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
+  BigVector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
   // References between tracked objects: a holder's targets are recorded together, while it is walked.
-  std::vector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
-  std::vector<std::uint32_t> targets_;
-  std::vector<PyObject*> order_;           // every tracked object, in the order of the gc lists
-  std::vector<PyObject*> by_index_;        // tracked objects by gc index
+  BigVector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
+  BigVector<std::uint32_t> targets_;
+  BigVector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  BigVector<PyObject*> by_index_;        // tracked objects by gc index
   bool garbage_mode_ = false;
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
   std::vector<std::size_t> list_starts_;   // where each list begins in order_
   const std::vector<std::string>& skip_files_;
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeRecord>> records_;
-  PyTypeObject* last_type_ = nullptr;
-  TypeRecord* last_record_ = nullptr;
+  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
+  static constexpr std::size_t kTypeCache = 64;
+  struct TypeCacheEntry {
+    PyTypeObject* type = nullptr;
+    TypeRecord* record = nullptr;
+  };
+  TypeCacheEntry type_cache_[kTypeCache];
+
+  struct Pending {
+    PyObject* target;
+    std::uint32_t holder;
+    bool owned;
+  };
+  static constexpr unsigned kRing = 32;  // a power of two
+  Pending ring_[kRing];
+  unsigned ring_head_ = 0, ring_count_ = 0;
+  bool pipelined_ = false;  // references wait in the ring (while the gc lists are counted)
+  std::uint32_t edge_holder_ = kNoHolder;  // the holder whose references are being recorded
 
   PtrIndex seen_{1 << 12};      // untracked objects with more than one reference, frames
+  static constexpr std::size_t kSeenCache = 256;
+  std::uintptr_t seen_cache_[kSeenCache] = {};
   PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
   std::vector<PyObject*> pending_;  // untracked objects counted, still to walk
   std::vector<PyObject*> root_frames_, tool_frames_;
@@ -302,6 +392,17 @@ void Counter::walk_layer(PyObject* o, const TypeRecord& r) {
       // are the class's shared keys, reached from the class.
       const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
       const bool with_keys = !split || !dict_keys_are_str(o);
+      DictTable t;
+      if (dict_table(o, &t)) {
+        for (Py_ssize_t i = 0; i < t.count; ++i) {
+          const char* entry = t.entries + i * t.stride;
+          PyObject* v = t.values != nullptr ? t.values[i] : *reinterpret_cast<PyObject* const*>(entry + t.value_offset);
+          if (v == nullptr) continue;
+          reach(v, true);
+          if (with_keys) reach(*reinterpret_cast<PyObject* const*>(entry + t.key_offset), true);
+        }
+        return;
+      }
       Py_ssize_t pos = 0;
       PyObject *k, *v;
       while (PyDict_Next(o, &pos, &k, &v)) {
@@ -528,7 +629,7 @@ void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) co
     const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
     std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
     for (std::size_t i = list_starts_[h]; i < end; ++i) {
-      if (i + 8 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 8]) - 1, 1);
+      if (i + 32 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 32]) - 1, 1);
       auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(order_[i]) - 1);
       g->prev = prev | (g->prev & 1);
       prev = reinterpret_cast<std::uintptr_t>(g);
@@ -639,13 +740,43 @@ void Counter::count_pass(const GcLinks* const* heads, int nheads) {
 
 void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_refs) {
   const bool use_excluded = excluded_.size() > 0;
+  pipelined_ = true;
+  edge_holder_ = kNoHolder;
   for (int h = 0; h < nheads; ++h) {
     const bool frozen = h == nheads - 1;  // the collector never frees these: roots
     const GcLinks* head = heads[h];
     if (record_refs) list_starts_[h] = order_.size();
-    for (auto* g = reinterpret_cast<const GcLinks*>(head->next); g != head;
-         g = reinterpret_cast<const GcLinks*>(g->next)) {
-      auto* o = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
+    // The list is a chain of dependent cache misses: it is followed kAhead objects ahead of the counting, one
+    // step per object counted, each step's header prefetched a step before it is read, so the miss overlaps
+    // the counting of an object instead of stalling it. An object's body is prefetched kAhead / 2 objects
+    // before it is walked, once its header (its type) has arrived.
+    constexpr unsigned kAhead = 8, kQueue = 16;  // kQueue a power of two, more than kAhead
+    PyObject* queue[kQueue];
+    unsigned q_head = 0, q_count = 0;
+    const GcLinks* chase = head;
+    bool chased = false;
+    auto step = [&] {
+      if (chased) return;
+      auto* g = reinterpret_cast<const GcLinks*>(chase->next);
+      if (g == head) {
+        chased = true;
+        return;
+      }
+      __builtin_prefetch(g);
+      queue[(q_head + q_count) & (kQueue - 1)] = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
+      ++q_count;
+      chase = g;
+    };
+    while (q_count < kAhead && !chased) step();
+    while (q_count > 0) {
+      PyObject* o = queue[q_head];
+      q_head = (q_head + 1) & (kQueue - 1);
+      --q_count;
+      step();
+      if (q_count > kAhead / 2) {
+        PyObject* ahead = queue[(q_head + kAhead / 2) & (kQueue - 1)];
+        prefetch_body(ahead, record(Py_TYPE(ahead)));
+      }
       if (record_refs) order_.push_back(o);
       if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
       TypeRecord& r = record(Py_TYPE(o));
@@ -653,15 +784,15 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
       if (record_refs) {
         holder_ = gc_index(o);
         if (frozen) refs_[holder_] = kRoot;
-        edge_begin_[holder_] = static_cast<std::uint32_t>(targets_.size());
-        walk(o, r);
-        edge_end_[holder_] = static_cast<std::uint32_t>(targets_.size());
-      } else {
-        walk(o, r);
       }
-      drain();
+      walk(o, r);
+      drain();  // the untracked objects resolved so far; their references join the ring
     }
+    flush();
   }
+  if (edge_holder_ != kNoHolder) edge_end_[edge_holder_] = static_cast<std::uint32_t>(targets_.size());
+  edge_holder_ = kNoHolder;
+  pipelined_ = false;
 }
 
 }  // namespace
