@@ -87,6 +87,16 @@ struct TypeInfo {
   LabelKind label_kind = LabelKind::None;
 };
 
+// PyObject_GC_IsTracked without the call, for an object of a gc type: 3.11's _PyObject_GC_IS_TRACKED (its gc
+// header's next link is set).
+inline bool gc_tracked(PyObject* o) {
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+  return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0;
+#else
+  return PyObject_GC_IsTracked(o);
+#endif
+}
+
 // This thread's CPU time: the phase timings in the metadata should not count time other processes took.
 double cpu_now() {
   timespec ts{};
@@ -671,7 +681,7 @@ void Walker::process(std::uint32_t i) {
   const TypeInfo& ti = info(Py_TYPE(o));
   const std::uint64_t size = size_of(o, ti);
   const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
-  if (is_gc && PyObject_GC_IsTracked(o)) flags_[i] |= kGcTracked;
+  if (is_gc && gc_tracked(o)) flags_[i] |= kGcTracked;
   described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);

@@ -188,6 +188,20 @@ def test_str_with_one_reference_is_one_node_with_one_referrer():
     assert node_of(g, holder)["root"] is None
 
 
+def test_sole_leaves_have_their_getsizeof_sizes():
+    # Objects with one reference, made at run time: each becomes a node when its holder is walked, sized there.
+    n = len(sys.argv)  # a value the compiler cannot fold
+    cached = "caf\u00e9 %d" % n
+    ctypes.pythonapi.PyUnicode_AsUTF8.restype = ctypes.c_char_p
+    ctypes.pythonapi.PyUnicode_AsUTF8(ctypes.py_object(cached))  # a utf8 cache sys.getsizeof counts
+    held = ["a" * (40 + n), "x%d" % n, "\u00e9t\u00e9 %d" % n, "\u4e2d %d" % n, "\U0001f600 %d" % n, cached,
+            10**30 + n, -(2**70) - n, 1000 + n, 1.5 * n, b"b" * (10 + n), 3 + 4j * n]
+    del cached
+    g = _core.capture()
+    assert [node_of(g, x)["size"] for x in held] == [sys.getsizeof(x) for x in held]
+    assert [len(g.in_edges(g.find(id(x)))) for x in held] == [1] * len(held)
+
+
 def test_refcount_lower_than_its_references_still_gives_one_node():
     # An extension's refcount bug can leave an object with fewer references counted than held. The capture
     # trusts a count of 1 to mean one referrer; it must still record the object once, with both in-edges.
