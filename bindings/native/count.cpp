@@ -153,7 +153,7 @@ class Counter {
   }
   // Resolves every waiting reference and walks every untracked object counted meanwhile.
   void flush() {
-    while (ring_count_ > 0 || !pending_.empty()) {
+    while (ring_count_ > 0 || pending_head_ < pending_.size()) {
       while (ring_count_ > 0) resolve_one();
       drain();
     }
@@ -212,10 +212,26 @@ class Counter {
 
   void drain() {
     holder_ = kNoHolder;  // untracked holders: their references keep objects alive, as the gc sees it
-    while (!pending_.empty()) {
-      PyObject* o = pending_.back();
-      pending_.pop_back();
+    while (pending_head_ < pending_.size()) {
+      PyObject* o = pending_[pending_head_++];
       walk(o, record(Py_TYPE(o)));
+    }
+    pending_.clear();
+    pending_head_ = 0;
+  }
+  // As drain(), but the last kLag objects wait (first in, first out): their bodies, prefetched when they were
+  // counted, have time to arrive.
+  void drain_lagged() {
+    constexpr std::size_t kLag = 8;
+    if (pending_.size() - pending_head_ <= kLag) return;
+    holder_ = kNoHolder;
+    while (pending_.size() - pending_head_ > kLag) {
+      PyObject* o = pending_[pending_head_++];
+      walk(o, record(Py_TYPE(o)));
+    }
+    if (pending_head_ >= 4096 && pending_head_ * 2 >= pending_.size()) {  // keep the queue short
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+      pending_head_ = 0;
     }
   }
 
@@ -301,7 +317,8 @@ class Counter {
   static constexpr std::size_t kSeenCache = 256;
   std::uintptr_t seen_cache_[kSeenCache] = {};
   PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
-  std::vector<PyObject*> pending_;  // untracked objects counted, still to walk
+  std::vector<PyObject*> pending_;  // untracked objects counted, still to walk (from pending_head_ on)
+  std::size_t pending_head_ = 0;
   std::vector<PyObject*> root_frames_, tool_frames_;
   std::vector<PyObject*> not_counted_;  // the tool's frames and objects: marked seen before each count
   std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
@@ -786,7 +803,7 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
         if (frozen) refs_[holder_] = kRoot;
       }
       walk(o, r);
-      drain();  // the untracked objects resolved so far; their references join the ring
+      drain_lagged();  // the untracked objects resolved so far; their references join the ring
     }
     flush();
   }
