@@ -20,12 +20,15 @@ Two APIs over one native heap capture (``refgraph._core``):
 Known differences from objgraph 3.x, one by one:
 
 * ``typestats``, ``count``, ``growth``, ``show_growth``, ``most_common_types`` count exactly what objgraph counts
-  (gc-tracked objects), from a capture made in C++. ``Snapshot.typestats()`` and ``summary()`` count every
-  object, untracked ones (``str``, ``bytes``, ``int``, ``float``...) included, with sizes.
+  (gc-tracked objects), in C++ without building a graph (the gc's own lists are read in place, the permanent
+  generation of ``gc.freeze()`` included). ``typestats(untracked=True)``, ``count(..., untracked=True)``,
+  ``Snapshot.typestats()`` and ``summary()`` count every object, untracked ones (``str``, ``bytes``, ``int``,
+  ``float``...) included, ``summary()`` with sizes.
 * ``growth`` and ``show_growth`` take an extra keyword, ``collect=True``. objgraph always runs ``gc.collect()``
-  first; refgraph runs it only when the capture finds cyclic garbage (objects no root reaches), which gives the
-  same counts without paying for a full collection on a clean heap. ``collect=False`` never collects, and
-  counts the garbage. ``snapshot`` and ``summary`` do the same.
+  first; refgraph finds the cyclic garbage with the collector's own test and leaves it out of the counts without
+  collecting it: the same counts as after a collection, except that a collection may also untrack some tuples
+  and dicts, which refgraph still counts as tracked. ``collect=False`` counts the garbage. ``summary`` does the same;
+  ``snapshot`` runs ``gc.collect()`` only when its capture finds garbage.
 * With ``shortnames=False`` a type name is ``module.qualname`` in the native functions (``typestats``,
   ``count`` of a dotted name, ``growth``) where objgraph uses ``module.__name__``: the two differ only for
   nested classes.
