@@ -286,7 +286,9 @@ class Counter {
   // References between tracked objects: a holder's targets are recorded together, while it is walked.
   BigVector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
   BigVector<std::uint32_t> targets_;
-  BigVector<PyObject*> order_;           // every tracked object, in the order of the gc lists
+  // Every tracked object, in the order of the gc lists, with its "finalized" bit in the lowest bit (objects are
+  // aligned): restoring the links then writes the headers without reading them.
+  BigVector<std::uintptr_t> order_;
   BigVector<PyObject*> by_index_;        // tracked objects by gc index
   bool garbage_mode_ = false;
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
@@ -646,9 +648,9 @@ void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) co
     const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
     std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
     for (std::size_t i = list_starts_[h]; i < end; ++i) {
-      if (i + 32 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 32]) - 1, 1);
-      auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(order_[i]) - 1);
-      g->prev = prev | (g->prev & 1);
+      if (i + 32 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 32] & ~std::uintptr_t(1)) - 1, 1);
+      auto* g = reinterpret_cast<GcLinks*>(order_[i] & ~std::uintptr_t(1)) - 1;
+      g->prev = prev | (order_[i] & 1);
       prev = reinterpret_cast<std::uintptr_t>(g);
     }
   }
@@ -794,7 +796,8 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
         PyObject* ahead = queue[(q_head + kAhead / 2) & (kQueue - 1)];
         prefetch_body(ahead, record(Py_TYPE(ahead)));
       }
-      if (record_refs) order_.push_back(o);
+      if (record_refs)  // the header has arrived (the chase read it); the bit survives gc_index's encoding
+        order_.push_back(reinterpret_cast<std::uintptr_t>(o) | ((reinterpret_cast<const GcLinks*>(o) - 1)->prev & 1));
       if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
       TypeRecord& r = record(Py_TYPE(o));
       count(o, r, true);
