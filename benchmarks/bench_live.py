@@ -180,6 +180,7 @@ def table(n_objects, timeout, only):
     print(f"\n### Live heap of about {n_objects:,} objects (each cell: one run in a fresh process)\n")
     print("| operation | other tool | other | refgraph | ratio | target | met |")
     print("|---|---|---|---|---|---|---|")
+    note = ""
     for label, ours, others, min_ratio, limit in COMPARISONS:
         if only and ours not in only:
             continue
@@ -198,7 +199,9 @@ def table(n_objects, timeout, only):
             target = (f">= {min_ratio:g}x" if min_ratio else "") + (f"< {limit:g} s" if limit else "")
             print(f"| {label} | {tool} | {fmt(other)} | {fmt(mine)} | {ratio} | {target} | {met} |", flush=True)
         if ours == "heap" and mine.get("objects"):
-            print(f"\n(refgraph captured {mine['objects']:,} objects, {mine['gc_objects']:,} of them gc-tracked)\n")
+            note = f"(refgraph captured {mine['objects']:,} objects, {mine['gc_objects']:,} of them gc-tracked)"
+    if note:
+        print(f"\n{note}")  # after the table, which a line of text would cut in two
 
 
 def main():
