@@ -1,6 +1,8 @@
 // Per-type facts shared by the capture and the counter (capture_types.hpp).
 #include "capture_types.hpp"
 
+#include <structmember.h>
+
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -126,6 +128,30 @@ std::string type_long_name(PyTypeObject* t) {
   }
   if (qualname.empty()) qualname = type_short_name(t);
   return module.empty() ? qualname : module + "." + qualname;
+}
+
+InstanceLayout instance_layout(PyTypeObject* t) {
+  InstanceLayout l;
+  PyTypeObject* base = t;
+  if (t->tp_traverse == g_subtype_traverse && g_subtype_traverse != nullptr && have_internals()) {
+    l.instance = true;
+    while (base != nullptr && base->tp_traverse == g_subtype_traverse) {
+      if (Py_SIZE(base) > 0) {
+        auto* members = reinterpret_cast<PyMemberDef*>(reinterpret_cast<char*>(base) + Py_TYPE(base)->tp_basicsize);
+        for (Py_ssize_t m = 0; m < Py_SIZE(base); ++m)
+          if (members[m].type == T_OBJECT_EX && members[m].name != nullptr)
+            l.slots.emplace_back(members[m].offset, members[m].name);
+      }
+      base = base->tp_base;
+    }
+    if (base == nullptr) base = &PyBaseObject_Type;
+    l.managed_dict = (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+    l.visit_dict_ptr = t->tp_dictoffset != base->tp_dictoffset;
+    l.visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+                   (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
+  }
+  l.base = base;
+  return l;
 }
 
 }  // namespace refgraph::capture

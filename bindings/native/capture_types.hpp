@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "capture_internals.hpp"
 
@@ -104,5 +106,18 @@ PyObject** dict_slot(PyObject* o);
 // type.__name__ (objgraph's short name) and module.qualname, read without calling anything.
 std::string type_short_name(PyTypeObject* t);
 std::string type_long_name(PyTypeObject* t);
+
+// What the instances of a class statement's type hold, as subtype_traverse visits it: the __slots__ members of
+// each class-statement layer, the managed or plain __dict__, the type itself, then the layer of `base`, the
+// nearest base with another tp_traverse. For any other type: instance is false and base is the type itself.
+struct InstanceLayout {
+  bool instance = false;
+  bool managed_dict = false;
+  bool visit_dict_ptr = false;
+  bool visit_type = false;
+  PyTypeObject* base = nullptr;
+  std::vector<std::pair<Py_ssize_t, const char*>> slots;  // (offset, member name)
+};
+InstanceLayout instance_layout(PyTypeObject* t);
 
 }  // namespace refgraph::capture

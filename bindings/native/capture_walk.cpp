@@ -53,6 +53,7 @@
 #include <unordered_map>
 
 #include "../../core/src/huge_pages.hpp"
+#include "capture_frames.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -468,49 +469,16 @@ void Walker::seed_modules() {
 }
 
 void Walker::seed_threads() {
-  // sys._current_frames() in C: it walks the thread states under the runtime's lock, which a thread that is
-  // exiting (and freeing its state without the GIL) also takes; walking them ourselves would race with that.
-  PyObject* top = _PyThread_CurrentFrames();
-  if (top == nullptr) {
-    PyErr_Clear();
-    return;
-  }
-  const unsigned long me = PyThread_get_thread_ident();
-  Py_ssize_t pos = 0;
-  PyObject *key, *value;
-  while (PyDict_Next(top, &pos, &key, &value)) {
-    if (!PyFrame_Check(value)) continue;
-    const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
-    if (PyErr_Occurred()) PyErr_Clear();
-    // PyFrame_GetBack creates the caller's frame object if it does not exist yet; each stays owned by its
-    // interpreter frame (and the top ones by their threads), so the references we get are dropped at once.
-    auto* f = reinterpret_cast<PyFrameObject*>(value);
-    Py_INCREF(f);
-    while (f != nullptr) {
-      auto* fo = reinterpret_cast<PyObject*>(f);
-      if (mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(fo), 1);
-      PyCodeObject* code = PyFrame_GetCode(f);
-      bool tool = false;
-      if (!opt_.skip_files.empty()) {
-        std::string file = utf8_of(code->co_filename);
-        for (const auto& prefix : opt_.skip_files)
-          if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
-      }
-      Py_DECREF(code);
-      PyFrameObject* back = PyFrame_GetBack(f);
-      frame_back_[fo] = reinterpret_cast<PyObject*>(back);
-      if (tool) {
-        skip(fo);
-        skipped_frames_.push_back(fo);
-      } else {
-        set_root(fo, RootKind::ThreadFrame);
-      }
-      Py_DECREF(f);
-      f = back;
+  for_each_thread_frame(opt_.skip_files, [this](const ThreadFrame& t) {
+    if (t.mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(t.frame), 1);
+    frame_back_[t.frame] = t.back;
+    if (t.tool) {
+      skip(t.frame);
+      skipped_frames_.push_back(t.frame);
+    } else {
+      set_root(t.frame, RootKind::ThreadFrame);
     }
-  }
-  Py_DECREF(top);  // frees only the dict: every frame in it is still owned by its thread
-  PyErr_Clear();   // a frame object that could not be created is simply not seen
+  });
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -626,25 +594,13 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
 
     // Layers: a class statement's type walks its instance layer (subtype_traverse in C), then the layer of the
     // nearest base with another tp_traverse, exactly as subtype_traverse does.
-    PyTypeObject* base = t;
-    if (t->tp_traverse == g_subtype_traverse && g_subtype_traverse != nullptr && have_internals()) {
-      ti->instance = true;
-      while (base != nullptr && base->tp_traverse == g_subtype_traverse) {
-        if (Py_SIZE(base) > 0) {
-          auto* members = reinterpret_cast<PyMemberDef*>(reinterpret_cast<char*>(base) + Py_TYPE(base)->tp_basicsize);
-          for (Py_ssize_t m = 0; m < Py_SIZE(base); ++m) {
-            if (members[m].type == T_OBJECT_EX && members[m].name != nullptr)
-              ti->slots.emplace_back(members[m].offset, label(members[m].name));
-          }
-        }
-        base = base->tp_base;
-      }
-      if (base == nullptr) base = &PyBaseObject_Type;
-      ti->managed_dict = (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
-      ti->visit_dict_ptr = t->tp_dictoffset != base->tp_dictoffset;
-      ti->visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
-                       (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
-    }
+    const InstanceLayout layout = instance_layout(t);
+    PyTypeObject* base = layout.base;
+    ti->instance = layout.instance;
+    ti->managed_dict = layout.managed_dict;
+    ti->visit_dict_ptr = layout.visit_dict_ptr;
+    ti->visit_type = layout.visit_type;
+    for (const auto& [offset, name] : layout.slots) ti->slots.emplace_back(offset, label(name));
     ti->layer = layer_of(base);
     if (!ti->gc_type && !walks_without_gc(ti->layer)) ti->layer = Layer::None;
     ti->base_traverse = base->tp_traverse;

@@ -31,6 +31,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "capture_frames.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -338,23 +339,13 @@ std::uint32_t Counter::add_record(PyTypeObject* t) {
   bool exact = false;
   r->size_kind = size_kind_of(t, &exact);
   // As Walker::info: a class statement's type walks its instance layer, then its nearest other base's.
-  PyTypeObject* base = t;
-  if (t->tp_traverse == g_subtype_traverse && g_subtype_traverse != nullptr && have_internals()) {
-    r->instance = true;
-    while (base != nullptr && base->tp_traverse == g_subtype_traverse) {
-      if (Py_SIZE(base) > 0) {
-        auto* members = reinterpret_cast<PyMemberDef*>(reinterpret_cast<char*>(base) + Py_TYPE(base)->tp_basicsize);
-        for (Py_ssize_t m = 0; m < Py_SIZE(base); ++m)
-          if (members[m].type == T_OBJECT_EX && members[m].name != nullptr) r->slots.push_back(members[m].offset);
-      }
-      base = base->tp_base;
-    }
-    if (base == nullptr) base = &PyBaseObject_Type;
-    r->managed_dict = (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
-    r->visit_dict_ptr = t->tp_dictoffset != base->tp_dictoffset;
-    r->visit_type = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
-                    (base->tp_traverse == nullptr || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE));
-  }
+  const InstanceLayout layout = instance_layout(t);
+  PyTypeObject* base = layout.base;
+  r->instance = layout.instance;
+  r->managed_dict = layout.managed_dict;
+  r->visit_dict_ptr = layout.visit_dict_ptr;
+  r->visit_type = layout.visit_type;
+  for (const auto& slot : layout.slots) r->slots.push_back(slot.first);
   r->layer = layer_of(base);
   if (!r->gc_type && !walks_without_gc(r->layer)) r->layer = Layer::None;
   r->base_traverse = base->tp_traverse;
@@ -543,36 +534,10 @@ void Counter::walk_frame(PyObject* o) {
 
 // As Walker::seed_threads: every thread's frames and their callers, made frame objects where needed.
 void Counter::seed_threads() {
-  PyObject* top = _PyThread_CurrentFrames();
-  if (top == nullptr) {
-    PyErr_Clear();
-    return;
-  }
-  Py_ssize_t pos = 0;
-  PyObject *key, *value;
-  while (PyDict_Next(top, &pos, &key, &value)) {
-    if (!PyFrame_Check(value)) continue;
-    auto* f = reinterpret_cast<PyFrameObject*>(value);
-    Py_INCREF(f);
-    while (f != nullptr) {
-      auto* fo = reinterpret_cast<PyObject*>(f);
-      PyCodeObject* code = PyFrame_GetCode(f);
-      bool tool = false;
-      if (!skip_files_.empty()) {
-        std::string file = utf8_of(code->co_filename);
-        for (const auto& prefix : skip_files_)
-          if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
-      }
-      Py_DECREF(code);
-      PyFrameObject* back = PyFrame_GetBack(f);
-      frame_back_[fo] = reinterpret_cast<PyObject*>(back);
-      (tool ? tool_frames_ : root_frames_).push_back(fo);
-      Py_DECREF(f);  // each frame object stays owned by its interpreter frame
-      f = back;
-    }
-  }
-  Py_DECREF(top);
-  PyErr_Clear();
+  for_each_thread_frame(skip_files_, [this](const ThreadFrame& t) {
+    frame_back_[t.frame] = t.back;
+    (t.tool ? tool_frames_ : root_frames_).push_back(t.frame);
+  });
 }
 
 // The tool's frames are never counted, nor what only they hold: an object whose every reference comes from

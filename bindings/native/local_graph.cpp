@@ -35,6 +35,7 @@
 
 #include <pybind11/stl.h>
 
+#include "capture_frames.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_walk.hpp"
@@ -100,44 +101,15 @@ struct Seeds {
       PyObject *k, *v;
       while (PyDict_Next(modules_dict, &pos, &k, &v)) modules.insert(reinterpret_cast<std::uintptr_t>(v), 1);
     }
-    PyObject* top = _PyThread_CurrentFrames();
-    if (top == nullptr) {
-      PyErr_Clear();
-      return;
-    }
-    const unsigned long me = PyThread_get_thread_ident();
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(top, &pos, &key, &value)) {
-      if (!PyFrame_Check(value)) continue;
-      const bool mine = PyLong_Check(key) && PyLong_AsUnsignedLong(key) == me;
-      if (PyErr_Occurred()) PyErr_Clear();
-      auto* f = reinterpret_cast<PyFrameObject*>(value);
-      Py_INCREF(f);
-      while (f != nullptr) {
-        auto* fo = reinterpret_cast<PyObject*>(f);
-        const auto a = reinterpret_cast<std::uintptr_t>(fo);
-        if (mine) current_frames.insert(a, 1);
-        PyCodeObject* code = PyFrame_GetCode(f);
-        bool tool = false;
-        if (!skip_files.empty()) {
-          std::string file = utf8_of(code->co_filename);
-          for (const auto& prefix : skip_files)
-            if (!prefix.empty() && file.compare(0, prefix.size(), prefix) == 0) tool = true;
-        }
-        Py_DECREF(code);
-        PyFrameObject* back = PyFrame_GetBack(f);
-        frame_back[fo] = reinterpret_cast<PyObject*>(back);
-        if (tool)
-          skipped.insert(a, 1);
-        else if (modules.find(a) == PtrIndex::kAbsent)
-          thread_frames.insert(a, 1);
-        Py_DECREF(f);  // each frame object stays owned by its interpreter frame
-        f = back;
-      }
-    }
-    Py_DECREF(top);
-    PyErr_Clear();
+    for_each_thread_frame(skip_files, [this](const ThreadFrame& t) {
+      const auto a = reinterpret_cast<std::uintptr_t>(t.frame);
+      if (t.mine) current_frames.insert(a, 1);
+      frame_back[t.frame] = t.back;
+      if (t.tool)
+        skipped.insert(a, 1);
+      else if (modules.find(a) == PtrIndex::kAbsent)
+        thread_frames.insert(a, 1);
+    });
   }
 
   static bool has(const PtrIndex& s, PyObject* o) {
