@@ -54,6 +54,7 @@
 
 #include "../../core/src/huge_pages.hpp"
 #include "capture_frames.hpp"
+#include "gc_pause.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -98,13 +99,6 @@ inline bool gc_tracked(PyObject* o) {
 #endif
 }
 
-// This thread's CPU time: the phase timings in the metadata should not count time other processes took.
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
 double now_seconds() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
@@ -116,20 +110,6 @@ std::uint64_t rss_bytes() {
   if (!(statm >> size >> resident)) return 0;
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
-
-// Pauses automatic garbage collection (a collection could run __del__ and free what we are reading).
-class GcPause {
- public:
-  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
-  ~GcPause() { restore(); }
-  void restore() {
-    if (was_enabled_) PyGC_Enable();
-    was_enabled_ = false;
-  }
-
- private:
-  bool was_enabled_;
-};
 
 class Walker {
  public:

@@ -32,6 +32,7 @@
 #include <pybind11/stl.h>
 
 #include "capture_frames.hpp"
+#include "gc_pause.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -46,18 +47,6 @@ using namespace pybind11::literals;
 namespace refgraph::capture {
 
 namespace {
-
-// Pauses automatic garbage collection (a collection could run __del__ and free or relink what we read).
-class GcPause {
- public:
-  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
-  ~GcPause() {
-    if (was_enabled_) PyGC_Enable();
-  }
-
- private:
-  bool was_enabled_;
-};
 
 // For the garbage search's arrays (megabytes on a big heap, fresh each call): huge pages, few page faults.
 template <class T>

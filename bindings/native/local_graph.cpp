@@ -36,6 +36,7 @@
 #include <pybind11/stl.h>
 
 #include "capture_frames.hpp"
+#include "gc_pause.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_walk.hpp"
@@ -64,23 +65,6 @@ constexpr unsigned kRegionShift = 20;  // referents are keyed by (1 MiB region, 
 constexpr unsigned kOffBits = kRegionShift - 3;
 constexpr unsigned kPageShift = 7;  // of a key's offset bits: records grouped by KiB of referent address
 constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
-
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
-class GcPause {
- public:
-  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
-  ~GcPause() {
-    if (was_enabled_) PyGC_Enable();
-  }
-
- private:
-  bool was_enabled_;
-};
 
 std::string g_last_timing;  // for benchmarks: CPU seconds of the phases of the last call
 
