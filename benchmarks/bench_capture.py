@@ -1,6 +1,6 @@
 """Capture speed and memory: ns per object and extra peak bytes per object on a heap of about 1,000,000 objects.
 
-    PYTHONPATH=bindings python3 benchmarks/bench_capture.py [--objects 1000000] [--repeat 3]
+    PYTHONPATH=bindings python3 benchmarks/bench_capture.py [--objects 1000000] [--repeat 3] [--heap users,live]
 
 Targets (issue 3): at most 150 ns per object and at most 120 bytes of extra peak memory per object, counting every
 object the capture records (untracked ones included). Each run happens in a fresh process so one capture's freed
@@ -46,10 +46,22 @@ def reset_peak():
         return False
 
 
-def one_run(objects):
+def build(heap, objects):
+    """What the heap holds alive: 'users' (instances with a str, an int and a list: 1.25 references an object) or
+    'live' (bench_live.py's heap: instances with a materialised __dict__, a str, an int and an untracked dict:
+    about 2.2 references an object)."""
+    if heap == "live":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_live
+
+        return bench_live.build_heap(objects)
+    return [User(i) for i in range(objects // 5)]  # ~5 objects a user: instance, str, int, list, str
+
+
+def one_run(objects, heap):
     from refgraph import _core
 
-    users = [User(i) for i in range(objects // 5)]  # ~5 objects a user: instance, str, int, list, str
+    users = build(heap, objects)
     gc.collect()
     _core.capture()  # warm-up: frame objects, lazy state
     gc.collect()
@@ -76,19 +88,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--heap", default="users,live", help="heaps to build, comma-separated: users, live (see build())")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(one_run(args.objects)))
+        print(json.dumps(one_run(args.objects, args.heap)))
         return
+    for heap in args.heap.split(","):
+        if heap not in ("users", "live"):
+            ap.error(f"--heap: unknown heap {heap!r} (use users, live)")
+    for heap in args.heap.split(","):
+        report(args, heap)
+
+
+def report(args, heap):
     runs = []
     for _ in range(args.repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", "--objects", str(args.objects)],
+        out = subprocess.run([sys.executable, __file__, "--child", "--objects", str(args.objects), "--heap", heap],
                              check=True, capture_output=True, text=True, env=os.environ).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["wall_s"])
-    print("capture of %d objects (%d gc-tracked), %d edges; best of %d fresh processes"
-          % (best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
+    print("%s heap: capture of %d objects (%d gc-tracked), %d edges; best of %d fresh processes"
+          % (heap, best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
     print("  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
           % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"]))
     print("          walk %.3f s (setup, phase 1, phase 2: %s), build %.3f s (sort, nodes, edges: %s)"
