@@ -36,6 +36,21 @@ int gc_list_heads(const GcLinks** heads, int max) {
   return n;
 }
 
+bool gc_collecting() { return _PyInterpreterState_GET()->gc.collecting != 0; }
+
+void rebuild_gc_prev_links() {
+  const GcLinks* heads[8];
+  const int n = gc_list_heads(heads, 8);
+  for (int h = 0; h < n; ++h) {
+    const GcLinks* prev = heads[h];
+    for (auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(prev->next)); g != heads[h];
+         g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(g->next))) {
+      g->prev = reinterpret_cast<std::uintptr_t>(prev) | (g->prev & kGcFinalized);
+      prev = g;
+    }
+  }
+}
+
 bool frame_view(PyObject* frame, FrameView* out) {
   auto* f = reinterpret_cast<PyFrameObject*>(frame);
   _PyInterpreterFrame* fr = f->f_frame;
@@ -200,6 +215,8 @@ Py_ssize_t pre_header_size(PyTypeObject* type) {
 
 bool have_internals() { return false; }
 int gc_list_heads(const GcLinks**, int) { return -1; }
+bool gc_collecting() { return true; }
+void rebuild_gc_prev_links() {}
 bool frame_view(PyObject*, FrameView*) { return false; }
 bool managed_attrs(PyObject*, ManagedAttrs*) { return false; }
 PyObject* managed_key(const ManagedAttrs&, Py_ssize_t) { return nullptr; }

@@ -78,7 +78,20 @@ struct GcLinks {
   std::uintptr_t prev;
 };
 // Writes up to `max` list heads into `heads` and returns how many, or -1 when this build cannot read them.
+// The permanent generation (gc.freeze()) comes last.
 int gc_list_heads(const GcLinks** heads, int max);
+// A collection is under way (we were called from a finalizer or a gc callback): the lists are not in their
+// resting state, and the prev links hold the collector's counts. True when this build cannot tell.
+bool gc_collecting();
+
+// Outside a collection, a tracked object's prev link is the header before it in its list, with the
+// "finalized" flag in bit 0; bit 1 is used only during a collection. So while we hold the GIL and run no Python
+// code, a walk may keep an index of its own in the prev links (marked with kGcScratch) and put the links back
+// afterwards: from the next links, which are never touched, with rebuild_gc_prev_links() (a pointer chase), or
+// faster from the objects in list order, as the walk that gathered them knows them.
+inline constexpr std::uintptr_t kGcFinalized = 1;
+inline constexpr std::uintptr_t kGcScratch = 2;
+void rebuild_gc_prev_links();
 
 // fn(PyObject*) for every gc-tracked object; false (and no call) when the lists cannot be read: then use
 // gc.get_objects().

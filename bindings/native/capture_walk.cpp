@@ -159,6 +159,9 @@ class Walker {
     L.m_copy = label("m_copy");
   }
 
+  ~Walker() { restore_headers(); }
+  void collect_threads();
+  bool use_headers();
   void seed_modules();
   void seed_threads();
   void seed_gc_list(PyObject* list);
@@ -170,7 +173,13 @@ class Walker {
   }
   void seed_gathered();
   std::size_t gathered() const { return gc_objs_.size(); }
-  void skip(PyObject* o) { index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip); }
+  void skip(PyObject* o) {
+    if (headers_ && has_gc_head(o))
+      tag(o, kSkip);
+    else
+      index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip);
+  }
+  void restore_headers();
   void reserve(std::size_t nodes, std::size_t set_entries);
   void run();
   void resolve_late();
@@ -198,8 +207,39 @@ class Walker {
       std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(o));
       return c == PtrIndex::kAbsent ? kSkip : c;
     }
+    if (headers_ && has_gc_head(o)) return discover_gc(o);
     auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
     if (inserted) append(o);
+    return c;
+  }
+  // The node of an object, kSkip for the tool's own, PtrIndex::kAbsent if not met yet.
+  std::uint32_t lookup(PyObject* o) const {
+    if (headers_ && has_gc_head(o)) {
+      const std::uintptr_t prev = gc_links(o)->prev;
+      return (prev & kGcScratch) ? static_cast<std::uint32_t>(prev >> 32) : PtrIndex::kAbsent;
+    }
+    return index_.find(reinterpret_cast<std::uintptr_t>(o));
+  }
+
+  // Header mode (use_headers()): an object with a gc header keeps its node index in the header's prev link while
+  // the walk runs (capture_internals.hpp), so only objects without one need the address set. The read is of a
+  // line the walk fetches anyway for the object's reference count.
+  static bool has_gc_head(PyObject* o) {
+    PyTypeObject* t = Py_TYPE(o);
+    return PyType_IS_GC(t) && (t->tp_is_gc == nullptr || t->tp_is_gc(o));
+  }
+  static GcLinks* gc_links(PyObject* o) { return reinterpret_cast<GcLinks*>(o) - 1; }
+  void tag(PyObject* o, std::uint32_t c) {
+    GcLinks* g = gc_links(o);
+    if (g->next == 0) untracked_tagged_.push_back(o);  // before the tag: restore_headers() must find every one
+    g->prev = (std::uintptr_t(c) << 32) | kGcScratch | (g->prev & kGcFinalized);
+  }
+  std::uint32_t discover_gc(PyObject* o) {
+    const std::uintptr_t prev = gc_links(o)->prev;
+    if (prev & kGcScratch) return static_cast<std::uint32_t>(prev >> 32);
+    const auto c = static_cast<std::uint32_t>(objs_.size());
+    tag(o, c);
+    append(o);
     return c;
   }
   // A new node. The per-node columns share one capacity; described_ and edge_begin_ are written by
@@ -255,7 +295,7 @@ class Walker {
   void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
     if (t == nullptr) return;
     if (count_only_) {
-      std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(t));
+      std::uint32_t c = lookup(t);
       if (c != PtrIndex::kAbsent && c != kSkip) {
         if (counted) ++balance_[c];
         skip_refs_.push_back(c);
@@ -267,6 +307,8 @@ class Walker {
     // prefetched when the edge is emitted, read kMid edges later (then the slot is prefetched), and the edge is
     // resolved kRing edges after it was emitted.
     __builtin_prefetch(t);
+    if ((reinterpret_cast<std::uintptr_t>(t) & 63) < sizeof(GcLinks))
+      __builtin_prefetch(reinterpret_cast<char*>(t) - sizeof(GcLinks));  // the gc header, in the line before
     const auto e = static_cast<std::uint32_t>(edst_.size());
     edst_.push_back(kSkip);  // filled in by resolve_one
     elab_.push_back(lab);
@@ -280,7 +322,7 @@ class Walker {
   void classify(Pending& p) {
     p.classified = true;
     p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
-    if (!p.leaf) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
+    if (!p.leaf && !(headers_ && has_gc_head(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
   }
 
   void resolve_one() {
@@ -399,7 +441,11 @@ class Walker {
   std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
   PtrIndex current_thread_frames_{64};
   std::vector<PyObject*> skipped_frames_;
+  std::vector<ThreadFrame> thread_frames_;  // collect_threads() -> seed_threads()
   PyObject* modules_dict_ = nullptr;
+
+  bool headers_ = false;
+  Column<PyObject*> untracked_tagged_;  // tagged objects the gc does not track (in no list)
 
   Pending ring_[kRing] = {};
   std::vector<Pending> late_;  // uncounted edges to sole leaves
@@ -414,17 +460,20 @@ class Walker {
 
   // Following the gc's lists (start_chase()).
   const GcLinks* chase_heads_[8] = {};
+  std::size_t chase_list_starts_[8] = {};  // where each list begins in gc_objs_
   int chase_heads_n_ = 0, chase_h_ = 0;
   const GcLinks* chase_at_ = nullptr;
-  bool chasing_ = false;
+  bool chasing_ = false, chased_ = false;  // chased_: gc_objs_ holds every tracked object, in list order
   void chase_step() {
     if (!chasing_) return;
     const auto* g = reinterpret_cast<const GcLinks*>(chase_at_->next);
     if (g == chase_heads_[chase_h_]) {
       if (++chase_h_ == chase_heads_n_) {
         chasing_ = false;
+        chased_ = true;
         return;
       }
+      chase_list_starts_[chase_h_] = gc_objs_.size();
       chase_at_ = chase_heads_[chase_h_];
       return;
     }
@@ -448,17 +497,59 @@ void Walker::seed_modules() {
   while (PyDict_Next(modules_dict_, &pos, &k, &v)) set_root(v, RootKind::Module);
 }
 
-void Walker::seed_threads() {
+// The threads' frames, gathered before anything is discovered: gathering them makes frame objects and frees a
+// dict, which relinks the gc's lists (so no prev link may be ours yet, use_headers()).
+void Walker::collect_threads() {
   for_each_thread_frame(opt_.skip_files, [this](const ThreadFrame& t) {
     if (t.mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(t.frame), 1);
     frame_back_[t.frame] = t.back;
+    thread_frames_.push_back(t);
+  });
+}
+
+void Walker::seed_threads() {
+  for (const ThreadFrame& t : thread_frames_) {
     if (t.tool) {
       skip(t.frame);
       skipped_frames_.push_back(t.frame);
     } else {
       set_root(t.frame, RootKind::ThreadFrame);
     }
-  });
+  }
+  thread_frames_.clear();
+}
+
+// Header mode needs the gc's lists at rest (no collection under way) and nothing frozen: gc.freeze() keeps the
+// objects of a forked server's parent out of the collector's writes so their pages stay shared, and the capture
+// should not be what copies them.
+bool Walker::use_headers() {
+  const GcLinks* heads[8];
+  const int n = gc_list_heads(heads, 8);
+  headers_ = n == 4 && !gc_collecting() && heads[3]->next == reinterpret_cast<std::uintptr_t>(heads[3]);
+  return headers_;
+}
+
+// Puts back every prev link header mode used: the tracked objects' from gc_objs_ (list order) once the chase has
+// gathered them all, else by following the next links; the untracked ones' held only the "finalized" flag.
+void Walker::restore_headers() {
+  if (!headers_) return;
+  headers_ = false;
+  if (chased_) {
+    for (int h = 0; h < chase_heads_n_; ++h) {
+      const std::size_t end = h + 1 < chase_heads_n_ ? chase_list_starts_[h + 1] : gc_objs_.size();
+      std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(chase_heads_[h]);
+      for (std::size_t i = chase_list_starts_[h]; i < end; ++i) {
+        if (i + 32 < end) __builtin_prefetch(gc_links(gc_objs_[i + 32]), 1);
+        GcLinks* g = gc_links(gc_objs_[i]);
+        g->prev = prev | (g->prev & kGcFinalized);
+        prev = reinterpret_cast<std::uintptr_t>(g);
+      }
+    }
+  } else {
+    rebuild_gc_prev_links();
+  }
+  for (PyObject* o : untracked_tagged_) gc_links(o)->prev &= kGcFinalized;
+  untracked_tagged_.release();
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -491,6 +582,7 @@ bool Walker::start_chase() {
   chase_heads_n_ = gc_list_heads(chase_heads_, 8);
   if (chase_heads_n_ <= 0) return chase_heads_n_ == 0;
   chase_h_ = 0;
+  chase_list_starts_[0] = gc_objs_.size();
   chase_at_ = chase_heads_[0];
   chasing_ = true;
   return true;
@@ -500,10 +592,15 @@ void Walker::seed_gathered() {
   constexpr std::size_t kAhead = 16;
   const std::size_t n = gc_objs_.size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) index_.prefetch(reinterpret_cast<std::uintptr_t>(gc_objs_[i + kAhead]));
+    if (i + kAhead < n) {
+      if (headers_)
+        __builtin_prefetch(gc_links(gc_objs_[i + kAhead]));
+      else
+        index_.prefetch(reinterpret_cast<std::uintptr_t>(gc_objs_[i + kAhead]));
+    }
     discover(gc_objs_[i]);
   }
-  gc_objs_.release();
+  if (!headers_) gc_objs_.release();  // else kept for restore_headers(), then scratch for the build
 }
 
 void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
@@ -514,7 +611,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
   edst_.reserve(nodes * 2);
   elab_.reserve(nodes * 2);
   eflg_.reserve(nodes * 2);
-  gc_objs_.reserve(nodes / 2);
+  gc_objs_.reserve(nodes);  // also the build's sort scratch (sort_by_address) in header mode
   index_.reset(set_entries + 4096);
 }
 
@@ -1302,7 +1399,14 @@ HeapGraph Walker::build(Metadata md) {
   std::vector<std::uint64_t> ids;
   auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
   auto tb0 = cpu_now();
-  sort_by_address(objs_, keep_, index_.raw_buffer(), index_.raw_bytes(), &ids, perm);
+  void* scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
+  std::size_t scratch_bytes = index_.raw_bytes();
+  if (gc_objs_.capacity() * sizeof(PyObject*) > scratch_bytes) {
+    scratch = gc_objs_.begin();
+    scratch_bytes = gc_objs_.capacity() * sizeof(PyObject*);
+  }
+  sort_by_address(objs_, keep_, scratch, scratch_bytes, &ids, perm);
+  gc_objs_.release();
   auto tb1 = cpu_now();
   index_.release();
 
@@ -1433,6 +1537,7 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   Walker w(opt);
   const std::size_t n = opt.only->size();
   w.reserve(n, n);
+  w.collect_threads();
   w.seed_only(*opt.only);
   w.seed_modules();
   w.seed_threads();
@@ -1456,11 +1561,14 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   GcPause pause;
   Walker w(opt);
   // Sizes from the count of pymalloc blocks, known at once: about one node per block, and an address-set entry
-  // for about one in four (sole leaves need none); both grow if needed.
+  // for about one in four (sole leaves need none), or one in sixteen when gc objects keep their index in their
+  // headers; both grow if needed.
   const std::size_t blocks = allocated_blocks();
-  w.reserve(blocks, blocks / 4);
+  w.collect_threads();  // makes frame objects: before the gc's lists are read and before use_headers()
+  const bool headers = w.use_headers();
+  w.reserve(blocks, headers ? blocks / 16 : blocks / 4);
   w.seed_modules();
-  w.seed_threads();  // (makes frame objects: before the gc's lists are read)
+  w.seed_threads();
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
   const bool in_place = w.start_chase();
@@ -1492,12 +1600,14 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
+  w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
   const auto t1 = cpu_now();
   md.extra["walk_seconds"] = std::to_string(t1 - t0);
   md.extra["gc_tracked"] = std::to_string(tracked);
   md.extra["address_set_entries"] = std::to_string(w.address_set_size());
+  md.extra["header_index"] = headers ? "1" : "0";
   HeapGraph g;
   if (opt.pin) {
     // The graph is built with the GIL held, so nothing can die before it is pinned.

@@ -243,28 +243,25 @@ class Counter {
   // Garbage, found as the collector finds it: each tracked object starts with its reference count, less one per
   // reference from another tracked object; those left with a positive count are held from outside (roots), and
   // what no root reaches over the recorded references is garbage. The object's index is kept where the collector
-  // keeps its count, in the gc header's prev link (flag bit 1 marks it ours; bit 0, "finalized", is left alone);
-  // restore_links() rebuilds every prev link from the next links, which are never touched.
+  // keeps its count, in the gc header's prev link (marked kGcScratch; capture_internals.hpp says why that is safe).
   static constexpr std::uint32_t kNoHolder = 0xFFFFFFFFu;
   static constexpr std::uint32_t kRoot = 0x7FFFFFFFu;
-  static constexpr std::uintptr_t kOurs = 2;
   std::uint32_t gc_index(PyObject* o) {
     auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(o) - 1);
-    if (g->prev & kOurs) return static_cast<std::uint32_t>(g->prev >> 32);
+    if (g->prev & kGcScratch) return static_cast<std::uint32_t>(g->prev >> 32);
     const auto k = static_cast<std::uint32_t>(refs_.size());
     const Py_ssize_t rc = Py_REFCNT(o);
     refs_.push_back(rc >= kRoot ? kRoot : static_cast<std::uint32_t>(rc));
     by_index_.push_back(o);
     edge_begin_.push_back(0);
     edge_end_.push_back(0);
-    g->prev = (std::uintptr_t(k) << 32) | kOurs | (g->prev & 1);
+    g->prev = (std::uintptr_t(k) << 32) | kGcScratch | (g->prev & kGcFinalized);
     return k;
   }
   std::vector<std::uint8_t> reachable() const;  // by gc index
   void count_pass(const GcLinks* const* heads, int nheads);
   void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
-  static void restore_links();  // from the next links: slow (a pointer chase), for when the walk was cut short
   void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
 
   const bool sizes_;
@@ -610,21 +607,9 @@ void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) co
   }
 }
 
-void Counter::restore_links() {
-  const GcLinks* heads[8];
-  const int n = gc_list_heads(heads, 8);
-  for (int h = 0; h < n; ++h) {
-    const GcLinks* prev = heads[h];
-    for (auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(prev->next)); g != heads[h];
-         g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(g->next))) {
-      g->prev = reinterpret_cast<std::uintptr_t>(prev) | (g->prev & 1);
-      prev = g;
-    }
-  }
-}
-
 bool Counter::run() {
   if (!have_internals()) return false;
+  if (find_garbage_ && gc_collecting()) return false;  // the prev links are the collector's now: a capture instead
   const GcLinks* heads[8];
   const int nheads = gc_list_heads(heads, 8);  // the three generations, then the permanent one (gc.freeze)
   if (nheads < 0) return false;
@@ -634,7 +619,7 @@ bool Counter::run() {
   struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
     bool armed;
     ~Restore() {
-      if (armed) restore_links();
+      if (armed) rebuild_gc_prev_links();  // slow, for when the walk was cut short
     }
   } restore{find_garbage_};
   count_pass(heads, nheads);

@@ -651,3 +651,100 @@ def test_capture_while_another_thread_allocates_and_exits():
         stop.set()
         for w in workers:
             w.join()
+
+
+# ---- the gc headers the walk borrows (header mode, capture_internals.hpp) ----
+
+
+def gc_header(obj):
+    """The two words of obj's gc header (next, prev) as CPython 3.11 lays it out before the object."""
+    return tuple(ctypes.c_uint64.from_address(id(obj) - 16 + 8 * k).value for k in range(2))
+
+
+class Resurrect:
+    kept = []
+
+    def __del__(self):
+        Resurrect.kept.append(self)  # runs once: the object is marked "finalized" in its gc header
+
+
+needs_311 = pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="header layout read with ctypes is 3.11's")
+
+
+@needs_311
+def test_capture_puts_every_gc_header_back():
+    gc.collect()
+    gc.disable()
+    try:
+        users = [User("h%d" % i) for i in range(500)]
+        untracked = [{"n": i} for i in range(500)]  # dicts of ints: not tracked, but with a gc header
+        cycle = Resurrect()
+        cycle.me = cycle
+        del cycle
+        gc.collect()  # runs __del__, which resurrects: "finalized" (bit 0 of prev) is set from now on
+        finalized = Resurrect.kept[-1]
+        gc.collect()  # everything now sits in the oldest generation, whose links nothing below changes
+        samples = users + untracked + [finalized, users, untracked]
+        assert not any(gc.is_tracked(d) for d in untracked)
+        before = [gc_header(o) for o in samples]
+        assert gc_header(finalized)[1] & 1 == 1
+        g = _core.capture()
+        assert g.metadata["extra"]["header_index"] == "1"
+        assert [gc_header(o) for o in samples] == before
+        assert g.find(id(finalized)) >= 0 and g.find(id(untracked[7])) >= 0
+        gc.collect()  # would crash on a broken list
+        assert len(gc.get_objects()) > 1000
+    finally:
+        Resurrect.kept.clear()
+        gc.enable()
+
+
+def graph_facts(g, objs):
+    """What a capture says of these objects: type, size, root kind, labelled out-edges to one another."""
+    ids = {id(o) for o in objs}
+    facts = {}
+    for o in objs:
+        n = g.node(g.find(id(o)))
+        edges = sorted((to, label, weak) for to, label, weak, _ in out_edges(g, o) if to in ids)
+        facts[id(o)] = (n["type"], n["size"], n["root"], edges)
+    return facts
+
+
+def test_header_mode_and_address_set_give_the_same_graph(app_module):
+    # gc.freeze() turns header mode off (frozen objects' pages must stay shared): the same heap captured both ways.
+    users = app_module.REGISTRY["USERS"]
+    objs = [app_module, app_module.__dict__, app_module.REGISTRY, users] + users + [u.__dict__ for u in users]
+    objs += [u.tags for u in users] + [u.name for u in users] + [{"untracked": 1}]
+    held = objs[-1]
+    gc.collect()
+    with_headers = _core.capture()
+    gc.freeze()
+    try:
+        without = _core.capture()
+    finally:
+        gc.unfreeze()
+    assert with_headers.metadata["extra"]["header_index"] == "1"
+    assert without.metadata["extra"]["header_index"] == "0"
+    assert graph_facts(with_headers, objs) == graph_facts(without, objs)
+    assert node_of(with_headers, held)["type"] == "dict"
+    counts = [{t: c for t, c, _ in g.type_stats() if t in ("User", "function", "module", "type")} for g in (with_headers, without)]
+    assert counts[0] == counts[1] and counts[0]["User"] >= 20
+
+
+def test_capture_inside_a_collection_uses_the_address_set():
+    # From a gc callback a collection is under way, and its counts are in the prev links: hands off.
+    seen = []
+
+    def callback(phase, info):
+        if phase == "start" and not seen:
+            seen.append(_core.capture())
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert seen and seen[0].metadata["extra"]["header_index"] == "0"
+    assert seen[0].num_nodes > 1000
+    gc.collect()
+    assert len(gc.get_objects()) > 1000
