@@ -90,48 +90,47 @@ static std::size_t vec_bytes(const V& v) {
 }
 
 std::size_t HeapGraph::memory_bytes() const {
-  return vec_bytes(ids_) + vec_bytes(types_) + vec_bytes(sizes_) + vec_bytes(flags_) + vec_bytes(labels_) +
-         vec_bytes(csr_.m_forward.m_rowstart) + vec_bytes(csr_.m_forward.m_column) +
-         vec_bytes(csr_.m_backward.m_rowstart) + vec_bytes(csr_.m_backward.m_column) +
-         vec_bytes(csr_.m_backward.m_edge_properties) + vec_bytes(edge_labels_) + vec_bytes(edge_flags_) +
-         strings_.memory_bytes() + sizeof(*this);
-}
-
-namespace {
-
-// Fills Boost's CSR arrays directly. The forward half is exactly our row starts and targets, so they are moved in
-// rather than copied; the backward half (sources and forward edge indices grouped by target) is one counting sort.
-// Boost's own constructor builds both halves from a pair range and takes about four times as long with a higher
-// peak, which dominated loading a dump. Edges are visited in EdgeIndex order, so in-edges come out ordered by
-// source then EdgeIndex, as Boost orders them.
-Csr build_csr(std::vector<EdgeIndex>&& rows, std::vector<NodeIndex>&& targets) {
-  const auto n = static_cast<NodeIndex>(rows.size() - 1);
-  const std::size_t m = targets.size();
-  Csr csr;  // not Csr(n): its forward row starts would be n + 1 zeros written only to be replaced
-  auto& back = csr.m_backward;
-  std::vector<EdgeIndex>& starts = back.m_rowstart;
-  std::vector<EdgeIndex>().swap(starts);
-  detail::resize_fresh(starts, std::size_t(n) + 1);
-  for (NodeIndex t : targets) ++starts[t + 1];
-  for (NodeIndex v = 0; v < n; ++v) starts[v + 1] += starts[v];
-  detail::resize_fresh(back.m_column, m);
-  detail::resize_fresh(back.m_edge_properties, m);
-  // starts[t] serves as the insertion cursor of target t, ending at the start of t + 1; shifted back afterwards.
-  for (NodeIndex s = 0; s < n; ++s) {
-    for (EdgeIndex e = rows[s]; e < rows[s + 1]; ++e) {
-      EdgeIndex at = starts[targets[e]]++;
-      back.m_column[at] = s;
-      back.m_edge_properties[at] = e;
-    }
+  std::size_t in_index = 0;
+  if (has_in_index()) {
+    const auto& back = csr_.m_backward;
+    in_index = vec_bytes(back.m_rowstart) + vec_bytes(back.m_column) + vec_bytes(back.m_edge_properties);
   }
-  for (NodeIndex v = n; v > 0; --v) starts[v] = starts[v - 1];
-  starts[0] = 0;
-  csr.m_forward.m_rowstart = std::move(rows);
-  csr.m_forward.m_column = std::move(targets);
-  return csr;
+  return vec_bytes(ids_) + vec_bytes(types_) + vec_bytes(sizes_) + vec_bytes(flags_) + vec_bytes(labels_) +
+         vec_bytes(csr_.m_forward.m_rowstart) + vec_bytes(csr_.m_forward.m_column) + in_index +
+         vec_bytes(edge_labels_) + vec_bytes(edge_flags_) + strings_.memory_bytes() + sizeof(*this) + sizeof(Lazy);
 }
 
-}  // namespace
+// Fills the backward half of Boost's CSR directly (sources and forward edge indices grouped by target): one
+// counting sort. Boost's own constructor builds both halves from a pair range and takes about four times as long
+// with a higher peak. Edges are visited in EdgeIndex order, so in-edges come out ordered by source then
+// EdgeIndex, as Boost orders them.
+void HeapGraph::build_in_index() const {
+  std::call_once(lazy_->once, [this] {
+    const auto& rows = csr_.m_forward.m_rowstart;
+    const auto& targets = csr_.m_forward.m_column;
+    const auto n = static_cast<NodeIndex>(ids_.size());
+    const std::size_t m = targets.size();
+    auto& back = csr_.m_backward;
+    std::vector<EdgeIndex>& starts = back.m_rowstart;
+    std::vector<EdgeIndex>().swap(starts);
+    detail::resize_fresh(starts, std::size_t(n) + 1);
+    for (NodeIndex t : targets) ++starts[t + 1];
+    for (NodeIndex v = 0; v < n; ++v) starts[v + 1] += starts[v];
+    detail::resize_fresh(back.m_column, m);
+    detail::resize_fresh(back.m_edge_properties, m);
+    // starts[t] serves as the insertion cursor of target t, ending at the start of t + 1; shifted back afterwards.
+    for (NodeIndex s = 0; s < n; ++s) {
+      for (EdgeIndex e = rows[s]; e < rows[s + 1]; ++e) {
+        EdgeIndex at = starts[targets[e]]++;
+        back.m_column[at] = s;
+        back.m_edge_properties[at] = e;
+      }
+    }
+    for (NodeIndex v = n; v > 0; --v) starts[v] = starts[v - 1];
+    starts[0] = 0;
+    lazy_->ready.store(true, std::memory_order_release);
+  });
+}
 
 HeapGraph RawGraphParts::assemble(const std::string& context) && {
   const std::size_t n = ids.size();
@@ -165,7 +164,10 @@ HeapGraph RawGraphParts::assemble(const std::string& context) && {
   }
 
   HeapGraph g;
-  g.csr_ = build_csr(std::move(out_row_starts), std::move(edge_targets));
+  // The forward half is exactly our row starts and targets: moved in, not copied. Not Csr(n): its row starts
+  // would be n + 1 zeros written only to be replaced.
+  g.csr_.m_forward.m_rowstart = std::move(out_row_starts);
+  g.csr_.m_forward.m_column = std::move(edge_targets);
   g.ids_ = std::move(ids);
   g.types_ = std::move(types);
   g.sizes_ = std::move(sizes);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <thread>
 #include <vector>
 
 #include "refgraph/errors.hpp"
@@ -67,6 +68,42 @@ TEST_CASE("out-edges keep the producer's order; in-edges are by source") {
     if (g.edge_label_text(e.index) == "[1]") CHECK(g.edge_weak(e.index));
     if (g.edge_label_text(e.index) == "['name']") CHECK(g.edge_deferred(e.index));
   }
+}
+
+TEST_CASE("the in-edge index is built on first use, once, whichever threads ask") {
+  HeapGraphBuilder b;
+  constexpr std::uint64_t kNodes = 5000;
+  for (std::uint64_t i = 1; i <= kNodes; ++i) b.add_node(i * 16, "object", 16);
+  for (std::uint64_t i = 1; i <= kNodes; ++i) {
+    b.add_edge(i * 16, ((i * 7) % kNodes + 1) * 16);
+    b.add_edge(i * 16, ((i * 13) % kNodes + 1) * 16, index_label(static_cast<std::uint32_t>(i)));
+  }
+  HeapGraph g = std::move(b).build();
+  CHECK_FALSE(g.has_in_index());
+  const std::size_t before = g.memory_bytes();
+  // What the in-edges must be: the out-edges turned around, by source then edge index.
+  std::vector<std::vector<std::pair<NodeIndex, EdgeIndex>>> expected(g.num_nodes());
+  for (NodeIndex n = 0; n < g.num_nodes(); ++n)
+    for (Edge e : g.out_edges(n)) expected[e.target].push_back({n, e.index});
+  CHECK_FALSE(g.has_in_index());  // out-edges do not build it
+
+  std::vector<int> ok(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      bool all = true;
+      for (NodeIndex n = 0; n < g.num_nodes(); ++n) {
+        std::vector<std::pair<NodeIndex, EdgeIndex>> got;
+        for (Edge e : g.in_edges(n)) got.push_back({e.source, e.index});
+        all = all && got == expected[n] && g.in_degree(n) == expected[n].size();
+      }
+      ok[t] = all;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(ok == std::vector<int>{1, 1, 1, 1});
+  CHECK(g.has_in_index());
+  CHECK(g.memory_bytes() >= before + 2 * g.num_edges() * sizeof(EdgeIndex));
 }
 
 TEST_CASE("builder rejects an edge to a missing node unless told to drop it") {
