@@ -569,6 +569,24 @@ def test_two_million_ints():
     assert labelled(g, big, big[123_456]) == ["[123456]"]
 
 
+def test_every_edge_of_a_big_heap_survives_the_two_threaded_build():
+    # Past 65,536 nodes the build fills the node and edge arrays on two threads, the edges in two runs joined
+    # afterwards: every node's out-edges must still be its own, in order, and the in-edges their mirror.
+    users = [User("big-%d" % i) for i in range(60_000)]
+    for i, u in enumerate(users):
+        u.tags.append(users[(i * 7919) % len(users)])
+    g = _core.capture()
+    assert g.num_nodes > 240_000
+    assert [to for to, _, _, _ in out_edges(g, users)] == [id(u) for u in users]
+    for i in range(0, len(users), 997):
+        u = users[i]
+        assert labelled(g, u, u.name) == ["name"]
+        assert [(to, label) for to, label, _, _ in out_edges(g, u.tags)] == [(id(u.tags[0]), "[0]")]
+        target = users[(i * 7919) % len(users)]
+        assert (id(u.tags), "[0]") in [(src, label) for src, label, _, _ in g.in_edges(g.find(id(target)))]
+    assert sum(len(out_edges(g, u)) for u in users[:1000]) >= 3000
+
+
 def test_deeply_nested_list():
     nested = []
     innermost = id(nested)
