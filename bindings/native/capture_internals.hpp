@@ -109,6 +109,24 @@ bool for_each_gc_object(Fn&& fn) {
   return true;
 }
 
+// fn(key, value) for every item of a dict, in iteration order, with no call per item where the table is a
+// combined one (a split table's order is kept apart from its entries: PyDict_Next then).
+template <class Fn>
+void for_each_dict_item(PyObject* dict, Fn&& fn) {
+  DictTable t;
+  if (dict_table(dict, &t) && t.values == nullptr) {
+    for (Py_ssize_t i = 0; i < t.count; ++i) {
+      const char* entry = t.entries + i * t.stride;
+      if (PyObject* v = *reinterpret_cast<PyObject* const*>(entry + t.value_offset))
+        fn(*reinterpret_cast<PyObject* const*>(entry + t.key_offset), v);
+    }
+    return;
+  }
+  Py_ssize_t pos = 0;
+  PyObject *k, *v;
+  while (PyDict_Next(dict, &pos, &k, &v)) fn(k, v);
+}
+
 template <class Fn>
 void for_each_cached_key(PyTypeObject* type, Fn&& fn) {
   Py_ssize_t n = cached_keys_count(type);

@@ -896,12 +896,10 @@ void Walker::walk_dict(PyObject* o) {
   // either way, so they are edges (unlabelled); a split table's keys belong to the class's shared keys.
   const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
   const bool with_keys = !split || !dict_keys_are_str(o);
-  Py_ssize_t pos = 0;
-  PyObject *k, *v;
-  while (PyDict_Next(o, &pos, &k, &v)) {
+  for_each_dict_item(o, [&](PyObject* k, PyObject* v) {
     emit(v, key_label(k));
     if (with_keys) emit(k, kNoEdgeLabel);
-  }
+  });
 }
 
 void Walker::walk_type(PyObject* o) {
@@ -1521,7 +1519,7 @@ HeapGraph Walker::build(Metadata md) {
   const std::size_t n = objs_.size();
   std::vector<std::uint64_t> ids;
   auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
-  auto tb0 = now_seconds();  // wall clock: part of the build runs on two threads
+  auto tb0 = wall_now();  // wall clock: part of the build runs on two threads
   void* scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
   std::size_t scratch_bytes = index_.raw_bytes();
   if (gc_objs_.capacity() * sizeof(PyObject*) > scratch_bytes) {
@@ -1530,7 +1528,7 @@ HeapGraph Walker::build(Metadata md) {
   }
   sort_by_address(objs_, keep_, scratch, scratch_bytes, &ids, perm);
   gc_objs_.release();
-  auto tb1 = now_seconds();
+  auto tb1 = wall_now();
   index_.release();
 
   auto* rank = reinterpret_cast<std::uint32_t*>(objs_.begin());  // the sort is done with the object pointers
@@ -1552,7 +1550,7 @@ HeapGraph Walker::build(Metadata md) {
 
   RawGraphParts p;
   p.ids = std::move(ids);
-  auto tb2 = now_seconds();
+  auto tb2 = wall_now();
   // The nodes' columns and the edges' read and write disjoint arrays: filled at the same time.
   fill_columns(p, perm, rank, m);
   edge_begin_.release();
@@ -1562,7 +1560,7 @@ HeapGraph Walker::build(Metadata md) {
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
   md_timing_ = std::to_string(secs(tb0, tb1)) + " " + std::to_string(secs(tb1, tb2)) + " " +
-               std::to_string(secs(tb2, now_seconds()));
+               std::to_string(secs(tb2, wall_now()));
   p.metadata.extra["build_timing"] = md_timing_;
   return std::move(p).assemble("capture");
 }
@@ -1693,8 +1691,8 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
-  const auto t1 = cpu_now();
-  md.extra["walk_seconds"] = std::to_string(t1 - t0);
+  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  const auto t1 = wall_now();
   md.extra["gc_tracked"] = std::to_string(tracked);
   md.extra["address_set_entries"] = std::to_string(w.address_set_size());
   md.extra["header_index"] = headers ? "1" : "0";
@@ -1709,8 +1707,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
     NoGil nogil;
     g = w.build(std::move(md));
   }
-  const auto t2 = cpu_now();
-  g.metadata().extra["build_seconds"] = std::to_string(t2 - t1);
+  g.metadata().extra["build_seconds"] = std::to_string(wall_now() - t1);  // wall: two threads
   return g;
 }
 

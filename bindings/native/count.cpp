@@ -388,23 +388,10 @@ void Counter::walk_layer(PyObject* o, const TypeRecord& r) {
       // are the class's shared keys, reached from the class.
       const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
       const bool with_keys = !split || !dict_keys_are_str(o);
-      DictTable t;
-      if (dict_table(o, &t)) {
-        for (Py_ssize_t i = 0; i < t.count; ++i) {
-          const char* entry = t.entries + i * t.stride;
-          PyObject* v = t.values != nullptr ? t.values[i] : *reinterpret_cast<PyObject* const*>(entry + t.value_offset);
-          if (v == nullptr) continue;
-          reach(v, true);
-          if (with_keys) reach(*reinterpret_cast<PyObject* const*>(entry + t.key_offset), true);
-        }
-        return;
-      }
-      Py_ssize_t pos = 0;
-      PyObject *k, *v;
-      while (PyDict_Next(o, &pos, &k, &v)) {
+      for_each_dict_item(o, [&](PyObject* k, PyObject* v) {
         reach(v, true);
         if (with_keys) reach(k, true);
-      }
+      });
       return;
     }
     case Layer::Set: {

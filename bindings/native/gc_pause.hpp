@@ -27,6 +27,13 @@ class GcPause {
   bool was_enabled_;
 };
 
+// Wall-clock seconds, for phases that run on more than one thread (the capture's build).
+inline double wall_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 inline double cpu_now() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
