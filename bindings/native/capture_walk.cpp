@@ -113,6 +113,23 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// Runs `other` on a second thread while this one runs `mine`, when `worth` it (and a thread can be had); else
+// one after the other. For the build, which runs without the GIL and touches no Python object. Waits for both,
+// also when `mine` throws; an exception of either is rethrown.
+template <class A, class B>
+void in_parallel(A&& other, B&& mine, bool worth) {
+  std::future<void> f;
+  if (worth) {
+    try {
+      f = std::async(std::launch::async, std::forward<A>(other));
+    } catch (const std::system_error&) {
+    }
+  }
+  if (!f.valid()) other();
+  mine();
+  if (f.valid()) f.get();
+}
+
 class Walker {
  public:
   explicit Walker(const CaptureOptions& o) : opt_(o) {
@@ -546,16 +563,25 @@ void Walker::restore_headers() {
   if (!headers_) return;
   headers_ = false;
   if (chased_) {
-    for (int h = 0; h < chase_heads_n_; ++h) {
-      const std::size_t end = h + 1 < chase_heads_n_ ? chase_list_starts_[h + 1] : gc_objs_.size();
-      std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(chase_heads_[h]);
-      for (std::size_t i = chase_list_starts_[h]; i < end; ++i) {
-        if (i + 32 < end) __builtin_prefetch(gc_links(gc_objs_[i + 32]), 1);
-        GcLinks* g = gc_links(gc_objs_[i]);
-        g->prev = prev | (g->prev & kGcFinalized);
-        prev = reinterpret_cast<std::uintptr_t>(g);
+    // Stores whose addresses are all known: in two halves, the second on another thread (plain stores to
+    // distinct headers, no Python call; this thread holds the GIL throughout).
+    auto restore = [this](std::size_t first, std::size_t last) {
+      for (int h = 0; h < chase_heads_n_; ++h) {
+        const std::size_t begin = std::max(first, chase_list_starts_[h]);
+        const std::size_t end = std::min(last, h + 1 < chase_heads_n_ ? chase_list_starts_[h + 1] : gc_objs_.size());
+        if (begin >= end) continue;
+        std::uintptr_t prev = begin == chase_list_starts_[h] ? reinterpret_cast<std::uintptr_t>(chase_heads_[h])
+                                                             : reinterpret_cast<std::uintptr_t>(gc_links(gc_objs_[begin - 1]));
+        for (std::size_t i = begin; i < end; ++i) {
+          if (i + 32 < end) __builtin_prefetch(gc_links(gc_objs_[i + 32]), 1);
+          GcLinks* g = gc_links(gc_objs_[i]);
+          g->prev = prev | (g->prev & kGcFinalized);
+          prev = reinterpret_cast<std::uintptr_t>(g);
+        }
       }
-    }
+    };
+    const std::size_t n = gc_objs_.size(), mid = n / 2;
+    in_parallel([&] { restore(mid, n); }, [&] { restore(0, mid); }, n >= (1u << 16));
   } else {
     rebuild_gc_prev_links();
   }
@@ -1196,23 +1222,6 @@ void Walker::drop_tool_objects() {
   spread(2);
   for (std::size_t c = phase2_start; c < n; ++c)
     if (state[c - phase2_start] == 2) keep_[c] = false;
-}
-
-// Runs `other` on a second thread while this one runs `mine`, when `worth` it (and a thread can be had); else
-// one after the other. For the build, which runs without the GIL and touches no Python object. Waits for both,
-// also when `mine` throws; an exception of either is rethrown.
-template <class A, class B>
-void in_parallel(A&& other, B&& mine, bool worth) {
-  std::future<void> f;
-  if (worth) {
-    try {
-      f = std::async(std::launch::async, std::forward<A>(other));
-    } catch (const std::system_error&) {
-    }
-  }
-  if (!f.valid()) other();
-  mine();
-  if (f.valid()) f.get();
 }
 
 // LSD radix sort of records on key bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while

@@ -1,8 +1,11 @@
 #include "refgraph/graph.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <future>
 #include <iterator>
 #include <numeric>
+#include <system_error>
 
 #include "huge_pages.hpp"
 #include "refgraph/errors.hpp"
@@ -137,31 +140,53 @@ HeapGraph RawGraphParts::assemble(const std::string& context) && {
   if (types.size() != n || sizes.size() != n || flags.size() != n || labels.size() != n)
     throw DumpFormatError(context + ": node arrays have different lengths");
   if (n >= kNoNode) throw DumpFormatError(context + ": too many nodes");
-  for (std::size_t i = 1; i < n; ++i) {
-    if (ids[i] <= ids[i - 1])
-      throw DumpFormatError(context + ": node " + std::to_string(i) + " is out of id order or a duplicate");
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (types[i] >= strings.size() || labels[i] >= strings.size())
-      throw DumpFormatError(context + ": node " + std::to_string(i) + " names a missing string");
-  }
   if (out_row_starts.size() != n + 1 || out_row_starts.front() != 0 || out_row_starts.back() != edge_targets.size())
     throw DumpFormatError(context + ": edge row starts do not match the edge count");
-  for (std::size_t i = 0; i < n; ++i) {
-    if (out_row_starts[i + 1] < out_row_starts[i])
-      throw DumpFormatError(context + ": edge row starts decrease at node " + std::to_string(i));
-  }
   const std::size_t m = edge_targets.size();
   if (edge_labels.size() != m || edge_flags.size() != m)
     throw DumpFormatError(context + ": edge arrays have different lengths");
-  for (std::size_t e = 0; e < m; ++e) {
-    if (edge_targets[e] >= n)
-      throw DumpFormatError(context + ": edge " + std::to_string(e) + " points to missing node index " +
-                            std::to_string(edge_targets[e]));
-    EdgeLabel l = edge_labels[e];
-    if (!is_index_label(l) && l >= strings.size())
-      throw DumpFormatError(context + ": edge " + std::to_string(e) + " names a missing string");
+  auto check_nodes = [&] {
+    for (std::size_t i = 1; i < n; ++i) {
+      if (ids[i] <= ids[i - 1])
+        throw DumpFormatError(context + ": node " + std::to_string(i) + " is out of id order or a duplicate");
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (types[i] >= strings.size() || labels[i] >= strings.size())
+        throw DumpFormatError(context + ": node " + std::to_string(i) + " names a missing string");
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (out_row_starts[i + 1] < out_row_starts[i])
+        throw DumpFormatError(context + ": edge row starts decrease at node " + std::to_string(i));
+    }
+  };
+  auto check_edges = [&] {
+    for (std::size_t e = 0; e < m; ++e) {
+      if (edge_targets[e] >= n)
+        throw DumpFormatError(context + ": edge " + std::to_string(e) + " points to missing node index " +
+                              std::to_string(edge_targets[e]));
+      EdgeLabel l = edge_labels[e];
+      if (!is_index_label(l) && l >= strings.size())
+        throw DumpFormatError(context + ": edge " + std::to_string(e) + " names a missing string");
+    }
+  };
+  // Two independent read-only scans: on a big graph, the nodes' on a second thread. Both finish before either's
+  // error is thrown, the nodes' first, as one thread would have found them.
+  std::future<void> nodes_checked;
+  if (n + m >= (std::size_t(1) << 20)) {
+    try {
+      nodes_checked = std::async(std::launch::async, check_nodes);
+    } catch (const std::system_error&) {
+    }
   }
+  if (!nodes_checked.valid()) check_nodes();
+  std::exception_ptr edges_error;
+  try {
+    check_edges();
+  } catch (...) {
+    edges_error = std::current_exception();
+  }
+  if (nodes_checked.valid()) nodes_checked.get();
+  if (edges_error) std::rethrow_exception(edges_error);
 
   HeapGraph g;
   // The forward half is exactly our row starts and targets: moved in, not copied. Not Csr(n): its row starts

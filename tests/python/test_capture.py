@@ -679,6 +679,16 @@ def gc_header(obj):
     return tuple(ctypes.c_uint64.from_address(id(obj) - 16 + 8 * k).value for k in range(2))
 
 
+def broken_gc_links():
+    """How many tracked objects' successors do not link back to them (prev of next), over the gc's lists."""
+    bad = 0
+    for o in gc.get_objects():
+        header = id(o) - 16
+        successor = ctypes.c_uint64.from_address(header).value
+        bad += ctypes.c_uint64.from_address(successor + 8).value & ~3 != header
+    return bad
+
+
 class Resurrect:
     kept = []
 
@@ -696,19 +706,21 @@ def test_capture_puts_every_gc_header_back():
     try:
         users = [User("h%d" % i) for i in range(500)]
         untracked = [{"n": i} for i in range(500)]  # dicts of ints: not tracked, but with a gc header
+        many = [[i] for i in range(70_000)]  # past 65,536 tracked objects the links are put back by two threads
         cycle = Resurrect()
         cycle.me = cycle
         del cycle
         gc.collect()  # runs __del__, which resurrects: "finalized" (bit 0 of prev) is set from now on
         finalized = Resurrect.kept[-1]
         gc.collect()  # everything now sits in the oldest generation, whose links nothing below changes
-        samples = users + untracked + [finalized, users, untracked]
+        samples = users + untracked + many[::97] + [finalized, users, untracked, many]
         assert not any(gc.is_tracked(d) for d in untracked)
         before = [gc_header(o) for o in samples]
         assert gc_header(finalized)[1] & 1 == 1
         g = _core.capture()
         assert g.metadata["extra"]["header_index"] == "1"
         assert [gc_header(o) for o in samples] == before
+        assert broken_gc_links() == 0
         assert g.find(id(finalized)) >= 0 and g.find(id(untracked[7])) >= 0
         gc.collect()  # would crash on a broken list
         assert len(gc.get_objects()) > 1000
