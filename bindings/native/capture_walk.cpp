@@ -1265,10 +1265,21 @@ std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::si
     const std::uint64_t r = rec >> region_shift;
     return rank_of != nullptr ? rank_of[r] : static_cast<std::uint32_t>(r);
   };
-  for (std::size_t i = 0; i < m; ++i) ++start[bucket(a[i]) + 1];
-  for (std::size_t b = 0; b < nregions; ++b) start[b + 1] += start[b];
-  std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
-  for (std::size_t i = 0; i < m; ++i) tmp[pos[bucket(a[i])]++] = a[i];
+  // A counting sort by region, each half of the records counted and scattered by its own thread: the second
+  // half's records of a region go after the first half's, so the result is the same as one thread's.
+  const std::size_t half = m / 2;
+  const bool two = m >= (1u << 16);
+  std::vector<std::uint32_t> count2(nregions, 0);
+  in_parallel([&] { for (std::size_t i = half; i < m; ++i) ++count2[bucket(a[i])]; },
+              [&] { for (std::size_t i = 0; i < half; ++i) ++start[bucket(a[i]) + 1]; }, two);
+  std::vector<std::uint32_t> pos(nregions), pos2(nregions);
+  for (std::size_t b = 0; b < nregions; ++b) {
+    pos[b] = start[b];
+    pos2[b] = start[b] + start[b + 1];  // after the first half's start[b + 1] records of region b
+    start[b + 1] = pos2[b] + count2[b];
+  }
+  in_parallel([&] { for (std::size_t i = half; i < m; ++i) tmp[pos2[bucket(a[i])]++] = a[i]; },
+              [&] { for (std::size_t i = 0; i < half; ++i) tmp[pos[bucket(a[i])]++] = a[i]; }, two);
   constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
   const unsigned passes = (off_bits + kBits - 1) / kBits;
   auto sort_regions = [&](std::size_t first, std::size_t last) {
@@ -1327,19 +1338,25 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
     std::vector<std::uint64_t> regions;  // by number: address >> kRegionBits
     auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
     std::size_t m = 0;
-    std::uint64_t last_region = ~std::uint64_t(0), last_number = 0;
+    // The walk alternates among a few regions (one per kind of object, roughly): a small direct-mapped cache of
+    // region numbers in front of the hash.
+    struct CachedRegion {
+      std::uint64_t region = ~std::uint64_t(0), number = 0;
+    };
+    CachedRegion cache[64];
     constexpr std::uint64_t kOffMask = (std::uint64_t(1) << kRegionBits) - 1;
     for (std::size_t i = 0; i < n; ++i) {
       if (!keep[i]) continue;
       const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(objs[i]));
       const std::uint64_t region = addr >> kRegionBits;
-      if (region != last_region) {
+      CachedRegion& c = cache[region & 63];
+      if (c.region != region) {
         auto [number, inserted] = region_index.insert(region + 1, static_cast<std::uint32_t>(regions.size()));
         if (inserted) regions.push_back(region);
-        last_region = region;
-        last_number = number;
+        c.region = region;
+        c.number = number;
       }
-      a[m++] = (((last_number << off_bits) | ((addr & kOffMask) >> 3)) << idx_bits) | i;
+      a[m++] = (((c.number << off_bits) | ((addr & kOffMask) >> 3)) << idx_bits) | i;
     }
     refgraph::detail::resize_fresh(*ids, m);
     if (m == 0) return;
