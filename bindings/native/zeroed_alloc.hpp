@@ -66,6 +66,17 @@ inline void prefault(void* p, std::size_t bytes) {
   madvise(p, mapped_bytes(bytes), MADV_POPULATE_WRITE);
 }
 
+// Faults in the whole huge pages of [p, p + bytes) without changing a byte (MADV_POPULATE_WRITE), so it is safe
+// while another thread writes there: for populating a block ahead of its writer.
+inline void prefault_range(void* p, std::size_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;
+#endif
+  const auto lo = reinterpret_cast<std::uintptr_t>(p) & ~(kHugePage - 1);
+  const auto hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHugePage - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+}
+
 // Grows a block keeping its contents; the new part is zeroed. Large blocks move their pages (mremap), no copy.
 inline void* zeroed_realloc(void* p, std::size_t old_bytes, std::size_t new_bytes) {
   if (p == nullptr) return zeroed_alloc(new_bytes);
