@@ -4,7 +4,9 @@
 
 Targets (issue 3): at most 150 ns per object and at most 120 bytes of extra peak memory per object, counting every
 object the capture records (untracked ones included). Each run happens in a fresh process so one capture's freed
-memory does not hide the next one's peak.
+memory does not hide the next one's peak. Wall time is what the caller waits; CPU time is every thread's (the
+walk holds the GIL on one thread, a second one faults in its buffers and shares the build). The in-edge index is
+built on first use, not by the capture: its cost is printed apart, after the peak is taken.
 """
 
 import argparse
@@ -72,11 +74,16 @@ def one_run(objects, heap):
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = peak_rss() if exact_peak else rss()
     n = g.num_nodes
+    graph_bytes = g.memory_bytes
+    t1 = time.perf_counter()
+    g.in_edges(0)  # builds the in-edge index (first use)
+    in_index_s = time.perf_counter() - t1
     result = {
         "nodes": n, "edges": g.num_edges, "gc_tracked": int(g.metadata["extra"]["gc_tracked"]),
         "wall_s": wall, "cpu_s": cpu, "ns_per_object_wall": wall / n * 1e9, "ns_per_object_cpu": cpu / n * 1e9,
         "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
-        "graph_bytes_per_object": g.memory_bytes / n,
+        "graph_bytes_per_object": graph_bytes / n, "graph_bytes_with_in_index": g.memory_bytes / n,
+        "in_index_s": in_index_s,
         "walk_s": float(g.metadata["extra"]["walk_seconds"]), "build_s": float(g.metadata["extra"]["build_seconds"]),
         "walk_phases": g.metadata["extra"].get("timing", ""), "build_phases": g.metadata["extra"].get("build_timing", ""),
     }
@@ -112,12 +119,15 @@ def report(args, heap):
           % (heap, best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
     print("  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
           % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"]))
-    print("          walk %.3f s (setup, phase 1, phase 2: %s), build %.3f s (sort, nodes, edges: %s)"
+    print("          lowest cpu over runs: %.0f ns/object" % min(r["ns_per_object_cpu"] for r in runs))
+    print("          walk %.3f s cpu (setup, phase 1, phase 2: %s), build %.3f s wall (sort, node ranks, columns: %s)"
           % (best["walk_s"], best["walk_phases"], best["build_s"], best["build_phases"]))
+    print("          in-edge index on first use (not part of the capture): %.3f s" % best["in_index_s"])
     peaks = [r["peak_extra_bytes_per_object"] for r in runs if r["peak_extra_bytes_per_object"] is not None]
     if peaks:
         print("  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"
-              % (min(peaks), max(peaks), best["graph_bytes_per_object"]))
+              " (%.0f with its in-edge index)"
+              % (min(peaks), max(peaks), best["graph_bytes_per_object"], best["graph_bytes_with_in_index"]))
     else:
         print("  memory: peak RSS cannot be reset here (/proc/self/clear_refs); the graph itself %.0f bytes/object"
               % best["graph_bytes_per_object"])

@@ -2,22 +2,30 @@
 //
 // How it works, with the GIL held and automatic garbage collection paused (so no finalizer, i.e. no user code,
 // can run and nothing is freed while we read raw pointers):
-//  1. Seeds: the values of sys.modules (roots of kind module), the frames of every thread and their callers
-//     (kind thread frame; frames whose code file starts with a skip_files prefix, the tool's own, are marked
-//     "skip": they are never nodes). Buffers are sized from sys.getallocatedblocks(), a count known at once.
+//  1. Seeds: the frames of every thread and their callers, gathered first (that makes frame objects and frees a
+//     dict), then the values of sys.modules (roots of kind module) and those frames (kind thread frame; frames
+//     whose code file starts with a skip_files prefix, the tool's own, are marked "skip": they are never nodes).
+//     Buffers are sized from sys.getallocatedblocks(), a count known at once, and a second thread faults their
+//     pages in ahead of the walk.
 //  2. A breadth-first walk over a queue that is the node array itself: node i is processed after nodes 0..i-1,
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
-//     is looked up in an open-addressing address set (ptr_index.hpp); a new one is appended to the queue. A "sole
-//     leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and float
-//     objects) can only be met once, through its owner: it becomes a node at once, processed while it is in
-//     cache, with no lookup and no entry in the set. Phase 1 walks what the roots reach; phase 2 appends the
-//     gc-tracked objects not reached yet (held from C, or garbage). The gc's lists of tracked objects are read in
-//     place (capture_internals.hpp), a step per node during phase 1 so that their chain of cache misses overlaps
-//     the walk's; where their layout is unknown, gc.get_objects() builds a list instead, which is bookkeeping
-//     (marked "skip") and whose reference to each object is discounted.
+//     is looked up to find its node, and a new one is appended to the queue:
+//     - an object with a gc header (header mode, 3.11, while no collection is under way and nothing is frozen)
+//       keeps its node index in that header's prev link for the length of the walk (capture_internals.hpp says
+//       why that is safe); the links are put back from the gc's lists, in list order, before anything else runs;
+//     - a "sole leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and
+//       float objects) can only be met once, through its owner: it becomes a node at once, processed while it is
+//       in cache, with no lookup at all;
+//     - anything else (a shared str or int, a code object) goes through an open-addressing address set
+//       (ptr_index.hpp), which is then small. Without header mode every object but the sole leaves does.
+//     Phase 1 walks what the roots reach; phase 2 appends the gc-tracked objects not reached yet (held from C, or
+//     garbage). The gc's lists of tracked objects are read in place (capture_internals.hpp), a step per node
+//     during phase 1 so that their chain of cache misses overlaps the walk's; where their layout is unknown,
+//     gc.get_objects() builds a list instead, which is bookkeeping (marked "skip") and whose reference to each
+//     object is discounted.
 //     The walk is bound by memory latency, so every read is prefetched ahead: the queue's objects (header, then
 //     body: list items, instance values, dict keys), each edge's target header (read half-way along a ring of
-//     pending edges) and then, unless the target is a sole leaf, its address-set slot.
+//     pending edges) and then, where the address set is needed, its slot.
 //  3. Edges: for the types we know (list, tuple, dict, set, cell, function, method, type, frame, weakref, and
 //     instances of Python classes) the walk reads the fields tp_traverse would visit, in C, and labels them;
 //     anything else goes through tp_traverse (only where PyObject_IS_GC holds) and gets unlabelled edges. Some
@@ -28,8 +36,10 @@
 //     the references counted in the heap is held from C. Each node keeps a balance: +1 per counted in-edge,
 //     -refcount when processed, so this needs no second pass over the objects.
 //  5. The tool's own objects: gc-tracked objects that only the skipped frames reach are dropped.
-//  6. Nodes are radix-sorted by address and the HeapGraph is assembled from final arrays (RawGraphParts), with
-//     the GIL released unless the caller pins the objects.
+//  6. The build, with the GIL released unless the caller pins the objects: nodes are radix-sorted by address and
+//     the HeapGraph is assembled from final arrays (RawGraphParts). The independent parts run on two threads
+//     (in_parallel): the two halves of the counting sort by region and of the regions' own sorts, and the node
+//     columns beside the edge columns. The in-edge index is left for the graph to build on first use.
 // Memory: the big buffers are 2 MiB-aligned huge-page mappings (zeroed_alloc.hpp) and the graph's arrays are
 // hinted to huge pages: page faults, not the walk, once dominated.
 //
@@ -851,7 +861,9 @@ void Walker::walk_instance(PyObject* o, const TypeInfo& ti) {
     if (PyObject** slot = dict_slot(o)) dict = *slot;
   }
   if (ti.visit_dict_ptr) emit(dict, L.dict);
-  if (ti.visit_type) emit(reinterpret_cast<PyObject*>(Py_TYPE(o)), L.cls);
+  // Deferred: that instances refer to their class rarely explains why something hanging off the class is alive,
+  // and a chain search would otherwise expand every instance of a class before the module that holds it.
+  if (ti.visit_type) emit(reinterpret_cast<PyObject*>(Py_TYPE(o)), L.cls, kEdgeDeferred);
 }
 
 void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {

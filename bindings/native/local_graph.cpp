@@ -39,6 +39,7 @@
 #include "gc_pause.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
+#include "capture_types.hpp"
 #include "capture_walk.hpp"
 #include "column.hpp"
 #include "ptr_index.hpp"
@@ -216,7 +217,13 @@ class HeapRefs {
   }
 
   static int visit(PyObject* t, void* arg) {
-    static_cast<HeapRefs*>(arg)->emit(t);
+    auto* self = static_cast<HeapRefs*>(arg);
+    if (t == self->class_ref_ && t != nullptr) {  // capture_walk.cpp defers an instance's __class__ edge
+      self->class_ref_ = nullptr;
+      self->emit(t, kRecDeferred);
+    } else {
+      self->emit(t);
+    }
     return 0;
   }
   void traverse(PyObject* o) {
@@ -299,7 +306,11 @@ class HeapRefs {
       emit(ty->tp_subclasses, kRecDeferred);
 #endif
     } else {
+      // An instance visits its class once; should it also hold its class in an attribute, the first of the two
+      // visits is the deferred one: the same pair of records either way, which is all the search looks at.
+      class_ref_ = visits_own_class(t) ? reinterpret_cast<PyObject*>(t) : nullptr;
       traverse(o);
+      class_ref_ = nullptr;
       if (is_weakref_type(t)) {
         PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
         if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
@@ -318,11 +329,23 @@ class HeapRefs {
     }
     return slot.flag;
   }
+  // instance_layout(t).visit_type (its traverse visits the instance's class), through the same kind of cache.
+  bool visits_own_class(PyTypeObject* t) {
+    if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) return false;
+    TypeFlag& slot = class_visits_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
+    if (slot.type != t) {
+      slot.type = t;
+      slot.flag = instance_layout(t).visit_type;
+    }
+    return slot.flag;
+  }
   struct TypeFlag {
     PyTypeObject* type = nullptr;
     bool flag = false;
   };
   TypeFlag weakref_types_[256];
+  TypeFlag class_visits_[256];
+  PyObject* class_ref_ = nullptr;  // while an instance is traversed: its class, until visited
 
   // capture_walk.cpp's walk_frame, edge for edge.
   void scan_frame(PyObject* o) {
@@ -463,8 +486,10 @@ struct Scratch {
   std::vector<Item> items, tmp;
   std::vector<std::uint64_t> ordered;
 };
+// `skipped_deferred`: when given, deferred references are left out (the first phase of a chain search, which
+// would skip them one by one: a class's instances are many) and *skipped_deferred says whether there were any.
 void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
-               std::vector<std::uint64_t>* recs, Scratch* scratch) {
+               std::vector<std::uint64_t>* recs, Scratch* scratch, bool* skipped_deferred = nullptr) {
   using Item = Scratch::Item;
   out->clear();
   recs->clear();
@@ -473,6 +498,10 @@ void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Ref
   items.clear();
   h.for_each_record(n, [&](std::uint64_t rec) {
     if ((strong_only && (HeapRefs::flags(rec) & kRecWeak)) || h.source_skipped(rec)) return;
+    if (skipped_deferred != nullptr && (HeapRefs::flags(rec) & kRecDeferred)) {
+      *skipped_deferred = true;
+      return;
+    }
     const std::uint32_t src = HeapRefs::source_index(rec);
     items.push_back({reinterpret_cast<std::uintptr_t>(h.object(src)), static_cast<std::uint32_t>(recs->size()), src});
     recs->push_back(rec);
@@ -562,7 +591,7 @@ class ChainSearch {
       const std::size_t level_end = queue.size();
       for (; head < level_end; ++head) {
         const std::uint32_t n = queue[head];
-        referrers(h_, h_.object(n), true, &refs, &recs, &scratch_);
+        referrers(h_, h_.object(n), true, &refs, &recs, &scratch_, allow_deferred ? nullptr : skipped_deferred);
         for (const Referrer& r : refs) {
           for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {  // chain.cpp looks at each edge in turn
             if (parent_[r.src] != kNone) break;

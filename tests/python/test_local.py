@@ -239,6 +239,43 @@ def test_chain_with_deferred_edges_matches_whole_capture():
         del sys.modules[mod.__name__]
 
 
+def test_chain_reaches_a_class_through_its_module_not_its_instances(no_full_capture):
+    # An instance's reference to its class is deferred: from an object in a class attribute, the chain goes up
+    # through the class's module even when thousands of instances (held from a module too) refer to the class.
+    mod = types.ModuleType("refgraph_test_local_class_attr")
+    sys.modules[mod.__name__] = mod
+    try:
+        cls = type("Registry", (), {"ITEMS": []})
+        mod.Registry = cls
+        mod.INSTANCES = [cls() for _ in range(5000)]
+        leaked = Thing()
+        cls.ITEMS.append(leaked)
+        chain = refgraph.find_backref_chain(leaked, refgraph.is_proper_module)
+        assert chain[0] is mod and chain[2] is cls and chain[-2] is cls.ITEMS and chain[-1] is leaked
+        assert len(chain) == 6  # module, its dict, the class, the class's dict, the list, the object
+    finally:
+        del sys.modules[mod.__name__]
+
+
+def test_class_held_only_by_its_instances_is_found_through_them():
+    # The deferred __class__ reference is still used when nothing else holds the class (a second search phase),
+    # the same way by the fast path and the whole capture.
+    mod = types.ModuleType("refgraph_test_local_class_only")
+    sys.modules[mod.__name__] = mod
+    try:
+        cls = type("Orphan", (), {})
+        mod.KEPT = [cls()]
+        cls_id = id(cls)
+        del cls
+        fast = _core.local_backref_chain([cls_id], ["module"], 20, [], SKIP)
+        assert fast == _full_chain(mod.KEPT[0].__class__, max_depth=20)
+        assert fast[0] == id(mod) and fast[-2] == id(mod.KEPT[0]) and fast[-1] == cls_id
+        graph = _common.capture()
+        assert graph.out_edges(graph.find(id(mod.KEPT[0])))[-1][1:] == ("__class__", False, True)  # deferred
+    finally:
+        del sys.modules[mod.__name__]
+
+
 def test_keeps_no_reference_and_leaves_object_count_unchanged():
     x = Thing()
     holder = {"x": x}
