@@ -35,7 +35,8 @@ Known differences from objgraph 3.x, one by one:
 * ``most_common_types`` breaks ties between equal counts by type name, not by the order of ``gc.get_objects()``.
 * ``find_backref_chain`` and ``find_ref_chain`` search the captured graph, with ``gc.get_referrers``'s view of
   references plus references from untracked containers, and never follow weak references. A function's
-  ``__globals__``, a type's ``__mro__``/``__bases__`` and references from the caller's frames are used only
+  ``__globals__``, a type's ``__mro__``/``__bases__``, an instance's ``__class__`` and references from the
+  caller's frames are used only
   when no other chain exists, so a returned chain can be longer than objgraph's shortest one but reads like the
   program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
   not called on every object visited. Every object in a returned chain is alive.
