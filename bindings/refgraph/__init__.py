@@ -36,9 +36,8 @@ Known differences from objgraph 3.x, one by one:
 * ``find_backref_chain`` and ``find_ref_chain`` search the captured graph, with ``gc.get_referrers``'s view of
   references plus references from untracked containers, and never follow weak references. A function's
   ``__globals__``, a type's ``__mro__``/``__bases__``, an instance's ``__class__`` and references from the
-  caller's frames are used only
-  when no other chain exists, so a returned chain can be longer than objgraph's shortest one but reads like the
-  program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
+  caller's frames are used only when no other chain exists, so a returned chain can be longer than objgraph's
+  shortest one but reads like the program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
   not called on every object visited. Every object in a returned chain is alive.
 * ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
   ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
