@@ -46,7 +46,7 @@ lint: ## clang-format and ruff, if installed
 asan: deps ## doctests under AddressSanitizer and UBSan
 	cmake -S . -B build/asan -G Ninja -DREFGRAPH_SANITIZE=ON -DREFGRAPH_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build/asan -j $(JOBS)
-	ctest --test-dir build/asan --output-on-failure
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/cpp/lsan.supp ctest --test-dir build/asan --output-on-failure
 
 clean: ## remove build output
 	rm -rf build bindings/refgraph/_core*.so
