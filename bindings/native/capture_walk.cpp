@@ -489,8 +489,8 @@ class Walker {
   PyObject* modules_dict_ = nullptr;
 
   bool headers_ = false;
-  Column<PyObject*> untracked_tagged_;
-  std::thread prefaulter_;  // tagged objects the gc does not track (in no list)
+  Column<PyObject*> untracked_tagged_;  // tagged objects the gc does not track (in no list)
+  std::thread prefaulter_;              // start_prefault()
 
   Pending ring_[kRing] = {};
   std::vector<Pending> late_;  // uncounted edges to sole leaves
