@@ -1508,10 +1508,10 @@ void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, voi
 
 // The node columns in address order (r is the rank, perm[r] the capture index).
 void Walker::fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t m) {
-  refgraph::detail::resize_fresh(p.types, m);
-  refgraph::detail::resize_fresh(p.sizes, m);
-  refgraph::detail::resize_fresh(p.flags, m);
-  refgraph::detail::resize_fresh(p.labels, m);
+  refgraph::detail::reserve_fresh(p.types, m);  // appended, not resized: no zeros written only to be replaced
+  refgraph::detail::reserve_fresh(p.sizes, m);
+  refgraph::detail::reserve_fresh(p.flags, m);
+  refgraph::detail::reserve_fresh(p.labels, m);
   constexpr std::size_t kAhead = 16;  // the reads follow perm: random, so each is prefetched ahead
   for (std::size_t r = 0; r < m; ++r) {
     if (r + kAhead < m) {
@@ -1520,10 +1520,10 @@ void Walker::fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t
     }
     const std::uint32_t c = perm[r];
     const Description& d = described_[c];
-    p.types[r] = d.type;
-    p.sizes[r] = d.size;
-    p.flags[r] = flags_[c] & kGraphFlagsMask;
-    p.labels[r] = d.label;
+    p.types.push_back(d.type);
+    p.sizes.push_back(d.size);
+    p.flags.push_back(static_cast<std::uint8_t>(flags_[c] & kGraphFlagsMask));
+    p.labels.push_back(d.label);
   }
   described_.release();
   flags_.release();
@@ -1629,7 +1629,7 @@ HeapGraph Walker::build(Metadata md) {
   md_timing_ = std::to_string(secs(tb0, tb1)) + " " + std::to_string(secs(tb1, tb2)) + " " +
                std::to_string(secs(tb2, wall_now()));
   p.metadata.extra["build_timing"] = md_timing_;
-  return std::move(p).assemble("capture");
+  return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
 // sys.getallocatedblocks(): a builtin in C, no user code. 1M if it fails.

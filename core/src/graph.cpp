@@ -135,7 +135,7 @@ void HeapGraph::build_in_index() const {
   });
 }
 
-HeapGraph RawGraphParts::assemble(const std::string& context) && {
+void RawGraphParts::check_lengths(const std::string& context) const {
   const std::size_t n = ids.size();
   if (types.size() != n || sizes.size() != n || flags.size() != n || labels.size() != n)
     throw DumpFormatError(context + ": node arrays have different lengths");
@@ -145,6 +145,16 @@ HeapGraph RawGraphParts::assemble(const std::string& context) && {
   const std::size_t m = edge_targets.size();
   if (edge_labels.size() != m || edge_flags.size() != m)
     throw DumpFormatError(context + ": edge arrays have different lengths");
+}
+
+HeapGraph RawGraphParts::assemble_unchecked(const std::string& context) && {
+  check_lengths(context);
+  return std::move(*this).take();
+}
+
+HeapGraph RawGraphParts::assemble(const std::string& context) && {
+  check_lengths(context);
+  const std::size_t n = ids.size(), m = edge_targets.size();
   auto check_nodes = [&] {
     for (std::size_t i = 1; i < n; ++i) {
       if (ids[i] <= ids[i - 1])
@@ -187,7 +197,10 @@ HeapGraph RawGraphParts::assemble(const std::string& context) && {
   }
   if (nodes_checked.valid()) nodes_checked.get();
   if (edges_error) std::rethrow_exception(edges_error);
+  return std::move(*this).take();
+}
 
+HeapGraph RawGraphParts::take() && {
   HeapGraph g;
   // The forward half is exactly our row starts and targets: moved in, not copied. Not Csr(n): its row starts
   // would be n + 1 zeros written only to be replaced.

@@ -569,14 +569,19 @@ def test_two_million_ints():
     assert labelled(g, big, big[123_456]) == ["[123456]"]
 
 
-def test_every_edge_of_a_big_heap_survives_the_two_threaded_build():
-    # Past 65,536 nodes the build fills the node and edge arrays on two threads, the edges in two runs joined
-    # afterwards: every node's out-edges must still be its own, in order, and the in-edges their mirror.
+def test_every_edge_of_a_big_heap_survives_the_two_threaded_build(tmp_path):
+    # Past 65,536 nodes the build fills the node and edge arrays on two threads: every node's out-edges must still
+    # be its own, in order, and the in-edges their mirror. The capture's graph is assembled without re-checking
+    # each node and edge; loading its dump checks them all.
     users = [User("big-%d" % i) for i in range(60_000)]
     for i, u in enumerate(users):
         u.tags.append(users[(i * 7919) % len(users)])
     g = _core.capture()
     assert g.num_nodes > 240_000
+    g.save(str(tmp_path / "big.rgd"))
+    loaded = _core.load(str(tmp_path / "big.rgd"))
+    assert (loaded.num_nodes, loaded.num_edges) == (g.num_nodes, g.num_edges)
+    assert loaded.out_edges(loaded.find(id(users))) == out_edges(g, users)
     assert [to for to, _, _, _ in out_edges(g, users)] == [id(u) for u in users]
     for i in range(0, len(users), 997):
         u = users[i]

@@ -311,6 +311,14 @@ struct RawGraphParts {
   Metadata metadata;
 
   HeapGraph assemble(const std::string& context) &&;
+  // Without the checks of every node and edge: for a producer whose arrays hold the invariants above by
+  // construction (the live capture, whose tests load what it saves, which checks them). Array lengths are still
+  // checked.
+  HeapGraph assemble_unchecked(const std::string& context) &&;
+
+ private:
+  void check_lengths(const std::string& context) const;
+  HeapGraph take() &&;
 };
 
 }  // namespace refgraph
