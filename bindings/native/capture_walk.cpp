@@ -424,7 +424,6 @@ class Walker {
   }
   const TypeInfo& info_slow(PyTypeObject* t);
   void process(std::uint32_t i);
-  static void prefetch_body(PyObject* o);
   void process_leaf(std::uint32_t i);
   void walk(PyObject* o, const TypeInfo& ti);
   void walk_instance(PyObject* o, const TypeInfo& ti);
@@ -731,21 +730,6 @@ void Walker::run() {
     }
     flush();
   } while (processed_ < objs_.size());
-}
-
-// The memory an object's walk reads beyond its header: a list's items, an instance's attribute values, a dict's
-// entries.
-void Walker::prefetch_body(PyObject* o) {
-  PyTypeObject* t = Py_TYPE(o);
-  if (t == &PyList_Type) {
-    __builtin_prefetch(reinterpret_cast<PyListObject*>(o)->ob_item);
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-  } else if (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) {  // 3.11: the values pointer is 4 words before the object
-    if (void* values = *(reinterpret_cast<void**>(o) - 4)) __builtin_prefetch(values);
-#endif
-  } else if (t == &PyDict_Type) {
-    __builtin_prefetch(reinterpret_cast<PyDictObject*>(o)->ma_keys);
-  }
 }
 
 const TypeInfo& Walker::info_slow(PyTypeObject* t) {

@@ -691,49 +691,23 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
     const bool frozen = h == nheads - 1;  // the collector never frees these: roots
     const GcLinks* head = heads[h];
     if (record_refs) list_starts_[h] = order_.size();
-    // The list is a chain of dependent cache misses: it is followed kAhead objects ahead of the counting, one
-    // step per object counted, each step's header prefetched a step before it is read, so the miss overlaps
-    // the counting of an object instead of stalling it. An object's body is prefetched kAhead / 2 objects
-    // before it is walked, once its header (its type) has arrived.
-    constexpr unsigned kAhead = 8, kQueue = 16;  // kQueue a power of two, more than kAhead
-    PyObject* queue[kQueue];
-    unsigned q_head = 0, q_count = 0;
-    const GcLinks* chase = head;
-    bool chased = false;
-    auto step = [&] {
-      if (chased) return;
-      auto* g = reinterpret_cast<const GcLinks*>(chase->next);
-      if (g == head) {
-        chased = true;
-        return;
-      }
-      __builtin_prefetch(g);
-      queue[(q_head + q_count) & (kQueue - 1)] = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
-      ++q_count;
-      chase = g;
-    };
-    while (q_count < kAhead && !chased) step();
-    while (q_count > 0) {
-      PyObject* o = queue[q_head];
-      q_head = (q_head + 1) & (kQueue - 1);
-      --q_count;
-      step();
-      if (q_count > kAhead / 2) {
-        PyObject* ahead = queue[(q_head + kAhead / 2) & (kQueue - 1)];
-        prefetch_body(ahead, record(Py_TYPE(ahead)));
-      }
-      if (record_refs)  // the header has arrived (the chase read it); the bit survives gc_index's encoding
-        order_.push_back(reinterpret_cast<std::uintptr_t>(o) | ((reinterpret_cast<const GcLinks*>(o) - 1)->prev & 1));
-      if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) continue;
-      TypeRecord& r = record(Py_TYPE(o));
-      count(o, r, true);
-      if (record_refs) {
-        holder_ = gc_index(o);
-        if (frozen) refs_[holder_] = kRoot;
-      }
-      walk(o, r);
-      drain_lagged();  // the untracked objects resolved so far; their references join the ring
-    }
+    // Pipelined (capture_internals.hpp): each object's body is prefetched before it is walked.
+    for_each_in_gc_list(
+        head,
+        [&](PyObject* o) {
+          if (record_refs)  // the header has arrived (the chase read it); the bit survives gc_index's encoding
+            order_.push_back(reinterpret_cast<std::uintptr_t>(o) | ((reinterpret_cast<const GcLinks*>(o) - 1)->prev & 1));
+          if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
+          TypeRecord& r = record(Py_TYPE(o));
+          count(o, r, true);
+          if (record_refs) {
+            holder_ = gc_index(o);
+            if (frozen) refs_[holder_] = kRoot;
+          }
+          walk(o, r);
+          drain_lagged();  // the untracked objects resolved so far; their references join the ring
+        },
+        [&](PyObject* ahead) { prefetch_body(ahead, record(Py_TYPE(ahead))); });
     flush();
   }
   if (edge_holder_ != kNoHolder) edge_end_[edge_holder_] = static_cast<std::uint32_t>(targets_.size());

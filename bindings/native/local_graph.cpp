@@ -116,14 +116,17 @@ class HeapRefs {
   bool build() {
     const double t0 = cpu_now();
     objs_.reserve(std::size_t(1) << 20);
-    // Each object is scanned as the gc's linked list reaches it: its references are read while the next link
-    // is being fetched, instead of chasing the list in a pass of its own.
+    // Each object is scanned as the gc's linked list reaches it, the list followed a few objects ahead of the
+    // scan (for_each_in_gc_list): its misses overlap the scan's instead of stalling it.
     auto one = [this](PyObject* o) {
       cur_src_ = static_cast<std::uint64_t>(objs_.size()) << kFlagBits;
       objs_.push_back(o);
       scan(o);
     };
-    if (!for_each_gc_object(one)) return false;
+    const GcLinks* heads[8];
+    const int nheads = gc_list_heads(heads, 8);
+    if (nheads < 0) return false;
+    for (int h = 0; h < nheads; ++h) for_each_in_gc_list(heads[h], one, [](PyObject* a) { prefetch_body(a); });
     // A frame object made for a running frame is not tracked until the frame finishes, and its locals are the
     // references that matter most.
     for (const auto& [frame, back] : seeds_.frame_back)
