@@ -646,6 +646,28 @@ std::optional<std::vector<std::uint32_t>> start_indices(const HeapRefs& refs, co
   return idx;
 }
 
+// What every local call starts with: automatic collection paused for as long as this lives (the records hold raw
+// pointers), the seeds, and the scan of every reference the gc-tracked objects hold.
+struct LocalScan {
+  GcPause pause;
+  Seeds seeds;
+  HeapRefs refs;
+  explicit LocalScan(const std::vector<std::string>& skip_files) : seeds(skip_files), refs(seeds) {}
+  LocalScan(const LocalScan&) = delete;
+  LocalScan& operator=(const LocalScan&) = delete;
+
+  // The scan, then the start objects' source indices; nothing when this path cannot answer.
+  std::optional<std::vector<std::uint32_t>> build(const std::vector<PyObject*>& starts) {
+    if (!refs.build()) return std::nullopt;
+    return start_indices(refs, starts);
+  }
+  // The scan's part of g_last_timing.
+  std::string timing() const {
+    return "gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
+           std::to_string(refs.num_records());
+  }
+};
+
 struct RootTest {
   const Seeds& seeds;
   const HeapRefs& refs;
@@ -688,12 +710,11 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty()) return std::nullopt;
   const double t0 = cpu_now();
-  GcPause pause;
-  Seeds seeds(skip_files);
-  HeapRefs refs(seeds);
-  if (!refs.build()) return std::nullopt;
-  const auto start_idx = start_indices(refs, starts);
+  LocalScan scan(skip_files);
+  const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
+  const HeapRefs& refs = scan.refs;
+  const Seeds& seeds = scan.seeds;
   const double t1 = cpu_now();
 
   PtrIndex ignored(64);
@@ -783,8 +804,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   const double t5 = cpu_now();
   g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(t2 - t1) + " pick " +
                   std::to_string(t3 - t2) + " capture " + std::to_string(t4 - t3) + " draw " +
-                  std::to_string(t5 - t4) + " gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
-                  std::to_string(refs.num_records()) + " nodes " + std::to_string(members.size());
+                  std::to_string(t5 - t4) + " " + scan.timing() + " nodes " + std::to_string(members.size());
   return dot;
 }
 
@@ -796,10 +816,10 @@ std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids
                                            const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> hops = as_objects(ids_root_first);
   if (hops.empty()) return std::nullopt;
-  GcPause pause;
-  Seeds seeds(skip_files);
-  HeapRefs refs(seeds);
-  if (!refs.build() || !start_indices(refs, hops)) return std::nullopt;
+  LocalScan scan(skip_files);
+  if (!scan.build(hops)) return std::nullopt;
+  const HeapRefs& refs = scan.refs;
+  const Seeds& seeds = scan.seeds;
   std::vector<PyObject*> members;
   PtrIndex member(64);
   for (PyObject* o : hops)
@@ -848,12 +868,10 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty() || types.empty()) return std::nullopt;
   const double t0 = cpu_now();
-  GcPause pause;
-  Seeds seeds(skip_files);
-  HeapRefs refs(seeds);
-  if (!refs.build()) return std::nullopt;
-  const auto start_idx = start_indices(refs, starts);
+  LocalScan scan(skip_files);
+  const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
+  const HeapRefs& refs = scan.refs;
   const double t1 = cpu_now();
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
@@ -872,9 +890,8 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
       search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
-  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) +
-                  " gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
-                  std::to_string(refs.num_records());
+  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) + " " +
+                  scan.timing();
   return out;
 }
 
