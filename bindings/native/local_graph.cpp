@@ -661,6 +661,19 @@ struct LocalScan {
     if (!refs.build()) return std::nullopt;
     return start_indices(refs, starts);
   }
+  // The restricted capture of `members` (capture_walk.hpp's `only`): external roots judged from this scan's counts.
+  HeapGraph capture(const std::vector<PyObject*>& members, const std::vector<std::string>& skip_files,
+                    bool shortnames) const {
+    std::vector<std::int64_t> in_refs;
+    in_refs.reserve(members.size());
+    for (PyObject* o : members) in_refs.push_back(refs.counted_refs(o));
+    CaptureOptions co;
+    co.shortnames = shortnames;
+    co.skip_files = skip_files;
+    co.only = &members;
+    co.only_in_refs = &in_refs;
+    return capture_heap(co);
+  }
   // The scan's part of g_last_timing.
   std::string timing() const {
     return "gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
@@ -767,17 +780,8 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
     }
   }
   for (PyObject* o : chain) add_member(o);
-  std::vector<std::int64_t> in_refs;
-  in_refs.reserve(members.size());
-  for (PyObject* o : members) in_refs.push_back(refs.counted_refs(o));
   const double t3 = cpu_now();
-
-  CaptureOptions co;
-  co.shortnames = shortnames;
-  co.skip_files = skip_files;
-  co.only = &members;
-  co.only_in_refs = &in_refs;
-  HeapGraph g = capture_heap(co);
+  HeapGraph g = scan.capture(members, skip_files, shortnames);
   const double t4 = cpu_now();
 
   std::vector<NodeIndex> start_nodes, ignore_nodes;
@@ -818,20 +822,11 @@ std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids
   if (hops.empty()) return std::nullopt;
   LocalScan scan(skip_files);
   if (!scan.build(hops)) return std::nullopt;
-  const HeapRefs& refs = scan.refs;
-  const Seeds& seeds = scan.seeds;
   std::vector<PyObject*> members;
   PtrIndex member(64);
   for (PyObject* o : hops)
     if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
-  std::vector<std::int64_t> in_refs;
-  for (PyObject* o : members) in_refs.push_back(refs.counted_refs(o));
-  CaptureOptions co;
-  co.shortnames = shortnames;
-  co.skip_files = skip_files;
-  co.only = &members;
-  co.only_in_refs = &in_refs;
-  HeapGraph g = capture_heap(co);
+  HeapGraph g = scan.capture(members, skip_files, shortnames);
   // graph.cpp's chain_from_ids: between two hops, a strong non-deferred edge if there is one, else deferred, else
   // weak, the first of its kind.
   Chain c;
