@@ -83,7 +83,8 @@ def one_run(objects, heap):
         "wall_s": wall, "cpu_s": cpu, "ns_per_object_wall": wall / n * 1e9, "ns_per_object_cpu": cpu / n * 1e9,
         "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
         "graph_bytes_per_object": graph_bytes / n, "graph_bytes_with_in_index": g.memory_bytes / n,
-        "in_index_s": in_index_s,
+        "in_index_s": in_index_s, "address_set_entries": int(g.metadata["extra"]["address_set_entries"]),
+        "header_index": g.metadata["extra"].get("header_index", "0") == "1",
         "walk_s": float(g.metadata["extra"]["walk_seconds"]), "build_s": float(g.metadata["extra"]["build_seconds"]),
         "walk_phases": g.metadata["extra"].get("timing", ""), "build_phases": g.metadata["extra"].get("build_timing", ""),
     }
@@ -123,6 +124,8 @@ def report(args, heap):
     print("          walk %.3f s cpu (setup, phase 1, phase 2: %s), build %.3f s wall (sort, node ranks, columns: %s)"
           % (best["walk_s"], best["walk_phases"], best["build_s"], best["build_phases"]))
     print("          in-edge index on first use (not part of the capture): %.3f s" % best["in_index_s"])
+    print("          address set: %d entries (%s)" % (best["address_set_entries"], "gc objects indexed in their headers"
+                                                     if best["header_index"] else "every object but the sole leaves"))
     peaks = [r["peak_extra_bytes_per_object"] for r in runs if r["peak_extra_bytes_per_object"] is not None]
     if peaks:
         print("  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"
