@@ -26,6 +26,7 @@ struct ChainArgs {
 };
 
 void run_chain(const ChainArgs& a) {
+  if (!a.output.empty()) prewarm(format_from_path(a.output));  // a bad extension fails before the load
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
   std::vector<NodeIndex> from = a.id.empty() ? nodes_of_type(g, a.dump, a.type)

@@ -38,6 +38,7 @@ struct DrawArgs {
 
 void run_draw(const DrawArgs& a) {
   Format format = a.format.empty() ? format_from_path(a.output) : parse_format(a.format);  // before loading
+  prewarm(format);  // Graphviz starts up while the dump loads
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
   std::vector<NodeIndex> start;

@@ -1,4 +1,4 @@
-// _core.render / render_to_file: DOT to dot, png, svg or pdf through libgvc, with the GIL released.
+// _core.render / render_to_file: DOT to dot, png, svg or pdf through libgvc, with the GIL released; _core.prewarm.
 #include <optional>
 #include <string>
 
@@ -35,6 +35,10 @@ void register_render(pb::module_& m) {
       },
       "dot"_a, "path"_a, "format"_a = pb::none(),
       "Renders DOT text to a file, atomically; the format defaults to the file's extension.");
+  m.def(
+      "prewarm", [](const std::string& format) { prewarm(parse_format(format)); }, "format"_a,
+      "Starts Graphviz's one-time start-up for the format on a helper thread and returns at once; a later "
+      "render waits for it. Call before other work that precedes a first render.");
 }
 
 }  // namespace refgraph::py

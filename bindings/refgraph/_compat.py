@@ -590,10 +590,7 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
                 refcounts, shortnames, output, extra_node_attrs, what, only_ids=None):
     if not isinstance(objs, (list, tuple)):
         objs = [objs]
-    if filename and output:
-        raise ValueError("Cannot specify both output and filename.")
-    if filename:
-        _common.format_for(filename)  # a bad extension fails before the heap is captured
+    _common.prepare_output(filename, output)  # a bad extension fails before the heap is captured
     ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
@@ -747,10 +744,7 @@ def show_chain(*chains, **kw):
         raise ValueError("show_chain: no non-empty chain given")
     plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
     if len(chains) == 1 and plain and kw.get("shortnames", True):
-        if kw.get("filename") and kw.get("output"):
-            raise ValueError("Cannot specify both output and filename.")
-        if kw.get("filename"):
-            _common.format_for(kw["filename"])
+        _common.prepare_output(kw.get("filename"), kw.get("output"))
         # One chain: drawn exactly as given, each hop by the reference that joins it to the next. Only its objects
         # are captured when they are all gc-tracked (_core.local_chain_dot); otherwise, or if that cannot answer,
         # the whole heap.

@@ -3,10 +3,16 @@
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <mutex>
 #include <ostream>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "refgraph/dump.hpp"
 #include "refgraph/errors.hpp"
@@ -69,6 +75,40 @@ struct GraphGuard {
   }
 };
 
+// Formats render() has laid out in this process, start-up paid (guarded by gvc_mutex): a later warm-up skips.
+std::array<bool, 4>& rendered_formats() {
+  static std::array<bool, 4> done{};
+  return done;
+}
+
+// Two nodes and a labelled edge with the shapes and fonts dot.cpp writes: rendering it loads everything a real
+// drawing needs (layout and render plugins, cairo, pango, fontconfig's caches).
+constexpr const char* kWarmUpDot =
+    "digraph warmup { node [shape=box, style=filled, fillcolor=white, fontname=\"Helvetica\", fontsize=10]; "
+    "edge [fontname=\"Helvetica\", fontsize=9]; a [label=\"list\\n88 B\"]; b [label=\"dict\"]; "
+    "a -> b [label=\"[0]\"]; }";
+
+struct WarmUps {
+  std::mutex m;
+  std::array<bool, 4> started{};
+  std::vector<std::thread> threads;
+
+  void join_all() {
+    std::lock_guard<std::mutex> lock(m);
+    for (std::thread& t : threads) {
+      if (t.joinable()) t.join();
+    }
+    threads.clear();
+  }
+  // At exit, before the statics the threads use are destroyed (they were constructed before this one).
+  ~WarmUps() { join_all(); }
+};
+
+WarmUps& warm_ups() {
+  static WarmUps w;
+  return w;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -129,6 +169,7 @@ std::string render(const std::string& dot, Format format) {
   }
   GraphGuard guard{gvc, g};
   if (format == Format::Dot) return dot;  // parsed, so it is valid DOT; returned as given
+  rendered_formats()[static_cast<std::size_t>(format)] = true;
 
   if (gvLayout(gvc, g, "dot") != 0) throw RenderError(failure("layout failed", gv_messages()));
   guard.laid_out = true;
@@ -160,6 +201,37 @@ std::string render(const std::string& dot, Format format) {
                               gv_messages()));
   }
   return out;
+}
+
+void prewarm(Format format) {
+  if (format == Format::Dot) return;
+  // Constructed before warm_ups(), so destroyed after it: its destructor joins threads that use them.
+  gvc_mutex();
+  gv_messages();
+  rendered_formats();
+  WarmUps& w = warm_ups();
+  std::lock_guard<std::mutex> lock(w.m);
+  auto slot = static_cast<std::size_t>(format);
+  if (w.started[slot]) return;
+  w.started[slot] = true;
+  static std::once_flag fork_hook;
+  // A child forked while a warm-up holds gvc_mutex would inherit it locked, with no thread left to unlock it.
+  std::call_once(fork_hook, [] { pthread_atfork([] { warm_ups().join_all(); }, nullptr, nullptr); });
+  try {
+    w.threads.emplace_back([format] {
+      try {
+        {
+          std::lock_guard<std::mutex> done_lock(gvc_mutex());
+          if (rendered_formats()[static_cast<std::size_t>(format)]) return;
+        }
+        render(kWarmUpDot, format);
+      } catch (...) {
+        // The caller's own render() reports whatever went wrong here.
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to spare: the first render() pays the start-up, as without prewarm().
+  }
 }
 
 void render_to_file(const std::string& dot, const std::string& path, std::optional<Format> format) {

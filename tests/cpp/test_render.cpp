@@ -130,3 +130,18 @@ TEST_CASE("escaped text survives the round trip through Graphviz") {
   CHECK(svg.find("a &amp; b &lt;c&gt; &quot;q&quot; \\ caf\xC3\xA9 bad\xEF\xBF\xBD") != std::string::npos);
   CHECK(svg.find("&amp;amp;") == std::string::npos);
 }
+
+TEST_CASE("prewarm returns at once, from any thread, and renders after it are unchanged") {
+  std::string before = render(kDot, Format::Svg);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([i] {
+      prewarm(static_cast<Format>(i));  // Dot is a no-op; each image format starts its warm-up once
+      prewarm(Format::Pdf);
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(render(kDot, Format::Svg) == before);
+  CHECK(render(kDot, Format::Pdf).substr(0, 4) == "%PDF");
+  CHECK(render(kDot, Format::Png).substr(0, 4) == "\x89PNG");
+}

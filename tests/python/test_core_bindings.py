@@ -190,3 +190,55 @@ def test_gc_lists_read_in_place_match_gc_get_objects():
     del objects
     assert n == expected
     assert len(keep) == 1000
+
+
+def _fresh_python(code, timeout=60):
+    """Runs code in a new interpreter that imports this refgraph; returns its stdout."""
+    import os
+    import subprocess
+    import sys
+
+    import refgraph
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (os.path.dirname(os.path.dirname(refgraph.__file__)), env.get("PYTHONPATH")) if p)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+PREWARM_DOT = 'digraph { a [shape=box, label="list\\\\n88 B"]; b [label="caf\\u00e9"]; a -> b [label="[0]"]; }'
+
+
+def test_prewarm_leaves_the_first_render_unchanged():
+    # In fresh processes, where the warm-up really runs: the first SVG after prewarm() equals one without it.
+    code = ("import hashlib, refgraph._core as c\n{warm}svg = c.render({dot!r}, 'svg')\n"
+            "assert b'<svg' in svg\nprint(hashlib.sha256(svg).hexdigest())")
+    plain = _fresh_python(code.format(warm="", dot=PREWARM_DOT))
+    warmed = _fresh_python(code.format(warm="c.prewarm('svg'); c.prewarm('svg'); c.prewarm('dot')\n", dot=PREWARM_DOT))
+    assert plain.strip() and plain == warmed
+    with pytest.raises(_core.QueryError):
+        _core.prewarm("gif")
+
+
+def test_fork_right_after_prewarm_leaves_the_child_able_to_render():
+    # A child forked while the warm-up thread held the renderer's lock would wait for it forever: the fork waits
+    # for the warm-up instead. The child reports over a pipe; the parent gives up after 30 s.
+    code = f"""
+import os, select, sys, time, refgraph._core as c
+c.prewarm('png')
+time.sleep(0.005)  # the warm-up is under way, its lock held
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    png = c.render({PREWARM_DOT!r}, 'png')
+    os.write(w, b'ok' if png.startswith(b'\\x89PNG') else b'bad')
+    os._exit(0)
+ready, _, _ = select.select([r], [], [], 30)
+if not ready:
+    os.kill(pid, 9)
+print(os.read(r, 8).decode() if ready else 'hung')
+os.waitpid(pid, 0)
+"""
+    assert _fresh_python(code).strip() == "ok"
