@@ -378,6 +378,8 @@ class _Measurement:
         if self.stopped:
             return []
         leaks = _judge(self.series(), self.opts)
+        if leaks and self.opts.images is not None:
+            _core.prewarm("png")  # Graphviz starts up while the chains are searched
         return [_explain(leak, self.base, self.final, self.heap, self.opts, where) for leak in leaks]
 
     def close(self):
