@@ -76,7 +76,7 @@ def format_for(filename):
 
 def prepare_output(filename, output):
     """Checks the output a ``show_*`` call will write before it scans the heap; for an image, starts Graphviz's
-    start-up (about 20 ms before a first PNG) on a helper thread meanwhile. ValueError on a bad choice."""
+    start-up (tens of milliseconds before a first PNG) on a helper thread meanwhile. ValueError on a bad choice."""
     if filename and output:
         raise ValueError("Cannot specify both output and filename.")
     if output is not None:

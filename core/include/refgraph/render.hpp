@@ -20,7 +20,7 @@ Format format_from_path(const std::string& path);  // by extension; throws Query
 std::string render(const std::string& dot, Format format);
 void render_to_file(const std::string& dot, const std::string& path, std::optional<Format> format = std::nullopt);
 
-// Starts Graphviz's one-time start-up for `format` (context, plugins, fonts: about 20 ms before a first PNG) on
+// Starts Graphviz's one-time start-up for `format` (context, plugins, fonts: tens of milliseconds before a first PNG) on
 // a helper thread, once per format and process, and returns at once. A caller with other work before its first
 // render (a heap scan, a dump load) calls it first; render() waits for a warm-up still running. Dot needs none.
 void prewarm(Format format);
