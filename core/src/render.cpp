@@ -90,23 +90,49 @@ constexpr const char* kWarmUpDot =
 
 struct WarmUps {
   std::mutex m;
-  std::array<bool, 4> started{};
-  std::vector<std::thread> threads;
+  std::array<bool, 4> started{};    // guarded by m
+  std::vector<std::thread> threads;  // guarded by m
 
-  void join_all() {
-    std::lock_guard<std::mutex> lock(m);
+  void join_locked() {
     for (std::thread& t : threads) {
       if (t.joinable()) t.join();
     }
     threads.clear();
   }
-  // At exit, before the statics the threads use are destroyed (they were constructed before this one).
-  ~WarmUps() { join_all(); }
+  ~WarmUps() {
+    std::lock_guard<std::mutex> lock(m);
+    join_locked();
+  }
 };
 
 WarmUps& warm_ups() {
   static WarmUps w;
   return w;
+}
+
+// fork() with no warm-up thread and no render in flight: the child would otherwise inherit gvc_mutex locked by
+// a thread it does not have, and wait for it forever in its first render.
+void before_fork() {
+  warm_ups().m.lock();
+  warm_ups().join_locked();
+  gvc_mutex().lock();
+}
+void after_fork() {
+  gvc_mutex().unlock();
+  warm_ups().m.unlock();
+}
+
+// Before the first use of Graphviz. It also constructs the statics the warm-up threads use before warm_ups(),
+// so that they are destroyed after it: its destructor joins those threads at exit.
+void install_fork_guard() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gvc_mutex();
+    gv_messages();
+    rendered_formats();
+    warm_ups();
+    pthread_atfork(before_fork, after_fork, after_fork);
+  });
 }
 
 std::string lower(std::string_view s) {
@@ -151,6 +177,7 @@ Format format_from_path(const std::string& path) {
 }
 
 std::string render(const std::string& dot, Format format) {
+  install_fork_guard();
   std::lock_guard<std::mutex> lock(gvc_mutex());
   GVC_t* gvc = context();
   gv_messages().clear();
@@ -205,18 +232,12 @@ std::string render(const std::string& dot, Format format) {
 
 void prewarm(Format format) {
   if (format == Format::Dot) return;
-  // Constructed before warm_ups(), so destroyed after it: its destructor joins threads that use them.
-  gvc_mutex();
-  gv_messages();
-  rendered_formats();
+  install_fork_guard();
   WarmUps& w = warm_ups();
   std::lock_guard<std::mutex> lock(w.m);
   auto slot = static_cast<std::size_t>(format);
   if (w.started[slot]) return;
   w.started[slot] = true;
-  static std::once_flag fork_hook;
-  // A child forked while a warm-up holds gvc_mutex would inherit it locked, with no thread left to unlock it.
-  std::call_once(fork_hook, [] { pthread_atfork([] { warm_ups().join_all(); }, nullptr, nullptr); });
   try {
     w.threads.emplace_back([format] {
       try {

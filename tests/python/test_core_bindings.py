@@ -242,3 +242,36 @@ print(os.read(r, 8).decode() if ready else 'hung')
 os.waitpid(pid, 0)
 """
     assert _fresh_python(code).strip() == "ok"
+
+
+def test_fork_while_another_thread_renders_leaves_the_child_able_to_render():
+    # A thread renders in a loop with the GIL released; forks land mid-render. Each child must render too.
+    code = f"""
+import os, select, threading, refgraph._core as c
+big = 'digraph {{ ' + ' '.join('n%d -> n%d [label="x"];' % (i, i + 1) for i in range(40)) + ' }}'
+stop = False
+def loop():
+    while not stop:
+        c.render(big, 'png')
+t = threading.Thread(target=loop)
+t.start()
+results = []
+for _ in range(5):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        png = c.render({PREWARM_DOT!r}, 'png')
+        os.write(w, b'ok' if png.startswith(b'\\x89PNG') else b'bad')
+        os._exit(0)
+    ready, _, _ = select.select([r], [], [], 30)
+    if not ready:
+        os.kill(pid, 9)
+    results.append(os.read(r, 8).decode() if ready else 'hung')
+    os.waitpid(pid, 0)
+    if not ready:
+        break
+stop = True
+t.join()
+print(' '.join(results))
+"""
+    assert _fresh_python(code, timeout=200).split() == ["ok"] * 5
