@@ -68,6 +68,7 @@
 #include "../../core/src/huge_pages.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
+#include "parallel.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -122,23 +123,6 @@ std::uint64_t rss_bytes() {
   std::uint64_t size = 0, resident = 0;
   if (!(statm >> size >> resident)) return 0;
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-// Runs `other` on a second thread while this one runs `mine`, when `worth` it (and a thread can be had); else
-// one after the other. For the build, which runs without the GIL and touches no Python object. Waits for both,
-// also when `mine` throws; an exception of either is rethrown.
-template <class A, class B>
-void in_parallel(A&& other, B&& mine, bool worth) {
-  std::future<void> f;
-  if (worth) {
-    try {
-      f = std::async(std::launch::async, std::forward<A>(other));
-    } catch (const std::system_error&) {
-    }
-  }
-  if (!f.valid()) other();
-  mine();
-  if (f.valid()) f.get();
 }
 
 class Walker {

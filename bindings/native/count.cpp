@@ -33,6 +33,7 @@
 
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
+#include "parallel.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
@@ -611,12 +612,15 @@ bool Counter::run() {
   } restore{find_garbage_};
   count_pass(heads, nheads);
   if (find_garbage_) {
-    const std::vector<std::uint8_t> reached = reachable();
+    // The links are no longer read: they are put back on a second thread (plain stores to gc headers) while
+    // this one searches the recorded edges, which touches no object.
+    std::vector<std::uint8_t> reached;
+    in_parallel([&] { restore_links_in_order(heads, nheads); }, [&] { reached = reachable(); },
+                order_.size() >= (1u << 16));
+    restore.armed = false;
     garbage_ = 0;
     for (std::uint8_t r : reached) garbage_ += r == 0;
     if (skip_garbage_ && garbage_ > 0) subtract_garbage(reached);
-    restore_links_in_order(heads, nheads);
-    restore.armed = false;
   }
   return true;
 }

@@ -705,7 +705,7 @@ needs_311 = pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="header l
 
 
 @needs_311
-def test_capture_puts_every_gc_header_back():
+def test_capture_and_garbage_search_put_every_gc_header_back():
     gc.collect()
     gc.disable()
     try:
@@ -727,6 +727,10 @@ def test_capture_puts_every_gc_header_back():
         assert [gc_header(o) for o in samples] == before
         assert broken_gc_links() == 0
         assert g.find(id(finalized)) >= 0 and g.find(id(untracked[7])) >= 0
+        # The garbage search (count_types) keeps its marks there too; it also puts the links back on two threads.
+        assert _core.count_types(find_garbage=True, skip_garbage=True)[1] == 0
+        assert [gc_header(o) for o in samples] == before
+        assert broken_gc_links() == 0
         gc.collect()  # would crash on a broken list
         assert len(gc.get_objects()) > 1000
     finally:
