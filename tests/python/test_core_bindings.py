@@ -222,41 +222,11 @@ def test_prewarm_leaves_the_first_render_unchanged():
         _core.prewarm("gif")
 
 
-def test_fork_right_after_prewarm_leaves_the_child_able_to_render():
-    # A child forked while the warm-up thread held the renderer's lock would wait for it forever: the fork waits
-    # for the warm-up instead. The child reports over a pipe; the parent gives up after 30 s.
-    code = f"""
-import os, select, sys, time, refgraph._core as c
-c.prewarm('png')
-time.sleep(0.005)  # the warm-up is under way, its lock held
-r, w = os.pipe()
-pid = os.fork()
-if pid == 0:
-    png = c.render({PREWARM_DOT!r}, 'png')
-    os.write(w, b'ok' if png.startswith(b'\\x89PNG') else b'bad')
-    os._exit(0)
-ready, _, _ = select.select([r], [], [], 30)
-if not ready:
-    os.kill(pid, 9)
-print(os.read(r, 8).decode() if ready else 'hung')
-os.waitpid(pid, 0)
-"""
-    assert _fresh_python(code).strip() == "ok"
-
-
-def test_fork_while_another_thread_renders_leaves_the_child_able_to_render():
-    # A thread renders in a loop with the GIL released; forks land mid-render. Each child must render too.
-    code = f"""
-import os, select, threading, refgraph._core as c
-big = 'digraph {{ ' + ' '.join('n%d -> n%d [label="x"];' % (i, i + 1) for i in range(40)) + ' }}'
-stop = False
-def loop():
-    while not stop:
-        c.render(big, 'png')
-t = threading.Thread(target=loop)
-t.start()
-results = []
-for _ in range(5):
+# Forks a child that renders a PNG and reports over a pipe: 'ok', 'bad', or 'hung' when it has not answered
+# within 30 s (it would wait forever on a renderer lock inherited locked from a thread it does not have).
+FORK_CHILD_RENDERS = f"""
+import os, select
+def fork_child_renders(c):
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -266,10 +236,36 @@ for _ in range(5):
     ready, _, _ = select.select([r], [], [], 30)
     if not ready:
         os.kill(pid, 9)
-    results.append(os.read(r, 8).decode() if ready else 'hung')
     os.waitpid(pid, 0)
-    if not ready:
-        break
+    return os.read(r, 8).decode() if ready else 'hung'
+"""
+
+
+def test_fork_right_after_prewarm_leaves_the_child_able_to_render():
+    # The fork waits for the warm-up thread, which holds the renderer's lock.
+    code = FORK_CHILD_RENDERS + """
+import time, refgraph._core as c
+c.prewarm('png')
+time.sleep(0.005)  # the warm-up is under way, its lock held
+print(fork_child_renders(c))
+"""
+    assert _fresh_python(code).strip() == "ok"
+
+
+def test_fork_while_another_thread_renders_leaves_the_child_able_to_render():
+    # A thread renders in a loop with the GIL released; forks land mid-render. Each child must render too.
+    code = FORK_CHILD_RENDERS + """
+import threading, refgraph._core as c
+big = 'digraph { ' + ' '.join('n%d -> n%d [label="x"];' % (i, i + 1) for i in range(40)) + ' }'
+stop = False
+def loop():
+    while not stop:
+        c.render(big, 'png')
+t = threading.Thread(target=loop)
+t.start()
+results = []
+while len(results) < 5 and 'hung' not in results:
+    results.append(fork_child_renders(c))
 stop = True
 t.join()
 print(' '.join(results))
