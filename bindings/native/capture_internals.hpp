@@ -93,6 +93,29 @@ inline constexpr std::uintptr_t kGcFinalized = 1;
 inline constexpr std::uintptr_t kGcScratch = 2;
 void rebuild_gc_prev_links();
 
+// The faster way: puts back the prev links of objs[first, last), where `objs` holds every tracked object in list
+// order (list h of `heads` from objs[starts[h]] on), each link keeping its "finalized" flag. Stores whose
+// addresses are all known ahead, so two threads may each take a range.
+template <class Objs>
+void restore_gc_prev_links(const GcLinks* const* heads, int nheads, const std::size_t* starts, const Objs& objs,
+                           std::size_t first, std::size_t last) {
+  auto links = [](PyObject* o) { return reinterpret_cast<GcLinks*>(o) - 1; };
+  for (int h = 0; h < nheads; ++h) {
+    const std::size_t begin = first > starts[h] ? first : starts[h];
+    const std::size_t list_end = h + 1 < nheads ? starts[h + 1] : objs.size();
+    const std::size_t end = last < list_end ? last : list_end;
+    if (begin >= end) continue;
+    std::uintptr_t prev = begin == starts[h] ? reinterpret_cast<std::uintptr_t>(heads[h])
+                                             : reinterpret_cast<std::uintptr_t>(links(objs[begin - 1]));
+    for (std::size_t i = begin; i < end; ++i) {
+      if (i + 32 < end) __builtin_prefetch(links(objs[i + 32]), 1);
+      GcLinks* g = links(objs[i]);
+      g->prev = prev | (g->prev & kGcFinalized);
+      prev = reinterpret_cast<std::uintptr_t>(g);
+    }
+  }
+}
+
 // fn(PyObject*) for every gc-tracked object; false (and no call) when the lists cannot be read: then use
 // gc.get_objects().
 template <class Fn>

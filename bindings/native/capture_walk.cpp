@@ -563,22 +563,10 @@ void Walker::restore_headers() {
   if (!headers_) return;
   headers_ = false;
   if (chased_) {
-    // Stores whose addresses are all known: in two halves, the second on another thread (plain stores to
-    // distinct headers, no Python call; this thread holds the GIL throughout).
+    // In two halves, the second on another thread (plain stores to distinct headers, no Python call; this thread
+    // holds the GIL throughout).
     auto restore = [this](std::size_t first, std::size_t last) {
-      for (int h = 0; h < chase_heads_n_; ++h) {
-        const std::size_t begin = std::max(first, chase_list_starts_[h]);
-        const std::size_t end = std::min(last, h + 1 < chase_heads_n_ ? chase_list_starts_[h + 1] : gc_objs_.size());
-        if (begin >= end) continue;
-        std::uintptr_t prev = begin == chase_list_starts_[h] ? reinterpret_cast<std::uintptr_t>(chase_heads_[h])
-                                                             : reinterpret_cast<std::uintptr_t>(gc_links(gc_objs_[begin - 1]));
-        for (std::size_t i = begin; i < end; ++i) {
-          if (i + 32 < end) __builtin_prefetch(gc_links(gc_objs_[i + 32]), 1);
-          GcLinks* g = gc_links(gc_objs_[i]);
-          g->prev = prev | (g->prev & kGcFinalized);
-          prev = reinterpret_cast<std::uintptr_t>(g);
-        }
-      }
+      restore_gc_prev_links(chase_heads_, chase_heads_n_, chase_list_starts_, gc_objs_, first, last);
     };
     const std::size_t n = gc_objs_.size(), mid = n / 2;
     in_parallel([&] { restore(mid, n); }, [&] { restore(0, mid); }, n >= (1u << 16));

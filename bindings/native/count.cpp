@@ -263,7 +263,6 @@ class Counter {
   void count_pass(const GcLinks* const* heads, int nheads);
   void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
-  void restore_links_in_order(const GcLinks* const* heads, int nheads) const;
 
   const bool sizes_;
   const bool find_garbage_;
@@ -274,9 +273,7 @@ class Counter {
   // References between tracked objects: a holder's targets are recorded together, while it is walked.
   BigVector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
   BigVector<std::uint32_t> targets_;
-  // Every tracked object, in the order of the gc lists, with its "finalized" bit in the lowest bit (objects are
-  // aligned): restoring the links then writes the headers without reading them.
-  BigVector<std::uintptr_t> order_;
+  BigVector<PyObject*> order_;  // every tracked object, in the order of the gc lists
   BigVector<PyObject*> by_index_;        // tracked objects by gc index
   bool garbage_mode_ = false;
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
@@ -580,21 +577,6 @@ std::vector<std::uint8_t> Counter::reachable() const {
   return reached;
 }
 
-void Counter::restore_links_in_order(const GcLinks* const* heads, int nheads) const {
-  // Each prev link is the object before it in its list: stores whose addresses are all known ahead, unlike the
-  // walk along the next links.
-  for (int h = 0; h < nheads; ++h) {
-    const std::size_t end = h + 1 < nheads ? list_starts_[h + 1] : order_.size();
-    std::uintptr_t prev = reinterpret_cast<std::uintptr_t>(heads[h]);
-    for (std::size_t i = list_starts_[h]; i < end; ++i) {
-      if (i + 32 < end) __builtin_prefetch(reinterpret_cast<const GcLinks*>(order_[i + 32] & ~std::uintptr_t(1)) - 1, 1);
-      auto* g = reinterpret_cast<GcLinks*>(order_[i] & ~std::uintptr_t(1)) - 1;
-      g->prev = prev | (order_[i] & 1);
-      prev = reinterpret_cast<std::uintptr_t>(g);
-    }
-  }
-}
-
 bool Counter::run() {
   if (!have_internals()) return false;
   if (find_garbage_ && gc_collecting()) return false;  // the prev links are the collector's now: a capture instead
@@ -615,8 +597,8 @@ bool Counter::run() {
     // The links are no longer read: they are put back on a second thread (plain stores to gc headers) while
     // this one searches the recorded edges, which touches no object.
     std::vector<std::uint8_t> reached;
-    in_parallel([&] { restore_links_in_order(heads, nheads); }, [&] { reached = reachable(); },
-                order_.size() >= (1u << 16));
+    in_parallel([&] { restore_gc_prev_links(heads, nheads, list_starts_.data(), order_, 0, order_.size()); },
+                [&] { reached = reachable(); }, order_.size() >= (1u << 16));
     restore.armed = false;
     garbage_ = 0;
     for (std::uint8_t r : reached) garbage_ += r == 0;
@@ -699,8 +681,7 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
     for_each_in_gc_list(
         head,
         [&](PyObject* o) {
-          if (record_refs)  // the header has arrived (the chase read it); the bit survives gc_index's encoding
-            order_.push_back(reinterpret_cast<std::uintptr_t>(o) | ((reinterpret_cast<const GcLinks*>(o) - 1)->prev & 1));
+          if (record_refs) order_.push_back(o);
           if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
           TypeRecord& r = record(Py_TYPE(o));
           count(o, r, true);
