@@ -67,7 +67,7 @@ class Memory:
             ("object allocator", f"{h(self.arenas_allocated)} in arenas: {h(self.arenas_used)} used, "
              f"{h(self.arenas_free)} free"),
             ("C heap (malloc)", f"{h(self.heap_in_use)} in use, {h(self.heap_free)} free"),
-            ("not Python objects", f"{h(self.not_python_objects)} (allocated, not in any object)"),
+            ("not Python objects", f"{h(self.not_python_objects)} (C allocations, allocator rounding)"),
             ("unaccounted", f"{'-' if self.unaccounted < 0 else ''}{h(abs(self.unaccounted))} (stacks, other "
              "mappings, pages not resident)"),
         ]

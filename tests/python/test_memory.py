@@ -77,3 +77,12 @@ def test_growth_of_a_c_allocation_shows_outside_python_objects():
     assert d["not_python_objects"] >= 99 * MiB
     for m in (before, after):
         assert abs(m["unaccounted"]) <= tolerance(m)
+
+
+def test_docstring_examples_of_the_production_modules():
+    import doctest
+    import importlib
+
+    for name in ("refgraph._memory", "refgraph._signal"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0 and result.attempted > 0, name

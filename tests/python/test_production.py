@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.request
@@ -207,16 +208,19 @@ def test_attach_without_ptrace_permission_names_the_setting(tmp_path):
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to run the command as another user"
     p = start(LEAKY_SCRIPT, tmp_path)  # runs as root; the command below as nobody
+    public = Path(tempfile.mkdtemp(prefix="refgraph-test-", dir="/tmp"))  # pytest's tmp_path is root's only
     try:
-        cli = tmp_path / "refgraph"
+        os.chmod(public, 0o755)
+        cli = public / "refgraph"
         shutil.copy(CLI, cli)
-        os.chmod(tmp_path, 0o755)
         r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(cli), "attach",
-                            str(p.pid), "-o", "/tmp/never.rgd"], capture_output=True, text=True, timeout=120)
+                            str(p.pid), "-o", str(public / "never.rgd")], capture_output=True, text=True, timeout=120)
         assert_clean_failure(r, 1, "not permitted to ptrace", "kernel.yama.ptrace_scope", "CAP_SYS_PTRACE")
+        assert not (public / "never.rgd").exists()
         still_counting(p)
     finally:
         stop(p)
+        shutil.rmtree(public)
 
 
 def test_attach_refgraph_not_importable_in_the_target(tmp_path):
