@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -213,7 +214,33 @@ std::string gdb_script(const std::string& code) {
 struct GdbRun {
   std::string output;
   int status = 0;
-  bool interrupted = false;
+  bool interrupted = false;  // gdb was sent SIGINT while it waited for a safe point
+  bool cancelled = false;    // this command got SIGINT, SIGTERM or SIGHUP
+};
+
+volatile std::sig_atomic_t g_cancel = 0;
+extern "C" void on_cancel(int) { g_cancel = 1; }
+
+// While gdb runs, a Ctrl-C or kill of this command must not take gdb down with it (a dead tracer leaves the target
+// with breakpoints in its code, or in the middle of the injected call): the signal is noted, and only the wait for
+// a safe point is cut short.
+class CancelSignals {
+ public:
+  CancelSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_cancel;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~CancelSignals() {
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  CancelSignals(const CancelSignals&) = delete;
+  CancelSignals& operator=(const CancelSignals&) = delete;
+
+ private:
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3] {};
 };
 
 // Runs gdb on the script, output collected. If the script waits for a safe point for longer than `timeout`,
@@ -222,6 +249,8 @@ struct GdbRun {
 GdbRun run_gdb(const std::string& gdb, int pid, const std::string& script, double timeout) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) fail(std::string("pipe: ") + std::strerror(errno));
+  CancelSignals cancel_signals;
+  g_cancel = 0;
   const std::string pid_text = std::to_string(pid);
   std::vector<std::string> args = {gdb,  "-nx",  "-batch", "-iex", "set auto-load off", "-iex",
                                     "set debuginfod enabled off", "-p", pid_text, "-x", script};
@@ -233,6 +262,7 @@ GdbRun run_gdb(const std::string& gdb, int pid, const std::string& script, doubl
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     ::setpgid(0, 0);  // a Ctrl-C at the terminal goes to this command, not straight to gdb
+    ::signal(SIGPIPE, SIG_IGN);  // and if this command dies, gdb's writes fail rather than kill it
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -258,8 +288,9 @@ GdbRun run_gdb(const std::string& gdb, int pid, const std::string& script, doubl
     } else if (ready < 0 && errno != EINTR) {
       break;
     }
+    if (g_cancel) run.cancelled = true;
     if (waiting_since && !stopped && !run.interrupted &&
-        std::chrono::duration<double>(clock::now() - *waiting_since).count() > timeout) {
+        (run.cancelled || std::chrono::duration<double>(clock::now() - *waiting_since).count() > timeout)) {
       ::kill(child, SIGINT);
       run.interrupted = true;
     }
@@ -377,6 +408,7 @@ void run_attach(const AttachArgs& a) {
   const std::string& out = run.output;
   auto has = [&out](const char* s) { return out.find(s) != std::string::npos; };
 
+  if (run.cancelled && !has("REFGRAPH-RAN")) fail(who + ": interrupted; gdb detached, nothing was run");
   if (has("ptrace: Operation not permitted") || has("Could not attach to process")) fail(who + ": " + ptrace_advice());
   if (has("ptrace: No such process")) fail("no process with pid " + std::to_string(a.pid));
   if (!has("REFGRAPH-ATTACHED")) fail(who + ": gdb could not attach: " + gdb_complaint(out));

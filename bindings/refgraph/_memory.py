@@ -61,15 +61,15 @@ class Memory:
     def __str__(self) -> str:
         h = _common.human_size
         rows = [
-            ("RSS", f"{h(self.rss)} = {h(self.rss_file)} mapped files + {h(self.rss_anon)} anonymous"
-             + (f" + {h(self.rss_shmem)} shared" if self.rss_shmem else "")),
+            ("RSS", (f"{h(self.rss)} = {h(self.rss_file)} mapped files + {h(self.rss_anon)} anonymous"
+                     + (f" + {h(self.rss_shmem)} shared" if self.rss_shmem else ""))),
             ("Python objects", f"{h(self.python_objects)} in {self.python_object_count:,} objects"),
-            ("object allocator", f"{h(self.arenas_allocated)} in arenas: {h(self.arenas_used)} used, "
-             f"{h(self.arenas_free)} free"),
+            ("object allocator", (f"{h(self.arenas_allocated)} in arenas: {h(self.arenas_used)} used, "
+                                  f"{h(self.arenas_free)} free")),
             ("C heap (malloc)", f"{h(self.heap_in_use)} in use, {h(self.heap_free)} free"),
             ("not Python objects", f"{h(self.not_python_objects)} (C allocations, allocator rounding)"),
-            ("unaccounted", f"{'-' if self.unaccounted < 0 else ''}{h(abs(self.unaccounted))} (stacks, other "
-             "mappings, pages not resident)"),
+            ("unaccounted", (f"{'-' if self.unaccounted < 0 else ''}{h(abs(self.unaccounted))} (stacks, other "
+                             "mappings, pages not resident)")),
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -86,8 +86,8 @@ def _rss():
     return fields.get("VmRSS", 0), fields.get("RssFile", 0), fields.get("RssAnon", 0), fields.get("RssShmem", 0)
 
 
-_ARENAS = re.compile(r"^(\d+) arenas \* (\d+) bytes/arena", re.M)
-_ALLOCATED_BLOCKS = re.compile(r"^# bytes in allocated blocks\s*=\s*([\d,]+)", re.M)
+_ARENAS = re.compile(r"^(\d+) arenas \* (\d+) bytes/arena", re.MULTILINE)
+_ALLOCATED_BLOCKS = re.compile(r"^# bytes in allocated blocks\s*=\s*([\d,]+)", re.MULTILINE)
 
 
 def _arenas(report):

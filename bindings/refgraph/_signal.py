@@ -15,7 +15,7 @@ class _DumpOnSignal:
     """The handler: one dump at a time; a signal that arrives while a dump is being written is ignored (Python runs
     a handler between bytecodes, so it can run again inside this one, during the capture's collection or save)."""
 
-    __slots__ = ("directory", "busy")
+    __slots__ = ("busy", "directory")
 
     def __init__(self, directory):
         self.directory = directory
@@ -37,7 +37,7 @@ class _DumpOnSignal:
             snap.save(path)  # atomic: written beside, then renamed
             del snap
             _say(f"pid {pid}: wrote {path} ({objects} objects, {time.time() - started:.1f} s)")
-        except Exception as e:  # a signal handler must not raise into the code it interrupted
+        except Exception as e:  # noqa: BLE001 - a signal handler must not raise into the code it interrupted
             _say(f"pid {pid}: dump on {name} failed: {type(e).__name__}: {e}")
         finally:
             self.busy = False

@@ -20,9 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 import refgraph
-
 from test_cli import CLI, assert_clean_failure
 
 LEAKY_SCRIPT = """
@@ -177,6 +175,23 @@ def test_attach_runs_nothing_while_a_thread_holds_the_gil_in_c(tmp_path):
     finally:
         stop(p)
 
+
+
+def test_attach_interrupted_while_waiting_detaches_and_runs_nothing(tmp_path):
+    p = start(GIL_IN_C_SCRIPT, tmp_path)
+    try:
+        c = subprocess.Popen([CLI, "attach", str(p.pid), "-o", str(tmp_path / "never.rgd"), "--timeout", "60"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # gdb attached and waits for a safe point
+        c.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = c.communicate(timeout=60)
+        r = subprocess.CompletedProcess(c.args, c.returncode, out, err)
+        assert_clean_failure(r, 1, f"pid {p.pid}: interrupted; gdb detached, nothing was run")
+        assert not (tmp_path / "never.rgd").exists()
+        time.sleep(0.2)
+        assert p.poll() is None
+    finally:
+        stop(p)
 
 def test_attach_no_such_process():
     r = attach(2**22 + 12345)
