@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -34,7 +35,7 @@ while True:
     LEAK.append(LeakyThing())
     n += 1
     if n % 10 == 0:
-        print(n, flush=True)
+        print(n, time.time(), flush=True)
     time.sleep(0.005)
 """
 
@@ -76,10 +77,24 @@ def index():
 def start(script: str, tmp_path: Path, *python_args: str) -> subprocess.Popen:
     path = tmp_path / "target.py"
     path.write_text(textwrap.dedent(script))
-    p = subprocess.Popen([sys.executable, *python_args, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    assert p.stdout.readline().strip() == "ready", p.stderr.read() if p.poll() is not None else "no ready line"
+    p = subprocess.Popen([sys.executable, *python_args, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert next_line(p) == "ready"
     return p
+
+
+def next_line(p: subprocess.Popen, timeout: float = 60) -> str:
+    """The target's next line of output, read from the pipe without Python's buffering (so select() tells the
+    truth); fails if the target exits or says nothing for `timeout` seconds."""
+    pending = p.__dict__.setdefault("_pending", b"")
+    deadline = time.time() + timeout
+    while b"\n" not in pending:
+        ready, _, _ = select.select([p.stdout.fileno()], [], [], max(0.0, deadline - time.time()))
+        assert ready, f"pid {p.pid} printed nothing for {timeout} s"
+        chunk = os.read(p.stdout.fileno(), 65536)
+        assert chunk, f"pid {p.pid} exited: {p.wait()}"
+        pending += chunk
+    line, _, p._pending = pending.partition(b"\n")
+    return line.decode()
 
 
 def stop(p: subprocess.Popen) -> str:
@@ -87,7 +102,7 @@ def stop(p: subprocess.Popen) -> str:
     if p.poll() is None:
         p.kill()
     _, err = p.communicate(timeout=10)
-    return err or ""
+    return (err or b"").decode()
 
 
 def attach(*args: object, env: dict | None = None, cli: str = CLI) -> subprocess.CompletedProcess:
@@ -102,11 +117,13 @@ def leaky_count(dump: Path, typename: str) -> int:
     return refgraph.load(dump).count(typename)
 
 
-def still_counting(p: subprocess.Popen) -> None:
-    """The script is alive and its loop still runs: it prints a new line."""
-    assert p.poll() is None
-    line = p.stdout.readline()
-    assert line.strip().isdigit(), line
+def still_counting(p: subprocess.Popen) -> int:
+    """The target is alive and its loop still runs: it prints a line stamped after this call. Its count."""
+    asked = time.time()
+    while True:
+        n, stamp = next_line(p).split()
+        if float(stamp) > asked:
+            return int(n)
 
 
 # ---- refgraph attach ----
@@ -115,8 +132,8 @@ def still_counting(p: subprocess.Popen) -> None:
 def test_attach_dumps_a_plain_script_that_never_imported_refgraph(tmp_path):
     p = start(LEAKY_SCRIPT, tmp_path)
     try:
-        for _ in range(5):
-            p.stdout.readline()  # 50 LeakyThing at least
+        while still_counting(p) < 50:  # 50 LeakyThing at least
+            pass
         before = threads(p.pid)
         out = tmp_path / "x.rgd"
         r = attach(p.pid, "-o", out)
@@ -366,7 +383,7 @@ print("ready", flush=True)
 n = 0
 while True:
     n += 1
-    print(n, flush=True)
+    print(n, time.time(), flush=True)
     time.sleep(0.02)
 """
 
@@ -377,8 +394,8 @@ def start_signalled(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path
     script = tmp_path / "signalled.py"
     script.write_text(SIGNAL_SCRIPT)
     p = subprocess.Popen([sys.executable, str(script), str(dumps), *extra], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
+                         stderr=subprocess.PIPE)
+    assert next_line(p) == "ready"
     return p, dumps
 
 
