@@ -9,7 +9,8 @@ Two APIs over one native heap capture (``refgraph._core``):
   ``is_proper_module``.
 * refgraph's own: ``snapshot()`` -> ``Snapshot`` (``typestats``, ``growth``, ``new_objects``, ``chain``,
   ``save``), ``load``, ``summary`` and ``chain_report``; leak checks for tests: ``leak_check``, ``no_leaks``
-  (see ``refgraph.leakcheck``).
+  (see ``refgraph.leakcheck``); in production: ``dump_on_signal`` (and the gunicorn hook
+  ``refgraph.gunicorn``), ``memory()`` (where the memory is: objects, allocator, C heap).
 
     >>> import refgraph
     >>> class Request: pass
@@ -78,6 +79,8 @@ from ._compat import (
     show_refs,
     typestats,
 )
+from ._memory import Memory, memory
+from ._signal import dump_on_signal
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
 from .leakcheck import LeakError, leak_check, no_leaks
 
@@ -120,4 +123,8 @@ __all__ = [
     "LeakError",
     "leak_check",
     "no_leaks",
+    # production
+    "Memory",
+    "dump_on_signal",
+    "memory",
 ]
