@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
   add_chain_command(app);
   add_draw_commands(app);
   add_io_commands(app);
+  add_retained_commands(app);
 
   try {
     app.parse(argc, argv);

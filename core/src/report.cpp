@@ -1,0 +1,82 @@
+#include "refgraph/report.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace refgraph {
+namespace {
+
+bool is_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  auto start = [](unsigned char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; };
+  if (!start(s[0])) return false;
+  for (unsigned char c : s) {
+    if (!start(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// Labels that are frame and cell plumbing, not attributes the program chose.
+bool is_attribute_name(std::string_view label) {
+  static constexpr std::array<std::string_view, 7> kSpecial = {"cell_contents", "f_back", "f_code", "f_globals",
+                                                                "f_builtins", "referent", "f_locals"};
+  if (!is_identifier(label) || label.substr(0, 2) == "__") return false;
+  for (std::string_view s : kSpecial) {
+    if (label == s) return false;
+  }
+  return true;
+}
+
+std::string describe(const HeapGraph& g, NodeIndex n) {
+  std::string out(g.type_name(n));
+  if (!g.label_text(n).empty()) out.append(" ").append(g.label_text(n));
+  return out;
+}
+
+std::string root_text(const HeapGraph& g, NodeIndex n) {
+  const std::string_view type = g.type_name(n);
+  switch (g.root_kind(n)) {
+    case RootKind::Module:
+      return type == "module" ? "module " + std::string(g.label_text(n)) : describe(g, n) + " (module)";
+    case RootKind::ThreadFrame:
+      return type == "frame" ? "thread frame " + std::string(g.label_text(n)) : describe(g, n) + " (thread frame)";
+    case RootKind::External:
+      return describe(g, n) + " (held from C)";
+    case RootKind::Other:
+      return describe(g, n) + " (other)";
+    case RootKind::None:
+      break;
+  }
+  return describe(g, n);
+}
+
+}  // namespace
+
+std::string chain_text(const HeapGraph& g, const Chain& c) {
+  if (!c.found()) return "";
+  std::string out = root_text(g, c.nodes.front());
+  const std::size_t last = c.nodes.size() - 1;
+  for (std::size_t k = 0; k < last;) {
+    std::string edge = g.edge_label_text(c.edges[k]);
+    std::size_t next = k + 1;
+    if (edge == "__dict__" && next < last) {
+      const std::string entry = g.edge_label_text(c.edges[next]);
+      if (entry.size() >= 4 && entry.compare(0, 2, "['") == 0 && entry.compare(entry.size() - 2, 2, "']") == 0) {
+        edge = "attr '" + entry.substr(2, entry.size() - 4) + "'";
+        ++next;
+      }
+    } else if (is_attribute_name(edge)) {
+      edge = "attr '" + edge + "'";
+    }
+    out += " -> ";
+    if (next == last) {
+      out += edge.empty() ? describe(g, c.nodes[next]) : edge + " -> " + describe(g, c.nodes[next]);
+    } else {
+      out += (edge.empty() ? "" : edge + " ") + "(" + std::string(g.type_name(c.nodes[next])) + ")";
+    }
+    k = next;
+  }
+  return out;
+}
+
+}  // namespace refgraph
