@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   refgraph::py::register_count(m);
   refgraph::py::register_render(m);
   refgraph::py::register_local(m);
+  refgraph::py::register_dominators(m);
 }

@@ -11,5 +11,6 @@ void register_capture(pybind11::module_& m);  // capture.cpp: the live CPython h
 void register_count(pybind11::module_& m);    // count.cpp: objects per type without a graph
 void register_render(pybind11::module_& m);   // render.cpp: DOT and libgvc rendering
 void register_local(pybind11::module_& m);    // local_graph.cpp: show_backrefs and chains without a full capture
+void register_dominators(pybind11::module_& m);  // dominators.cpp: dominator tree and retained sizes
 
 }  // namespace refgraph::py

@@ -79,6 +79,7 @@ from ._compat import (
     typestats,
 )
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
+from ._retained import DominatorRow, RetainedTypeRow
 from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__
@@ -106,11 +107,13 @@ __all__ = [
     "typestats",
     # refgraph's own
     "Chain",
+    "DominatorRow",
     "Error",
     "GrowthRow",
     "Hop",
     "Node",
     "Snapshot",
+    "RetainedTypeRow",
     "TypeRow",
     "chain_report",
     "load",
