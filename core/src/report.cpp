@@ -50,17 +50,19 @@ std::string root_text(const HeapGraph& g, NodeIndex n) {
   return describe(g, n);
 }
 
-}  // namespace
+std::string label_of(const HeapGraph& g, EdgeIndex e, bool wildcard) {
+  return wildcard ? wildcard_label(g.edge_label_text(e)) : g.edge_label_text(e);
+}
 
-std::string chain_text(const HeapGraph& g, const Chain& c) {
+std::string chain_words(const HeapGraph& g, const Chain& c, bool wildcard) {
   if (!c.found()) return "";
   std::string out = root_text(g, c.nodes.front());
   const std::size_t last = c.nodes.size() - 1;
   for (std::size_t k = 0; k < last;) {
-    std::string edge = g.edge_label_text(c.edges[k]);
+    std::string edge = label_of(g, c.edges[k], wildcard);
     std::size_t next = k + 1;
     if (edge == "__dict__" && next < last) {
-      const std::string entry = g.edge_label_text(c.edges[next]);
+      const std::string entry = label_of(g, c.edges[next], wildcard);
       if (entry.size() >= 4 && entry.compare(0, 2, "['") == 0 && entry.compare(entry.size() - 2, 2, "']") == 0) {
         edge = "attr '" + entry.substr(2, entry.size() - 4) + "'";
         ++next;
@@ -70,7 +72,8 @@ std::string chain_text(const HeapGraph& g, const Chain& c) {
     }
     out += " -> ";
     if (next == last) {
-      out += edge.empty() ? describe(g, c.nodes[next]) : edge + " -> " + describe(g, c.nodes[next]);
+      const std::string what = wildcard ? std::string(g.type_name(c.nodes[next])) : describe(g, c.nodes[next]);
+      out += edge.empty() ? what : edge + " -> " + what;
     } else {
       out += (edge.empty() ? "" : edge + " ") + "(" + std::string(g.type_name(c.nodes[next])) + ")";
     }
@@ -78,5 +81,19 @@ std::string chain_text(const HeapGraph& g, const Chain& c) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string wildcard_label(const std::string& label) {
+  if (label.size() < 2 || label.front() != '[' || label.back() != ']') return label;
+  if (label.size() >= 4 && label.compare(0, 2, "['") == 0 && label.compare(label.size() - 2, 2, "']") == 0 &&
+      is_identifier(std::string_view(label).substr(2, label.size() - 4))) {
+    return label;
+  }
+  return "[*]";
+}
+
+std::string chain_text(const HeapGraph& g, const Chain& c) { return chain_words(g, c, false); }
+std::string chain_signature(const HeapGraph& g, const Chain& c) { return chain_words(g, c, true); }
 
 }  // namespace refgraph

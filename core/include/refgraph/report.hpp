@@ -17,4 +17,13 @@ namespace refgraph {
 // The one-line chain report of a backref chain (root first). "" for a chain that was not found.
 std::string chain_text(const HeapGraph& g, const Chain& chain);
 
+// The chain as a leak's signature: chain_text with every sequence index and every key that is not an identifier
+// shown as `[*]`, so that the objects one container holds all read the same:
+// "module app -> attr 'CACHE' (dict) -> [*] -> Session".
+std::string chain_signature(const HeapGraph& g, const Chain& chain);
+
+// The label as it reads in a signature: "[*]" for "[17]", "['<str len=8>']", "[<int>]" or a key that is not an
+// identifier; other labels unchanged.
+std::string wildcard_label(const std::string& label);
+
 }  // namespace refgraph
