@@ -5,8 +5,12 @@
 #include "common.hpp"
 #include "refgraph/chain.hpp"
 #include "refgraph/dominators.hpp"
+#include "refgraph/dot.hpp"
 #include "refgraph/errors.hpp"
+#include "refgraph/neighbourhood.hpp"
+#include "refgraph/render.hpp"
 #include "refgraph/report.hpp"
+#include "refgraph/suspects.hpp"
 
 namespace refgraph::cli {
 
@@ -158,6 +162,91 @@ void run_dominators(const DominatorsArgs& a) {
   std::fputs(out.c_str(), stdout);
 }
 
+// ---- suspects: which new objects are the leak ----
+
+struct SuspectsArgs {
+  std::vector<std::string> dumps;
+  std::size_t top = 10;
+  bool all = false;
+  std::string output;
+  bool json = false;
+};
+
+void run_suspects(const SuspectsArgs& a) {
+  if (a.dumps.size() != 3) throw QueryError("suspects needs three dumps of one process: baseline, later, latest");
+  if (!a.output.empty()) prewarm(format_from_path(a.output));
+  HeapGraph ga = load(a.dumps[0]), gb = load(a.dumps[1]), gc = load(a.dumps[2]);
+  if (ga.metadata().pid != gb.metadata().pid || gb.metadata().pid != gc.metadata().pid) {
+    std::fprintf(stderr, "refgraph: warning: the dumps come from different processes (pids %lld, %lld, %lld)\n",
+                 static_cast<long long>(ga.metadata().pid), static_cast<long long>(gb.metadata().pid),
+                 static_cast<long long>(gc.metadata().pid));
+  }
+  Timer::instance().start_query();
+  SuspectOptions o;
+  o.top = a.top;
+  o.include_stable = a.all;
+  std::vector<SuspectGroup> groups = leak_suspects(ga, gb, gc, o);
+  if (!a.output.empty() && !groups.empty() && groups[0].sample_chain.found()) {
+    DotOptions d;
+    d.title = "leak suspect: " + groups[0].signature;
+    render_to_file(to_dot(gc, chain_subgraph(gc, groups[0].sample_chain, Direction::Back), d), a.output);
+  }
+  Timer::instance().stop_query();
+
+  if (a.json) {
+    Json j;
+    j["schema"] = "refgraph.suspects/1";
+    j["files"] = a.dumps;
+    Json arr = Json::array();
+    for (const SuspectGroup& g : groups) {
+      Json x;
+      x["signature"] = g.signature;
+      x["grew"] = g.grew();
+      x["objects_b"] = g.count_b;
+      x["bytes_b"] = g.bytes_b;
+      x["objects_c"] = g.count_c;
+      x["bytes_c"] = g.bytes_c;
+      x["survivors"] = g.survivors;
+      x["retained_c"] = g.retained_c;
+      Json types = Json::object();
+      for (const auto& [t, n] : g.types) types[t] = n;
+      x["types_gained"] = types;
+      x["accumulation_point"] = g.accumulation == kNoNode ? Json(nullptr) : node_json(gc, g.accumulation);
+      x["sample"] = node_json(gc, g.sample);
+      x["sample_chain"] = g.sample_chain.found() ? Json(chain_text(gc, g.sample_chain)) : Json(nullptr);
+      arr.push_back(std::move(x));
+    }
+    j["suspects"] = arr;
+    j["output"] = a.output.empty() || groups.empty() ? Json(nullptr) : Json(a.output);
+    print_json(j);
+    return;
+  }
+  if (groups.empty()) {
+    std::printf("no leak suspects: no group of objects made after %s survived to %s and grew\n",
+                printable(a.dumps[0]).c_str(), printable(a.dumps[2]).c_str());
+    return;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const SuspectGroup& g = groups[i];
+    out += std::to_string(i + 1) + ". " + printable(g.signature) + "\n";
+    out += "   " + std::to_string(g.count_b) + " objects (" + human_size(g.bytes_b) + ") new in B, " +
+           std::to_string(g.count_c) + " (" + human_size(g.bytes_c) + ") in C" + (g.grew() ? ", growing" : ", stable") +
+           "; retains " + human_size(g.retained_c) + "\n";
+    std::string types;
+    for (std::size_t k = 0; k < g.types.size() && k < 5; ++k) {
+      types += (k ? ", " : "") + printable(g.types[k].first) + " +" + std::to_string(g.types[k].second);
+    }
+    if (!types.empty()) out += "   gains per B->C: " + types + "\n";
+    if (g.accumulation != kNoNode) {
+      out += "   accumulates in: " + describe_node(gc, g.accumulation) + " " + hex(gc.id(g.accumulation)) + "\n";
+    }
+    if (g.sample_chain.found()) out += "   e.g. " + printable(chain_text(gc, g.sample_chain)) + "\n";
+  }
+  if (!a.output.empty()) out += "wrote " + printable(a.output) + "\n";
+  std::fputs(out.c_str(), stdout);
+}
+
 }  // namespace
 
 void add_retained_commands(CLI::App& app) {
@@ -178,6 +267,15 @@ void add_retained_commands(CLI::App& app) {
   c->add_option("--depth", dom->depth, "levels shown")->capture_default_str()->check(CLI::Range(1, 20));
   c->add_flag("--json", dom->json, "machine-readable output (schema refgraph.dominators/1)");
   c->callback([dom] { run_dominators(*dom); });
+
+  auto sus = std::make_shared<SuspectsArgs>();
+  c = app.add_subcommand("suspects", "Which new objects are the leak: three dumps of one process (A, B, C)");
+  c->add_option("DUMPS", sus->dumps, "baseline A, after some work B, after more work C")->required()->expected(3);
+  c->add_option("--top", sus->top, "show the N biggest suspects (0: all)")->capture_default_str();
+  c->add_flag("--all", sus->all, "also list groups that survived from B to C without growing");
+  c->add_option("-o,--output", sus->output, "draw the top suspect's chain (.png, .svg, .pdf, .dot)");
+  c->add_flag("--json", sus->json, "machine-readable output (schema refgraph.suspects/1)");
+  c->callback([sus] { run_suspects(*sus); });
 }
 
 }  // namespace refgraph::cli

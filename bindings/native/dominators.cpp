@@ -8,6 +8,8 @@
 #include "graph_binding.hpp"
 #include "refgraph/dominators.hpp"
 #include "refgraph/errors.hpp"
+#include "refgraph/report.hpp"
+#include "refgraph/suspects.hpp"
 #include "register.hpp"
 
 namespace pb = pybind11;
@@ -74,6 +76,43 @@ void register_dominators(pb::module_& m) {
         }
         return out;
       }, "{type name: retained size of all its instances together}.");
+
+  m.def(
+      "leak_suspects",
+      [](GraphPtr a, GraphPtr b, GraphPtr c, std::size_t top, bool include_stable,
+         std::vector<std::uint64_t> ignore_ids) {
+        SuspectOptions o;
+        o.ignore_ids = std::move(ignore_ids);
+        o.top = top;
+        o.include_stable = include_stable;
+        std::vector<SuspectGroup> groups;
+        {
+          pb::gil_scoped_release nogil;
+          groups = leak_suspects(*a, *b, *c, o);
+        }
+        pb::list out;
+        for (const SuspectGroup& g : groups) {
+          pb::list chain_ids;
+          for (NodeIndex n : g.sample_chain.nodes) chain_ids.append(c->id(n));
+          pb::dict d;
+          d["signature"] = g.signature;
+          d["objects_b"] = g.count_b;
+          d["bytes_b"] = g.bytes_b;
+          d["objects_c"] = g.count_c;
+          d["bytes_c"] = g.bytes_c;
+          d["survivors"] = g.survivors;
+          d["retained"] = g.retained_c;
+          d["types"] = g.types;
+          d["accumulation_point"] = g.accumulation == kNoNode ? pb::object(pb::none()) : pb::int_(c->id(g.accumulation));
+          d["sample"] = c->id(g.sample);
+          d["sample_chain"] = g.sample_chain.found() ? pb::object(pb::str(chain_text(*c, g.sample_chain))) : pb::none();
+          d["sample_chain_ids"] = chain_ids;
+          out.append(d);
+        }
+        return out;
+      },
+      pb::arg("a"), pb::arg("b"), pb::arg("c"), pb::arg("top") = 0, pb::arg("include_stable") = false,
+      pb::arg("ignore_ids") = std::vector<std::uint64_t>{}, "Leak suspects of three graphs of one process, as dicts, biggest retained first.");
 }
 
 }  // namespace refgraph::py

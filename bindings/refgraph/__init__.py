@@ -79,7 +79,7 @@ from ._compat import (
     typestats,
 )
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
-from ._retained import DominatorRow, RetainedTypeRow
+from ._retained import DominatorRow, RetainedTypeRow, SuspectGroup, Suspects, leak_suspects
 from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__
@@ -114,8 +114,11 @@ __all__ = [
     "Node",
     "Snapshot",
     "RetainedTypeRow",
+    "SuspectGroup",
+    "Suspects",
     "TypeRow",
     "chain_report",
+    "leak_suspects",
     "load",
     "snapshot",
     "summary",

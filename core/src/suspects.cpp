@@ -105,8 +105,17 @@ std::vector<std::uint32_t> assign(const HeapGraph& g, const RetainerTree& tree, 
 std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, const HeapGraph& c,
                                         const SuspectOptions& options) {
   Groups groups;
-  const std::vector<NodeIndex> fresh_b = new_objects(a, b);
-  const std::vector<NodeIndex> fresh_c = new_objects(a, c);
+  auto fresh = [&](const HeapGraph& g) {
+    std::vector<NodeIndex> out = new_objects(a, g);
+    std::vector<std::uint8_t> ignored(g.num_nodes(), 0);
+    for (std::uint64_t id : options.ignore_ids) {
+      if (NodeIndex n = g.find(id); n != kNoNode) ignored[n] = 1;
+    }
+    out.erase(std::remove_if(out.begin(), out.end(), [&](NodeIndex n) { return ignored[n] != 0; }), out.end());
+    return out;
+  };
+  const std::vector<NodeIndex> fresh_b = fresh(b);
+  const std::vector<NodeIndex> fresh_c = fresh(c);
   std::vector<std::map<std::string, std::int64_t>> type_delta;
   {
     const RetainerTree tree_b(b);

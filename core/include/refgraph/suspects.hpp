@@ -35,6 +35,7 @@ struct SuspectGroup {
 struct SuspectOptions {
   std::size_t top = 0;         // 0: every suspect
   bool include_stable = false;  // also groups with survivors that did not grow from B to C
+  std::vector<std::uint64_t> ignore_ids;  // objects that are never suspects (the caller's own snapshots)
 };
 
 std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, const HeapGraph& c,
