@@ -10,14 +10,15 @@
 #include "refgraph/neighbourhood.hpp"
 #include "refgraph/render.hpp"
 #include "refgraph/report.hpp"
+#include "refgraph/retainers.hpp"
 #include "refgraph/suspects.hpp"
 
 namespace refgraph::cli {
 
 namespace {
 
-std::string chain_of(const HeapGraph& g, NodeIndex n) {
-  Chain c = backref_chain(g, {n});
+std::string chain_of(const HeapGraph& g, const RetainerTree& tree, NodeIndex n) {
+  Chain c = tree.chain_to(g, n);
   return c.found() ? chain_text(g, c) : "(unreachable: cyclic garbage no root reaches)";
 }
 
@@ -49,8 +50,9 @@ void run_retained(const RetainedArgs& a) {
     if (a.top != 0 && rows.size() > a.top) rows.resize(a.top);
   }
   TypeRetained by_type = retained_by_type(g, t);
+  const RetainerTree tree(g);
   std::vector<std::string> chains;
-  for (NodeIndex n : rows) chains.push_back(chain_of(g, n));
+  for (NodeIndex n : rows) chains.push_back(chain_of(g, tree, n));
   Timer::instance().stop_query();
 
   const std::uint64_t total = t.retained[t.roots()];
@@ -144,14 +146,14 @@ void run_dominators(const DominatorsArgs& a) {
     Json j;
     j["schema"] = "refgraph.dominators/1";
     j["file"] = a.dump;
-    j["chain"] = chain_of(g, n);
+    j["chain"] = chain_of(g, RetainerTree(g), n);
     j["accumulation_point"] = acc == kNoNode ? Json(nullptr) : node_json(g, acc);
     j["tree"] = subtree_json(g, t, n, a.depth, a.children);
     print_json(j);
     return;
   }
   std::string out = human_size(t.retained[n]) + " retained by " + describe_node(g, n) + " " + hex(g.id(n)) + " (" +
-                    human_size(g.size(n)) + " itself)\n  held by: " + chain_of(g, n) + "\n";
+                    human_size(g.size(n)) + " itself)\n  held by: " + chain_of(g, RetainerTree(g), n) + "\n";
   if (acc != kNoNode && acc != n) {
     out += "  accumulates in: " + describe_node(g, acc) + " " + hex(g.id(acc)) + " (" +
            human_size(t.retained[acc]) + ", " + std::to_string(dominated_children(t, acc).size()) + " children)\n";

@@ -107,6 +107,10 @@ void register_dominators(pb::module_& m) {
           d["sample"] = c->id(g.sample);
           d["sample_chain"] = g.sample_chain.found() ? pb::object(pb::str(chain_text(*c, g.sample_chain))) : pb::none();
           d["sample_chain_ids"] = chain_ids;
+          std::vector<std::uint64_t> members;
+          members.reserve(g.members.size());
+          for (NodeIndex n : g.members) members.push_back(c->id(n));
+          d["members"] = members;
           out.append(d);
         }
         return out;

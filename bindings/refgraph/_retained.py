@@ -6,6 +6,7 @@ dominates: every chain of strong references from a root to them passes through i
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import NamedTuple
 
 from . import _common, _core
@@ -51,7 +52,8 @@ class SuspectGroup(NamedTuple):
     and ``objects_c``/``bytes_c`` count the group's objects new since A in B and in C; ``survivors`` those present in
     both; ``retained`` what they keep alive in C; ``types`` [(type, objects gained from B to C)];
     ``accumulation_point`` the id of the container they accumulate in; ``sample`` one object's id and
-    ``sample_chain`` its chain in C.
+    ``sample_chain`` its chain in C; ``sites`` while ``tracemalloc`` traces, where the group's objects were
+    allocated (the most recent frame), most objects first.
     """
 
     signature: str
@@ -65,6 +67,7 @@ class SuspectGroup(NamedTuple):
     accumulation_point: int | None
     sample: int
     sample_chain: str | None
+    sites: list | None = None  # [("file:line", objects)] while tracemalloc traces, most first
 
     @property
     def grew(self):
@@ -87,6 +90,8 @@ class Suspects(list):
                 lines.append("   gains per B->C: " + ", ".join(f"{t} +{n}" for t, n in g.types[:5]))
             if g.sample_chain:
                 lines.append(f"   e.g. {g.sample_chain}")
+            if g.sites:
+                lines.append("   allocated at: " + ", ".join(f"{site} ({n})" for site, n in g.sites[:3]))
         return "\n".join(lines)
 
 
@@ -109,6 +114,22 @@ def leak_suspects(a, b, c, limit=0, include_stable=False):
     # The snapshots themselves are new objects too: the caller's bookkeeping, never a suspect.
     own = [id(x) for s in (a, b, c) for x in (s, s.graph, s._dominators) if x is not None]
     rows = _core.leak_suspects(a.graph, b.graph, c.graph, top=limit, include_stable=include_stable, ignore_ids=own)
+    sites = _sites(c, rows) if tracemalloc.is_tracing() else [None] * len(rows)
     return Suspects(SuspectGroup(r["signature"], r["objects_b"], r["bytes_b"], r["objects_c"], r["bytes_c"],
                                  r["survivors"], r["retained"], [tuple(t) for t in r["types"]],
-                                 r["accumulation_point"], r["sample"], r["sample_chain"]) for r in rows)
+                                 r["accumulation_point"], r["sample"], r["sample_chain"], s)
+                    for r, s in zip(rows, sites))
+
+
+def _sites(c, rows):
+    """Each group's allocation sites, read in one native pass per group over a pinned heap: only objects still
+    alive with the type they had in ``c`` are asked about."""
+    heap = _common.pin_heap()
+    try:
+        out = []
+        for r in rows:
+            counted, _ = _core.allocation_sites(heap.graph, c.graph, r["members"])
+            out.append([(f"{filename}:{lineno}", n) for (filename, lineno), n in counted])
+        return out
+    finally:
+        heap.release()

@@ -8,59 +8,13 @@
 #include "refgraph/dominators.hpp"
 #include "refgraph/growth.hpp"
 #include "refgraph/report.hpp"
+#include "refgraph/retainers.hpp"
 #include "traversal.hpp"
 
 namespace refgraph {
 namespace {
 
 constexpr std::uint32_t kNoGroup = 0xFFFFFFFFu;
-
-// The shortest chain from a root to every node at once: a breadth-first tree over strong references, deferred
-// ones (such as __globals__) only for what cannot be reached without them, as backref_chain chooses.
-struct RetainerTree {
-  std::vector<EdgeIndex> parent_edge;  // detail::kNoEdge for roots and unreached nodes
-  std::vector<NodeIndex> order;        // reached nodes, parents before children
-
-  explicit RetainerTree(const HeapGraph& g) : parent_edge(g.num_nodes(), detail::kNoEdge) {
-    std::vector<std::uint8_t> seen(g.num_nodes(), 0);
-    for (NodeIndex n = 0; n < g.num_nodes(); ++n) {
-      if (g.is_root(n)) {
-        seen[n] = 1;
-        order.push_back(n);
-      }
-    }
-    auto expand = [&](std::size_t head, std::uint8_t skip) {
-      for (; head < order.size(); ++head) {
-        detail::for_each_neighbour(g, order[head], detail::Way::Out, skip, [&](NodeIndex m, EdgeIndex e) {
-          if (!seen[m]) {
-            seen[m] = 1;
-            parent_edge[m] = e;
-            order.push_back(m);
-          }
-          return false;
-        });
-      }
-    };
-    expand(0, kEdgeWeak | kEdgeDeferred);
-    expand(0, kEdgeWeak);
-  }
-
-  Chain chain_to(const HeapGraph& g, NodeIndex v) const {
-    Chain c;
-    for (NodeIndex x = v;;) {
-      c.nodes.push_back(x);
-      const EdgeIndex e = parent_edge[x];
-      if (e == detail::kNoEdge) break;
-      c.edges.push_back(e);
-      c.used_deferred = c.used_deferred || g.edge_deferred(e);
-      x = g.edge_source(e);
-    }
-    if (!g.is_root(c.nodes.back())) return {};
-    std::reverse(c.nodes.begin(), c.nodes.end());
-    std::reverse(c.edges.begin(), c.edges.end());
-    return c;
-  }
-};
 
 struct Groups {
   std::unordered_map<std::string, std::uint32_t> index;
@@ -82,10 +36,10 @@ std::vector<std::uint32_t> assign(const HeapGraph& g, const RetainerTree& tree, 
   std::vector<std::uint32_t> group(g.num_nodes(), kNoGroup);
   std::vector<std::uint8_t> is_new(g.num_nodes(), 0);
   for (NodeIndex n : fresh) is_new[n] = 1;
-  for (NodeIndex v : tree.order) {
+  for (NodeIndex v : tree.order()) {
     if (!is_new[v]) continue;
-    const EdgeIndex e = tree.parent_edge[v];
-    const NodeIndex parent = e == detail::kNoEdge ? kNoNode : g.edge_source(e);
+    const EdgeIndex e = tree.parent_edge(v);
+    const NodeIndex parent = e == RetainerTree::kNoParent ? kNoNode : g.edge_source(e);
     if (parent != kNoNode && is_new[parent]) {
       group[v] = group[parent];
     } else {
@@ -137,6 +91,7 @@ std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, 
     SuspectGroup& s = groups.list[gid];
     ++s.count_c;
     s.bytes_c += c.size(v);
+    s.members.push_back(v);
     ++type_delta[gid][std::string(c.type_name(v))];
     const NodeIndex in_b = b.find(c.id(v));
     if (in_b != kNoNode && b.type_name(in_b) == c.type_name(v)) ++s.survivors;
@@ -144,8 +99,8 @@ std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, 
     const NodeIndex d = dom.idom[v];
     if (dom.is_virtual(d) || group_c[d] != gid) s.retained_c += dom.retained[v];
     if (s.sample == kNoNode) {
-      const EdgeIndex e = tree_c.parent_edge[v];
-      const NodeIndex parent = e == detail::kNoEdge ? kNoNode : c.edge_source(e);
+      const EdgeIndex e = tree_c.parent_edge(v);
+      const NodeIndex parent = e == RetainerTree::kNoParent ? kNoNode : c.edge_source(e);
       if (parent == kNoNode || group_c[parent] != gid) {
         s.sample = v;
         s.sample_chain = tree_c.chain_to(c, v);

@@ -182,3 +182,45 @@ def test_bad_input_to_the_new_commands(three_dumps, tmp_path):
     truncated = tmp_path / "t.rgd"
     truncated.write_bytes((out / "c.rgd").read_bytes()[:1000])
     assert_clean_failure(run("suspects", out / "a.rgd", out / "b.rgd", truncated, check=False), 1, "t.rgd")
+
+
+def test_suspects_name_their_allocation_sites_while_tracemalloc_traces():
+    import tracemalloc
+
+    class Order:  # a managed __dict__ on 3.11: tracemalloc.get_object_traceback alone cannot see these
+        def __init__(self, i):
+            self.i = i
+
+    app = make_module("sites_app")
+    app.ORDERS = []
+    tracemalloc.start(1)
+    try:
+        def work(n):
+            for i in range(n):
+                app.ORDERS.append(Order(i)); line = sys._getframe().f_lineno  # noqa: E702
+            return line
+
+        a = refgraph.snapshot()
+        line = work(100)
+        b = refgraph.snapshot()
+        work(100)
+        c = refgraph.snapshot()
+        groups = refgraph.leak_suspects(a, b, c)
+        top = next(g for g in groups if g.signature == "module sites_app -> attr 'ORDERS' (list) -> [*] -> Order")
+        assert top.sites[0] == (f"{__file__}:{line}", 200)
+        assert f"allocated at: {__file__}:{line} (200)" in str(groups)
+    finally:
+        tracemalloc.stop()
+        del sys.modules["sites_app"]
+
+
+def test_new_objects_returns_nodes_in_one_pass():
+    before = refgraph.snapshot()
+    fresh = [{"n": i} for i in range(1000)]
+    after = refgraph.snapshot()
+    nodes = after.new_objects(before)
+    by_id = {n.id: n for n in nodes}
+    for d in fresh[:10]:
+        assert by_id[id(d)] == refgraph.Node(id(d), "dict", sys.getsizeof(d), False, None, "")
+    assert all(type(n) is refgraph.Node for n in nodes)
+    del fresh

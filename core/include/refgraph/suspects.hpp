@@ -29,6 +29,7 @@ struct SuspectGroup {
   NodeIndex sample = kNoNode;              // in C: a new object at the top of the group
   Chain sample_chain;                      // in C: root ... sample
   NodeIndex accumulation = kNoNode;        // in C: the container the group accumulates in, if any
+  std::vector<NodeIndex> members;          // in C: the group's objects new since A, ascending
   bool grew() const { return count_c > count_b || bytes_c > bytes_b; }
 };
 
