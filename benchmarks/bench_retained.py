@@ -89,6 +89,16 @@ def live(tool: str, objects: int) -> dict:
     return json.loads(p.stdout)
 
 
+def dominator_tree_seconds(dump: Path, repeat: int) -> float:
+    code = ("import sys, time\nfrom refgraph import _core\ng = _core.load(sys.argv[1])\nbest = 1e9\n"
+            "for _ in range(int(sys.argv[2])):\n    t = time.perf_counter(); _core.Dominators(g)\n"
+            "    best = min(best, time.perf_counter() - t)\nprint(best)")
+    p = subprocess.run([sys.executable, "-c", code, str(dump), str(repeat)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench_retained.py: timing the dominator tree failed: {p.stderr.strip()}")
+    return float(p.stdout)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=1_000_000)
@@ -105,6 +115,7 @@ def main() -> int:
     if "LeakedItem" not in suspects.stdout.splitlines()[0]:
         sys.exit("bench_retained.py: the planted leak is not the top suspect:\n" + suspects.stdout)
     nodes = json.loads(fastest(cli, ["info", str(c), "--json"], 1).stdout)["num_nodes"]
+    tree_alone = dominator_tree_seconds(c, args.repeat)
     extra = max(0, retained.peak - info.peak) / nodes
     print(f"\n### Dumps: {nodes:,} objects, ~3 references each (`refgraph`, fastest of {args.repeat})\n")
     print("| command | load | query | peak RSS | target | ratio |")
@@ -112,6 +123,8 @@ def main() -> int:
     target = TARGET_QUERY_1M_S * nodes / 1_000_000
     print(f"| `retained --top 20` (dominator tree, per-type, chains) | {retained.load:.2f} s | {retained.query:.2f} s | "
           f"{retained.peak / 2**20:.0f} MiB | query < {target:.2f} s | {retained.query / target:.2f} |")
+    print(f"| dominator tree alone (`_core.Dominators`, in process) | | {tree_alone:.2f} s | | < {target:.2f} s | "
+          f"{tree_alone / target:.2f} |")
     print(f"| `suspects A B C` (three loads, two retainer trees, one dominator tree) | {suspects.load:.2f} s | "
           f"{suspects.query:.2f} s | {suspects.peak / 2**20:.0f} MiB | | |")
     print(f"| extra memory of `retained` over `info` | | | {extra:.1f} B/object | <= {TARGET_BYTES_PER_NODE:.0f} "
