@@ -102,6 +102,7 @@ void run_retained(const RetainedArgs& a) {
 struct DominatorsArgs {
   std::string dump;
   std::string id;
+  std::string output;
   std::size_t children = 10;
   std::size_t depth = 3;
   bool json = false;
@@ -136,11 +137,18 @@ void subtree_text(const HeapGraph& g, const DominatorTree& t, NodeIndex n, std::
 }
 
 void run_dominators(const DominatorsArgs& a) {
+  if (!a.output.empty()) prewarm(format_from_path(a.output));
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
   NodeIndex n = node_by_id(g, a.dump, a.id);
   DominatorTree t = dominator_tree(g);
   NodeIndex acc = accumulation_point(t, n);
+  if (!a.output.empty()) {
+    DotOptions d;
+    d.title = "what " + describe_node(g, n) + " " + hex(g.id(n)) + " alone keeps alive: " + human_size(t.retained[n]);
+    d.extra_info = [&t](NodeIndex x) { return "retains " + human_size(t.retained[x]); };
+    render_to_file(to_dot(g, dominator_subgraph(g, t, n, a.depth, a.children), d), a.output);
+  }
   Timer::instance().stop_query();
   if (a.json) {
     Json j;
@@ -161,6 +169,7 @@ void run_dominators(const DominatorsArgs& a) {
     out += "  accumulates here: " + std::to_string(dominated_children(t, acc).size()) + " children\n";
   }
   subtree_text(g, t, n, a.depth, a.children, "  ", out);
+  if (!a.output.empty()) out += "wrote " + printable(a.output) + "\n";
   std::fputs(out.c_str(), stdout);
 }
 
@@ -267,6 +276,7 @@ void add_retained_commands(CLI::App& app) {
   c->add_option("--children", dom->children, "children shown per object, biggest first")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   c->add_option("--depth", dom->depth, "levels shown")->capture_default_str()->check(CLI::Range(1, 20));
+  c->add_option("-o,--output", dom->output, "draw the subtree (.png, .svg, .pdf, .dot)");
   c->add_flag("--json", dom->json, "machine-readable output (schema refgraph.dominators/1)");
   c->callback([dom] { run_dominators(*dom); });
 

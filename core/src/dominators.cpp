@@ -271,4 +271,40 @@ NodeIndex accumulation_point(const DominatorTree& t, NodeIndex n, double share, 
   }
 }
 
+Subgraph dominator_subgraph(const HeapGraph& g, const DominatorTree& t, NodeIndex n, std::size_t depth,
+                            std::size_t width) {
+  if (n >= g.num_nodes()) throw QueryError("dominator subgraph: not an object of the graph");
+  const Children kids(t);
+  Subgraph s;
+  s.direction = Direction::Forward;
+  s.nodes.push_back({n, 0, true, false});
+  std::vector<std::uint8_t> shown(g.num_nodes(), 0);
+  shown[n] = 1;
+  for (std::size_t head = 0; head < s.nodes.size(); ++head) {
+    const SubgraphNode parent = s.nodes[head];
+    if (parent.depth >= depth) continue;
+    std::vector<NodeIndex> children(kids.kids.begin() + kids.start[parent.node],
+                                    kids.kids.begin() + kids.start[parent.node + 1]);
+    sort_biggest_first(t, children);
+    std::uint64_t cut_count = 0, cut_bytes = 0;
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      if (i < width) {
+        shown[children[i]] = 1;
+        s.nodes.push_back({children[i], parent.depth + 1, false, false});
+      } else {
+        ++cut_count;
+        cut_bytes += t.retained[children[i]];
+      }
+    }
+    if (cut_count) s.summaries.push_back({parent.node, "objects", cut_count, cut_bytes});
+  }
+  for (const SubgraphNode& sn : s.nodes) {
+    for (EdgeIndex e = g.out_row_starts()[sn.node], end = g.out_row_starts()[sn.node + 1]; e < end; ++e) {
+      if (shown[g.edge_targets()[e]]) s.edges.push_back(e);
+    }
+  }
+  std::sort(s.edges.begin(), s.edges.end());
+  return s;
+}
+
 }  // namespace refgraph

@@ -172,6 +172,12 @@ def test_retained_and_dominators_commands(three_dumps):
     assert j["chain"] == "module __main__ -> attr 'SESSIONS' -> list"
     assert j["accumulation_point"]["id"] == j["tree"]["id"]  # the list of sessions is where they accumulate
     assert len(j["tree"]["children"]) == 10 and j["tree"]["more_children"] == 390
+    svg = out / "sessions.svg"
+    text = run("dominators", out / "c.rgd", "--id", lines[4].split()[-1], "--depth", "1", "--children", "3",
+               "-o", svg).stdout
+    assert text.endswith(f"wrote {svg}\n")
+    drawing = svg.read_text()
+    assert drawing.count(">Session<") == 3 and "+397 more objects" in drawing and ">retains " in drawing
 
 
 def test_bad_input_to_the_new_commands(three_dumps, tmp_path):

@@ -6,6 +6,7 @@
 //   top_dominators(g, t, 20)           the biggest retainers directly under the roots
 //   retained_by_type(g, t)             per type, the retained size of all its instances together
 //   accumulation_point(g, t, n)        the container under n whose size is made of many small children
+//   dominator_subgraph(g, t, n, 3, 10) what n alone keeps alive, ready for to_dot
 //
 // An object x dominates y when every path of strong references from a root to y passes through x: freeing x
 // frees y. Weak references never dominate. The tree hangs from a virtual node above every root (modules, thread
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "refgraph/graph.hpp"
+#include "refgraph/neighbourhood.hpp"
 
 namespace refgraph {
 
@@ -56,5 +58,11 @@ TypeRetained retained_by_type(const HeapGraph& g, const DominatorTree& t);
 // size; returns where the retained size is spread over many children (the list or dict that grows), or kNoNode
 // when the walk ends at a leaf or at a node with fewer than `min_children` children.
 NodeIndex accumulation_point(const DominatorTree& t, NodeIndex n, double share = 0.8, std::size_t min_children = 2);
+
+// The dominator subtree of n as a drawable subgraph (to_dot in dot.hpp): n, then up to `width` children of each
+// shown object (biggest retained first) down to `depth` levels, the references among them, and one
+// "+N more objects" summary per object whose children were cut (size: what they retain).
+Subgraph dominator_subgraph(const HeapGraph& g, const DominatorTree& t, NodeIndex n, std::size_t depth,
+                            std::size_t width);
 
 }  // namespace refgraph
