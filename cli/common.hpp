@@ -90,5 +90,6 @@ void add_chain_command(CLI::App& app);   // chain
 void add_draw_commands(CLI::App& app);   // backrefs, refs
 void add_io_commands(CLI::App& app);     // export, import
 void add_attach_command(CLI::App& app);  // attach
+void add_retained_commands(CLI::App& app);  // retained, dominators, suspects
 
 }  // namespace refgraph::cli

@@ -40,6 +40,7 @@ int run(int argc, char** argv) {
   add_draw_commands(app);
   add_io_commands(app);
   add_attach_command(app);
+  add_retained_commands(app);
 
   try {
     app.parse(argc, argv);

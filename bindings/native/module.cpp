@@ -13,4 +13,6 @@ PYBIND11_MODULE(_core, m) {
   refgraph::py::register_render(m);
   refgraph::py::register_local(m);
   refgraph::py::register_memory(m);
+  refgraph::py::register_dominators(m);
+  refgraph::py::register_sites(m);
 }

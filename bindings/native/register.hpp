@@ -12,5 +12,7 @@ void register_count(pybind11::module_& m);    // count.cpp: objects per type wit
 void register_render(pybind11::module_& m);   // render.cpp: DOT and libgvc rendering
 void register_local(pybind11::module_& m);    // local_graph.cpp: show_backrefs and chains without a full capture
 void register_memory(pybind11::module_& m);   // memory.cpp: allocator statistics for refgraph.memory()
+void register_dominators(pybind11::module_& m);  // dominators.cpp: dominator tree and retained sizes
+void register_sites(pybind11::module_& m);    // sites.cpp: nodes and allocation sites in one pass (after graph)
 
 }  // namespace refgraph::py

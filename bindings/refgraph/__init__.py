@@ -82,6 +82,7 @@ from ._compat import (
 from ._memory import Memory, memory
 from ._signal import dump_on_signal
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
+from ._retained import DominatorRow, RetainedTypeRow, SuspectGroup, Suspects, leak_suspects
 from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__
@@ -109,13 +110,18 @@ __all__ = [
     "typestats",
     # refgraph's own
     "Chain",
+    "DominatorRow",
     "Error",
     "GrowthRow",
     "Hop",
     "Node",
     "Snapshot",
+    "RetainedTypeRow",
+    "SuspectGroup",
+    "Suspects",
     "TypeRow",
     "chain_report",
+    "leak_suspects",
     "load",
     "snapshot",
     "summary",

@@ -6,7 +6,7 @@ import os
 import tracemalloc
 from typing import NamedTuple
 
-from . import _common, _core
+from . import _common, _core, _retained
 
 __all__ = ["Snapshot", "Chain", "Hop", "Node", "TypeRow", "GrowthRow", "snapshot", "load", "summary", "chain_report"]
 
@@ -169,10 +169,11 @@ class Snapshot:
     True
     """
 
-    __slots__ = ("graph",)
+    __slots__ = ("graph", "_dominators")
 
     def __init__(self, graph):
         self.graph = graph
+        self._dominators = None
 
     def __len__(self):
         return self.graph.num_nodes
@@ -195,18 +196,61 @@ class Snapshot:
         """
         return {name: n for name, n, _ in self.graph.type_stats(sort="count", gc_only=gc_only)}
 
-    def type_table(self, sort="size", limit=0, gc_only=False):
+    def type_table(self, sort="size", limit=0, gc_only=False, retained=False):
         """[:class:`TypeRow`] (type, count, total size in bytes), sorted by ``'size'`` or ``'count'``, descending.
 
-        ``limit``: at most this many rows (0: all).
+        ``limit``: at most this many rows (0: all). ``retained``: rows are :class:`RetainedTypeRow` (type, count,
+        size, retained: what all the type's objects keep alive together), biggest retained first.
 
         >>> row = snapshot().type_table(limit=1)[0]
         >>> row.size > 0
         True
         """
+        if retained:
+            return _retained.retained_type_rows(self.graph, self._dominator_tree(), limit)
         if sort not in ("size", "count"):
             raise ValueError(f"type_table: sort must be 'size' or 'count', not {sort!r}")
         return [TypeRow(*row) for row in self.graph.type_stats(sort=sort, top=limit, gc_only=gc_only)]
+
+    def _dominator_tree(self):
+        if self._dominators is None:
+            self._dominators = _retained.tree(self.graph)
+        return self._dominators
+
+    def retained(self, obj_or_id):
+        """The bytes that would be freed with an object (or an id): its size plus all that only it keeps alive.
+
+        Raises ``refgraph.QueryError`` for an object the snapshot does not have.
+
+        >>> class Cache: pass
+        >>> cache = Cache(); cache.items = [bytearray(1000) for _ in range(10)]
+        >>> snapshot().retained(cache) > 10 * 1000
+        True
+        """
+        return self._dominator_tree().retained(_as_id(obj_or_id))
+
+    def dominators(self, limit=20):
+        """[:class:`DominatorRow`] (id, type, retained, size, chain) of the objects that retain the most memory
+        directly under the roots (a module, a thread's frame, an object held from C), biggest first.
+
+        >>> rows = snapshot().dominators(limit=3)
+        >>> rows[0].retained >= rows[-1].retained
+        True
+        """
+        dom = self._dominator_tree()
+        graph = self.graph
+        rows = []
+        for node_id, retained in dom.top(limit):
+            node = graph.node(graph.find(node_id))
+            rows.append(_retained.DominatorRow(node_id, node["type"], retained, node["size"],
+                                               _chain(graph, node_id)))
+        return rows
+
+    def accumulation_point(self, obj_or_id):
+        """The container under an object (or id) where its retained size spreads over many children (the list
+        or dict that grows), as a :class:`Node`; None when the memory is not spread that way."""
+        found = self._dominator_tree().accumulation_point(_as_id(obj_or_id))
+        return None if found is None else self.node(found)
 
     def count(self, typename):
         """The number of objects of a type (short name, or qualified if the snapshot was taken with
@@ -258,8 +302,7 @@ class Snapshot:
         >>> id(fresh) in {n.id for n in snapshot().new_objects(before)}
         True
         """
-        graph = self.graph
-        return [Node(**graph.node(graph.find(i))) for i in graph.new_ids(older.graph)]
+        return self.graph.nodes(self.graph.new_ids(older.graph), Node)
 
     def chain(self, obj_or_id, max_depth=0):
         """The shortest :class:`Chain` of references from a root to an object (or an id).
@@ -360,16 +403,17 @@ def load(path):
 def _print_table(rows, file):
     header = ("types", "# objects", "total size")
     cells = [(row.type, str(row.count), _common.human_size(row.size)) for row in rows]
-    w0 = max([len(header[0])] + [len(c[0]) for c in cells])
-    w1 = max([len(header[1])] + [len(c[1]) for c in cells])
-    w2 = max([len(header[2])] + [len(c[2]) for c in cells])
-    file.write(f"{header[0]:>{w0}} | {header[1]:>{w1}} | {header[2]:>{w2}}\n")
-    file.write(f"{'=' * w0} | {'=' * w1} | {'=' * w2}\n")
-    for name, n, size in cells:
-        file.write(f"{name:>{w0}} | {n:>{w1}} | {size:>{w2}}\n")
+    if rows and isinstance(rows[0], _retained.RetainedTypeRow):
+        header += ("retained size",)
+        cells = [c + (_common.human_size(row.retained),) for c, row in zip(cells, rows)]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
+    file.write(" | ".join(f"{h:>{w}}" for h, w in zip(header, widths)) + "\n")
+    file.write(" | ".join("=" * w for w in widths) + "\n")
+    for c in cells:
+        file.write(" | ".join(f"{v:>{w}}" for v, w in zip(c, widths)) + "\n")
 
 
-def summary(limit=15, file=None, collect=True, shortnames=True, sort="size"):
+def summary(limit=15, file=None, collect=True, shortnames=True, sort="size", retained=False):
     """Print a table of the types using the most memory: type, number of objects, total size.
 
     Every object is counted, including those the garbage collector does not track (``str``, ``bytes``,
@@ -378,7 +422,8 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size"):
     ``limit``: the number of rows. ``file``: where to write (default ``sys.stdout``; pass an ``io.StringIO``
     to serve the table from a debug endpoint). ``collect``: leave cyclic garbage out, as if ``gc.collect()`` had
     run (the count finds it and leaves it out, without collecting). ``shortnames``: if False, qualify type names
-    with their module. ``sort``: ``'size'`` or ``'count'``.
+    with their module. ``sort``: ``'size'`` or ``'count'``. ``retained``: add the retained size of each type's
+    objects together (what they keep alive, from a full snapshot's dominator tree) and sort by it.
 
     >>> big = 'a' * 2**26
     >>> summary(limit=1)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
@@ -388,7 +433,11 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size"):
     """
     if sort not in ("size", "count"):
         raise ValueError(f"summary: sort must be 'size' or 'count', not {sort!r}")
-    _print_table(_summary_rows(limit, collect, shortnames, sort), _common.stdout(file))
+    if retained:
+        rows = snapshot(collect=collect, shortnames=shortnames).type_table(limit=limit, retained=True)
+    else:
+        rows = _summary_rows(limit, collect, shortnames, sort)
+    _print_table(rows, _common.stdout(file))
 
 
 def _summary_rows(limit, collect, shortnames, sort):

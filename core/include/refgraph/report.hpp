@@ -1,0 +1,29 @@
+// refgraph/report.hpp: the texts every face prints (CLI, Python, web), written once.
+//
+//   chain_text(g, backref_chain(g, {n}))   "module app.cache -> attr 'USERS' (dict) -> ['alice'] (list) -> [17] -> User"
+//
+// The root comes first with its kind; a `__dict__` edge followed by a `['name']` entry reads `attr 'name'`, and so
+// does an attribute held directly (a bare identifier label); each step names the type it reaches in parentheses,
+// except the last, which names the object asked about.
+#pragma once
+
+#include <string>
+
+#include "refgraph/chain.hpp"
+#include "refgraph/graph.hpp"
+
+namespace refgraph {
+
+// The one-line chain report of a backref chain (root first). "" for a chain that was not found.
+std::string chain_text(const HeapGraph& g, const Chain& chain);
+
+// The chain as a leak's signature: chain_text with every sequence index and every key that is not an identifier
+// shown as `[*]`, so that the objects one container holds all read the same:
+// "module app -> attr 'CACHE' (dict) -> [*] -> Session".
+std::string chain_signature(const HeapGraph& g, const Chain& chain);
+
+// The label as it reads in a signature: "[*]" for "[17]", "['<str len=8>']", "[<int>]" or a key that is not an
+// identifier; other labels unchanged.
+std::string wildcard_label(const std::string& label);
+
+}  // namespace refgraph

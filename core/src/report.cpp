@@ -1,0 +1,99 @@
+#include "refgraph/report.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace refgraph {
+namespace {
+
+bool is_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  auto start = [](unsigned char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; };
+  if (!start(s[0])) return false;
+  for (unsigned char c : s) {
+    if (!start(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// Labels that are frame and cell plumbing, not attributes the program chose.
+bool is_attribute_name(std::string_view label) {
+  static constexpr std::array<std::string_view, 7> kSpecial = {"cell_contents", "f_back", "f_code", "f_globals",
+                                                                "f_builtins", "referent", "f_locals"};
+  if (!is_identifier(label) || label.substr(0, 2) == "__") return false;
+  for (std::string_view s : kSpecial) {
+    if (label == s) return false;
+  }
+  return true;
+}
+
+std::string describe(const HeapGraph& g, NodeIndex n) {
+  std::string out(g.type_name(n));
+  if (!g.label_text(n).empty()) out.append(" ").append(g.label_text(n));
+  return out;
+}
+
+std::string root_text(const HeapGraph& g, NodeIndex n) {
+  const std::string_view type = g.type_name(n);
+  switch (g.root_kind(n)) {
+    case RootKind::Module:
+      return type == "module" ? "module " + std::string(g.label_text(n)) : describe(g, n) + " (module)";
+    case RootKind::ThreadFrame:
+      return type == "frame" ? "thread frame " + std::string(g.label_text(n)) : describe(g, n) + " (thread frame)";
+    case RootKind::External:
+      return describe(g, n) + " (held from C)";
+    case RootKind::Other:
+      return describe(g, n) + " (other)";
+    case RootKind::None:
+      break;
+  }
+  return describe(g, n);
+}
+
+std::string label_of(const HeapGraph& g, EdgeIndex e, bool wildcard) {
+  return wildcard ? wildcard_label(g.edge_label_text(e)) : g.edge_label_text(e);
+}
+
+std::string chain_words(const HeapGraph& g, const Chain& c, bool wildcard) {
+  if (!c.found()) return "";
+  std::string out = root_text(g, c.nodes.front());
+  const std::size_t last = c.nodes.size() - 1;
+  for (std::size_t k = 0; k < last;) {
+    std::string edge = label_of(g, c.edges[k], wildcard);
+    std::size_t next = k + 1;
+    if (edge == "__dict__" && next < last) {
+      const std::string entry = label_of(g, c.edges[next], wildcard);
+      if (entry.size() >= 4 && entry.compare(0, 2, "['") == 0 && entry.compare(entry.size() - 2, 2, "']") == 0) {
+        edge = "attr '" + entry.substr(2, entry.size() - 4) + "'";
+        ++next;
+      }
+    } else if (is_attribute_name(edge)) {
+      edge = "attr '" + edge + "'";
+    }
+    out += " -> ";
+    if (next == last) {
+      const std::string what = wildcard ? std::string(g.type_name(c.nodes[next])) : describe(g, c.nodes[next]);
+      out += edge.empty() ? what : edge + " -> " + what;
+    } else {
+      out += (edge.empty() ? "" : edge + " ") + "(" + std::string(g.type_name(c.nodes[next])) + ")";
+    }
+    k = next;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string wildcard_label(const std::string& label) {
+  if (label.size() < 2 || label.front() != '[' || label.back() != ']') return label;
+  if (label.size() >= 4 && label.compare(0, 2, "['") == 0 && label.compare(label.size() - 2, 2, "']") == 0 &&
+      is_identifier(std::string_view(label).substr(2, label.size() - 4))) {
+    return label;
+  }
+  return "[*]";
+}
+
+std::string chain_text(const HeapGraph& g, const Chain& c) { return chain_words(g, c, false); }
+std::string chain_signature(const HeapGraph& g, const Chain& c) { return chain_words(g, c, true); }
+
+}  // namespace refgraph
