@@ -61,3 +61,22 @@ def test_a_heap_just_within_the_limits_is_captured(limits):
     headroom = 100_000  # the test's own allocations between the two captures
     limits(g.num_nodes + headroom, g.num_edges + headroom, 2**31)
     assert _core.capture().num_nodes > g.num_nodes - headroom
+
+
+@pytest.mark.parametrize(("which", "message"), [
+    (0, "more than 1000 gc-tracked objects, the most it can index (32-bit indices)"),
+    (1, "more than 1000 references between them, the most it can index (32-bit indices)"),
+])
+def test_the_garbage_search_fails_the_same_way(limits, which, message):
+    default = testing.capture_limits()
+    assert _core.count_types(find_garbage=True) is not None  # this build reads the gc lists in place
+    lowered = list(default)
+    lowered[which] = 1000
+    limits(*lowered)
+    assert _core.count_types() is not None  # a count without the search indexes nothing
+    with pytest.raises(_core.Error, match=re.escape("garbage search: the heap has " + message)):
+        _core.count_types(find_garbage=True)
+    limits(*default)
+    gc.collect()  # the gc's links were put back
+    counts, garbage = _core.count_types(find_garbage=True)
+    assert counts["list"][0] > 0 and garbage >= 0
