@@ -74,7 +74,8 @@ void register_capture(pb::module_& m) {
       "max_value_len"_a = 64, "tag"_a = "",
       "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
       "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
-      "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len.");
+      "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len; "
+      "so do dict keys, except names the program's code chose (interned identifiers): else [<str len=N>], [<int>].");
 
   pb::class_<PinnedHeap>(m, "PinnedHeap",
                          "A capture plus a strong reference to every captured object, until release().")
