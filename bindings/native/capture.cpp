@@ -74,7 +74,8 @@ void register_capture(pb::module_& m) {
       "max_value_len"_a = 64, "tag"_a = "",
       "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
       "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
-      "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len.");
+      "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len; "
+      "so do dict keys, except names the program's code chose (interned identifiers): else [<str len=N>], [<int>].");
 
   pb::class_<PinnedHeap>(m, "PinnedHeap",
                          "A capture plus a strong reference to every captured object, until release().")
@@ -105,6 +106,24 @@ void register_capture(pb::module_& m) {
         return n;
       },
       "How many objects the gc lists hold, read in place (-1 when this build cannot read them). For tests.");
+
+  // Test-only hooks, kept out of the package's API: tests lower the capture's index limits to reach them.
+  pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
+                                                  : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
+  testing.def(
+      "capture_limits",
+      []() {
+        const auto l = capture::capture_limits();
+        return pb::make_tuple(l.nodes, l.edges, l.strings);
+      },
+      "(nodes, edges, strings): the most one capture indexes.");
+  testing.def(
+      "set_capture_limits",
+      [](std::size_t nodes, std::size_t edges, std::size_t strings) {
+        capture::set_capture_limits({nodes, edges, strings});
+      },
+      "nodes"_a, "edges"_a, "strings"_a,
+      "Lowers the capture's limits (values above the defaults are clamped to them); restore with the defaults.");
 }
 
 }  // namespace refgraph::py

@@ -69,6 +69,10 @@ bool is_short_identifier(PyObject* s) {
   return PyUnicode_IsIdentifier(s) == 1;  // reads the characters only
 }
 
+bool is_program_name(PyObject* s) {
+  return ready_str(s) && PyUnicode_CHECK_INTERNED(s) != SSTATE_NOT_INTERNED && is_short_identifier(s);
+}
+
 std::string escape_quoted(const std::string& text) {
   static const char* hex = "0123456789abcdef";
   std::string out;

@@ -14,8 +14,12 @@ namespace refgraph::capture {
 bool append_utf8(std::string& out, PyObject* s, std::size_t max_chars = SIZE_MAX, bool* cut = nullptr);
 std::string utf8_of(PyObject* s);  // "" if not a ready str
 
-// A name the program chose: a str that is a Python identifier of at most 40 characters.
+// A Python identifier of at most 40 characters.
 bool is_short_identifier(PyObject* s);
+// A name the program's code chose, shown in labels: an interned str (the compiler interns the names and
+// identifier-like constants of code; setattr interns attribute names) that is a short identifier. Data read at
+// run time (a session token used as a dict key) is not interned, unless something passes it to sys.intern.
+bool is_program_name(PyObject* s);
 
 // `text` as it would appear between single quotes: backslash, quote and control characters escaped.
 std::string escape_quoted(const std::string& text);

@@ -58,12 +58,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <future>
 #include <system_error>
 #include <thread>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "../../core/src/huge_pages.hpp"
 #include "capture_frames.hpp"
@@ -87,6 +89,15 @@ constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
 
 PyObject* g_get_objects = nullptr;            // gc.get_objects
+CaptureLimits g_limits;
+
+static_assert(CaptureLimits{}.nodes <= kSkip && kSkip < PtrIndex::kAbsent && kSkip < kNoNode);
+static_assert(CaptureLimits{}.edges <= 0xFFFFFFFFu && CaptureLimits{}.strings <= kIndexLabelBit);
+
+[[noreturn]] void over_limit(std::size_t limit, const char* what, const char* index) {
+  throw Error("refgraph: capture: the heap has more than " + std::to_string(limit) + " " + what +
+              ", the most one capture can index (" + index + "); nothing was captured");
+}
 
 struct TypeInfo {
   StringId name = kNoString;
@@ -127,7 +138,7 @@ std::uint64_t rss_bytes() {
 
 class Walker {
  public:
-  explicit Walker(const CaptureOptions& o) : opt_(o) {
+  explicit Walker(const CaptureOptions& o) : opt_(o), lim_(g_limits) {
     L.dict = label("__dict__");
     L.cls = label("__class__");
     L.mro = label("__mro__");
@@ -171,6 +182,7 @@ class Walker {
     L.stop = label("stop");
     L.step = label("step");
     L.m_copy = label("m_copy");
+    int_key_label_ = label("[<int>]");
   }
 
   ~Walker() {
@@ -228,7 +240,12 @@ class Walker {
         co_exceptiontable, co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy;
   } L;
 
-  EdgeLabel label(std::string_view s) { return strings_.intern(s); }
+  StringId label(std::string_view s) {
+    const StringId id = strings_.intern(s);
+    if (__builtin_expect(id >= lim_.strings, 0))
+      over_limit(lim_.strings, "distinct label strings", "31-bit string ids beside sequence-index labels");
+    return id;
+  }
 
   std::uint32_t discover(PyObject* o) {
     if (closed_) {  // a restricted capture: no new nodes
@@ -281,6 +298,8 @@ class Walker {
     return static_cast<std::uint32_t>(i);
   }
   void grow_nodes(std::size_t cap) {
+    if (objs_.size() >= lim_.nodes) over_limit(lim_.nodes, "objects", "32-bit node indices");
+    cap = std::min(cap, lim_.nodes);
     objs_.reserve(cap);
     flags_.reserve(cap);
     balance_.reserve(cap);
@@ -337,14 +356,24 @@ class Walker {
     __builtin_prefetch(t);
     if ((reinterpret_cast<std::uintptr_t>(t) & 63) < sizeof(GcLinks))
       __builtin_prefetch(reinterpret_cast<char*>(t) - sizeof(GcLinks));  // the gc header, in the line before
+    if (__builtin_expect(edst_.size() == edst_.capacity(), 0)) grow_edges(edst_.size() * 2 + 1024);
     const auto e = static_cast<std::uint32_t>(edst_.size());
-    edst_.push_back(kSkip);  // filled in by resolve_one
-    elab_.push_back(lab);
-    eflg_.push_back(static_cast<std::uint8_t>(eflags | cur_flags_));
+    edst_.push_unchecked(kSkip);  // filled in by resolve_one
+    elab_.push_unchecked(lab);
+    eflg_.push_unchecked(static_cast<std::uint8_t>(eflags | cur_flags_));
     if (ring_count_ == kRing) resolve_one();
     ring_[(ring_head_ + ring_count_) & (kRing - 1)] = Pending{t, e, counted, false, false};
     ++ring_count_;
     if (ring_count_ > kMid) classify(ring_[(ring_head_ + ring_count_ - 1 - kMid) & (kRing - 1)]);
+  }
+
+  // The edge columns share one capacity, at most the edge limit.
+  void grow_edges(std::size_t cap) {
+    if (edst_.size() >= lim_.edges) over_limit(lim_.edges, "references", "32-bit edge indices");
+    cap = std::min(cap, lim_.edges);
+    edst_.reserve(cap);
+    elab_.reserve(cap);
+    eflg_.reserve(cap);
   }
 
   void classify(Pending& p) {
@@ -376,23 +405,31 @@ class Walker {
     while (ring_count_ > 0) resolve_one();
   }
 
+  // Called from a type's tp_traverse, C code that an exception must not unwind through: a failure (a limit,
+  // no memory) stops the traversal and is thrown again once it has returned.
   static int visit_unlabelled(PyObject* o, void* arg) {
     auto* w = static_cast<Walker*>(arg);
     if (o == nullptr) return 0;
-    for (int i = 0; i < w->ncand_; ++i) {
-      if (w->cand_[i] == o) {
-        w->cand_[i] = nullptr;  // each labelled slot is used once
-        w->emit(o, w->cand_label_[i]);
-        return 0;
+    try {
+      for (int i = 0; i < w->ncand_; ++i) {
+        if (w->cand_[i] == o) {
+          w->cand_[i] = nullptr;  // each labelled slot is used once
+          w->emit(o, w->cand_label_[i]);
+          return 0;
+        }
       }
+      w->emit(o, kNoEdgeLabel);
+    } catch (...) {
+      w->traverse_error_ = std::current_exception();
+      return 1;
     }
-    w->emit(o, kNoEdgeLabel);
     return 0;
   }
 
   void traverse(PyObject* o, traverseproc tp) {
     if (tp != nullptr) tp(o, &Walker::visit_unlabelled, this);
     ncand_ = 0;
+    if (traverse_error_) std::rethrow_exception(std::exchange(traverse_error_, nullptr));
   }
   void candidate(PyObject* o, EdgeLabel lab) {
     if (o != nullptr && ncand_ < 4) {
@@ -425,6 +462,7 @@ class Walker {
   std::string private_str(PyObject* s, bool quoted);
 
   const CaptureOptions& opt_;
+  const CaptureLimits lim_;
   StringTable strings_;
   PtrIndex index_{1 << 16};
 
@@ -460,6 +498,7 @@ class Walker {
   static std::size_t type_cache_slot(PyTypeObject* t) {
     return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
   }
+  EdgeLabel int_key_label_ = kNoEdgeLabel;
   PtrIndex key_labels_{1024};
   PtrIndex attr_labels_{1024};
   std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
@@ -513,6 +552,7 @@ class Walker {
   PyObject* cand_[4] = {};
   EdgeLabel cand_label_[4] = {};
   int ncand_ = 0;
+  std::exception_ptr traverse_error_;
 };
 
 // ---- seeds ----
@@ -633,9 +673,7 @@ void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
   // is rare. The address set is written all over: sized for what is expected, it grows if needed.
   nodes += 65536;
   grow_nodes(nodes);
-  edst_.reserve(nodes * 2);
-  elab_.reserve(nodes * 2);
-  eflg_.reserve(nodes * 2);
+  grow_edges(nodes * 2);
   gc_objs_.reserve(nodes);  // also the build's sort scratch (sort_by_address) in header mode
   index_.reset(set_entries + 4096);
 }
@@ -708,7 +746,7 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
   std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
   if (k == PtrIndex::kAbsent) {
     auto ti = std::make_unique<TypeInfo>();
-    ti->name = strings_.intern(opt_.shortnames ? type_short_name(t) : type_long_name(t));
+    ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
     ti->gc_type = PyType_IS_GC(t);
     ti->pre_header = pre_header_size(t);
     bool exact = false;
@@ -1083,13 +1121,13 @@ StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags
       break;
     }
   }
-  return text.empty() ? kNoString : strings_.intern(text);
+  return text.empty() ? kNoString : label(text);
 }
 
-// A str key or attribute name as shown: the name itself if the program chose it (an identifier of at most 40
-// characters), its value with values=True, else only its length.
+// A str key or attribute name as shown: the name itself if the program's code chose it (is_program_name), its
+// value with values=True, else only its length, so that a token used as a key stays out of dumps and reports.
 std::string Walker::private_str(PyObject* s, bool quoted) {
-  if (is_short_identifier(s)) return quoted ? "'" + utf8_of(s) + "'" : utf8_of(s);
+  if (is_program_name(s)) return quoted ? "'" + utf8_of(s) + "'" : utf8_of(s);
   if (opt_.values) {
     std::string text;
     bool cut = false;
@@ -1103,6 +1141,7 @@ std::string Walker::private_str(PyObject* s, bool quoted) {
 
 EdgeLabel Walker::key_label(PyObject* k) {
   if (PyLong_CheckExact(k)) {
+    if (!opt_.values) return int_key_label_;  // an int key is data (a user id, a card number), never a name
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(k, &overflow);
     if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit)) return index_label(static_cast<std::uint32_t>(v));
@@ -1625,6 +1664,13 @@ struct Ref {
 };
 
 }  // namespace
+
+CaptureLimits capture_limits() { return g_limits; }
+void set_capture_limits(const CaptureLimits& limits) {
+  const CaptureLimits most;  // only ever lowered: the defaults are what the indices can hold
+  g_limits = {std::min(limits.nodes, most.nodes), std::min(limits.edges, most.edges),
+              std::min(limits.strings, most.strings)};
+}
 
 void init_capture() {
   if (g_get_objects != nullptr) return;

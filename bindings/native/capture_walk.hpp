@@ -36,6 +36,18 @@ struct CaptureOptions {
 // Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.
 HeapGraph capture_heap(const CaptureOptions& options);
 
+// The most a capture indexes: its node and edge indices and its label string ids are 32-bit (node indices
+// 0xFFFFFFFE and up are markers; string ids share the edge-label word with sequence indices, whose bit is
+// kIndexLabelBit). Past a limit, capture_heap throws refgraph::Error naming it before any index wraps. Lowered
+// only by tests (_core._testing), to reach a limit on a small heap.
+struct CaptureLimits {
+  std::size_t nodes = 0xFFFFFFFEu;
+  std::size_t edges = 0xFFFFFFFFu;
+  std::size_t strings = 0x80000000u;
+};
+CaptureLimits capture_limits();
+void set_capture_limits(const CaptureLimits& limits);
+
 // Called once at module import: caches gc.get_objects and the builtin __sizeof__ implementations.
 void init_capture();
 

@@ -23,9 +23,11 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -37,6 +39,7 @@
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
+#include "capture_walk.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
 #include "register.hpp"
@@ -166,6 +169,7 @@ class Counter {
           edge_holder_ = holder;
           edge_begin_[holder] = static_cast<std::uint32_t>(targets_.size());
         }
+        if (__builtin_expect(targets_.size() >= lim_.edges, 0)) over_limit(lim_.edges, "references between them");
         targets_.push_back(t);
       }
       return;
@@ -232,9 +236,17 @@ class Counter {
   void walk_frame(PyObject* o);
   void traverse(PyObject* o, traverseproc tp) {
     if (tp != nullptr) tp(o, &Counter::visit, this);
+    if (traverse_error_) std::rethrow_exception(std::exchange(traverse_error_, nullptr));
   }
+  // Called from a type's tp_traverse, C code that an exception must not unwind through (see traverse()).
   static int visit(PyObject* o, void* arg) {
-    static_cast<Counter*>(arg)->reach(o, true);
+    auto* c = static_cast<Counter*>(arg);
+    try {
+      c->reach(o, true);
+    } catch (...) {
+      c->traverse_error_ = std::current_exception();
+      return 1;
+    }
     return 0;
   }
 
@@ -250,6 +262,7 @@ class Counter {
   std::uint32_t gc_index(PyObject* o) {
     auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(o) - 1);
     if (g->prev & kGcScratch) return static_cast<std::uint32_t>(g->prev >> 32);
+    if (__builtin_expect(refs_.size() >= lim_.nodes, 0)) over_limit(lim_.nodes, "gc-tracked objects");
     const auto k = static_cast<std::uint32_t>(refs_.size());
     const Py_ssize_t rc = Py_REFCNT(o);
     refs_.push_back(rc >= kRoot ? kRoot : static_cast<std::uint32_t>(rc));
@@ -264,6 +277,13 @@ class Counter {
   void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
 
+  // The garbage search's indices are 32-bit, as the capture's are (the same limits, capture_walk.hpp).
+  [[noreturn]] static void over_limit(std::size_t limit, const char* what) {
+    throw Error("refgraph: garbage search: the heap has more than " + std::to_string(limit) + " " + what +
+                ", the most it can index (32-bit indices)");
+  }
+  const CaptureLimits lim_ = capture_limits();
+  std::exception_ptr traverse_error_;
   const bool sizes_;
   const bool find_garbage_;
   const bool skip_garbage_;

@@ -45,9 +45,10 @@ Known differences from objgraph 3.x, one by one:
   ``filename`` nor ``output``, a temporary PNG is written and its name printed. A ``filename`` whose extension
   is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done.
 * In the drawings, nodes show type, label and shallow size (objgraph shows a ``repr``: refgraph never shows
-  ``str``/``bytes`` values unless asked), the chain to a root is highlighted, and a node with more than
-  ``too_many`` neighbours shows a "+N more <type>" summary node. ``show_backrefs`` does not stop expanding at
-  modules; the depth limit applies. ``refcounts=True`` shows ``refcount N`` as an extra line.
+  ``str``/``bytes`` values, nor dict keys that are data rather than names, unless asked), the chain to a root
+  is highlighted, and a node with more than ``too_many`` neighbours shows a "+N more <type>" summary node.
+  ``show_backrefs`` does not stop expanding at modules; the depth limit applies. ``refcounts=True`` shows
+  ``refcount N`` as an extra line.
 * ``show_backrefs``/``show_refs`` raise ``ValueError`` if none of ``objs`` is in the captured heap (an
   untracked object such as a ``str`` nothing refers to); ``show_chain`` raises ``ValueError`` when given no
   non-empty chain; ``show_most_common_types`` prints nothing (objgraph raises) when there is nothing to show;

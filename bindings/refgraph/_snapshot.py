@@ -368,8 +368,10 @@ def _chain(graph, target, max_depth=0, sites_of=None):
 def snapshot(values=False, collect=True, shortnames=True, tag=""):
     """Capture the whole heap into a :class:`Snapshot`.
 
-    ``values``: keep ``str`` and ``bytes`` values (cut short) as labels; off by default, so no data of the
-    program ends up in a snapshot or a dump.
+    ``values``: keep ``str`` and ``bytes`` values (cut short) as labels, and show every dict key as it is; off by
+    default, so no data of the program ends up in a snapshot or a dump: a key is shown only when the program's
+    code chose it (an interned name such as ``['alice']`` written in the code or an attribute name), otherwise
+    as ``[<str len=N>]`` or ``[<int>]``.
 
     ``collect``: leave cyclic garbage out, as after ``gc.collect()`` (which runs only when the capture finds
     garbage: a full collection is a third of the cost of a capture). With False, uncollected garbage is captured

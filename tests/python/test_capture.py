@@ -297,7 +297,7 @@ def test_edge_labels_of_known_structures():
     assert labelled(g, u, u.name) == ["name"]  # inline instance values (3.11) by bare name
     assert labelled(g, u, User) == ["__class__"]
     assert labelled(g, s, u) == ["alpha"]  # __slots__ member by name
-    assert sorted(labelled(g, d, u)) == sorted(["[3]", "['name']", "[<str len=18>]", "[<tuple>]", "[<str len=41>]"])
+    assert sorted(labelled(g, d, u)) == sorted(["[<int>]", "['name']", "[<str len=18>]", "[<tuple>]", "[<str len=41>]"])
     assert labelled(g, lst, u) == ["[1]"]
     cell = closure.__closure__[0]
     assert labelled(g, closure, closure.__closure__) == ["__closure__"]
