@@ -1,0 +1,172 @@
+"""refgraph.web around a bare WSGI app served by wsgiref (a thread per request): authentication, pass-through,
+parameters, the capture lock, and each page's formats; real HTTP requests on 127.0.0.1."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import subprocess
+
+import pytest
+from web_servers import PASSWORD, USER, request, start_bare
+
+from test_cli import CLI
+
+P = "/debug/memory"
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    server = start_bare(tmp_path_factory.mktemp("bare"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("auth", [None, (USER, "wrong"), ("someone", PASSWORD), (USER, PASSWORD + PASSWORD)])
+def test_wrong_or_missing_credentials_get_401(bare, auth):
+    status, headers, body = request(bare.url(f"{P}/summary"), auth=auth)
+    assert status == 401
+    assert headers["WWW-Authenticate"] == 'Basic realm="refgraph", charset="UTF-8"'
+    assert b"types" not in body
+
+
+def test_malformed_authorization_gets_401(bare):
+    for value in ("Basic !!!", "Bearer abc", "Basic " + "A" * 5000, "basic"):
+        assert request(bare.url(f"{P}/"), auth=None, headers={"Authorization": value})[0] == 401
+
+
+def test_requests_outside_the_prefix_pass_through(bare):
+    status, _, body = request(bare.url("/debug/memoryx"), auth=None)
+    assert status == 200 and body.startswith(b"app: /debug/memoryx")
+    status, _, body = request(bare.url("/items/1"), auth=None)
+    assert status == 200 and body.startswith(b"app: /items/1")
+
+
+def test_without_credentials_nothing_is_served(tmp_path):
+    server = start_bare(tmp_path, "--no-auth", auth=False)
+    try:
+        status, _, body = request(server.url(f"{P}/summary"), auth=None)
+        assert status == 200 and body.startswith(b"app: /debug/memory/summary")
+        status, _, body = request(server.url(f"{P}/"))
+        assert status == 200 and body.startswith(b"app: /debug/memory/")
+    finally:
+        server.stop()
+    log = server.output()
+    assert log.count("no credentials configured") == 1, log
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/summary?limit=-1", "limit"),
+    ("/summary?limit=abc", "limit"),
+    ("/summary?limit=100001", "out of range"),
+    ("/summary?sort=weight", "sort"),
+    ("/summary?format=xml", "format"),
+    ("/summary?limit=1&limit=2", "twice"),
+    ("/summary?colour=red", "unknown parameter"),
+    ("/growth?since=yesterday", "since"),
+    ("/chain", "exactly one of"),
+    ("/chain?type=Item&id=5", "exactly one of"),
+    ("/chain?type=" + "x" * 300, "type"),
+    ("/chain?id=0x10", "id"),
+    ("/chain?id=99999999999999999999999", "id"),
+    ("/chain?type=Item&format=gif", "format"),
+    ("/metrics?top=0", "top"),
+    ("/snapshot.rgd?worker=abc", "worker"),
+    ("/?limit=%ff", "malformed"),
+    ("/summary?" + "a=1&" * 600, "query string"),
+])
+def test_bad_parameters_get_400_with_one_line(bare, path, words):
+    status, headers, body = request(bare.url(P + path))
+    assert status == 400, body
+    assert body.endswith(b"\n") and body.count(b"\n") == 1, body
+    assert words in body.decode(), body
+    assert headers["Content-Type"].startswith("text/plain")
+
+
+def test_unknown_page_404_and_methods(bare):
+    status, _, body = request(bare.url(f"{P}/secrets"))
+    assert status == 404 and b"no page 'secrets'" in body
+    status, headers, _ = request(bare.url(f"{P}/summary"), method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    assert request(bare.url(f"{P}/summary"), method="POST", auth=None)[0] == 401  # no hint without credentials
+    status, headers, body = request(bare.url(f"{P}/summary"), method="HEAD")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+    status, _, body = request(bare.url(f"{P}/chain?type=NoSuchType"))
+    assert status == 404 and b"no live object" in body
+    status, _, body = request(bare.url(f"{P}/snapshot.rgd?worker=1"))
+    assert status == 404 and body.count(b"\n") == 1
+
+
+def test_summary_growth_and_chain_of_one_process(bare, tmp_path):
+    request(bare.url(f"{P}/growth"))
+    for k in range(30):
+        request(bare.url(f"/items/{k}"), auth=None)
+    status, _, body = request(bare.url(f"{P}/growth"))
+    text = body.decode()
+    assert status == 200
+    first_row = text.splitlines()[4]  # title, blank, heading, header, rule, first row
+    assert first_row.split("|")[0].strip() == "Item", text
+    assert "+300" in first_row and "+" in first_row.split("|")[4], text
+    doc = json.loads(request(bare.url(f"{P}/summary?format=json&limit=3&sort=count"))[2])
+    assert doc["schema"] == "refgraph.web.summary/1" and len(doc["workers"]) == 1
+    assert len(doc["workers"][0]["types"]) == 3 and doc["total"]["workers"] == 1
+    status, _, body = request(bare.url(f"{P}/chain?type=Item"))
+    assert status == 200
+    assert body.decode().splitlines()[1].startswith("module __main__ -> attr 'RENDERED' (list) -> ["), body
+    status, headers, svg = request(bare.url(f"{P}/chain?type=Item&format=svg"))
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml" and b"<svg" in svg and b"Item" in svg
+    chain = json.loads(request(bare.url(f"{P}/chain?type=Item&format=json"))[2])
+    status, _, body = request(bare.url(f"{P}/chain?id={chain['id']}&format=json"))
+    assert status == 200 and json.loads(body)["hops"] == chain["hops"]
+    # an untracked type goes through the whole capture
+    status, _, body = request(bare.url(f"{P}/chain?type=str&format=json"))
+    assert status == 200 and json.loads(body)["hops"][-1]["type"] == "str"
+
+
+def test_snapshot_is_a_dump_the_cli_reads(bare, tmp_path):
+    status, headers, body = request(bare.url(f"{P}/snapshot.rgd"))
+    assert status == 200 and headers["Content-Type"] == "application/octet-stream"
+    path = tmp_path / "worker.rgd"
+    path.write_bytes(body)
+    out = subprocess.run([CLI, "summary", str(path), "--json"], capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert doc["processes"][0]["pid"] == bare.proc.pid
+    assert doc["processes"][0]["tag"] == f"refgraph.web worker {bare.proc.pid}"
+    status, headers, body = request(bare.url(f"{P}/snapshot.rgd?format=json"))
+    assert status == 200 and headers["Content-Type"] == "application/x-ndjson"
+    assert json.loads(body.splitlines()[0])
+
+
+def test_concurrent_captures_get_503_with_retry_after(tmp_path):
+    server = start_bare(tmp_path, "--ballast", "300000", "--busy-timeout", "0")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: request(server.url(f"{P}/snapshot.rgd")), range(6)))
+    finally:
+        server.stop()
+    statuses = sorted(a[0] for a in answers)
+    assert 200 in statuses and 503 in statuses, statuses
+    for status, headers, body in answers:
+        if status == 503:
+            assert int(headers["Retry-After"]) >= 1 and body.count(b"\n") == 1
+
+
+def test_bad_configuration_is_a_clear_error(monkeypatch, caplog):
+    from refgraph.web import WSGIMiddleware
+
+    app = object()
+    with pytest.raises(ValueError, match="prefix"):
+        WSGIMiddleware(app, prefix="debug", auth=("a", "b"))
+    with pytest.raises(ValueError, match="auth"):
+        WSGIMiddleware(app, auth=("a:b", "c"))
+    with pytest.raises(ValueError, match="interval"):
+        WSGIMiddleware(app, auth=("a", "b"), interval=0)
+    monkeypatch.setenv("REFGRAPH_WEB_AUTH", "nocolon")
+    with pytest.raises(ValueError, match="REFGRAPH_WEB_AUTH"):
+        WSGIMiddleware(app)
+    monkeypatch.delenv("REFGRAPH_WEB_AUTH")
+    with caplog.at_level(logging.WARNING, logger="refgraph.web"):
+        m = WSGIMiddleware(app)
+    assert [r.message for r in caplog.records if "no credentials" in r.message]
+    assert not m.service.serves("/debug/memory/summary")
