@@ -105,7 +105,7 @@ def test_summary_growth_and_chain_of_one_process(bare, tmp_path):
     status, _, body = request(bare.url(f"{P}/growth"))
     text = body.decode()
     assert status == 200
-    first_row = text.splitlines()[4]  # title, blank, heading, header, rule, first row
+    first_row = text.splitlines()[5]  # title, blank, heading, header, rule, first row
     assert first_row.split("|")[0].strip() == "Item", text
     assert "+300" in first_row and "+" in first_row.split("|")[4], text
     doc = json.loads(request(bare.url(f"{P}/summary?format=json&limit=3&sort=count"))[2])

@@ -287,7 +287,7 @@ def sparkline(values, width=120, height=22):
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em}h2{font-size:1.1em;margin:1.2em 0 .3em}
+h1{font-size:1.4em}h2{font-size:1.1em;margin:1.2em 0 .3em}h3{font-size:1em;margin:.8em 0 .2em}
 table{border-collapse:collapse;margin:.3em 0 1em}
 th,td{padding:2px 8px;text-align:right;border-bottom:1px solid #e3e3e3}
 th:first-child,td:first-child{text-align:left}
@@ -296,6 +296,30 @@ th:first-child,td:first-child{text-align:left}
 section.total{border-left:4px solid #555;padding-left:1em}
 nav a{margin-right:1em}
 """
+
+
+GROWING_ROWS = 10
+
+
+def _rows_html(out, css_class, rows, report, pid, self_pid, base):
+    e = html.escape
+    out.append(f'<table class="{css_class}"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
+               "<th>since previous</th><th>since start</th><th>objects over time</th></tr></thead><tbody>")
+    for row in rows:
+        name = e(row[NAME])
+        if row[S_COUNT] > 0:
+            target = f"{base}/chain?type={_quote(row[NAME])}"
+            if pid != self_pid:
+                target += f"&worker={pid}"
+            cell = f'<a class="grow" href="{e(target)}" title="chain to a root">{name}</a>'
+        else:
+            cell = name
+        out.append(
+            f"<tr><td>{cell}</td><td>{row[COUNT]}</td><td>{human_size(row[SIZE])}</td>"
+            f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
+            f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td>"
+            f"<td>{sparkline(report['spark'].get(row[NAME], []))}</td></tr>")
+    out.append("</tbody></table>")
 
 
 def dashboard_html(workers, self_pid, limit, base):
@@ -325,23 +349,12 @@ def dashboard_html(workers, self_pid, limit, base):
             f'{time.strftime("%H:%M:%S", time.localtime(r["started"]))}; {r["objects"]} objects, '
             f'{human_size(r["object_bytes"])} of Python objects; {mem}; the last count held the GIL '
             f'{r["capture_seconds"] * 1000:.0f} ms (longest {r["capture_seconds_max"] * 1000:.0f} ms)</p>')
-        out.append('<table class="types"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
-                   "<th>since previous</th><th>since start</th><th>objects over time</th></tr></thead><tbody>")
-        for row in sorted(r["types"], key=_sort_key("size"))[:limit]:
-            name = e(row[NAME])
-            if row[S_COUNT] > 0:
-                target = f"{base}/chain?type={_quote(row[NAME])}"
-                if w.pid != self_pid:
-                    target += f"&worker={w.pid}"
-                cell = f'<a class="grow" href="{e(target)}" title="chain to a root">{name}</a>'
-            else:
-                cell = name
-            out.append(
-                f"<tr><td>{cell}</td><td>{row[COUNT]}</td><td>{human_size(row[SIZE])}</td>"
-                f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
-                f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td>"
-                f"<td>{sparkline(r['spark'].get(row[NAME], []))}</td></tr>")
-        out.append("</tbody></table></section>")
+        growing = sorted((row for row in r["types"] if row[S_COUNT] > 0), key=lambda x: (-x[S_COUNT], -x[S_SIZE], x[NAME]))
+        out.append(f"<h3>growing since start ({len(growing)} types)</h3>")
+        _rows_html(out, "growth", growing[:GROWING_ROWS], r, w.pid, self_pid, base)
+        out.append("<h3>largest types</h3>")
+        _rows_html(out, "types", sorted(r["types"], key=_sort_key("size"))[:limit], r, w.pid, self_pid, base)
+        out.append("</section>")
     rows = sorted(total_rows(workers), key=_sort_key("size"))[:limit]
     out.append(f'<section class="total" id="total"><h2>total over {len(live)} worker(s)</h2>')
     out.append('<table class="types total"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
