@@ -159,3 +159,48 @@ def test_uvicorn_fastapi(uvicorn):
     assert status == 200 and body == b""
     status, _, body = request(uvicorn.url("/debug/memory/summary"), method="POST")
     assert status == 405
+
+
+def test_stale_and_dead_workers_are_shown_and_cleaned_up(tmp_path):
+    import signal
+    import time
+
+    server = start_gunicorn(tmp_path, extra_env={})
+    spool = tmp_path / "spool"
+    try:
+        doc = get_json(server, "/debug/memory/summary?format=json&limit=1")
+        pids = sorted(w["pid"] for w in doc["workers"])
+        # GIVEN one worker stopped, THEN the other answers and shows it stale, with the age of its data
+        victim = pids[0]
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            time.sleep(0.5)
+            doc = get_json(server, "/debug/memory/summary?format=json&limit=1")
+            status = {w["pid"]: w for w in doc["workers"]}
+            assert status[victim]["status"] == "stale" and "did not answer" in status[victim]["reason"]
+            assert status[victim]["age_seconds"] > 0.4
+            assert doc["total"]["workers"] == 2  # its last data still counts
+        finally:
+            os.kill(victim, signal.SIGCONT)
+        # GIVEN one worker killed (gunicorn starts another), THEN it is shown dead once and its file removed
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (spool / f"w-{victim}.json").exists() and time.monotonic() < deadline:
+            doc = get_json(server, "/debug/memory/summary?format=json&limit=1")
+            time.sleep(0.2)
+        assert not (spool / f"w-{victim}.json").exists()
+        dead = [w for w in doc["workers"] if w["pid"] == victim]
+        assert dead and dead[0]["status"] == "dead", doc["workers"]
+        doc = get_json(server, "/debug/memory/summary?format=json&limit=1")
+        assert victim not in {w["pid"] for w in doc["workers"]}
+        # a file that is not a valid report is shown as invalid and not counted
+        (spool / "w-4000000.json").write_text('{"schema": "refgraph.web.worker/1", "pid": 4000000, "report": 7}')
+        os.chmod(spool / "w-4000000.json", 0o600)
+        doc = get_json(server, "/debug/memory/summary?format=json&limit=1")
+        bad = [w for w in doc["workers"] if w["pid"] == 4000000][0]
+        assert bad["status"] == "invalid" and "w-4000000.json" in bad["reason"]
+        assert "objects" not in bad
+    finally:
+        server.stop()
+    # the spool is private to the user
+    assert os.stat(spool).st_mode & 0o077 == 0

@@ -183,7 +183,7 @@ class _Process:
         if service.workers:
             directory = service.spool_dir or _spool.default_directory(service.identity)
             try:
-                self.spool = _spool.Spool(directory)
+                self.spool = _spool.Spool(directory, check_parent=not service.spool_dir)
             except _spool.SpoolError as e:
                 log.warning("refgraph.web: %s; showing this worker only", e)
         self.thread = threading.Thread(target=self._run, name="refgraph-web-sampler", daemon=True)

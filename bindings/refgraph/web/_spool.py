@@ -152,8 +152,10 @@ class Worker:
 
 
 class Spool:
-    def __init__(self, directory):
+    def __init__(self, directory, check_parent=False):
         self.directory = directory
+        if check_parent:  # the default's per-user parent in a shared /tmp must be this user's alone too
+            _private_dir(os.path.dirname(directory))
         _private_dir(directory)
 
     def _path(self, name):
