@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -192,6 +193,7 @@ class _Process:
     def stop(self):
         self._stop.set()
         if self.spool is not None:
+            self.spool.wake([self.pid], b"s")
             self.spool.unpublish(self.pid)
 
     # -- sampling ---------------------------------------------------------------------------------------------------
@@ -214,59 +216,81 @@ class _Process:
         return report
 
     def _run(self):
-        poll = min(0.2, self.service.interval)
+        """Sample every ``interval`` seconds, and at once when a sibling asks (a datagram, or the refresh file
+        where there is no socket); run the jobs posted for this worker."""
+        sock = self.spool.listen(self.pid) if self.spool is not None else None
         mtime = None
         sweep_at = 0.0
-        while not self._stop.wait(poll):
-            if os.getpid() != self.pid:
-                return
-            token = None
-            if self.spool is not None:
-                token, mtime = self.spool.refresh_token(mtime)
-            due = time.monotonic() - self.last_sample >= self.service.interval or self.last_sample == 0.0
-            if (token is not None and token > self.answered) or due:
-                if self.lock.acquire(timeout=1.0):
+        try:
+            while not self._stop.is_set() and os.getpid() == self.pid:
+                wait = self.service.interval - (time.monotonic() - self.last_sample) if self.last_sample else 0.0
+                token, jobs = None, False
+                if sock is not None:
+                    sock.settimeout(min(max(wait, 0.001), 60.0))
                     try:
-                        self._sample(token)
-                    except Exception:  # the sampler must outlive one bad sample
-                        log.exception("refgraph.web: sampling failed")
-                    finally:
-                        self.lock.release()
-            if self.spool is not None:
-                for job in self.spool.take_jobs(self.pid):
-                    self._run_job(job)
-                if time.monotonic() > sweep_at:
-                    self.spool.sweep(max_age=600)
-                    sweep_at = time.monotonic() + 60
+                        message = sock.recv(64)
+                    except (socket.timeout, OSError):
+                        message = b""
+                    token, jobs = _parse_wake(message)
+                    jobs = jobs or not message  # a lost wake-up delays a job to the next timeout, no more
+                else:
+                    self._stop.wait(min(max(wait, 0.0), 0.2))
+                    if self.spool is not None:
+                        token, mtime = self.spool.refresh_token(mtime)
+                        jobs = True
+                if self._stop.is_set():
+                    break
+                due = time.monotonic() - self.last_sample >= self.service.interval or not self.last_sample
+                if (token is not None and token > self.answered) or due:
+                    if self.lock.acquire(timeout=1.0):
+                        try:
+                            self._sample(token)
+                        except Exception:  # the sampler must outlive one bad sample
+                            log.exception("refgraph.web: sampling failed")
+                        finally:
+                            self.lock.release()
+                if self.spool is not None:
+                    if jobs:
+                        for job in self.spool.take_jobs(self.pid):
+                            self._run_job(job)
+                    if time.monotonic() > sweep_at:
+                        self.spool.sweep(max_age=600)
+                        sweep_at = time.monotonic() + 60
+        finally:
+            if self.spool is not None and os.getpid() == self.pid:
+                self.spool.close_listener(self.pid, sock)
 
     # -- every worker -----------------------------------------------------------------------------------------------
     def gather(self):
-        """Fresh data from this process and (bounded wait) from every sibling: [spool.Worker], this one first."""
+        """Fresh data from this process and (bounded wait) from every sibling: [spool.Worker], this one first.
+
+        The siblings are woken first, so they count while this process counts."""
+        token = time.time()
+        others = []
+        if self.spool is not None:
+            others = [pid for pid in self.spool.pids() if pid != self.pid]
+            if others:
+                self.spool.ask_refresh_at(token)
+                self.spool.wake(others, b"r " + repr(token).encode())
         self._acquire()
         try:
-            token = time.time()
             report = self._sample(token)
         finally:
             self.lock.release()
         me = _spool.Worker(self.pid, "live", report, published=report["time"], answered=token)
-        if self.spool is None:
-            return [me]
-        others = [pid for pid in self.spool.pids() if pid != self.pid]
+        read = []
         if others:
-            self.spool.ask_refresh_at(token)
             deadline = time.monotonic() + self.service.refresh_wait
             while True:
                 read = [self.spool.read(pid) for pid in others]
                 waiting = [w for w in read if w.status == "live" and w.answered < token]
                 if not waiting or time.monotonic() >= deadline:
                     break
-                time.sleep(0.03)
+                time.sleep(0.005)
             for w in read:
                 if w.status == "live" and w.answered < token:
                     w.status = "stale"
                     w.reason = f"did not answer within {self.service.refresh_wait:g} s"
-        else:
-            read = []
         return [me, *read]
 
     # -- pages ------------------------------------------------------------------------------------------------------
@@ -324,6 +348,7 @@ class _Process:
     def _ask(self, pid, kind, params, wait):
         """Run a job in another worker and return its result file's path; 504 if it does not answer in time."""
         nonce = self.spool.post_job(pid, kind, params)
+        self.spool.wake([pid], b"j")
         ext = "rgd" if kind == "dump" else "json"
         path = self.spool.result_path(nonce, ext)
         deadline = time.monotonic() + wait
@@ -419,6 +444,17 @@ class _Process:
             self.spool.write_result(job["nonce"], "json", json.dumps(answer).encode())
         except Exception:
             log.exception("refgraph.web: a job for this worker failed")
+
+
+def _parse_wake(message):
+    """(refresh token or None, whether jobs may be waiting) of a wake-up datagram: ``r <time>``, ``j`` or ``s``."""
+    if message.startswith(b"r ") and len(message) < 40:
+        try:
+            token = float(message[2:].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return None, False
+        return (token if token == token and abs(token) < 1e12 else None), False
+    return None, message == b"j"
 
 
 # -- chains ---------------------------------------------------------------------------------------------------------

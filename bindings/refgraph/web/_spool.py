@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import stat
 import tempfile
 import time
@@ -206,6 +207,43 @@ class Spool:
                 out.append(int(name[2:-5]))
         return sorted(out)
 
+    # -- wake-ups -----------------------------------------------------------------------------------------------
+    def listen(self, pid):
+        """A datagram socket ``s-<pid>.sock`` this worker's sampler waits on, or None where one cannot be bound
+        (a spool path too long for a socket address): then the sampler polls the refresh file instead."""
+        path = self._path(f"s-{pid}.sock")
+        if len(path.encode()) >= 104:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            sock.bind(path)
+        except OSError:
+            sock.close()
+            return None
+        return sock
+
+    def close_listener(self, pid, sock):
+        if sock is not None:
+            sock.close()
+        try:
+            os.unlink(self._path(f"s-{pid}.sock"))
+        except OSError:
+            pass
+
+    def wake(self, pids, message):
+        """Send a short message to these workers' samplers; a worker without a socket polls and sees it later."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            for pid in pids:
+                try:
+                    sock.sendto(message, self._path(f"s-{pid}.sock"))
+                except OSError:
+                    pass
+
     # -- refresh ------------------------------------------------------------------------------------------------
     def ask_refresh_at(self, token):
         """Ask every worker for a sample newer than ``token`` (a time.time())."""
@@ -282,7 +320,7 @@ class Spool:
         except OSError:
             return
         for name in names:
-            if name.startswith((".tmp-", "result-", "job-")):
+            if name.startswith((".tmp-", "result-", "job-", ".dump-")):
                 path = self._path(name)
                 try:
                     if now - os.lstat(path).st_mtime > max_age:
