@@ -13,6 +13,7 @@ main thread asks for a page, a second thread requests /ping back to back; the lo
 
 import argparse
 import base64
+import json
 import os
 import signal
 import socket
@@ -120,7 +121,6 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pympler-repeat", type=int, default=2)
     args = parser.parse_args()
-    rows = []
     server = Server(args.objects, workers=2)
     try:
         for k in range(20):
@@ -129,6 +129,10 @@ def main():
         pages = ["/debug/memory/summary", "/debug/memory/growth", "/debug/memory/metrics", "/debug/memory/",
                  "/debug/memory/chain?type=Item", "/debug/memory/chain?type=Item&format=png",
                  "/debug/memory/snapshot.rgd"]
+        counts = []
+        for _ in range(args.repeat):
+            doc = json.loads(get(server.port, "/debug/memory/summary?format=json&limit=1")[1])
+            counts += [w["capture_seconds"] for w in doc["workers"] if w["status"] == "live"]
         results = {}
         for page in pages:
             repeat = 2 if page.endswith(".rgd") else args.repeat
@@ -145,8 +149,9 @@ def main():
         dozer.stop()
 
     summary = results["/debug/memory/summary"][0]
-    print(f"refgraph.web under gunicorn, about {args.objects} objects per worker "
-          f"(idle /ping: longest {ms(idle)})\n")
+    print(f"refgraph.web under gunicorn, about {args.objects} objects per worker (idle /ping: longest {ms(idle)}; "
+          f"each worker's count held the GIL {ms(statistics.median(counts))} (median); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n")
     print("| page | latency | longest concurrent /ping | Pympler's endpoint / this |")
     print("|---|---|---|---|")
     for page, (took, worst) in results.items():

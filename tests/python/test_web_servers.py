@@ -149,7 +149,7 @@ def test_uvicorn_fastapi(uvicorn):
     assert status == 401 and "WWW-Authenticate" in headers
     status, _, body = request(uvicorn.url("/"), auth=None)
     assert status == 200 and body.startswith(b"hello from worker")
-    pids, counts = check_every_worker(uvicorn, uvicorn.proc.pid)
+    _, counts = check_every_worker(uvicorn, uvicorn.proc.pid)
     holder = max(counts, key=counts.get)
     status, headers, body = request(uvicorn.url(f"/debug/memory/chain?type=Item&format=png&worker={holder}"))
     assert status == 200 and body.startswith(b"\x89PNG"), body[:200]

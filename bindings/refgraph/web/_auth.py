@@ -40,7 +40,7 @@ def credentials(auth):
 
 def authorized(header, expected):
     """True if an ``Authorization`` header value carries the expected credentials; compared in constant time."""
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         given = b""
     else:
         try:

@@ -13,7 +13,7 @@ import sys
 import time
 from array import array
 
-from .. import _common, _core
+from .. import _common
 from . import _memory
 
 OTHER = "(other types)"  # where types beyond max_types are counted, so memory stays bounded

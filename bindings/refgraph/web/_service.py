@@ -12,6 +12,7 @@ import base64
 import gc
 import json
 import logging
+import math
 import os
 import socket
 import tempfile
@@ -453,7 +454,7 @@ def _parse_wake(message):
             token = float(message[2:].decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             return None, False
-        return (token if token == token and abs(token) < 1e12 else None), False
+        return (token if math.isfinite(token) else None), False
     return None, message == b"j"
 
 
