@@ -106,6 +106,7 @@ class Service:
         self.workers = workers
         self.identity = f"{identity}|{prefix}|{os.getcwd()}"
         self.proc = None
+        self.served = False  # set by the first request through the middleware, whatever its path
         if self.credentials is None:
             log.warning("refgraph.web: no credentials configured (auth=(user, password) or %s=user:password): "
                         "nothing is served under %s, requests there go to the app", _auth.ENV_VAR, prefix)
@@ -128,8 +129,10 @@ class Service:
     def _after_fork_parent(self):
         if self.proc is not None:
             self.proc.lock.release()
-            # A process that forks copies of itself (gunicorn's arbiter with --preload) does not serve: its workers do.
-            self.proc.stop()
+            # A process that forks copies of the app before serving any request (gunicorn's arbiter with --preload)
+            # is not a worker: its children are. One that has served keeps its sampler (a worker's subprocess).
+            if not self.served:
+                self.proc.stop()
 
     def _after_fork_child(self):
         if self.proc is not None:
@@ -142,6 +145,7 @@ class Service:
     # -- requests ---------------------------------------------------------------------------------------------------
     def serves(self, path):
         """True for a path under the prefix, when credentials are configured (else the app gets it)."""
+        self.served = True
         if self.credentials is None:
             return False
         return path == self.prefix or path.startswith(self.prefix + "/")
