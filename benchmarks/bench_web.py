@@ -132,7 +132,7 @@ def main():
         counts = []
         for _ in range(args.repeat):
             doc = json.loads(get(server.port, "/debug/memory/summary?format=json&limit=1")[1])
-            counts += [w["capture_seconds"] for w in doc["workers"] if w["status"] == "live"]
+            counts += [(w["capture_seconds"], w["capture_cpu_seconds"]) for w in doc["workers"] if w["status"] == "live"]
         results = {}
         for page in pages:
             repeat = 2 if page.endswith(".rgd") else args.repeat
@@ -150,7 +150,8 @@ def main():
 
     summary = results["/debug/memory/summary"][0]
     print(f"refgraph.web under gunicorn, about {args.objects} objects per worker (idle /ping: longest {ms(idle)}; "
-          f"each worker's count held the GIL {ms(statistics.median(counts))} (median); load average "
+          f"each worker's count held the GIL {ms(statistics.median(c[0] for c in counts))} and used "
+          f"{ms(statistics.median(c[1] for c in counts))} of CPU (medians); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n")
     print("| page | latency | longest concurrent /ping | Pympler's endpoint / this |")
     print("|---|---|---|---|")

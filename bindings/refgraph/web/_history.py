@@ -1,7 +1,8 @@
 """Samples of the heap by type, taken by the counting path (no graph), kept in a bounded ring buffer.
 
-A sample is ``(time, seconds, memory, counts, sizes)``: ``counts`` and ``sizes`` are ``array('q')`` columns
-indexed by type (``History.names``), ``seconds`` how long the count held the GIL. The first sample of the process
+A sample is ``(time, seconds, memory, counts, sizes, cpu)``: ``counts`` and ``sizes`` are ``array('q')`` columns
+indexed by type (``History.names``), ``seconds`` how long the count held the GIL, ``cpu`` the CPU time it used
+(the process's, which while the GIL is held is the count's: on a busy machine ``seconds`` is longer). The first sample of the process
 is kept apart as the baseline for "since start". The history's own objects are subtracted from every sample, so
 refgraph's bookkeeping never shows as growth.
 """
@@ -31,15 +32,15 @@ class History:
     def take(self):
         """Count the heap now and append the sample; returns it."""
         own = self._own()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         counts = _common.count_types(shortnames=True, sizes=True, collect=True)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if counts is None:  # this CPython's gc lists cannot be read in place: count a capture
             t0 = time.perf_counter()
             graph = _common.capture_collected()
             counts = {name: (n, 0, size) for name, n, size in graph.type_stats()}
             del graph
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         memory = _memory.process_memory()
         ncols = len(self.names)
         for name in counts:
@@ -53,7 +54,7 @@ class History:
             col_counts[k] += max(tracked + untracked - n_own, 0)
             col_sizes[k] += max(size - b_own, 0)
         del counts, ncols
-        sample = (time.time(), seconds, memory, col_counts, col_sizes)
+        sample = (time.time(), seconds, memory, col_counts, col_sizes, cpu)
         if self.start is None:
             self.start = sample
         self.ring.append(sample)
@@ -134,6 +135,7 @@ def report(history, top_spark=40, spark_points=60):
         "sample_times": [s[0] for s in ring],
         "capture_seconds": seconds,
         "capture_seconds_max": max(s[1] for s in history.ring),
+        "capture_cpu_seconds": latest[5],
         "memory": dict(memory),
         "objects": sum(r[1] for r in rows),
         "object_bytes": sum(r[2] for r in rows),

@@ -64,6 +64,7 @@ def worker_facts(w, now, self_pid):
             samples=r["samples"],
             capture_seconds=r["capture_seconds"],
             capture_seconds_max=r["capture_seconds_max"],
+            capture_cpu_seconds=r["capture_cpu_seconds"],
             memory=r["memory"],
             objects=r["objects"],
             object_bytes=r["object_bytes"],
@@ -82,7 +83,7 @@ def _heading(w, now, self_pid):
         if rss:
             parts.append(f"RSS {human_size(rss)}")
         parts.append(f"{r['objects']} objects, {human_size(r['object_bytes'])}")
-        parts.append(f"count held the GIL {r['capture_seconds'] * 1000:.0f} ms")
+        parts.append(f"count held the GIL {r['capture_seconds'] * 1000:.0f} ms (CPU {r['capture_cpu_seconds'] * 1000:.0f} ms)")
     return "== " + " | ".join(parts) + " =="
 
 
@@ -348,7 +349,8 @@ def dashboard_html(workers, self_pid, limit, base):
             f'<p class="facts">data {max(now - r["time"], 0.0):.1f} s old; {r["samples"]} samples since '
             f'{time.strftime("%H:%M:%S", time.localtime(r["started"]))}; {r["objects"]} objects, '
             f'{human_size(r["object_bytes"])} of Python objects; {mem}; the last count held the GIL '
-            f'{r["capture_seconds"] * 1000:.0f} ms (longest {r["capture_seconds_max"] * 1000:.0f} ms)</p>')
+            f'{r["capture_seconds"] * 1000:.0f} ms, CPU {r["capture_cpu_seconds"] * 1000:.0f} ms '
+            f'(longest {r["capture_seconds_max"] * 1000:.0f} ms)</p>')
         growing = sorted((row for row in r["types"] if row[S_COUNT] > 0), key=lambda x: (-x[S_COUNT], -x[S_SIZE], x[NAME]))
         out.append(f"<h3>growing since start ({len(growing)} types)</h3>")
         _rows_html(out, "growth", growing[:GROWING_ROWS], r, w.pid, self_pid, base)

@@ -114,7 +114,7 @@ def check_report(r):
     """ValueError naming the first field of a published report that is not as ``_history.report`` makes it."""
     if not isinstance(r, dict):
         raise ValueError("report is not an object")
-    for key in ("time", "started", "capture_seconds", "capture_seconds_max"):
+    for key in ("time", "started", "capture_seconds", "capture_seconds_max", "capture_cpu_seconds"):
         if not _is_num(r.get(key)):
             raise ValueError(f"report.{key} is not a number")
     for key in ("samples", "objects", "object_bytes"):
