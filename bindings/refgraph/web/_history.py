@@ -29,9 +29,10 @@ class History:
         self.ring = collections.deque(maxlen=size)
         self.start = None
 
-    def take(self):
-        """Count the heap now and append the sample; returns it."""
-        own = self._own()
+    def take(self, also_own=()):
+        """Count the heap now and append the sample; returns it. ``also_own``: more objects of the caller's
+        bookkeeping to leave out of the count."""
+        own = self._own(also_own)
         t0, c0 = time.perf_counter(), time.process_time()
         counts = _common.count_types(shortnames=True, sizes=True, collect=True)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -70,7 +71,7 @@ class History:
         self.column[name] = len(self.names)
         self.names.append(name)
 
-    def _own(self):
+    def _own(self, also_own=()):
         """{type name: (objects, bytes)} of what this history holds, to subtract from a count."""
         own = collections.Counter()
         size = collections.Counter()
@@ -80,6 +81,8 @@ class History:
             own[name] += 1
             size[name] += sys.getsizeof(obj)
 
+        for obj in also_own:
+            add(obj)
         add(self.ring)
         add(self.names)
         add(self.column)

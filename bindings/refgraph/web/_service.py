@@ -208,7 +208,8 @@ class _Process:
 
     def _sample(self, answered=None):
         """Count the heap, keep the sample, publish the report; the lock is held by the caller."""
-        self.history.take()
+        # The two floats this object keeps are its own bookkeeping too (none before the first sample).
+        self.history.take([x for x in (self.last_sample, self.answered) if x])
         self.last_sample = time.monotonic()
         if answered is not None:
             self.answered = max(self.answered, answered)
