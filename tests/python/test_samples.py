@@ -41,7 +41,7 @@ def test_demo(tmp_path):
     assert "without credentials: 401" in web
     growth, summary = web.split("/debug/memory/summary?limit=4")
     assert len(re.findall(r"^== worker \d+", growth, re.M)) == 2, web
-    assert re.search(r"^== total over 2 worker\(s\) ==\n.*\n.*\nItem \| +\d+ \| +\+1000 \|", growth, re.M), web
+    assert re.search(r"^== total over 2 worker\(s\) ==\n.*\n.*\n *Item \| +\d+ \| +\+1000 \|", growth, re.M), web
     assert len(re.findall(r"^== worker \d+", summary, re.M)) == 2
     assert "== total over 2 worker(s): " in summary and web.rstrip().endswith("server stopped")
 
