@@ -1,5 +1,5 @@
-"""refgraph.web in real servers: gunicorn (2 sync workers, with and without --preload) serving a Flask app,
-uvicorn (2 workers) serving a FastAPI app; real HTTP requests on 127.0.0.1."""
+"""refgraph.web in real servers: gunicorn (2 sync workers, with and without --preload; 2 gthread workers) serving
+a Flask app, uvicorn (2 workers) serving a FastAPI app; real HTTP requests on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def item_counts(doc):
     return out
 
 
-@pytest.fixture(scope="module", params=["plain", "preload"])
+@pytest.fixture(scope="module", params=["sync", "sync-preload", "gthread"])
 def gunicorn(request, tmp_path_factory):
-    server = start_gunicorn(tmp_path_factory.mktemp(f"gunicorn-{request.param}"), preload=request.param == "preload")
+    server = start_gunicorn(tmp_path_factory.mktemp(f"gunicorn-{request.param}"),
+                            preload=request.param.endswith("preload"), gthread=request.param == "gthread")
     yield server
     server.stop()
 

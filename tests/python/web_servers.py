@@ -95,10 +95,12 @@ def request(url, auth=(USER, PASSWORD), method="GET", timeout=60, headers=None):
         return e.code, e.headers, e.read()
 
 
-def start_gunicorn(tmp_path, app="web_app:app", workers=2, preload=False, extra_env=None):
+def start_gunicorn(tmp_path, app="web_app:app", workers=2, preload=False, gthread=False, extra_env=None):
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout",
             "5", "--timeout", "120"]
+    if gthread:
+        argv += ["-k", "gthread", "--threads", "4"]
     if preload:
         argv.append("--preload")
     argv.append(app)

@@ -172,6 +172,9 @@ class Service:
             wait = max(1, round(self.busy_timeout + 1))
             return error(503, "refgraph: another capture is running in this process; retry shortly",
                          [("Retry-After", str(wait))])
+        except Exception as e:  # a failure of the tool's own (disk full, say) is its answer, not the app's error
+            log.exception("refgraph.web: %s failed", path)
+            return error(500, f"refgraph: {path}: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
 
 
 class _Process:
