@@ -440,8 +440,12 @@ class _Process:
                 return
             clean = {"format": params.get("format"), "type": params.get("type"), "id": params.get("id"),
                      "max_depth": params.get("max_depth")}
-            if clean["format"] not in ("text", "json", "png", "svg") or type(clean["max_depth"]) is not int:
-                return
+            typename, target, depth = clean["type"], clean["id"], clean["max_depth"]
+            if (clean["format"] not in ("text", "json", "png", "svg") or type(depth) is not int
+                    or not 1 <= depth <= 1000 or (typename is None) == (target is None)
+                    or (typename is not None and (type(typename) is not str or len(typename) > _params.MAX_TYPE_NAME))
+                    or (target is not None and (type(target) is not int or not 1 <= target <= _params.MAX_ID))):
+                return  # not a job this middleware posted: the asker times out
             try:
                 r = self.local_chain(clean)
             except Busy:
