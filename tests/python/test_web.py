@@ -124,6 +124,16 @@ def test_summary_growth_and_chain_of_one_process(bare, tmp_path):
     assert status == 200 and json.loads(body)["hops"][-1]["type"] == "str"
 
 
+def test_growing_strings_show_in_growth(bare):
+    request(bare.url(f"{P}/growth"))
+    for k in range(50):
+        request(bare.url(f"/text/{k:04d}"), auth=None)
+    doc = json.loads(request(bare.url(f"{P}/growth?format=json&sort=size&limit=3"))[2])
+    top = doc["total"]["types"][0]
+    assert top["type"] == "str", doc["total"]
+    assert top["count_delta"] >= 50 and top["size_delta"] >= 50 * len("/text/0000") * 100
+
+
 def test_snapshot_is_a_dump_the_cli_reads(bare, tmp_path):
     status, headers, body = request(bare.url(f"{P}/snapshot.rgd"))
     assert status == 200 and headers["Content-Type"] == "application/octet-stream"

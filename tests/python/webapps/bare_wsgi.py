@@ -19,6 +19,7 @@ class Item:
 
 
 RENDERED = []
+TEXTS = []
 BALLAST = []
 
 
@@ -26,6 +27,8 @@ def app(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path.startswith("/items/"):
         RENDERED.append([Item(k) for k in range(10)])
+    if path.startswith("/text/"):
+        TEXTS.append(path * 100)  # a growing list of strings: untracked objects
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [f"app: {path} (worker {os.getpid()})\n".encode()]
 
