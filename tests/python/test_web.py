@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import os
 import subprocess
 
 import pytest
@@ -221,3 +222,28 @@ def test_the_pages_own_bookkeeping_never_shows_as_growth():
         assert not [g for g in doc["total"]["types"] if g["type"] in own_types], doc["total"]
     finally:
         middleware.close()
+
+
+def test_spool_files_are_read_as_untrusted_input(tmp_path):
+    from refgraph.web import _spool
+
+    spool = _spool.Spool(str(tmp_path / "spool"))
+    assert os.stat(spool.directory).st_mode & 0o777 == 0o700
+    good = tmp_path / "elsewhere.json"
+    good.write_text("{}")
+    os.symlink(good, tmp_path / "spool" / "w-4000001.json")
+    (tmp_path / "spool" / "w-4000002.json").write_bytes(b"[" * (_spool.MAX_RECORD + 1))
+    (tmp_path / "spool" / "w-4000003.json").write_text('{"schema": "refgraph.web.worker/1", "pid": 7}')
+    (tmp_path / "spool" / "w-4000004.json").write_text("not json")
+    reasons = {pid: spool.read(pid) for pid in spool.pids()}
+    assert set(reasons) == {4000001, 4000002, 4000003, 4000004}
+    assert all(w.status == "invalid" for w in reasons.values())
+    assert "w-4000001.json" in reasons[4000001].reason  # a symlink is not followed
+    assert "more than" in reasons[4000002].reason
+    assert "pid does not match" in reasons[4000003].reason
+    # a directory others may write to is refused
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o777)
+    os.chmod(open_dir, 0o777)
+    with pytest.raises(_spool.SpoolError, match="writable by others"):
+        _spool.Spool(str(open_dir))
