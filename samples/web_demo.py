@@ -8,6 +8,7 @@ last; alone: `python samples/web_demo.py`.
 import base64
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,6 +91,7 @@ def main():
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         print("server stopped")
+        shutil.rmtree(spool, ignore_errors=True)
     return 0
 
 

@@ -8,6 +8,7 @@ that imported the app first (gunicorn ``--preload``) gets a sampler per worker.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import gc
 import json
@@ -197,6 +198,16 @@ class _Process:
                 log.warning("refgraph.web: %s; showing this worker only", e)
         self.thread = threading.Thread(target=self._run, name="refgraph-web-sampler", daemon=True)
         self.thread.start()
+        atexit.register(self._exit)
+
+    def _exit(self):
+        """At interpreter exit: this worker's files leave the spool, and the spool goes when it is empty."""
+        if os.getpid() != self.pid or self.spool is None:
+            return  # a forked child inherits its parent's exit handlers
+        self._stop.set()
+        self.spool.unpublish(self.pid)
+        self.spool.close_listener(self.pid, None)
+        self.spool.remove_if_empty()
 
     def stop(self):
         self._stop.set()

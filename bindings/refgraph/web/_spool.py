@@ -166,7 +166,12 @@ class Spool:
     def publish(self, pid, report, answered):
         record = {"schema": SCHEMA, "pid": pid, "proc_start": process_start(pid), "published": time.time(),
                   "answered": answered, "report": report}
-        _write_atomic(self._path(f"w-{pid}.json"), json.dumps(record, separators=(",", ":")).encode())
+        data = json.dumps(record, separators=(",", ":")).encode()
+        try:
+            _write_atomic(self._path(f"w-{pid}.json"), data)
+        except FileNotFoundError:  # the last other worker exited and removed the spool: make it again
+            _private_dir(self.directory)
+            _write_atomic(self._path(f"w-{pid}.json"), data)
 
     def unpublish(self, pid):
         try:
@@ -311,6 +316,17 @@ class Spool:
                 os.unlink(self._path(name))
             except OSError:
                 pass
+
+    def remove_if_empty(self):
+        """Remove the directory once no worker has anything in it (the last worker to exit does)."""
+        try:
+            names = os.listdir(self.directory)
+            if set(names) <= {"refresh"}:
+                for name in names:
+                    os.unlink(self._path(name))
+                os.rmdir(self.directory)
+        except OSError:
+            pass
 
     def sweep(self, max_age):
         """Remove leftovers (temporary files, results nobody collected) older than ``max_age`` seconds."""
