@@ -146,15 +146,23 @@ def test_gunicorn_auth_and_pass_through(gunicorn):
     assert status == 200 and body.startswith(b"hello from worker")
 
 
-def test_uvicorn_fastapi(uvicorn):
+def test_uvicorn_fastapi(uvicorn, tmp_path):
     status, headers, _ = request(uvicorn.url("/debug/memory/growth"), auth=None)
     assert status == 401 and "WWW-Authenticate" in headers
     status, _, body = request(uvicorn.url("/"), auth=None)
     assert status == 200 and body.startswith(b"hello from worker")
-    _, counts = check_every_worker(uvicorn, uvicorn.proc.pid)
+    pids, counts = check_every_worker(uvicorn, uvicorn.proc.pid)
     holder = max(counts, key=counts.get)
     status, headers, body = request(uvicorn.url(f"/debug/memory/chain?type=Item&format=png&worker={holder}"))
     assert status == 200 and body.startswith(b"\x89PNG"), body[:200]
+    # each worker's dump streamed through the ASGI middleware (at least one of them from the other worker)
+    for pid in pids:
+        status, _, dump = request(uvicorn.url(f"/debug/memory/snapshot.rgd?worker={pid}"))
+        assert status == 200
+        (tmp_path / "w.rgd").write_bytes(dump)
+        out = subprocess.run([CLI, "summary", str(tmp_path / "w.rgd"), "--json"], capture_output=True, text=True,
+                             check=True)
+        assert json.loads(out.stdout)["processes"][0]["pid"] == pid
     status, _, body = request(uvicorn.url("/debug/memory/summary?sort=weight"))
     assert status == 400 and body.count(b"\n") == 1 and b"sort" in body
     status, _, body = request(uvicorn.url("/debug/memory/summary"), method="HEAD")

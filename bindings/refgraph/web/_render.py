@@ -198,7 +198,7 @@ def metrics_families(workers, self_pid, top):
     """[(name, help, unit-less samples [(labels dict, value)])] with at most ``top`` type labels plus 'other' per
     worker, so the label set stays bounded however many types the heap has."""
     now = time.time()
-    objects, sizes, rss, pybytes, capture, age = [], [], [], [], [], []
+    objects, sizes, rss, pybytes, capture, cpu, age = [], [], [], [], [], [], []
     for w in counted(workers):
         r = w.report
         pid = str(w.pid)
@@ -212,6 +212,7 @@ def metrics_families(workers, self_pid, top):
         rss.append(({"worker": pid}, r["memory"].get("rss", 0)))
         pybytes.append(({"worker": pid}, r["object_bytes"]))
         capture.append(({"worker": pid}, r["capture_seconds"]))
+        cpu.append(({"worker": pid}, r["capture_cpu_seconds"]))
         age.append(({"worker": pid}, max(now - r["time"], 0.0)))
     return [
         ("refgraph_objects", f"Objects per type (top {top} types by size, the rest as type=\"other\")", objects),
@@ -220,6 +221,7 @@ def metrics_families(workers, self_pid, top):
         ("refgraph_rss_bytes", "Resident set size of the worker process", rss),
         ("refgraph_python_object_bytes", "Shallow bytes of all Python objects of the worker", pybytes),
         ("refgraph_capture_seconds", "How long the worker's last count held the GIL", capture),
+        ("refgraph_capture_cpu_seconds", "CPU time of the worker's last count", cpu),
         ("refgraph_sample_age_seconds", "Age of the worker's data", age),
     ]
 
