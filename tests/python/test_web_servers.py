@@ -134,6 +134,15 @@ def test_gunicorn_metrics(gunicorn):
         assert len(types) == 6 and types[-1] == "other"  # top 5 plus the rest: bounded labels
     rss = families["refgraph_rss_bytes"].samples
     assert len(rss) == 2 and all(s.value > 1e6 for s in rss)
+    # refgraph.memory()'s accounting per worker: a bounded set of kinds that add up as it says
+    memory = {}
+    for s in families["refgraph_memory_bytes"].samples:
+        memory.setdefault(s.labels["worker"], {})[s.labels["kind"]] = s.value
+    assert set(memory) == workers
+    for kinds in memory.values():
+        assert len(kinds) == 11
+        assert kinds["rss"] == kinds["rss_file"] + kinds["rss_anon"] + kinds["rss_shmem"]
+        assert kinds["arenas_allocated"] == kinds["arenas_used"] + kinds["arenas_free"] > 0
     assert all(s.value > 0 for s in families["refgraph_python_object_bytes"].samples)
     assert all(0 < s.value < 60 for s in families["refgraph_capture_seconds"].samples)
 

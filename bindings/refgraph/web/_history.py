@@ -42,7 +42,6 @@ class History:
             counts = {name: (n, 0, size) for name, n, size in graph.type_stats()}
             del graph
             seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        memory = _memory.process_memory()
         ncols = len(self.names)
         for name in counts:
             if name not in self.column:
@@ -55,6 +54,7 @@ class History:
             col_counts[k] += max(tracked + untracked - n_own, 0)
             col_sizes[k] += max(size - b_own, 0)
         del counts, ncols
+        memory = _memory.process_memory(sum(col_sizes), sum(col_counts))
         sample = (time.time(), seconds, memory, col_counts, col_sizes, cpu)
         if self.start is None:
             self.start = sample

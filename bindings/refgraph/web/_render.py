@@ -95,6 +95,21 @@ def _table(header, cells, out):
         out.append(" | ".join(f"{x:>{w}}" for x, w in zip(c, widths)))
 
 
+def _bytes(n):
+    return ("-" if n < 0 else "") + human_size(abs(n))
+
+
+def memory_text(m):
+    """refgraph.memory()'s accounting in one line, from what a report has (at least ``rss``)."""
+    g = m.get
+    if "arenas_allocated" not in m:
+        return f"RSS {_bytes(g('rss', 0))}"
+    return (f"RSS {_bytes(g('rss'))} ({_bytes(g('rss_file'))} mapped files, {_bytes(g('rss_anon'))} anonymous); "
+            f"object allocator {_bytes(g('arenas_allocated'))} in arenas ({_bytes(g('arenas_used'))} used); "
+            f"C heap {_bytes(g('heap_in_use'))} in use, {_bytes(g('heap_free'))} free; "
+            f"not Python objects {_bytes(g('not_python_objects'))}; unaccounted {_bytes(g('unaccounted'))}")
+
+
 def _signed(n):
     return f"{n:+d}"
 
@@ -198,7 +213,7 @@ def metrics_families(workers, self_pid, top):
     """[(name, help, unit-less samples [(labels dict, value)])] with at most ``top`` type labels plus 'other' per
     worker, so the label set stays bounded however many types the heap has."""
     now = time.time()
-    objects, sizes, rss, pybytes, capture, cpu, age = [], [], [], [], [], [], []
+    objects, sizes, rss, pybytes, capture, cpu, age, memory = [], [], [], [], [], [], [], []
     for w in counted(workers):
         r = w.report
         pid = str(w.pid)
@@ -210,6 +225,7 @@ def metrics_families(workers, self_pid, top):
         objects.append(({"worker": pid, "type": "other"}, sum(x[COUNT] for x in rest)))
         sizes.append(({"worker": pid, "type": "other"}, sum(x[SIZE] for x in rest)))
         rss.append(({"worker": pid}, r["memory"].get("rss", 0)))
+        memory.extend(({"worker": pid, "kind": kind}, value) for kind, value in r["memory"].items())
         pybytes.append(({"worker": pid}, r["object_bytes"]))
         capture.append(({"worker": pid}, r["capture_seconds"]))
         cpu.append(({"worker": pid}, r["capture_cpu_seconds"]))
@@ -219,6 +235,7 @@ def metrics_families(workers, self_pid, top):
         ("refgraph_object_bytes", f"Shallow bytes per type (top {top} types by size, the rest as type=\"other\")",
          sizes),
         ("refgraph_rss_bytes", "Resident set size of the worker process", rss),
+        ("refgraph_memory_bytes", "The worker's memory by kind, as refgraph.memory() accounts for it", memory),
         ("refgraph_python_object_bytes", "Shallow bytes of all Python objects of the worker", pybytes),
         ("refgraph_capture_seconds", "How long the worker's last count held the GIL", capture),
         ("refgraph_capture_cpu_seconds", "CPU time of the worker's last count", cpu),
@@ -346,7 +363,7 @@ def dashboard_html(workers, self_pid, limit, base):
         if r is None or w not in live:
             out.append("</section>")
             continue
-        mem = ", ".join(f"{e(k)} {human_size(v)}" for k, v in sorted(r["memory"].items()))
+        mem = e(memory_text(r["memory"]))
         out.append(
             f'<p class="facts">data {max(now - r["time"], 0.0):.1f} s old; {r["samples"]} samples since '
             f'{time.strftime("%H:%M:%S", time.localtime(r["started"]))}; {r["objects"]} objects, '
