@@ -3,7 +3,8 @@ PY ?= python3
 BUILD ?= build/dev
 JOBS ?= 2
 DEB_PACKAGES = build-essential pkg-config libboost-graph-dev libgraphviz-dev graphviz doctest-dev libcli11-dev \
-               nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev file gdb
+               nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev file gdb \
+               chromium
 PYBIND11_DIR = $(shell $(PY) -c "import pybind11; print(pybind11.get_cmake_dir())" 2>/dev/null)
 
 .PHONY: help deps build install test test-cpp test-python demo bench lint asan clean
@@ -15,7 +16,8 @@ deps: ## install the Debian and PyPI packages refgraph builds and tests with (ne
 	@if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES); fi
 	$(PY) -m pip install -q --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.12" cmake ninja \
-	  "pytest>=7" "objgraph>=3.6" "gunicorn>=21" "flask>=2.2"
+	  "pytest>=7" "objgraph>=3.6" "gunicorn>=21" "flask>=2.2" \
+	  uvicorn fastapi prometheus_client
 
 build: deps ## dev build of the core library, the CLI, the Python module and the doctest suite
 	cmake -S . -B $(BUILD) -G Ninja -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR)

@@ -89,7 +89,11 @@ def main(argv=None):
         run_cli("growth", rel(before_rgd), rel(after_rgd), "--top", "5")
         run_cli("backrefs", rel(after_rgd), "--type", "LeakedItem", "--limit", "1", "--depth", "12",
                 "-o", os.path.join(args.out, "dump-backrefs.png"))
-    return 0
+
+    section("7. The same leak in a running web app: refgraph.web under gunicorn with two workers")
+    import web_demo
+
+    return web_demo.main()
 
 
 if __name__ == "__main__":

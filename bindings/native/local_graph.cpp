@@ -42,6 +42,7 @@
 #include "capture_types.hpp"
 #include "capture_walk.hpp"
 #include "column.hpp"
+#include "graph_binding.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/chain.hpp"
 #include "refgraph/dot.hpp"
@@ -853,6 +854,20 @@ std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids
   return to_dot(g, chain_subgraph(g, c, Direction::Back));
 }
 
+// A graph of only these live gc-tracked objects (a chain's hops, say), captured as the whole capture would capture
+// them: types, sizes, labels, the edges between them, root kinds. nullopt when this path cannot answer.
+std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids, const std::vector<std::string>& skip_files,
+                                       bool shortnames) {
+  const std::vector<PyObject*> objs = as_objects(ids);
+  LocalScan scan(skip_files);
+  if (!scan.build(objs)) return std::nullopt;
+  std::vector<PyObject*> members;
+  PtrIndex member(64);
+  for (PyObject* o : objs)
+    if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
+  return scan.capture(members, skip_files, shortnames);
+}
+
 // find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
 // answer.
 std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<std::uint64_t>& ids,
@@ -910,6 +925,17 @@ void register_local(pb::module_& m) {
         "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
         "capture().chain_dot(ids_root_first) for a chain of live gc-tracked objects, capturing only them. None when "
         "this path cannot answer (an id that is not a gc-tracked object; two hops not joined by a reference).");
+  m.def(
+      "local_capture",
+      [](const std::vector<std::uint64_t>& ids, const std::vector<std::string>& skip_files,
+         bool shortnames) -> pb::object {
+        std::optional<HeapGraph> g = capture::local_capture(ids, skip_files, shortnames);
+        return g ? wrap_graph(std::move(*g)) : pb::none();
+      },
+      "ids"_a, "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
+      "A Graph of only the live gc-tracked objects with these ids (as the whole capture has them, edges between them "
+      "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
+      "gc-tracked object).");
   m.def("_local_timing", []() { return capture::g_last_timing; }, "CPU seconds of the last local call's phases.");
 }
 

@@ -42,7 +42,8 @@ Known differences from objgraph 3.x, one by one:
   not called on every object visited. Every object in a returned chain is alive.
 * ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
   ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
-  ``filename`` nor ``output``, a temporary PNG is written and its name printed. A ``filename`` whose extension
+  ``filename`` nor ``output``, a temporary PNG is written and its name printed. ``output`` may also be a binary
+  file object (``io.BytesIO()``): it gets the image, PNG unless the extra keyword ``format=`` says otherwise. A ``filename`` whose extension
   is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done.
 * In the drawings, nodes show type, label and shallow size (objgraph shows a ``repr``: refgraph never shows
   ``str``/``bytes`` values, nor dict keys that are data rather than names, unless asked), the chain to a root

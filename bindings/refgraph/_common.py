@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import sys
 
@@ -74,16 +75,44 @@ def format_for(filename):
         ) from None
 
 
-def prepare_output(filename, output):
+def is_binary_file(output):
+    """True for a file object that takes bytes (``io.BytesIO``, ``open(..., 'wb')``, a socket's file)."""
+    if isinstance(output, io.TextIOBase):
+        return False
+    if isinstance(output, (io.RawIOBase, io.BufferedIOBase)):
+        return True
+    mode = getattr(output, "mode", None)
+    return isinstance(mode, str) and "b" in mode
+
+
+def prepare_output(filename, output, fmt=None):
     """Checks the output a ``show_*`` call will write before it scans the heap; for an image, starts Graphviz's
-    start-up (tens of milliseconds before a first PNG) on a helper thread meanwhile. ValueError on a bad choice."""
+    start-up (tens of milliseconds before a first PNG) on a helper thread meanwhile. Returns the format to write
+    (``format=``, else the filename's extension; for ``output``: DOT to a text file, PNG to a binary one).
+    ValueError on a bad choice."""
     if filename and output:
         raise ValueError("Cannot specify both output and filename.")
+    formats = sorted(set(IMAGE_FORMATS.values()))
+    if fmt is not None and fmt not in formats:
+        raise ValueError(f"format: expected one of {', '.join(formats)}, not {fmt!r}")
     if output is not None:
-        return
-    fmt = format_for(filename) if filename else "png"  # no file named: a temporary PNG
+        if is_binary_file(output):
+            fmt = fmt or "png"
+        elif fmt not in (None, "dot"):
+            raise ValueError(f"format {fmt!r} needs a binary file object as output (io.BytesIO(), open(..., 'wb')); "
+                             "a text one takes DOT")
+        else:
+            fmt = "dot"
+    elif filename:
+        by_name = format_for(filename)
+        if fmt is not None and fmt != by_name:
+            raise ValueError(f"{filename}: format {fmt!r} does not match the extension (a {by_name} file)")
+        fmt = by_name
+    else:
+        fmt = fmt or "png"  # no file named: a temporary image
     if fmt != "dot":
         _core.prewarm(fmt)
+    return fmt
 
 
 def human_size(n):

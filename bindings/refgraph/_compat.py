@@ -540,23 +540,26 @@ def _count_nodes(dot):
     return len(set(_NODE_STATEMENT.findall(dot)))
 
 
-def _deliver(dot, filename, output, what):
-    """Write DOT text to ``output``, or render it to ``filename``, or to a temporary PNG whose name is printed."""
+def _deliver(dot, filename, output, what, fmt):
+    """Write DOT text to ``output`` (or the image in ``fmt`` to a binary ``output``), or render it to
+    ``filename``, or to a temporary image whose name is printed."""
     if output is not None:
-        output.write(dot)
+        if not _common.is_binary_file(output):
+            output.write(dot)
+        else:
+            output.write(dot.encode() if fmt == "dot" else _core.render(dot, fmt))
         return
     nodes = _count_nodes(dot)
     if filename:
-        fmt = _common.format_for(filename)
         _core.render_to_file(dot, filename, fmt)
         if fmt == "dot":
             print(f"Graph written to {filename} ({nodes} nodes)")
         else:
             print(f"Image generated as {filename} ({nodes} nodes)")
         return
-    fd, path = tempfile.mkstemp(prefix="refgraph-", suffix=".png")
+    fd, path = tempfile.mkstemp(prefix="refgraph-", suffix="." + fmt)
     os.close(fd)
-    _core.render_to_file(dot, path, "png")
+    _core.render_to_file(dot, path, fmt)
     print(f"{what} ({nodes} nodes): image generated as {path}")
 
 
@@ -587,10 +590,10 @@ def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
 
 
 def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, what, only_ids=None):
+                refcounts, shortnames, output, extra_node_attrs, what, only_ids=None, format=None):
     if not isinstance(objs, (list, tuple)):
         objs = [objs]
-    _common.prepare_output(filename, output)  # a bad extension fails before the heap is captured
+    fmt = _common.prepare_output(filename, output, format)  # a bad choice fails before the heap is captured
     ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
@@ -599,7 +602,7 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
         dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
                                        skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
         if dot is not None:
-            _deliver(dot, filename, output, what)
+            _deliver(dot, filename, output, what, fmt)
             return
     heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
     try:
@@ -650,11 +653,11 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
     finally:
         if heap is not None:
             heap.release()
-    _deliver(dot, filename, output, what)
+    _deliver(dot, filename, output, what, fmt)
 
 
 def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
-                  extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None):
+                  extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None, format=None):
     """Draw the graph of objects that refer to ``objs``, directly and indirectly.
 
     The drawing is made in-process (no ``dot`` or ``xdot`` program needed). Nodes show type, label and size;
@@ -665,8 +668,12 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, 
 
     ``filename``: the file to write; its extension picks the format: ``.dot``, ``.png``, ``.svg`` or ``.pdf``.
 
-    ``output``: a text file object to write the DOT source to, instead of ``filename``.
-    With neither, a temporary PNG is written and its name printed.
+    ``output``: a file object to write to instead of ``filename``: a text one gets the DOT source, a binary one
+    (``io.BytesIO()``, ``open(..., 'wb')``) the image, PNG unless ``format`` says otherwise; so a web handler
+    can serve the image without a temporary file. With neither, a temporary PNG is written and its name printed.
+
+    ``format`` (refgraph only): ``'png'``, ``'svg'``, ``'pdf'`` or ``'dot'`` for a binary ``output``, or the
+    format of ``filename`` (which must then match its extension).
 
     ``max_depth``, ``too_many``: limit the depth and the breadth of the graph.
 
@@ -695,13 +702,17 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, 
     >>> show_backrefs([x], output=out)
     >>> out.getvalue().startswith('digraph')
     True
+    >>> image = io.BytesIO()
+    >>> show_backrefs([x], output=image, format='svg')
+    >>> b'<svg' in image.getvalue()
+    True
     """
     _show_graph(objs, "back", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, "show_backrefs")
+                refcounts, shortnames, output, extra_node_attrs, "show_backrefs", format=format)
 
 
 def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
-              extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None):
+              extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None, format=None):
     """Draw the graph of objects that ``objs`` refer to, directly and indirectly.
 
     Parameters are as for :func:`show_backrefs`.
@@ -714,15 +725,15 @@ def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, high
     Image generated as ...sample-graph.png (... nodes)
     """
     _show_graph(objs, "forward", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, "show_refs")
+                refcounts, shortnames, output, extra_node_attrs, "show_refs", format=format)
 
 
 def show_chain(*chains, **kw):
     """Draw one or more chains of references, as returned by :func:`find_backref_chain` or :func:`find_ref_chain`.
 
     ``backrefs`` (keyword): True (default) to trace each chain back from its last object, False to trace it
-    forward from its first. The other keywords (``filename``, ``output``, ``highlight``, ``extra_info``,
-    ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
+    forward from its first. The other keywords (``filename``, ``output``, ``format``, ``highlight``,
+    ``extra_info``, ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
 
     One chain of gc-tracked objects, with none of those keywords, is drawn from a capture of its objects alone.
 
@@ -736,7 +747,7 @@ def show_chain(*chains, **kw):
     """
     backrefs = kw.pop("backrefs", True)
     unknown = set(kw) - {"highlight", "extra_info", "refcounts", "shortnames", "filename", "output",
-                         "extra_node_attrs", "too_many", "extra_ignore"}
+                         "extra_node_attrs", "too_many", "extra_ignore", "format"}
     if unknown:
         raise TypeError(f"show_chain() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     chains = [chain for chain in chains if chain]
@@ -744,7 +755,7 @@ def show_chain(*chains, **kw):
         raise ValueError("show_chain: no non-empty chain given")
     plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
     if len(chains) == 1 and plain and kw.get("shortnames", True):
-        _common.prepare_output(kw.get("filename"), kw.get("output"))
+        fmt = _common.prepare_output(kw.get("filename"), kw.get("output"), kw.get("format"))
         # One chain: drawn exactly as given, each hop by the reference that joins it to the next. Only its objects
         # are captured when they are all gc-tracked (_core.local_chain_dot); otherwise, or if that cannot answer,
         # the whole heap.
@@ -760,7 +771,7 @@ def show_chain(*chains, **kw):
                 dot = None  # not a chain of references in this heap: draw the neighbourhood as objgraph does
             del graph
         if dot is not None:
-            _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain")
+            _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain", fmt)
             return
     only_ids = {id(o) for chain in chains for o in chain}
     max_depth = max(map(len, chains)) - 1
@@ -770,4 +781,5 @@ def show_chain(*chains, **kw):
         starts, direction, what = [chain[0] for chain in chains], "forward", "show_chain"
     _show_graph(starts, direction, max_depth, kw.get("extra_ignore", ()), None, kw.get("too_many", 10),
                 kw.get("highlight"), kw.get("filename"), kw.get("extra_info"), kw.get("refcounts", False),
-                kw.get("shortnames", True), kw.get("output"), kw.get("extra_node_attrs"), what, only_ids=only_ids)
+                kw.get("shortnames", True), kw.get("output"), kw.get("extra_node_attrs"), what, only_ids=only_ids,
+                format=kw.get("format"))

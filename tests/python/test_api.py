@@ -417,7 +417,7 @@ def test_api_doc_example_runs(index, tmp_path):
 # ---- every docstring example runs ----
 
 
-@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot"])
+@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot", "refgraph.web._wsgi"])
 def test_docstring_examples(module_name):
     import doctest
     import importlib

@@ -36,6 +36,14 @@ def test_demo(tmp_path):
     assert image.read_bytes().startswith(b"\x89PNG")
     # the summary table
     assert re.search(r"^ *types \| +# objects \| +total size$", out, re.M)
+    # the web app under gunicorn: 401 without credentials; /growth and /summary answer for both workers
+    web = out[out.index("== 7. "):]
+    assert "without credentials: 401" in web
+    growth, summary = web.split("/debug/memory/summary?limit=4")
+    assert len(re.findall(r"^== worker \d+", growth, re.M)) == 2, web
+    assert re.search(r"^== total over 2 worker\(s\) ==\n.*\n.*\n *Item \| +\d+ \| +\+1000 \|", growth, re.M), web
+    assert len(re.findall(r"^== worker \d+", summary, re.M)) == 2
+    assert "== total over 2 worker(s): " in summary and web.rstrip().endswith("server stopped")
 
 
 def test_demo_runs_the_cli_when_installed(tmp_path):

@@ -1,0 +1,34 @@
+"""A FastAPI app with the same leak as samples/web_app.py, refgraph's pages mounted as ASGI middleware."""
+
+import os
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from refgraph.web import ASGIMiddleware
+
+
+class Item:
+    def __init__(self, n, owner):
+        self.n = n
+        self.owner = owner
+
+
+RENDERED = []
+
+app = FastAPI()
+
+
+@app.get("/items/{n}", response_class=PlainTextResponse)
+def items(n: int):
+    page = [Item(k, n) for k in range(10)]
+    RENDERED.append(page)
+    return f"{len(page)} items for page {n} (worker {os.getpid()})\n"
+
+
+@app.get("/", response_class=PlainTextResponse)
+def index():
+    return f"hello from worker {os.getpid()}\n"
+
+
+app.add_middleware(ASGIMiddleware, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")))
