@@ -74,6 +74,8 @@ def test_without_credentials_nothing_is_served(tmp_path):
     ("/chain?type=Item&format=gif", "format"),
     ("/metrics?top=0", "top"),
     ("/snapshot.rgd?worker=abc", "worker"),
+    ("/retained?limit=0", "limit"),
+    ("/retained?format=png", "format"),
     ("/?limit=%ff", "malformed"),
     ("/summary?" + "a=1&" * 600, "query string"),
 ])
@@ -123,6 +125,21 @@ def test_summary_growth_and_chain_of_one_process(bare, tmp_path):
     # an untracked type goes through the whole capture
     status, _, body = request(bare.url(f"{P}/chain?type=str&format=json"))
     assert status == 200 and json.loads(body)["hops"][-1]["type"] == "str"
+
+
+def test_retained_sizes_of_one_process(bare):
+    for k in range(30):
+        request(bare.url(f"/items/{k}"), auth=None)
+    doc = json.loads(request(bare.url(f"{P}/retained?format=json&limit=5"))[2])
+    assert doc["schema"] == "refgraph.web.retained/1" and doc["pid"] == bare.proc.pid
+    assert len(doc["dominators"]) == 5 and doc["total_size"] >= doc["dominators"][0]["retained"]
+    assert [d["retained"] for d in doc["dominators"]] == sorted((d["retained"] for d in doc["dominators"]), reverse=True)
+    items = {t["type"]: t for t in json.loads(request(bare.url(f"{P}/retained?format=json&limit=1000"))[2])["types"]}
+    assert items["Item"]["count"] >= 300 and items["Item"]["retained"] >= items["Item"]["size"]
+    status, headers, body = request(bare.url(f"{P}/retained?limit=3"))
+    text = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert text.startswith(f"retained sizes in worker {bare.proc.pid}: ") and "types by retained size" in text
 
 
 def test_growing_strings_show_in_growth(bare):

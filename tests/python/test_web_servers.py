@@ -105,6 +105,10 @@ def test_gunicorn_every_worker(gunicorn, tmp_path):
     assert chain["schema"] == "refgraph.web.chain/1" and chain["pid"] == holder
     assert chain["root_kind"] == "module" and chain["hops"][-1]["type"] == "Item"
     assert chain["text"].startswith("module web_app -> attr 'RENDERED' (list)"), chain["text"]
+    # retained sizes, asked of another worker
+    other = get_json(gunicorn, f"/debug/memory/retained?format=json&limit=3&worker={holder}")
+    assert other["schema"] == "refgraph.web.retained/1" and other["pid"] == holder
+    assert len(other["dominators"]) == 3
     # every worker's dump, read by the CLI
     for pid in sorted(pids):
         status, _, dump = request(gunicorn.url(f"/debug/memory/snapshot.rgd?worker={pid}"))

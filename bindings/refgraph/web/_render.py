@@ -16,6 +16,7 @@ GROWTH_SCHEMA = "refgraph.web.growth/1"
 DASHBOARD_SCHEMA = "refgraph.web.dashboard/1"
 METRICS_SCHEMA = "refgraph.web.metrics/1"
 CHAIN_SCHEMA = "refgraph.web.chain/1"
+RETAINED_SCHEMA = "refgraph.web.retained/1"
 
 # Row of a report's "types": name, count, bytes, count and bytes since the previous sample, since start.
 NAME, COUNT, SIZE, D_COUNT, D_SIZE, S_COUNT, S_SIZE = range(7)
@@ -352,7 +353,8 @@ def dashboard_html(workers, self_pid, limit, base):
            f"<h1>refgraph: memory by type, {len(live)} worker(s)</h1>",
            "<nav>" + "".join(f'<a href="{e(base)}/{p}">{t}</a>' for p, t in (
                ("summary", "summary"), ("growth", "growth"), ("growth?since=start", "growth since start"),
-               ("metrics", "metrics"), ("snapshot.rgd", "snapshot of this worker"), ("?format=json", "JSON"))) + "</nav>"]
+               ("retained", "retained sizes (full capture)"), ("metrics", "metrics"),
+               ("snapshot.rgd", "snapshot of this worker"), ("?format=json", "JSON"))) + "</nav>"]
     for w in workers:
         r = w.report
         out.append(f'<section class="worker" id="worker-{w.pid}" data-pid="{w.pid}" data-status="{e(w.status)}">')
@@ -385,6 +387,24 @@ def dashboard_html(workers, self_pid, limit, base):
                    f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
                    f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td></tr>")
     out.append("</tbody></table></section></body></html>")
+    return ("\n".join(out) + "\n").encode()
+
+
+def retained(pid, objects, total, seconds, rows, types, as_json):
+    """/retained: the biggest retainers under the roots and the types by retained size, of one full capture."""
+    if as_json:
+        return to_json({"schema": RETAINED_SCHEMA, "pid": pid, "objects": objects, "total_size": total,
+                        "seconds": round(seconds, 3),
+                        "dominators": [{"id": r.id, "type": r.type, "retained": r.retained, "size": r.size,
+                                        "chain": str(r.chain)} for r in rows],
+                        "types": [t._asdict() for t in types]})
+    out = [f"retained sizes in worker {pid}: {objects} objects, {human_size(total)}; "
+           f"full capture and dominator tree in {seconds:.2f} s", "", "biggest retainers under the roots:"]
+    _table(("retained", "size", "type", "chain"),
+           [(human_size(r.retained), human_size(r.size), r.type, str(r.chain)) for r in rows], out)
+    out += ["", "types by retained size (what all their objects keep alive together):"]
+    _table(("type", "objects", "total size", "retained"),
+           [(t.type, str(t.count), human_size(t.size), human_size(t.retained)) for t in types], out)
     return ("\n".join(out) + "\n").encode()
 
 

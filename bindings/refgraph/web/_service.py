@@ -22,13 +22,13 @@ import time
 import weakref
 
 from .. import _common, _core
-from .._snapshot import Chain, Hop, _chain
+from .._snapshot import Chain, Hop, Snapshot, _chain
 from . import _auth, _history, _params, _render, _spool
 from ._params import BadRequest
 
 log = logging.getLogger("refgraph.web")
 
-ENDPOINTS = ("", "summary", "growth", "chain", "snapshot.rgd", "metrics")
+ENDPOINTS = ("", "summary", "growth", "chain", "retained", "snapshot.rgd", "metrics")
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 
@@ -390,16 +390,44 @@ class _Process:
         params = {"format": fmt, "type": typename, "id": target, "max_depth": max_depth}
         pid = self._other_worker(p)
         if pid is not None:
-            path = self._ask(pid, "chain", params, wait=max(10.0, self.service.refresh_wait))
-            try:
-                data = _spool._read_checked(path, _spool.MAX_RESULT_JSON)
-                answer = json.loads(data)
-                return Response(int(answer["status"]), base64.b64decode(answer["body"]), str(answer["content_type"]))
-            except (ValueError, KeyError, TypeError) as e:
-                raise BadRequest(f"worker {pid}: unreadable answer ({e})", 502) from None
-            finally:
-                discard(path)
+            return self._answer_of(pid, self._ask(pid, "chain", params, wait=max(10.0, self.service.refresh_wait)))
         return self.local_chain(params)
+
+    def page_retained(self, query, base):
+        p = _params.parse(query, {"format", "limit", "worker"}, "/retained")
+        fmt = _params.choice(p, "format", ("text", "json"), "text")
+        limit = _params.integer(p, "limit", 20, 1, 1000)
+        params = {"format": fmt, "limit": limit}
+        pid = self._other_worker(p)
+        if pid is not None:
+            return self._answer_of(pid, self._ask(pid, "retained", params, wait=120.0))
+        return self.local_retained(params)
+
+    def local_retained(self, params):
+        """A full capture and its dominator tree: the biggest retainers and the types by retained size."""
+        self._acquire()
+        try:
+            started = time.perf_counter()
+            snap = Snapshot(_common.capture_collected(tag=f"refgraph.web worker {self.pid}"))
+            rows = snap.dominators(limit=params["limit"])
+            types = snap.type_table(retained=True, limit=params["limit"])
+            seconds = time.perf_counter() - started
+            total = snap._dominator_tree().total
+            as_json = params["format"] == "json"
+            body = _render.retained(self.pid, len(snap), total, seconds, rows, types, as_json)
+            return Response(200, body, JSON if as_json else TEXT)
+        finally:
+            self.lock.release()
+
+    def _answer_of(self, pid, path):
+        try:
+            data = _spool._read_checked(path, _spool.MAX_RESULT_JSON)
+            answer = json.loads(data)
+            return Response(int(answer["status"]), base64.b64decode(answer["body"]), str(answer["content_type"]))
+        except (ValueError, KeyError, TypeError) as e:
+            raise BadRequest(f"worker {pid}: unreadable answer ({e})", 502) from None
+        finally:
+            discard(path)
 
     def local_chain(self, params):
         self._acquire()
@@ -449,6 +477,12 @@ class _Process:
                 fmt = "json" if params.get("format") == "json" else "rgd"
                 self.local_dump(fmt, self.spool.result_path(job["nonce"], "rgd"))
                 return
+            if job["kind"] == "retained":
+                fmt, limit = params.get("format"), params.get("limit")
+                if fmt not in ("text", "json") or type(limit) is not int or not 1 <= limit <= 1000:
+                    return  # not a job this middleware posted: the asker times out
+                self._write_answer(job, lambda: self.local_retained({"format": fmt, "limit": limit}))
+                return
             clean = {"format": params.get("format"), "type": params.get("type"), "id": params.get("id"),
                      "max_depth": params.get("max_depth")}
             typename, target, depth = clean["type"], clean["id"], clean["max_depth"]
@@ -457,17 +491,20 @@ class _Process:
                     or (typename is not None and (type(typename) is not str or len(typename) > _params.MAX_TYPE_NAME))
                     or (target is not None and (type(target) is not int or not 1 <= target <= _params.MAX_ID))):
                 return  # not a job this middleware posted: the asker times out
-            try:
-                r = self.local_chain(clean)
-            except Busy:
-                r = error(503, "refgraph: another capture is running in that worker; retry shortly")
-            except BadRequest as e:
-                r = error(e.status, str(e))
-            content_type = dict(r.headers)["Content-Type"]
-            answer = {"status": r.status, "content_type": content_type, "body": base64.b64encode(r.body).decode()}
-            self.spool.write_result(job["nonce"], "json", json.dumps(answer).encode())
+            self._write_answer(job, lambda: self.local_chain(clean))
         except Exception:
             log.exception("refgraph.web: a job for this worker failed")
+
+    def _write_answer(self, job, respond):
+        try:
+            r = respond()
+        except Busy:
+            r = error(503, "refgraph: another capture is running in that worker; retry shortly")
+        except BadRequest as e:
+            r = error(e.status, str(e))
+        content_type = dict(r.headers)["Content-Type"]
+        answer = {"status": r.status, "content_type": content_type, "body": base64.b64encode(r.body).decode()}
+        self.spool.write_result(job["nonce"], "json", json.dumps(answer).encode())
 
 
 def _parse_wake(message):

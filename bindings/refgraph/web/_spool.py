@@ -293,7 +293,7 @@ class Spool:
                 nonce = job["nonce"]
                 if not (isinstance(nonce, str) and len(nonce) == 16 and all(c in "0123456789abcdef" for c in nonce)):
                     raise ValueError("bad nonce")
-                if job.get("kind") not in ("dump", "chain") or not isinstance(job.get("params"), dict):
+                if job.get("kind") not in ("dump", "chain", "retained") or not isinstance(job.get("params"), dict):
                     raise ValueError("bad job")
                 jobs.append(job)
             except (ValueError, KeyError, TypeError):
