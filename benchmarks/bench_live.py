@@ -12,6 +12,7 @@ shared machine single runs of the same operation vary by a third or more.
 
 import argparse
 import io
+import glob
 import json
 import os
 import subprocess
@@ -157,7 +158,8 @@ COMPARISONS = [
 def measure(tool, name, n_objects, timeout):
     env = dict(os.environ)
     bindings = os.path.join(REPO, "bindings")
-    if os.path.exists(os.path.join(bindings, "refgraph")):
+    # The dev build's module beside the sources, if there is one; else the installed package (`make bench`).
+    if glob.glob(os.path.join(bindings, "refgraph", "_core*.so")):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (bindings, env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", tool, name, str(n_objects)]
     try:

@@ -29,7 +29,7 @@ int fail(const std::string& kind, const std::string& message, int status) {
 int run(int argc, char** argv) {
   using namespace refgraph::cli;
   CLI::App app("refgraph: find what keeps Python objects alive, from heap dumps", "refgraph");
-  app.set_version_flag("--version", "refgraph 0.1.0");
+  app.set_version_flag("--version", "refgraph " REFGRAPH_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command
   app.add_flag("--timing", globals().timing, "print load and query times on stderr")->group("");  // hidden

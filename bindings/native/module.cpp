@@ -5,7 +5,7 @@
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "refgraph's native engine (private: use the refgraph package)";
-  m.attr("__version__") = "0.1.0";
+  m.attr("__version__") = REFGRAPH_VERSION;
   refgraph::py::register_errors(m);
   refgraph::py::register_graph(m);
   refgraph::py::register_capture(m);

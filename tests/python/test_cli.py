@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -348,7 +349,8 @@ def test_bad_output_format_leaves_nothing(tmp_path):
 def test_help_and_version():
     assert run("--help").stdout.startswith("refgraph: find what keeps")
     assert "--depth" in run("backrefs", "--help").stdout
-    assert run("--version").stdout.strip() == "refgraph 0.1.0"
+    version = re.search(r'^version = "([0-9.]+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert run("--version").stdout.strip() == f"refgraph {version}"
 
 
 def test_chain_of_a_root_is_the_root_alone():
