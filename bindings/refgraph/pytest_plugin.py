@@ -168,6 +168,8 @@ class _Runner:
             options = dict(marker.kwargs)
         from . import leakcheck
 
+        # every test of a suite: screened cheaply before counting; a marked test: counted after every run
+        options.setdefault("screen", marker is None)
         if self.images is not None:
             options.setdefault("images", self.images)
         if self.runs is not None:
