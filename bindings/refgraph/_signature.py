@@ -69,13 +69,18 @@ def holder_key(hops, root_kind, first_new=None):
     return wildcard(" -> ".join(text for text, _ in _steps(_cut(hops, max(0, end - 1)), root_kind)))
 
 
+# The test harness's own types rank with the standard library's: a leak through a traceback keeps pytest's frames
+# and their locals alive too, and the program's types are the news.
+_HARNESS = frozenset({"_pytest", "pytest", "pluggy", "refgraph"})
+
+
 def type_rank(qualified_name):
-    """USER (0), LIBRARY (1: the standard library) or BUILTIN (2) for a ``module.qualname`` type name."""
+    """USER (0), LIBRARY (1: the standard library, pytest) or BUILTIN (2) for a ``module.qualname`` type name."""
     module, _, _ = qualified_name.rpartition(".")
     top = module.partition(".")[0]
     if not module or module == "builtins":
         return BUILTIN
-    if top in sys.stdlib_module_names or top.lstrip("_") in sys.stdlib_module_names:
+    if top in sys.stdlib_module_names or top.lstrip("_") in sys.stdlib_module_names or top in _HARNESS:
         return LIBRARY
     return USER
 
