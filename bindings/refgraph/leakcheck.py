@@ -420,13 +420,14 @@ class _Check:
       If no, nothing grew: clean. Young objects go straight to counting; memory alone gets a second screened run;
     - up to ``calls`` counted runs: the heap counted by type (``_core.count_types``) after each, stopped as soon
       as no type can meet the rule (:func:`_judge`);
-    - a leak found, one more run between two captures: its new objects, their chains and holders.
+    - a leak found, two more runs between three captures: the objects that the first run made and the second
+      kept (not replaced), their chains and holders.
 
     When objects were frozen before the check (the program's own ``gc.freeze()``, or a check inside a check), the
     screen is skipped and every measured run is counted.
     """
 
-    __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found",
+    __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",
                  "base", "final", "heap", "started_tracing", "result")
 
     def __init__(self, opts, where, unit="call"):
@@ -440,6 +441,7 @@ class _Check:
         self.now = [0, 0, 0]
         self.store = None
         self.found = []
+        self.made = {}
         self.base = self.final = self.heap = None
         self.started_tracing = False
         self.result = []
@@ -487,6 +489,9 @@ class _Check:
             self._capture_base()
             return False
         if self.phase == "report":
+            self._capture_middle()
+            return False
+        if self.phase == "report again":
             return self._done(self._explain())
         raise AssertionError(f"after_run in phase {self.phase}")
 
@@ -535,6 +540,14 @@ class _Check:
             self.started_tracing = True
         self.phase = "report"
 
+    def _capture_middle(self):
+        """The objects of each leaking type that one run made: the samples, if the next run does not free them."""
+        gc.collect()
+        middle = _capture()
+        self.made = {leak.type: _new_ids_of_type(self.base, middle, leak.type) for leak in self.found}
+        del middle
+        self.phase = "report again"
+
     def _explain(self):
         gc.collect()
         if tracemalloc.is_tracing():
@@ -542,7 +555,8 @@ class _Check:
             self.final = self.heap.graph
         else:
             self.final = _capture()
-        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where) for leak in self.found]
+        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, self.made.get(leak.type))
+                for leak in self.found]
 
     def _done(self, leaks):
         self.result = leaks
@@ -569,15 +583,24 @@ class _Check:
             self.store.close()
             self.store = None
         self.base = self.final = None
+        self.made = {}
 
 
 def _new_ids_of_type(base, final, type_name):
     return sorted(set(final.ids_of_type(type_name)) - set(base.ids_of_type(type_name)))
 
 
-def _samples(base, final, leak):
-    """Candidate objects whose chain explains the leak: new objects, the largest first for a size leak."""
+def _samples(base, final, leak, made=None):
+    """Candidate objects whose chain explains the leak: new objects, the largest first for a size leak.
+
+    ``made``: the ids of the type that one run made (new since `base`) as found before a last run: those that
+    `final` still holds are kept, not replaced, and come first (a run also replaces objects of a leaking type
+    that are not the leak, such as a handler's fresh list).
+    """
     ids = _new_ids_of_type(base, final, leak.type)
+    if made and not leak.by_size:
+        kept = set(ids).intersection(made)
+        ids = sorted(kept) + [oid for oid in ids if oid not in kept]
     if leak.by_size:
         grown = []
         for oid in ids or final.ids_of_type(leak.type):
@@ -612,9 +635,9 @@ def _slug(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "leak"
 
 
-def _explain(leak, base, final, heap, opts, where):
+def _explain(leak, base, final, heap, opts, where, made=None):
     found = None
-    for oid in _samples(base, final, leak):
+    for oid in _samples(base, final, leak, made):
         chain = _chain(final, oid, base)
         if chain is not None and (found is None or found[1][1] == "unreachable"):
             found = (oid, chain)
@@ -690,8 +713,8 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
 
     After ``warmup`` calls (which fill caches), up to ``calls`` more calls are measured: after each, the heap is
     collected (``gc.collect()``) and counted by type. A type that gains at least one object in (nearly) every
-    measured call, or whose total size grows by ``min_bytes_per_call`` in every call, is a leak: one more call
-    runs between two captures of the heap to find the chains of references that hold its new objects, and
+    measured call, or whose total size grows by ``min_bytes_per_call`` in every call, is a leak: two more calls
+    run between three captures of the heap to find the chains of references that hold its new objects, and
     :class:`LeakError` is raised, leading with each holder. The measured calls stop as soon as no type can meet
     the rule any more (a clean function usually runs ``warmup + 2`` times); then the decorated call returns the
     last call's result. Works on functions, methods and ``async def`` functions (the wrapper stays a coroutine

@@ -229,20 +229,16 @@ def _checked_protocol(item, nextitem, opts):
         if reports[0].passed:
             reports.append(call_and_report(item, "call", log=False))
         passed = all(report.passed for report in reports)
+        if not passed and (item.session.shouldfail or item.session.shouldstop):
+            nextitem = None  # as pytest does: the session stops, everything is torn down
         # the function-scoped fixtures only: the runs that follow need the wider ones
         reports.append(call_and_report(item, "teardown", log=False, nextitem=item.parent if passed else nextitem))
         _drop_request(item)
         if passed and reports[-1].passed:
-            state = _ItemState(item)
-            done = check.after_run()
-            while not done:
-                not_checked = _repeat(item)
-                state.restore()
-                if not_checked is not None:
-                    break
-                done = check.after_run()
-            if not_checked is None and check.leaks():
-                error = check.error()
+            try:
+                not_checked, error = _repeat_under(check, item)
+            except Exception as failure:  # noqa: BLE001 - the check's own failure must not end the session
+                not_checked = f"refgraph could not check it: {type(failure).__name__}: {failure}"
     finally:
         check.close()
     if len(reports) == 3 and reports[1].when == "call" and reports[1].passed:
@@ -258,6 +254,19 @@ def _checked_protocol(item, nextitem, opts):
     for report in reports:
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+def _repeat_under(check, item):
+    """Repeat `item` until `check` is done: (first error line of a failed repeat or None, LeakError or None)."""
+    state = _ItemState(item)
+    done = check.after_run()
+    while not done:
+        failure = _repeat(item)
+        state.restore()
+        if failure is not None:
+            return failure, None
+        done = check.after_run()
+    return None, (check.error() if check.leaks() else None)
 
 
 def _init_request(item):

@@ -261,11 +261,11 @@ def test_fake_leak_gives_the_chain_and_counts_per_call(fake_heap):
     (leak,) = caught.value.leaks
     assert (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.objects, leak.bytes) == ("User", 1, 48, 5, 240)
     assert leak.root_kind == "module"
-    assert leak.sample_id == fake_heap["nodes"][-1][0]  # the User made by the call between the two captures
+    assert leak.sample_id == fake_heap["nodes"][-2][0]  # made by the first call between the captures, kept by the second
     assert leak.chain is not None and leak.chain.endswith("User")
     assert "CACHE" in leak.chain
     assert leak.signature == "module app -> attr 'CACHE' (list) -> [*] -> User"
-    assert len(fake_heap["nodes"]) == 3 + 8  # 2 warm-up + 5 measured calls, 1 between the captures
+    assert len(fake_heap["nodes"]) == 3 + 9  # 2 warm-up + 5 measured calls, 2 between the captures
 
 
 def test_fake_clean_function_passes_and_the_measurement_does_not_count_itself(fake_heap):
