@@ -533,3 +533,32 @@ def test_the_wider_fixtures_are_torn_down_once_after_the_runs_and_their_errors_r
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_query*", "*RuntimeError: db would not close"])
+
+
+def test_under_xdist_each_worker_checks_and_the_summary_groups_all(pytester, run):
+    pytest.importorskip("xdist")  # in the test extra: installed wherever `make test` runs
+    pytester.makepyfile(
+        test_workers="""
+        import pytest
+
+        class Entry:
+            pass
+
+        CACHE = {}
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_cached(n):
+            CACHE[f"key {n} {len(CACHE)}"] = Entry()
+
+        def test_clean():
+            Entry()
+        """
+    )
+    result = run("--refgraph-leaks", "-n", "2")
+    result.assert_outcomes(passed=1, failed=6)
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 6 leaking tests, by holder (1) =*",
+        "module test_workers -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
+        "    6 tests, growing Entry, str: *",
+        "refgraph: 7 tests leak-checked, 6 leaking, 0 not leak-checked (fail when repeated)",
+    ])
