@@ -164,7 +164,7 @@ def group_tests(pairs):
     and ``types``), the holder with the most tests first."""
     groups = {}
     for test_id, holder in pairs:
-        sig, kind, types, tests = groups.setdefault(holder.key, (holder.signature, holder.root_kind, {}, {}))
+        _, _, types, tests = groups.setdefault(holder.key, (holder.signature, holder.root_kind, {}, {}))
         for t in holder.types:
             types.setdefault(t, None)
         tests.setdefault(test_id, None)

@@ -137,8 +137,8 @@ class LeakError(AssertionError):
         else:
             run = f"{self.calls} measured {u}s after {self.warmup} warm-up {u}{'s' * (self.warmup != 1)}"
         n, t = len(self.holders), len(self.leaks)
-        lines = [f"refgraph: {self.where} leaks through {n} holder{'s' * (n != 1)} "
-                 f"({t} type{'s' * (t != 1)} grew with {run})"]
+        lines = [(f"refgraph: {self.where} leaks through {n} holder{'s' * (n != 1)} "
+                  f"({t} type{'s' * (t != 1)} grew with {run})")]
         for holder in self.holders[:_MAX_REPORTED_HOLDERS]:
             lines.append(f"  {holder.signature}  [root: {holder.root_kind}]")
             lines.append(f"    {_holder_growth_text(holder, self._block, u)}")

@@ -54,8 +54,8 @@ def test_appending_to_a_module_list_fails_naming_type_list_and_module(pytester, 
     result = run()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_users.py::test_signup leaks through 1 holder "
-        "(1 type grew with 5 measured runs after 2 warm-up runs)",
+        ("*LeakError: refgraph: test_users.py::test_signup leaks through 1 holder "
+         "(1 type grew with 5 measured runs after 2 warm-up runs)"),
         "*  module test_users -> attr 'USERS' (list) -> [[][*][]] -> User  [[]root: module[]]",
         "*    +1 object/run, +* B/run: User +1",
         "*details:",
@@ -437,8 +437,8 @@ def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
     result.stdout.fnmatch_lines([
         "*= refgraph: 20 leaking tests, by holder (1) =*",
         "module test_twenty -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
-        "    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], test_twenty.py::test_cached[[]1[]], "
-        "test_twenty.py::test_cached[[]2[]] and 17 more",
+        ("    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], test_twenty.py::test_cached[[]1[]], "
+         "test_twenty.py::test_cached[[]2[]] and 17 more"),
         "refgraph: 20 tests leak-checked, 20 leaking, 0 not leak-checked (fail when repeated)",
     ])
 
