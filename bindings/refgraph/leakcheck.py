@@ -635,15 +635,23 @@ def _slug(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "leak"
 
 
+# Which sample's chain explains a leak best, by its root: a module's or a thread's, rather than an object held from
+# C (whose holder the chain cannot name) or garbage.
+_ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
+
+
 def _explain(leak, base, final, heap, opts, where, made=None):
     found = None
     for oid in _samples(base, final, leak, made):
         chain = _chain(final, oid, base)
-        if chain is not None and (found is None or found[1][1] == "unreachable"):
-            found = (oid, chain)
-            if chain[1] != "unreachable":
+        if chain is None:
+            continue
+        rank = _ROOT_PREFERENCE.get(chain[1], 2)
+        if found is None or rank < found[0]:
+            found = (rank, oid, chain)
+            if rank == 0:
                 break
-    return _with_chain(leak, found, final, heap, opts, where)
+    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where)
 
 
 def _with_chain(leak, found, final, heap, opts, where):
