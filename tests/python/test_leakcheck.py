@@ -221,6 +221,10 @@ class FakeGraph:
     def unreachable_ids(self):
         return []
 
+    def new_ids(self, older):
+        return sorted(oid for oid, node in self.nodes.items() if older.nodes.get(oid) is None
+                      or older.nodes[oid][0] != node[0])
+
 
 FAKE_HEAP = {"nodes": [(1, "module", 100), (2, "dict", 200), (3, "list", 64)], "holders": {2: (1, "__dict__"),
                                                                                           3: (2, "['CACHE']")}}
@@ -237,7 +241,7 @@ def fake_heap(monkeypatch):
     saved = (list(FAKE_HEAP["nodes"]), dict(FAKE_HEAP["holders"]))
     monkeypatch.setattr(leakcheck, "_capture", fake_capture)
     monkeypatch.setattr(leakcheck, "_counts", lambda: {t: [c, s] for t, c, s in fake_capture().type_stats()})
-    monkeypatch.setattr(leakcheck, "_ranks", lambda: {})
+    monkeypatch.setattr(leakcheck, "_ranks", lambda names: {})
     yield FAKE_HEAP
     FAKE_HEAP["nodes"], FAKE_HEAP["holders"] = saved
 
@@ -261,7 +265,7 @@ def test_fake_leak_gives_the_chain_and_counts_per_call(fake_heap):
     (leak,) = caught.value.leaks
     assert (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.objects, leak.bytes) == ("User", 1, 48, 5, 240)
     assert leak.root_kind == "module"
-    assert leak.sample_id == fake_heap["nodes"][-2][0]  # made by the first call between the captures, kept by the second
+    assert leak.sample_id == fake_heap["nodes"][-2][0]  # made by the first call between the captures
     assert leak.chain is not None and leak.chain.endswith("User")
     assert "CACHE" in leak.chain
     assert leak.signature == "module app -> attr 'CACHE' (list) -> [*] -> User"

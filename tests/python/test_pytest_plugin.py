@@ -432,7 +432,7 @@ def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
             CACHE[f"key {n} {len(CACHE)}"] = Entry()
         """
     )
-    result = run("--refgraph-leaks")
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "2")  # 2 measured runs: twenty reports, sooner
     result.assert_outcomes(failed=20)
     result.stdout.fnmatch_lines([
         "*= refgraph: 20 leaking tests, by holder (1) =*",
