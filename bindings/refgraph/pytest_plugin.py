@@ -213,7 +213,7 @@ class _Runner:
 
 def _checked_protocol(item, nextitem, opts):
     """pytest's runtest protocol for `item`, repeated under the leak check; the first run's reports are logged."""
-    from _pytest.runner import call_and_report  # private: the reports exactly as pytest makes them
+    from _pytest.runner import call_and_report, show_test_item  # private: the reports as pytest makes them
 
     from . import leakcheck
 
@@ -227,6 +227,8 @@ def _checked_protocol(item, nextitem, opts):
         _init_request(item)
         reports.append(call_and_report(item, "setup", log=False))
         if reports[0].passed:
+            if item.config.getoption("setupshow", False):
+                show_test_item(item)
             reports.append(call_and_report(item, "call", log=False))
         passed = all(report.passed for report in reports)
         if not passed and (item.session.shouldfail or item.session.shouldstop):
