@@ -412,7 +412,8 @@ def test_a_module_fixture_that_grows_with_every_test_run_is_a_leak(pytester, run
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*LeakError: refgraph: test_module_fixture.py::test_login leaks through 1 holder*",
-        "*  * -> [[]'registry'[]] * -> [[][*][]] -> Session  [[]root: *[]]",
+        # through pytest's record of the fixture's value, whatever the label of its key
+        "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  [[]root: *[]]",
         "*    +1 object/run, +* B/run: Session +1",
     ])
 
