@@ -72,15 +72,15 @@ def pytest_collection_modifyitems(session, config, items):
         config.pluginmanager.register(_Runner(config), "refgraph-leak-runner")
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A LeakError raised in a test (the runner's, or the leak_check fixture's) goes on its report as data, so the
     summary can group it, also from pytest-xdist's workers (report attributes travel with the report)."""
-    report = yield
+    outcome = yield
     error = call.excinfo.value if call.excinfo is not None else None
     if error is not None and type(error).__name__ == "LeakError" and hasattr(error, "holders"):
+        report = outcome.get_result()
         report.refgraph_leak = [[h.key, h.signature, h.root_kind, list(h.types)] for h in error.holders]
-    return report
 
 
 class _Results:
