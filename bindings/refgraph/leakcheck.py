@@ -450,14 +450,13 @@ class _Check:
         self.runs = 0
         self.phase = "warmup"
         self.frozen = False
-        self.ref = [0, 0, 0]
-        self.now = [0, 0, 0]
+        self.ref = self.now = None  # made at the reference: until then the check allocates nothing but itself
         self.store = None
-        self.found = []
-        self.made = {}
+        self.found = ()
+        self.made = None
         self.base = self.final = self.heap = None
         self.started_tracing = False
-        self.result = []
+        self.result = ()
 
     def start(self):
         if self.opts.warmup <= 1:
@@ -524,6 +523,7 @@ class _Check:
             self._count_from_here()
             return
         # twice: the second reading is taken while the first one's numbers exist, as every later reading will be
+        self.ref, self.now = [0, 0, 0], [0, 0, 0]
         _screen_into(self.ref)
         _screen_into(self.ref)
         self.phase = "screen"
@@ -580,7 +580,7 @@ class _Check:
         else:
             self.final = _capture()
         new = set(self.final.new_ids(self.base))
-        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, self.made.get(leak.type))
+        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, (self.made or {}).get(leak.type))
                 for leak in self.found]
 
     def _done(self, leaks):
@@ -608,7 +608,7 @@ class _Check:
             self.store.close()
             self.store = None
         self.base = self.final = None
-        self.made = {}
+        self.made = None
 
 
 def _new_ids_of_type(final, type_name, new):

@@ -219,11 +219,13 @@ def _checked_protocol(item, nextitem, opts):
 
     ihook = item.ihook
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    check = leakcheck._Check(opts, item.nodeid, unit="run")
+    check = None
     reports = []
     not_checked = error = None
     try:
-        check.start()
+        if opts.warmup <= 1:  # the screen freezes before the test's own run; else the check starts after it
+            check = leakcheck._Check(opts, item.nodeid, unit="run")
+            check.start()
         _init_request(item)
         reports.append(call_and_report(item, "setup", log=False))
         if reports[0].passed:
@@ -237,12 +239,16 @@ def _checked_protocol(item, nextitem, opts):
         reports.append(call_and_report(item, "teardown", log=False, nextitem=item.parent if passed else nextitem))
         _drop_request(item)
         if passed and reports[-1].passed:
+            if check is None:
+                check = leakcheck._Check(opts, item.nodeid, unit="run")
+                check.start()
             try:
                 not_checked, error = _repeat_under(check, item)
             except Exception as failure:  # noqa: BLE001 - the check's own failure must not end the session
                 not_checked = f"refgraph could not check it: {type(failure).__name__}: {failure}"
     finally:
-        check.close()
+        if check is not None:
+            check.close()
     if len(reports) == 3 and reports[1].when == "call" and reports[1].passed:
         call_report = reports[1]
         if error is not None:
