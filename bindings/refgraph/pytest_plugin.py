@@ -133,6 +133,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "=", f"refgraph: {n} test{'s' * (n != 1)} not leak-checked: fail{'s' * (n == 1)} when repeated")
         for nodeid, line in results.not_checked:
             write(f"{nodeid}: {line}")
+    if not (results.checked or results.not_checked):
+        return  # only the leak_check fixture was used
     leaking = len({nodeid for nodeid, _ in results.leaking})
     write(f"refgraph: {results.checked} test{'s' * (results.checked != 1)} leak-checked, {leaking} leaking, "
           f"{len(results.not_checked)} not leak-checked (fail when repeated)")
