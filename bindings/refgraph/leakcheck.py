@@ -512,8 +512,8 @@ class _Check:
         return now[1] > ref[1] + _SCREEN_BLOCKS or now[2] >= ref[2] + self.opts.min_bytes_per_call
 
     def _freeze(self):
-        if not self.opts.screen or gc.get_freeze_count():  # someone froze objects: unfreezing at the end would undo their freeze
-            return
+        if not self.opts.screen or gc.get_freeze_count():
+            return  # objects frozen by someone else: unfreezing at the end would undo their freeze
         gc.collect(1)
         gc.freeze()
         self.frozen = True
@@ -562,6 +562,7 @@ class _Check:
         types = {leak.type for leak in self.found}
         base = self.base
         made = {}
+        obj = None
         for obj in gc.get_objects(2) if self.frozen else gc.get_objects():
             name = type(obj).__name__
             if name in types:
@@ -580,7 +581,8 @@ class _Check:
         else:
             self.final = _capture()
         new = set(self.final.new_ids(self.base))
-        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, (self.made or {}).get(leak.type))
+        made = self.made or {}
+        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type))
                 for leak in self.found]
 
     def _done(self, leaks):
