@@ -168,6 +168,7 @@ def group_tests(pairs):
         for t in holder.types:
             types.setdefault(t, None)
         tests.setdefault(test_id, None)
-    result = [TestGroup(key, sig, kind, tuple(types), tuple(tests)) for key, (sig, kind, types, tests) in groups.items()]
+    result = [TestGroup(key, sig, kind, tuple(types), tuple(tests))
+              for key, (sig, kind, types, tests) in groups.items()]
     result.sort(key=lambda g: (-len(g.tests), g.key))
     return result

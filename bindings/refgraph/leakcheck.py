@@ -104,14 +104,15 @@ def _holders_of(leaks):
 class LeakError(AssertionError):
     """Raised when checked code leaks; a subclass of ``AssertionError`` so every test runner reports it.
 
-    ``holders`` is a list of :class:`refgraph._signature.Holder`: what keeps the leak alive, one per signature,
-    those that hold a type of the program first; ``leaks`` is a list of :class:`Leak`, one per leaking type, the
-    program's types first, then the standard library's, then builtins, the largest first within each; ``where`` names the checked code; ``calls`` and ``warmup`` are the measured and warm-up calls
-    (``calls == 1`` and ``warmup == 0`` for a ``with`` block); ``unit`` is ``'call'``, or ``'run'`` for a test.
+    ``holders`` is a list of :class:`refgraph._signature.Holder`: what keeps the leak alive, one per holding
+    object, those that hold a type of the program first; ``leaks`` is a list of :class:`Leak`, one per leaking
+    type, the program's types first, then the standard library's, then builtins, the largest first within each;
+    ``where`` names the checked code; ``calls`` and ``warmup`` are the measured and warm-up calls (``calls == 1``
+    and ``warmup == 0`` for a ``with`` block); ``unit`` is ``'call'``, or ``'run'`` for a test.
     """
 
     def __init__(self, leaks, where, calls, warmup, unit="call"):
-        self.leaks = sorted(leaks, key=lambda leak: (leak.rank, -leak.objects_per_call, -leak.bytes_per_call, leak.type))
+        self.leaks = sorted(leaks, key=lambda x: (x.rank, -x.objects_per_call, -x.bytes_per_call, x.type))
         self.holders = _holders_of(self.leaks)
         self.where = where
         self.calls = calls
@@ -646,8 +647,8 @@ def _is_new(base, hop):
 
 
 def _chain(graph, oid, base=None):
-    """(one-line chain text, root kind, ids root first, (signature, holder key)) for an object of `graph`, or None if no chain
-    was found. The signature is cut at the first object that `base` does not hold (None: no cut)."""
+    """(one-line chain text, root kind, ids root first, (signature, holder key)) for an object of `graph`, or None
+    if no chain was found. The signature is cut at the first object that `base` does not hold (None: no cut)."""
     chain = _snapshot_chain(graph, oid)
     if not chain.hops or chain.root_kind is None:
         return None
