@@ -1,6 +1,6 @@
 """Leak checks for tests: a decorator that repeats a function, a context manager around a block.
 
-    @refgraph.no_leaks                     # 2 warm-up calls, then 5 measured calls
+    @refgraph.no_leaks                     # 2 warm-up calls, then measured calls
     def test_request():
         app.handle("/users")
 
@@ -10,12 +10,19 @@
 A leak is growth that scales with the number of calls: after ``gc.collect()``, a type that gains at least one
 object per measured call in (nearly) every call, or whose total size grows in every call by at least
 ``min_bytes_per_call`` (strings and other objects the garbage collector does not track). One-off growth, such as a
-cache filled on first use, is not a leak. On a leak, :class:`LeakError` (an ``AssertionError``) says, for each
-leaking type, what it gains per call and the chain of references from a root that keeps a sample object alive.
+cache filled on first use, is not a leak. On a leak, :class:`LeakError` (an ``AssertionError``) leads with what
+holds the leak (one :class:`refgraph._signature.Holder` per chain of references from a root, indices wildcarded),
+then each leaking type with what it gains per call and the chain that keeps a sample object alive.
+
+Measuring is cheap while nothing leaks: the heap is counted by type in C++ (no graph) after each measured call,
+the counting stops as soon as no type can meet the rule, and the heap is captured with its references only to
+explain a leak. ``pytest --refgraph-leaks`` screens each test more cheaply still before counting (see
+:class:`_Check`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 import gc
@@ -29,7 +36,8 @@ import tempfile
 import tracemalloc
 from dataclasses import dataclass
 
-from . import _core
+from . import _core, _signature
+from ._snapshot import _chain as _snapshot_chain
 
 __all__ = ["Leak", "LeakError", "leak_check", "no_leaks"]
 
@@ -38,6 +46,7 @@ _SKIP_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 _MAX_SAMPLES = 8  # new objects tried per leaking type before giving up on a chain to a root
 _MAX_BLOCK_CHECKS = 50  # new objects per type whose holder the context manager checks one by one
 _MAX_REPORTED_TYPES = 10
+_MAX_REPORTED_HOLDERS = 5
 
 
 def _capture():
@@ -54,9 +63,12 @@ class Leak:
 
     ``objects_per_call`` and ``bytes_per_call`` are the type's growth divided by the measured calls; ``chain`` is
     the one-line chain of references from a root to a sample new object (None if none was found), ``root_kind``
-    that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``allocated_at``
+    that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``signature`` the
+    chain cut at the first new object with indices wildcarded, ``holder`` the chain to the object that holds it
+    (what the leaks are grouped by), ``allocated_at``
     ``file:line`` where the sample was allocated (only while ``tracemalloc`` traces), ``image`` the PNG of the
-    chain (only with image output on; ``image_error`` says why it could not be written).
+    chain (only with image output on; ``image_error`` says why it could not be written). ``rank``: 0 for a type
+    of the program, 1 for the standard library's, 2 for a builtin.
     """
 
     type: str
@@ -71,45 +83,71 @@ class Leak:
     image: str | None = None
     sample_id: int | None = None
     image_error: str | None = None
+    signature: str | None = None
+    holder: str | None = None
+    rank: int = _signature.USER
 
-    def one_line(self, block=False):
+    def one_line(self, block=False, unit="call"):
         """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
-        growth = _growth_text(self, block)
+        growth = _growth_text(self, block, unit)
         return f"{self.type} {growth}: {self.chain}" if self.chain else f"{self.type} {growth}"
+
+
+def _holders_of(leaks):
+    return _signature.group_holders(
+        (leak.holder or _signature.NO_CHAIN, leak.signature or _signature.NO_CHAIN, leak.root_kind,
+         _signature.Growth(leak.type, leak.objects_per_call, leak.bytes_per_call, leak.rank))
+        for leak in leaks
+    )
 
 
 class LeakError(AssertionError):
     """Raised when checked code leaks; a subclass of ``AssertionError`` so every test runner reports it.
 
-    ``leaks`` is a list of :class:`Leak`, the largest first; ``where`` names the checked code; ``calls`` and
-    ``warmup`` are the measured and warm-up calls (``calls == 1`` and ``warmup == 0`` for a ``with`` block).
+    ``holders`` is a list of :class:`refgraph._signature.Holder`: what keeps the leak alive, one per holding
+    object, those that hold a type of the program first; ``leaks`` is a list of :class:`Leak`, one per leaking
+    type, the program's types first, then the standard library's, then builtins, the largest first within each;
+    ``where`` names the checked code; ``calls`` and ``warmup`` are the measured and warm-up calls (``calls == 1``
+    and ``warmup == 0`` for a ``with`` block); ``unit`` is ``'call'``, or ``'run'`` for a test.
     """
 
-    def __init__(self, leaks, where, calls, warmup):
-        self.leaks = list(leaks)
+    def __init__(self, leaks, where, calls, warmup, unit="call"):
+        self.leaks = sorted(leaks, key=lambda x: (x.rank, -x.objects_per_call, -x.bytes_per_call, x.type))
+        self.holders = _holders_of(self.leaks)
         self.where = where
         self.calls = calls
         self.warmup = warmup
+        self.unit = unit
         super().__init__(self._message())
 
     def one_line(self):
-        """The largest leak on one line, for summaries."""
-        more = len(self.leaks) - 1
-        return self.leaks[0].one_line(self._block) + (f" (and {more} more type{'s' * (more > 1)})" if more else "")
+        """The first holder on one line, for summaries."""
+        holder = self.holders[0]
+        more = len(self.holders) - 1
+        return (f"{holder.signature}: {_holder_growth_text(holder, self._block, self.unit)}"
+                + (f" (and {more} more holder{'s' * (more > 1)})" if more else ""))
 
     @property
     def _block(self):
         return self.calls == 1 and self.warmup == 0
 
     def _message(self):
+        u = self.unit
         if self._block:
             run = "the block"
         else:
-            run = f"{self.calls} measured calls after {self.warmup} warm-up call{'s' * (self.warmup != 1)}"
-        n = len(self.leaks)
-        lines = [f"refgraph: {self.where} leaks: {n} type{'s' * (n != 1)} grew with {run}"]
+            run = f"{self.calls} measured {u}s after {self.warmup} warm-up {u}{'s' * (self.warmup != 1)}"
+        n, t = len(self.holders), len(self.leaks)
+        lines = [(f"refgraph: {self.where} leaks through {n} holder{'s' * (n != 1)} "
+                  f"({t} type{'s' * (t != 1)} grew with {run})")]
+        for holder in self.holders[:_MAX_REPORTED_HOLDERS]:
+            lines.append(f"  {holder.signature}  [root: {holder.root_kind}]")
+            lines.append(f"    {_holder_growth_text(holder, self._block, u)}")
+        if n > _MAX_REPORTED_HOLDERS:
+            lines.append(f"  ... and {n - _MAX_REPORTED_HOLDERS} more holders")
+        lines.append("details:")
         for leak in self.leaks[:_MAX_REPORTED_TYPES]:
-            lines.append(f"  {leak.type}: {_growth_text(leak, self._block)}")
+            lines.append(f"  {leak.type}: {_growth_text(leak, self._block, u)}")
             if leak.chain:
                 chain = leak.chain.replace("\n", "\n" + " " * 14)
                 lines.append(f"    held by:  {chain}  [root: {leak.root_kind}]")
@@ -121,8 +159,8 @@ class LeakError(AssertionError):
                 lines.append(f"    image:    {leak.image}")
             elif leak.image_error:
                 lines.append(f"    image:    not written: {leak.image_error}")
-        if n > _MAX_REPORTED_TYPES:
-            lines.append(f"  ... and {n - _MAX_REPORTED_TYPES} more types")
+        if t > _MAX_REPORTED_TYPES:
+            lines.append(f"  ... and {t - _MAX_REPORTED_TYPES} more types")
         return "\n".join(lines)
 
 
@@ -140,12 +178,22 @@ def _size_text(n):
     raise AssertionError("unreachable")
 
 
-def _growth_text(leak, block=False):
+def _objects_text(n):
+    return f"{'+' if n >= 0 else ''}{_number(n)} object{'' if n == 1 else 's'}"
+
+
+def _growth_text(leak, block=False, unit="call"):
     """``+1 object/call, +56 B/call``; for a block, run once: ``+2 objects, +112 B``."""
-    per = "" if block else "/call"
-    n = leak.objects_per_call
-    objects = f"{'+' if n >= 0 else ''}{_number(n)} object{'' if n == 1 else 's'}"
-    return f"{objects}{per}, +{_size_text(leak.bytes_per_call)}{per}"
+    per = "" if block else f"/{unit}"
+    return f"{_objects_text(leak.objects_per_call)}{per}, +{_size_text(leak.bytes_per_call)}{per}"
+
+
+def _holder_growth_text(holder, block=False, unit="call"):
+    """``+2 objects/run, +112 B/run: User +1, dict +1`` (user types first)."""
+    per = "" if block else f"/{unit}"
+    types = ", ".join(f"{g.type} {'+' if g.objects_per_call >= 0 else ''}{_number(g.objects_per_call)}"
+                      if g.objects_per_call else f"{g.type} +{_size_text(g.bytes_per_call)}" for g in holder.growth)
+    return (f"{_objects_text(holder.objects_per_call)}{per}, +{_size_text(holder.bytes_per_call)}{per}: {types}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -185,10 +233,11 @@ class _Options:
     min_bytes_per_call: int = 256
     images: str | None = None
     trace: bool = False
+    screen: bool = False
 
     @classmethod
     def make(cls, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None,
-             trace=False):
+             trace=False, screen=False):
         by_type = ()
         if isinstance(allowed, dict):
             by_type = tuple(sorted((name, _rate(v)) for k, v in allowed.items() for name in _type_names(k, "allowed")))
@@ -203,6 +252,7 @@ class _Options:
             min_bytes_per_call=_whole(min_bytes_per_call, "min_bytes_per_call", 1),
             images=os.fspath(images) if images is not None else None,
             trace=bool(trace),
+            screen=bool(screen),
         )
 
     def watches(self, type_name):
@@ -292,79 +342,200 @@ def _may_still_leak(series, opts):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Measuring repeated calls
+# Measuring repeated runs
 
 
-class _Measurement:
-    """Snapshots around repeated calls: one after the warm-up, one after each measured call.
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
 
-    Only the first and the last snapshot stay in memory; each step's per-type stats go to a temporary file, so
-    the measurement adds no Python object between two snapshots but the first snapshot's own wrapper, which is
-    subtracted by id.
+
+def _malloc_in_use():
+    """A function returning the bytes in use through C's malloc (glibc), where objects over 512 B live; or None."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _Mallinfo2
+    mallinfo2.argtypes = []
+
+    def in_use():
+        info = mallinfo2()
+        return info.uordblks + info.hblkhd
+
+    return in_use
+
+
+_MALLOC_IN_USE = _malloc_in_use()
+# Memory blocks a screened run may add without being counted: besides objects, Python's allocator serves tables
+# (of dicts, lists, interned strings) that move by a few blocks from run to run in a clean test suite.
+_SCREEN_BLOCKS = 8
+
+
+def _screen_into(out):
+    """Cheap measures of what the heap holds, after a full collection, into `out` (no new object kept):
+    the gc-tracked objects made since ``gc.freeze()``, the memory blocks of Python's allocator, malloc's bytes.
+
+    A full collection empties the free lists, so the blocks count live objects exactly; frozen objects are
+    outside the collection, so it costs in proportion to what was made since the freeze.
+    """
+    gc.collect()
+    young = len(gc.get_objects(2))
+    blocks = sys.getallocatedblocks()
+    in_use = _MALLOC_IN_USE() if _MALLOC_IN_USE is not None else 0
+    out[0], out[1], out[2] = young, blocks, in_use
+
+
+def _counts():
+    """{type name: [count, size]} of the live heap after a collection, counted without a graph (a capture's stats
+    where this CPython's gc lists cannot be read)."""
+    gc.collect()
+    result = _core.count_types(sizes=True, skip_files=_SKIP_FILES)
+    if result is None:
+        return {t: [count, size] for t, count, size in _capture().type_stats()}
+    return {name: [tracked + untracked, size] for name, (tracked, untracked, size) in result[0].items()}
+
+
+def _ranks(names):
+    """{type name: rank} for the names given (a type of the program ranks before a builtin): the classes are found
+    by walking ``object``'s subclasses, in milliseconds, where a count of the heap by qualified name would take a
+    tenth of a second on a big heap."""
+    ranks = {}
+    seen = set()
+    todo = [object]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ in names:
+            rank = _signature.type_rank(f"{getattr(cls, '__module__', '') or ''}.{cls.__name__}")
+            ranks[cls.__name__] = min(rank, ranks.get(cls.__name__, rank))
+        try:
+            subclasses = type.__subclasses__(cls)
+        except TypeError:
+            continue
+        for sub in subclasses:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                todo.append(sub)
+    return ranks
+
+
+class _Check:
+    """The leak check of a run repeated several times, driven by its caller.
+
+    ``start()`` once, then ``after_run()`` after each run until it returns True; ``leaks()`` then says what leaked
+    (it raises nothing); ``close()`` always. The phases:
+
+    - ``warmup`` runs: caches fill. With the screen on, the collector's objects are frozen (``gc.freeze()``)
+      before the last one, so that the objects later runs leave are the collector's young ones, counted in
+      microseconds;
+    - with the screen on, one screened run: compared with the last warm-up run, did it leave more young objects,
+      more than a few more memory blocks (small objects, tracked or not), more malloc'd bytes (larger objects)?
+      If no, nothing grew: clean. Young objects go straight to counting; memory alone gets a second screened run;
+    - up to ``calls`` counted runs: the heap counted by type (``_core.count_types``) after each, stopped as soon
+      as no type can meet the rule (:func:`_judge`);
+    - a leak found, two more runs between two captures: the objects that the first run made (read from the
+      collector's lists) and the second kept (not replaced), their chains and holders.
+
+    When objects were frozen before the check (the program's own ``gc.freeze()``, or a check inside a check), the
+    screen is skipped and every measured run is counted.
     """
 
-    __slots__ = ("opts", "capture", "pin", "total", "store", "base", "final", "heap", "started_tracing", "stopped")
+    __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",
+                 "base", "final", "heap", "started_tracing", "result")
 
-    def __init__(self, opts, capture=None, pin=None):
+    def __init__(self, opts, where, unit="call"):
         self.opts = opts
-        self.capture = capture or _capture  # the module's, unless a test passes its own
-        self.pin = pin or _pin_heap
-        self.total = opts.warmup + opts.calls
+        self.where = where
+        self.unit = unit
+        self.runs = 0
+        self.phase = "warmup"
+        self.frozen = False
+        self.ref = self.now = None  # made at the reference: until then the check allocates nothing but itself
         self.store = None
-        self.base = None
-        self.final = None
-        self.heap = None
+        self.found = ()
+        self.made = None
+        self.base = self.final = self.heap = None
         self.started_tracing = False
-        self.stopped = False  # stopped early: no type could still leak
+        self.result = ()
 
     def start(self):
-        self.store = tempfile.TemporaryFile()
+        if self.opts.warmup <= 1:
+            self._freeze()
         if self.opts.warmup == 0:
-            self._baseline()
+            self._reference()
 
-    def after_call(self, index):
-        """Snapshot after call `index` (0-based) if it is measured; True if the calls may stop here."""
-        done = index + 1
-        if done == self.opts.warmup:
-            self._baseline()
-        elif done > self.opts.warmup:
-            self._step(final=done == self.total)
-            if done < self.total and not _may_still_leak(self.series(), self.opts):
-                self.stopped = True
-        return self.stopped
+    def after_run(self):
+        """Measure after a run; True when the check is done (the caller stops running)."""
+        self.runs += 1
+        if self.phase == "warmup":
+            if self.runs == self.opts.warmup - 1:
+                self._freeze()
+            elif self.runs == self.opts.warmup:
+                self._reference()
+            return False
+        if self.phase in ("screen", "screen again"):
+            _screen_into(self.now)
+            ref, now = self.ref, self.now
+            if now[0] > ref[0] or (self.phase == "screen again" and self._memory_rose()):
+                self._count_from_here()
+            elif self._memory_rose():
+                # blocks come and go by a few (dict and list tables resized, strings interned): a second
+                # screened run tells noise from a leak of objects the collector does not track
+                ref[0], ref[1], ref[2] = now[0], now[1], now[2]
+                self.phase = "screen again"
+            else:
+                return self._done([])
+            return False
+        if self.phase == "count":
+            self._record(_counts())
+            series = self.series()
+            counted = len(series) - 1
+            if counted < self.opts.calls and _may_still_leak(series, self.opts):
+                return False
+            leaks = _judge(series, self.opts) if counted == self.opts.calls else []
+            del series
+            if not leaks:
+                return self._done([])
+            ranks = _ranks({leak.type for leak in leaks})
+            self.found = [dataclasses.replace(leak, rank=ranks.get(leak.type, _signature.USER)) for leak in leaks]
+            self._capture_base()
+            return False
+        if self.phase == "report":
+            self._capture_middle()
+            return False
+        if self.phase == "report again":
+            return self._done(self._explain())
+        raise AssertionError(f"after_run in phase {self.phase}")
 
-    def _baseline(self):
-        gc.collect()
-        graph = self.capture()
-        self._record(graph)
-        self.base = graph
-        if self.opts.trace and not tracemalloc.is_tracing():
-            tracemalloc.start()
-            self.started_tracing = True
+    def _memory_rose(self):
+        ref, now = self.ref, self.now
+        return now[1] > ref[1] + _SCREEN_BLOCKS or now[2] >= ref[2] + self.opts.min_bytes_per_call
 
-    def _step(self, final):
-        gc.collect()
-        if final and tracemalloc.is_tracing():
-            heap = self.pin()  # live objects, for tracemalloc's allocation sites
-            graph = heap.graph
-            self.heap = heap
-        else:
-            graph = self.capture()
-        self._record(graph)
-        if final:
-            self.final = graph
+    def _freeze(self):
+        if not self.opts.screen or gc.get_freeze_count():
+            return  # objects frozen by someone else: unfreezing at the end would undo their freeze
+        gc.collect(1)
+        gc.freeze()
+        self.frozen = True
 
-    def _record(self, graph):
-        stats = {t: [count, size] for t, count, size in graph.type_stats()}
-        if self.base is not None:
-            index = graph.find(id(self.base))
-            if index >= 0:
-                node = graph.node(index)
-                held = stats[node["type"]]
-                held[0] -= 1
-                held[1] -= node["size"]
-                if held[0] == 0:
-                    del stats[node["type"]]
+    def _reference(self):
+        if not self.frozen or not self.opts.screen:
+            self._count_from_here()
+            return
+        # twice: the second reading is taken while the first one's numbers exist, as every later reading will be
+        self.ref, self.now = [0, 0, 0], [0, 0, 0]
+        _screen_into(self.ref)
+        _screen_into(self.ref)
+        self.phase = "screen"
+
+    def _count_from_here(self):
+        self.store = tempfile.TemporaryFile()
+        self._record(_counts())
+        self.phase = "count"
+
+    def _record(self, stats):
+        """Per-step stats go to a file: the series adds no Python object between two counts."""
         self.store.write(json.dumps(stats).encode() + b"\n")
 
     def series(self):
@@ -373,16 +544,63 @@ class _Measurement:
         self.store.seek(0, os.SEEK_END)
         return series
 
-    def finish(self, where):
-        """The leaks found, with their chains (and images, allocation sites)."""
-        if self.stopped:
-            return []
-        leaks = _judge(self.series(), self.opts)
-        if leaks and self.opts.images is not None:
-            _core.prewarm("png")  # Graphviz starts up while the chains are searched
-        return [_explain(leak, self.base, self.final, self.heap, self.opts, where) for leak in leaks]
+    def _capture_base(self):
+        if self.opts.images is not None:
+            _core.prewarm("png")  # Graphviz starts up while the runs and the chain searches go on
+        gc.collect()
+        self.base = _capture()
+        if self.opts.trace and not tracemalloc.is_tracing():
+            tracemalloc.start()
+            self.started_tracing = True
+        self.phase = "report"
+
+    def _capture_middle(self):
+        """The gc-tracked objects of each leaking type that one run made: the samples, if the next run keeps them.
+
+        Read from the collector's lists (only the young ones while objects are frozen), not from a capture: a
+        third capture would cost more than the rest of the report. Untracked types get no such list."""
+        gc.collect()
+        types = {leak.type for leak in self.found}
+        base = self.base
+        made = {}
+        obj = None
+        for obj in gc.get_objects(2) if self.frozen else gc.get_objects():
+            name = type(obj).__name__
+            if name in types:
+                index = base.find(id(obj))
+                if index < 0 or base.node(index)["type"] != name:
+                    made.setdefault(name, set()).add(id(obj))
+        del obj
+        self.made = made
+        self.phase = "report again"
+
+    def _explain(self):
+        gc.collect()
+        if tracemalloc.is_tracing():
+            self.heap = _pin_heap()  # live objects, for tracemalloc's allocation sites
+            self.final = self.heap.graph
+        else:
+            self.final = _capture()
+        new = set(self.final.new_ids(self.base))
+        made = self.made or {}
+        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type))
+                for leak in self.found]
+
+    def _done(self, leaks):
+        self.result = leaks
+        self.phase = "done"
+        return True
+
+    def leaks(self):
+        return self.result
+
+    def error(self):
+        return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit)
 
     def close(self):
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
         if self.started_tracing:
             tracemalloc.stop()
             self.started_tracing = False
@@ -393,15 +611,25 @@ class _Measurement:
             self.store.close()
             self.store = None
         self.base = self.final = None
+        self.made = None
 
 
-def _new_ids_of_type(base, final, type_name):
-    return sorted(set(final.ids_of_type(type_name)) - set(base.ids_of_type(type_name)))
+def _new_ids_of_type(final, type_name, new):
+    """The ids of `type_name` objects in `final` among `new` (``set(final.new_ids(base))``: by id and type)."""
+    return sorted(new.intersection(final.ids_of_type(type_name)))
 
 
-def _samples(base, final, leak):
-    """Candidate objects whose chain explains the leak: new objects, the largest first for a size leak."""
-    ids = _new_ids_of_type(base, final, leak.type)
+def _samples(base, final, leak, new, made=None):
+    """Candidate objects whose chain explains the leak: new objects, the largest first for a size leak.
+
+    ``made``: the ids of the type that one run made (new since `base`) as found before a last run: those that
+    `final` still holds are kept, not replaced, and come first (a run also replaces objects of a leaking type
+    that are not the leak, such as a handler's fresh list).
+    """
+    ids = _new_ids_of_type(final, leak.type, new)
+    if made and not leak.by_size:
+        kept = set(ids).intersection(made)
+        ids = sorted(kept) + [oid for oid in ids if oid not in kept]
     if leak.by_size:
         grown = []
         for oid in ids or final.ids_of_type(leak.type):
@@ -413,44 +641,53 @@ def _samples(base, final, leak):
     return ids[:_MAX_SAMPLES]
 
 
-def _chain(graph, oid):
-    """(one-line chain text, root kind, ids root first) for an object of `graph`, or None if not found."""
-    hops = graph.backref_chain([oid])
-    if not hops:
+def _is_new(base, hop):
+    index = base.find(hop.id)
+    return index < 0 or base.node(index)["type"] != hop.type
+
+
+def _chain(graph, oid, base=None):
+    """(one-line chain text, root kind, ids root first, (signature, holder key)) for an object of `graph`, or None
+    if no chain was found. The signature is cut at the first object that `base` does not hold (None: no cut)."""
+    chain = _snapshot_chain(graph, oid)
+    if not chain.hops or chain.root_kind is None:
         return None
-    ids = [h[0] for h in hops]
-    kind = graph.chain_root_kind(ids)
-    if kind is None:
-        return None
-    try:
-        from . import Snapshot  # the public API's chain text, so chains read the same everywhere
-    except ImportError:  # the Python API has not landed: a plain rendering of the same hops
-        text = " -> ".join(f"{t} {label}".strip() for _, t, label in hops)
-    else:
-        text = Snapshot(graph).chain(oid).report()
-    return text, kind, ids
+    first_new = None
+    if base is not None:
+        first_new = next((k for k, hop in enumerate(chain.hops) if _is_new(base, hop)), None)
+    sig = _signature.signature(chain.hops, chain.root_kind, first_new)
+    key = _signature.holder_key(chain.hops, chain.root_kind, first_new)
+    return chain.report(), chain.root_kind, [hop.id for hop in chain.hops], (sig, key)
 
 
 def _slug(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "leak"
 
 
-def _explain(leak, base, final, heap, opts, where):
+# Which sample's chain explains a leak best, by its root: a module's or a thread's, rather than an object held from
+# C (whose holder the chain cannot name) or garbage.
+_ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
+
+
+def _explain(leak, base, final, heap, opts, where, new, made=None):
     found = None
-    for oid in _samples(base, final, leak):
-        chain = _chain(final, oid)
-        if chain is not None and (found is None or found[1][1] == "unreachable"):
-            found = (oid, chain)
-            if chain[1] != "unreachable":
+    for oid in _samples(base, final, leak, new, made):
+        chain = _chain(final, oid, base)
+        if chain is None:
+            continue
+        rank = _ROOT_PREFERENCE.get(chain[1], 2)
+        if found is None or rank < found[0]:
+            found = (rank, oid, chain)
+            if rank == 0:
                 break
-    return _with_chain(leak, found, final, heap, opts, where)
+    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where)
 
 
 def _with_chain(leak, found, final, heap, opts, where):
     """`leak` with the chain of a sample object, its allocation site and image: `found` is (id, _chain(...))."""
     if found is None:
         return leak
-    oid, (text, kind, ids) = found
+    oid, (text, kind, ids, (sig, key)) = found
     allocated_at = image = image_error = None
     if heap is not None:
         try:
@@ -467,65 +704,66 @@ def _with_chain(leak, found, final, heap, opts, where):
         except (OSError, _core.Error) as error:  # the leak is the news: report it, and why there is no image
             image, image_error = None, f"{error}"
     return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
-                               sample_id=oid, image_error=image_error)
+                               sample_id=oid, image_error=image_error, signature=sig, holder=key)
 
 
-def _run_sync(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
-    """Call `fn` up to warm-up + measured times under the measurement; `before_call()` runs before each call."""
+def _run_sync(fn, args, kwargs, opts, where):
+    """Call `fn` under a check until the check is done; the last call's result, or LeakError."""
     __tracebackhide__ = True
-    measurement = _Measurement(opts, capture, pin)
+    check = _Check(opts, where)
     try:
-        measurement.start()
-        for index in range(measurement.total):
-            if before_call is not None:
-                before_call()
+        check.start()
+        while True:
             result = fn(*args, **kwargs)
-            if measurement.after_call(index):
+            if check.after_run():
                 break
-        leaks = measurement.finish(where)
+        leaks = check.leaks()
+        error = check.error() if leaks else None
     finally:
-        measurement.close()
-    if leaks:
-        raise LeakError(leaks, where, opts.calls, opts.warmup)
+        check.close()
+    if error is not None:
+        raise error
     return result
 
 
-async def _run_async(fn, args, kwargs, opts, where, capture=None, pin=None, before_call=None):
+async def _run_async(fn, args, kwargs, opts, where):
     __tracebackhide__ = True
-    measurement = _Measurement(opts, capture, pin)
+    check = _Check(opts, where)
     try:
-        measurement.start()
-        for index in range(measurement.total):
-            if before_call is not None:
-                before_call()
+        check.start()
+        while True:
             result = await fn(*args, **kwargs)
-            if measurement.after_call(index):
+            if check.after_run():
                 break
-        leaks = measurement.finish(where)
+        leaks = check.leaks()
+        error = check.error() if leaks else None
     finally:
-        measurement.close()
-    if leaks:
-        raise LeakError(leaks, where, opts.calls, opts.warmup)
+        check.close()
+    if error is not None:
+        raise error
     return result
 
 
 def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
-             images=None, trace=False):
-    """Check that a function does not leak: each call of the decorated function runs it up to ``warmup + calls`` times.
+             images=None, trace=False, screen=False):
+    """Check that a function does not leak: each call of the decorated function runs it several times.
 
-    After the warm-up calls (which fill caches) and after each measured call, the heap is collected
-    (``gc.collect()``) and captured. A type that gains at least one object in every measured call, or whose
-    total size grows by ``min_bytes_per_call`` in every call, is a leak: :class:`LeakError` is raised, naming
-    each leaking type and the chain of references that holds a sample new object. Otherwise the decorated call
-    returns the last call's result. The measured calls stop early once no type can meet the rule any more
-    (a clean function usually runs ``warmup + 2`` times). Works on functions, methods and ``async def`` functions (the wrapper stays a
-    coroutine function and awaits every call in the running loop).
+    After ``warmup`` calls (which fill caches), up to ``calls`` more calls are measured: after each, the heap is
+    collected (``gc.collect()``) and counted by type. A type that gains at least one object in (nearly) every
+    measured call, or whose total size grows by ``min_bytes_per_call`` in every call, is a leak: two more calls
+    run between two captures of the heap to find the chains of references that hold its new objects, and
+    :class:`LeakError` is raised, leading with each holder. The measured calls stop as soon as no type can meet
+    the rule any more (a clean function usually runs ``warmup + 2`` times); then the decorated call returns the
+    last call's result. Works on functions, methods and ``async def`` functions (the wrapper stays a coroutine
+    function and awaits every call in the running loop).
 
     ``types``: the classes or type names to watch (default: all). ``ignore``: classes or type names never
     reported. ``warmup``, ``calls``: calls before measuring and measured calls. ``allowed``: objects per call a
     type may gain without being reported, a number or ``{type: number}``. ``min_bytes_per_call``: the growth in
     bytes per call that makes a size leak. ``images``: a directory to write a PNG of each leak's chain to.
-    ``trace``: turn ``tracemalloc`` on for the measured calls so the report says where a sample was allocated.
+    ``trace``: turn ``tracemalloc`` on for the call that explains a leak so the report says where a sample was
+    allocated. ``screen``: screen a call cheaply before counting (see :class:`_Check`; what ``pytest
+    --refgraph-leaks`` does): faster on clean code, blind to a leak of fewer than 8 small untracked objects per call.
 
     >>> CACHE = []
     >>> @no_leaks
@@ -533,11 +771,11 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     ...     CACHE.append(object())
     >>> remember()  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    refgraph.leakcheck.LeakError: refgraph: ...remember leaks: 1 type grew with 5 measured calls after 2 warm-up calls
+    refgraph.leakcheck.LeakError: refgraph: ...remember leaks through 1 holder (1 type grew with 5 measured calls after 2 warm-up calls)
     ...
     """
     opts = _Options.make(types=types, ignore=ignore, warmup=warmup, calls=calls, allowed=allowed,
-                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace)
+                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace, screen=screen)
 
     def decorate(fn):
         where = getattr(fn, "__qualname__", repr(fn))
@@ -587,7 +825,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
     ...     KEEP.append(object())
     Traceback (most recent call last):
     ...
-    refgraph.leakcheck.LeakError: refgraph: with block leaks: 1 type grew with the block
+    refgraph.leakcheck.LeakError: refgraph: with block leaks through 1 holder (1 type grew with the block)
     ...
     """
 
@@ -640,10 +878,11 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             this_thread.add(id(frame))
             frame = frame.f_back
         leaks = []
+        all_new = set(final.new_ids(base))
         for type_name, _count, count_gain, _size, _size_gain in final.growth(base):
             if not self.opts.watches(type_name) or count_gain <= self.opts.allowed_for(type_name):
                 continue
-            new = [oid for oid in _new_ids_of_type(base, final, type_name) if oid not in own]
+            new = [oid for oid in _new_ids_of_type(final, type_name, all_new) if oid not in own]
             kept, kept_size, first_chain = self._kept(final, new, this_thread)
             if kept > count_gain:  # some new objects replaced old ones: the net growth is what stays
                 kept, kept_size = count_gain, round(kept_size * count_gain / kept)
@@ -652,6 +891,9 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,
                         bytes=kept_size)
             leaks.append(_with_chain(leak, first_chain, final, heap, self.opts, self.where))
+        if leaks:
+            ranks = _ranks({leak.type for leak in leaks})
+            leaks = [dataclasses.replace(leak, rank=ranks.get(leak.type, _signature.USER)) for leak in leaks]
         leaks.sort(key=lambda leak: (-leak.objects, -leak.bytes, leak.type))
         return leaks
 
@@ -661,7 +903,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
         first_chain = None
         for oid in new[-_MAX_BLOCK_CHECKS:]:
             checked += 1
-            found = _chain(final, oid)
+            found = _chain(final, oid, self._base)
             if found is not None and found[1] == "thread frame" and found[2][0] in frames:
                 continue
             kept += 1

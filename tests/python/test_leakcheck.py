@@ -123,31 +123,57 @@ def test_a_type_that_is_not_a_class_or_name_is_named():
         refgraph.no_leaks(types=[3])
 
 
-def test_leak_error_message_and_attributes():
-    leak = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240,
+def test_leak_error_message_leads_with_the_holders_then_details():
+    user = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240,
                 chain="module app -> attr 'CACHE' (list) -> [6] -> User", root_kind="module",
-                allocated_at="app.py:12", image="leaks/app-User.png", sample_id=1234)
-    error = LeakError([leak], "test_app", calls=5, warmup=2)
+                allocated_at="app.py:12", image="leaks/app-User.png", sample_id=1234,
+                signature="module app -> attr 'CACHE' (list) -> [*] -> User", holder="module app -> attr 'CACHE' -> list")
+    name = Leak(type="str", objects_per_call=2.0, bytes_per_call=100.0, objects=10, bytes=500,
+                chain="module app -> attr 'CACHE' (list) -> [6] (User) -> attr 'name' -> str", root_kind="module",
+                signature="module app -> attr 'CACHE' (list) -> [*] -> User", holder="module app -> attr 'CACHE' -> list",
+                rank=2)
+    error = LeakError([name, user], "test_app", calls=5, warmup=2)
     assert isinstance(error, AssertionError)
-    assert error.leaks == [leak] and error.where == "test_app" and error.calls == 5 and error.warmup == 2
+    assert error.leaks == [user, name]  # the program's types first, then builtins
+    assert error.where == "test_app" and error.calls == 5 and error.warmup == 2
+    (holder,) = error.holders
+    assert holder.signature == "module app -> attr 'CACHE' (list) -> [*] -> User"
+    assert holder.types == ("User", "str") and holder.objects_per_call == 3 and holder.bytes_per_call == 148
     assert str(error) == (
-        "refgraph: test_app leaks: 1 type grew with 5 measured calls after 2 warm-up calls\n"
+        "refgraph: test_app leaks through 1 holder (2 types grew with 5 measured calls after 2 warm-up calls)\n"
+        "  module app -> attr 'CACHE' (list) -> [*] -> User  [root: module]\n"
+        "    +3 objects/call, +148 B/call: User +1, str +2\n"
+        "details:\n"
         "  User: +1 object/call, +48 B/call\n"
         "    held by:  module app -> attr 'CACHE' (list) -> [6] -> User  [root: module]\n"
         "    allocated at: app.py:12\n"
-        "    image:    leaks/app-User.png"
+        "    image:    leaks/app-User.png\n"
+        "  str: +2 objects/call, +100 B/call\n"
+        "    held by:  module app -> attr 'CACHE' (list) -> [6] (User) -> attr 'name' -> str  [root: module]"
     )
-    assert error.one_line() == "User +1 object/call, +48 B/call: module app -> attr 'CACHE' (list) -> [6] -> User"
+    assert error.one_line() == ("module app -> attr 'CACHE' (list) -> [*] -> User: +3 objects/call, +148 B/call: "
+                                "User +1, str +2")
 
 
 def test_leak_error_of_a_block_without_a_chain():
     leak = Leak(type="str", objects_per_call=2, bytes_per_call=3 * 1024, objects=2, bytes=3 * 1024)
     error = LeakError([leak], "with block", calls=1, warmup=0)
     assert str(error) == (
-        "refgraph: with block leaks: 1 type grew with the block\n"
+        "refgraph: with block leaks through 1 holder (1 type grew with the block)\n"
+        "  (no chain to a root found)  [root: None]\n"
+        "    +2 objects, +3.0 KiB: str +2\n"
+        "details:\n"
         "  str: +2 objects, +3.0 KiB\n"
         "    held by:  (no chain to a root found for a sample object)"
     )
+
+
+def test_a_test_item_counts_in_runs():
+    leak = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240)
+    error = LeakError([leak], "test_x.py::test_y", calls=5, warmup=2, unit="run")
+    assert str(error).startswith(
+        "refgraph: test_x.py::test_y leaks through 1 holder (1 type grew with 5 measured runs after 2 warm-up runs)")
+    assert "User: +1 object/run, +48 B/run" in str(error)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -192,6 +218,13 @@ class FakeGraph:
     def chain_root_kind(self, ids):
         return "module" if self.nodes[ids[0]][0] == "module" else None
 
+    def unreachable_ids(self):
+        return []
+
+    def new_ids(self, older):
+        return sorted(oid for oid, node in self.nodes.items() if older.nodes.get(oid) is None
+                      or older.nodes[oid][0] != node[0])
+
 
 FAKE_HEAP = {"nodes": [(1, "module", 100), (2, "dict", 200), (3, "list", 64)], "holders": {2: (1, "__dict__"),
                                                                                           3: (2, "['CACHE']")}}
@@ -207,6 +240,8 @@ def fake_capture():
 def fake_heap(monkeypatch):
     saved = (list(FAKE_HEAP["nodes"]), dict(FAKE_HEAP["holders"]))
     monkeypatch.setattr(leakcheck, "_capture", fake_capture)
+    monkeypatch.setattr(leakcheck, "_counts", lambda: {t: [c, s] for t, c, s in fake_capture().type_stats()})
+    monkeypatch.setattr(leakcheck, "_ranks", lambda names: {})
     yield FAKE_HEAP
     FAKE_HEAP["nodes"], FAKE_HEAP["holders"] = saved
 
@@ -230,11 +265,11 @@ def test_fake_leak_gives_the_chain_and_counts_per_call(fake_heap):
     (leak,) = caught.value.leaks
     assert (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.objects, leak.bytes) == ("User", 1, 48, 5, 240)
     assert leak.root_kind == "module"
-    measured_users = {oid for oid, t, _ in fake_heap["nodes"][-5:]}
-    assert leak.sample_id in measured_users  # a User made by a measured call
+    assert leak.sample_id == fake_heap["nodes"][-2][0]  # made by the first call between the captures
     assert leak.chain is not None and leak.chain.endswith("User")
     assert "CACHE" in leak.chain
-    assert len(fake_heap["nodes"]) == 3 + 7  # 2 warm-up + 5 measured calls
+    assert leak.signature == "module app -> attr 'CACHE' (list) -> [*] -> User"
+    assert len(fake_heap["nodes"]) == 3 + 9  # 2 warm-up + 5 measured calls, 2 between the captures
 
 
 def test_fake_clean_function_passes_and_the_measurement_does_not_count_itself(fake_heap):
@@ -438,7 +473,8 @@ def test_block_reports_new_objects_held_outside_the_block_frame():
     (leak,) = caught.value.leaks
     assert (leak.type, leak.objects, leak.root_kind) == ("Leaky", 2, "module")
     assert "attr 'CACHE' (list)" in leak.chain
-    assert str(caught.value).startswith("refgraph: with block leaks: 1 type grew with the block")
+    assert str(caught.value).startswith("refgraph: with block leaks through 1 holder (1 type grew with the block)")
+    assert caught.value.holders[0].signature == f"module {__name__} -> attr 'CACHE' (list) -> [*] -> Leaky"
     CACHE.clear()
 
 
@@ -482,12 +518,17 @@ def test_the_article_sample_prints_and_draws_the_leak(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "No leaks were found!"
     assert lines[1] == "Memory leaks!"
-    assert lines[2] == ("refgraph: function_with_leak leaks: 1 type grew with 5 measured calls after 2 warm-up calls")
-    assert lines[3] == f"  MyLeakyObject: +1 object/call, +{sys.getsizeof(object.__new__(Leaky))} B/call"
-    assert lines[4].startswith("    held by:  module __main__ -> attr 'cache' (list) -> [")
-    assert lines[4].endswith("] -> MyLeakyObject  [root: module]")
+    assert lines[2] == ("refgraph: function_with_leak leaks through 1 holder (1 type grew with 5 measured calls "
+                        "after 2 warm-up calls)")
+    assert lines[3] == "  module __main__ -> attr 'cache' (list) -> [*] -> MyLeakyObject  [root: module]"
+    size = sys.getsizeof(object.__new__(Leaky))
+    assert lines[4] == f"    +1 object/call, +{size} B/call: MyLeakyObject +1"
+    assert lines[5] == "details:"
+    assert lines[6] == f"  MyLeakyObject: +1 object/call, +{size} B/call"
+    assert lines[7].startswith("    held by:  module __main__ -> attr 'cache' (list) -> [")
+    assert lines[7].endswith("] -> MyLeakyObject  [root: module]")
     image = tmp_path / "function_with_leak-MyLeakyObject.png"
-    assert lines[5] == f"    image:    {image}"
+    assert lines[8] == f"    image:    {image}"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -509,18 +550,67 @@ def test_an_image_that_cannot_be_written_is_reported_beside_the_leak(tmp_path):
     CACHE.clear()
 
 
-def test_the_measurement_adds_nothing_between_its_snapshots():
-    # GIVEN a measurement of a function that keeps nothing, driven through all its steps (no early stop)
-    measurement = leakcheck._Measurement(_Options.make(warmup=1, calls=8))
+def test_the_check_adds_nothing_between_its_counts():
+    # GIVEN a check of a function that keeps nothing, counted after every call
+    check = leakcheck._Check(_Options.make(warmup=1, calls=8), "clean")
     try:
-        measurement.start()
-        for index in range(measurement.total):
+        check.start()
+        done = False
+        while not done:
             [Leaky() for _ in range(10)]
-            measurement.after_call(index)
-        series = measurement.series()
+            done = check.after_run()
+        series = check.series()
     finally:
-        measurement.close()
-    # THEN no type's count or size rises from one snapshot to the next: the tool's own objects do not show
+        check.close()
+    # THEN no type's count or size rises from one count to the next: the tool's own objects do not show
     rises = [(k, t) for k in range(1, len(series)) for t, (count, size) in series[k].items()
              if count > series[k - 1].get(t, (0, 0))[0] or size > series[k - 1].get(t, (0, 0))[1]]
-    assert len(series) == 9 and rises == []
+    assert len(series) >= 3 and rises == []
+
+
+def test_the_screen_stops_a_clean_function_after_one_measured_call_and_catches_a_leak():
+    calls = []
+
+    @refgraph.no_leaks(screen=True)
+    def clean():
+        calls.append(1)
+        calls.pop()
+        [Leaky() for _ in range(10)]
+        calls.append(0)
+
+    clean()
+    assert len(calls) == 2 + 1  # 2 warm-up calls, 1 screened
+    assert gc.get_freeze_count() == 0  # the objects frozen for the screen are unfrozen
+
+    @refgraph.no_leaks(screen=True)
+    def remember():
+        CACHE.append(Leaky())
+
+    with pytest.raises(LeakError) as caught:
+        remember()
+    assert caught.value.holders[0].signature == f"module {__name__} -> attr 'CACHE' (list) -> [*] -> Leaky"
+    CACHE.clear()
+
+
+def test_a_leak_through_a_traceback_leads_with_its_holder_and_the_user_type():
+    errors = ERRORS
+
+    @refgraph.no_leaks
+    def fail_and_keep():
+        user = Leaky()  # noqa: F841 - a local of the frame the traceback keeps
+        try:
+            raise ValueError("boom")
+        except ValueError as error:
+            errors.append(error)
+
+    with pytest.raises(LeakError) as caught:
+        fail_and_keep()
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("refgraph: ") and "leaks through 1 holder" in lines[0]
+    assert lines[1] == f"  module {__name__} -> attr 'ERRORS' (list) -> [*] -> ValueError  [root: module]"
+    assert lines[2].split(": ", 1)[1].startswith("Leaky +1, ")  # the program's type first
+    assert caught.value.leaks[0].type == "Leaky"
+    errors.clear()
+
+
+ERRORS = []

@@ -54,13 +54,17 @@ def test_appending_to_a_module_list_fails_naming_type_list_and_module(pytester, 
     result = run()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_users.py::test_signup leaks: 1 type grew with 5 measured calls after 2 warm-up calls",
-        "*User: +1 object/call, +* B/call",
+        ("*LeakError: refgraph: test_users.py::test_signup leaks through 1 holder "
+         "(1 type grew with 5 measured runs after 2 warm-up runs)"),
+        "*  module test_users -> attr 'USERS' (list) -> [[][*][]] -> User  [[]root: module[]]",
+        "*    +1 object/run, +* B/run: User +1",
+        "*details:",
+        "*User: +1 object/run, +* B/run",
         "*held by:  module test_users -> attr 'USERS' (list) -> [[]*[]] -> User  [[]root: module[]]",
     ])
 
 
-def test_a_clean_test_passes_and_its_body_runs_warmup_plus_calls_times(pytester, run):
+def test_a_clean_test_passes_and_runs_until_no_type_can_leak(pytester, run):
     pytester.makepyfile(
         test_clean="""
         import pytest
@@ -103,7 +107,7 @@ def test_an_async_test_that_leaks_fails_without_an_async_plugin(pytester, run):
     result = run()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*Session: +1 object/call*",
+        "*Session: +1 object/run*",
         "*held by:  module test_async -> attr 'OPEN' (dict) -> [[]*[]] -> Session*",
     ])
 
@@ -170,7 +174,7 @@ def test_a_growing_string_is_caught_by_size(pytester, run):
     result = run()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*str: * objects/call, +*B/call",  # about 1 KiB per call, give or take a small str freed meanwhile
+        "*str: * objects/run, +*B/run",  # about 1 KiB per run, give or take a small str freed meanwhile
         "*held by:  module test_log -> attr 'LOG' -> str*",
     ])
 
@@ -199,9 +203,10 @@ def test_the_flag_checks_every_test_and_the_summary_lists_leaking_tests(pytester
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
-        "*= refgraph: leaking tests =*",
-        "test_many.py::test_leaks: Order +1 object/call, +* B/call: "
-        "module test_many -> attr 'ORDERS' (list) -> [[]*[]] -> Order",
+        "*= refgraph: 1 leaking test, by holder (1) =*",
+        "module test_many -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+        "    1 test, growing Order: test_many.py::test_leaks",
+        "refgraph: 2 tests leak-checked, 1 leaking, 0 not leak-checked (fail when repeated)",
     ])
 
 
@@ -244,7 +249,7 @@ def test_inert_without_marker_or_flag(pytester, run):
     )
     result = run()
     result.assert_outcomes(passed=2)
-    assert "refgraph: leaking tests" not in result.stdout.str()
+    assert "refgraph:" not in result.stdout.str()  # no summary section, no count line
 
 
 def test_the_leak_check_fixture(pytester, run):
@@ -268,9 +273,10 @@ def test_the_leak_check_fixture(pytester, run):
     result = run()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks: 1 type grew with the block",
-        "*= refgraph: leaking tests =*",
-        "test_fixture.py::test_block_leaks: Conn +1 object, +* B: module test_fixture -> attr 'POOL' (list) -> [[]0[]] -> Conn",
+        "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks through 1 holder (1 type grew with the block)",
+        "*= refgraph: 1 leaking test, by holder (1) =*",
+        "module test_fixture -> attr 'POOL' (list) -> [[][*][]] -> Conn  [[]root: module[]]",
+        "    1 test, growing Conn: test_fixture.py::test_block_leaks",
     ])
 
 
@@ -316,3 +322,244 @@ def test_logging_in_a_checked_test_is_not_a_leak_and_caplog_sees_one_run(pyteste
         """
     )
     run().assert_outcomes(passed=2)
+
+
+def test_a_test_that_fails_only_when_repeated_is_not_checked_and_keeps_its_outcome(pytester, run):
+    pytester.makepyfile(
+        test_once="""
+        import pytest
+
+        ROUTES = []
+
+        @pytest.fixture(scope="module")
+        def app():
+            return {"started": False}
+
+        def test_start(app):
+            assert not app["started"], "The setup method 'route' can no longer be called on the application."
+            app["started"] = True
+
+        def test_fails_on_its_own():
+            assert 1 == 2
+
+        @pytest.mark.no_leaks
+        def test_marked_once():
+            ROUTES.append(1)
+            if len(ROUTES) > 1:
+                raise RuntimeError("already routed")
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 2 tests not leak-checked: fail when repeated =*",
+        "test_once.py::test_start: AssertionError: The setup method 'route' can no longer be called on the application.",
+        "test_once.py::test_marked_once: RuntimeError: already routed",
+        "refgraph: 0 tests leak-checked, 0 leaking, 2 not leak-checked (fail when repeated)",
+        "FAILED test_once.py::test_fails_on_its_own - assert 1 == 2",
+    ])
+
+
+def test_function_fixtures_are_set_up_and_torn_down_every_run_and_what_they_free_is_no_leak(pytester, run):
+    pytester.makepyfile(
+        test_fixtures="""
+        import pytest
+
+        class Conn:
+            pass
+
+        EVENTS = []
+
+        @pytest.fixture
+        def pool():
+            EVENTS.append("setup")
+            conns = []
+            yield conns
+            conns.clear()           # grows with every use, freed by the teardown: not a leak
+            EVENTS.append("teardown")
+
+        def test_uses_pool(pool):
+            pool.append(Conn())
+            pool.append(Conn())
+            assert len(pool) == 2   # a fresh pool in every run
+
+        def test_runs_were_paired():
+            setups = EVENTS.count("setup")
+            assert setups >= 3 and EVENTS == ["setup", "teardown"] * setups
+            EVENTS.clear()
+        """
+    )
+    run("--refgraph-leaks").assert_outcomes(passed=2)
+
+
+def test_a_module_fixture_that_grows_with_every_test_run_is_a_leak(pytester, run):
+    pytester.makepyfile(
+        test_module_fixture="""
+        import pytest
+
+        class Session:
+            pass
+
+        @pytest.fixture(scope="module")
+        def registry():
+            return []
+
+        def test_login(registry):
+            registry.append(Session())
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*LeakError: refgraph: test_module_fixture.py::test_login leaks through 1 holder*",
+        # through pytest's record of the fixture's value, whatever the label of its key
+        "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  [[]root: *[]]",
+        "*    +1 object/run, +* B/run: Session +1",
+    ])
+
+
+def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
+    pytester.makepyfile(
+        test_twenty="""
+        import pytest
+
+        class Entry:
+            pass
+
+        CACHE = {}
+
+        @pytest.mark.parametrize("n", range(20))
+        def test_cached(n):
+            CACHE[f"key {n} {len(CACHE)}"] = Entry()
+        """
+    )
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "2")  # 2 measured runs: twenty reports, sooner
+    result.assert_outcomes(failed=20)
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 20 leaking tests, by holder (1) =*",
+        "module test_twenty -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
+        ("    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], test_twenty.py::test_cached[[]1[]], "
+         "test_twenty.py::test_cached[[]2[]] and 17 more"),
+        "refgraph: 20 tests leak-checked, 20 leaking, 0 not leak-checked (fail when repeated)",
+    ])
+
+
+def test_a_leak_through_a_traceback_leads_with_the_holder_and_the_user_type(pytester, run):
+    pytester.makepyfile(
+        test_traceback="""
+        class Order:
+            pass
+
+        FAILURES = []
+
+        def place(order):
+            raise ValueError("out of stock")
+
+        def test_place():
+            order = Order()
+            try:
+                place(order)
+            except ValueError as error:
+                FAILURES.append(error)
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E   refgraph.leakcheck.LeakError: refgraph: test_traceback.py::test_place leaks through 1 holder (*)",
+        "      module test_traceback -> attr 'FAILURES' (list) -> [[][*][]] -> ValueError  [[]root: module[]]",
+        "        +* objects/run, +*/run: Order +1, *",
+        "    details:",
+        "      Order: +1 object/run, +* B/run",
+    ])
+
+
+def test_runs_option_and_ini_ignore(pytester, run):
+    pytester.makeini(
+        """
+        [pytest]
+        refgraph_leaks_ignore = Token
+        """
+    )
+    pytester.makepyfile(
+        test_options="""
+        class Token:
+            pass
+
+        class Order:
+            pass
+
+        TOKENS, ORDERS = [], []
+
+        def test_tokens():
+            TOKENS.append(Token())      # ignored suite-wide
+
+        def test_orders():
+            ORDERS.append(Order())
+        """
+    )
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_orders leaks through 1 holder (1 type grew with 3 measured runs after 2 warm-up runs)"])
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--refgraph-leaks-runs must be an integer >= 1, got 0"])
+
+
+def test_the_wider_fixtures_are_torn_down_once_after_the_runs_and_their_errors_reported(pytester, run):
+    pytester.makepyfile(
+        test_wider="""
+        import pytest
+
+        LOG = []
+
+        @pytest.fixture(scope="module")
+        def db():
+            LOG.append("db up")
+            yield
+            LOG.append("db down")
+            raise RuntimeError("db would not close")
+
+        def test_query(db):
+            LOG.append("query")
+        """,
+        test_z_after="""
+        from test_wider import LOG
+
+        def test_order():
+            assert LOG[0] == "db up" and LOG[-1] == "db down" and LOG.count("db up") == 1
+            assert LOG.count("query") >= 3
+        """,
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_query*", "*RuntimeError: db would not close"])
+
+
+def test_under_xdist_each_worker_checks_and_the_summary_groups_all(pytester, run):
+    pytest.importorskip("xdist")  # in the test extra: installed wherever `make test` runs
+    pytester.makepyfile(
+        test_workers="""
+        import pytest
+
+        class Entry:
+            pass
+
+        CACHE = {}
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_cached(n):
+            CACHE[f"key {n} {len(CACHE)}"] = Entry()
+
+        def test_clean():
+            Entry()
+        """
+    )
+    result = run("--refgraph-leaks", "-n", "2")
+    result.assert_outcomes(passed=1, failed=6)
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 6 leaking tests, by holder (1) =*",
+        "module test_workers -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
+        "    6 tests, growing Entry, str: *",
+        "refgraph: 7 tests leak-checked, 6 leaking, 0 not leak-checked (fail when repeated)",
+    ])

@@ -1,0 +1,174 @@
+"""Leak signatures: what holds a leak, as text that stays the same from run to run and from test to test.
+
+A leak's signature is the chain of references from a root to the first new object on it (the object the leak hangs
+from), with list indices and dict keys that are data rather than identifiers wildcarded:
+
+    module app -> attr 'CACHE' (dict) -> [*] -> Session
+
+Everything a leak keeps alive below that object (its ``__dict__``, its strings) shares the signature, so the types
+that grow through one holder are reported once, as one :class:`Holder`; :func:`group_tests` groups the holders of
+many tests (a suite whose tests all leak through one cache shows that cache once). Plain data in, plain data out:
+the leak checks, the CLI and the leak-suspect analysis use the same functions.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+
+from ._snapshot import Hop, _steps
+
+__all__ = ["Growth", "Holder", "TestGroup", "group_holders", "group_tests", "holder_key", "signature", "type_rank",
+           "wildcard"]
+
+# `[6]`, `['a b']`, `[<str len=5>]`: indices and keys that are data. `['name']` (an identifier) names a slot.
+_DATA_SUBSCRIPT = re.compile(r"\[(?!'[A-Za-z_][A-Za-z0-9_]*'\])(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\]'\"])*\]")
+
+USER, LIBRARY, BUILTIN = 0, 1, 2
+NO_CHAIN = "(no chain to a root found)"
+
+
+def wildcard(text):
+    """``module app -> attr 'CACHE' (dict) -> [*] -> Session`` from ``... -> ['k 1'] -> Session``."""
+    return _DATA_SUBSCRIPT.sub("[*]", text)
+
+
+def _cut(hops, end):
+    cut = list(hops[: end + 1])
+    if end > 0:  # the last object by its type: its own label (a function's name...) differs from run to run
+        cut[-1] = Hop(cut[-1].id, cut[-1].type, "", "")
+    return cut
+
+
+def signature(hops, root_kind, first_new=None):
+    """The signature of a chain: ``hops`` root first (:class:`refgraph.Hop`), cut after hop ``first_new`` (the
+    first object that did not exist before the leak; None: the last hop), indices and data keys wildcarded.
+
+    >>> hops = [Hop(1, "module", "app", "__dict__"), Hop(2, "dict", "", "['CACHE']"), Hop(3, "dict", "", "['k 1']"),
+    ...         Hop(4, "Session", "", "__dict__"), Hop(5, "dict", "", "['name']"), Hop(6, "str", "", "")]
+    >>> signature(hops, "module", first_new=3)
+    "module app -> attr 'CACHE' (dict) -> [*] -> Session"
+    >>> holder_key(hops, "module", first_new=3)
+    "module app -> attr 'CACHE' -> dict"
+    """
+    if not hops:
+        return NO_CHAIN
+    end = len(hops) - 1 if first_new is None else max(0, min(first_new, len(hops) - 1))
+    return wildcard(" -> ".join(text for text, _ in _steps(_cut(hops, end), root_kind)))
+
+
+def holder_key(hops, root_kind, first_new=None):
+    """What a leak hangs from: the chain to the last object that existed before it (the holder), wildcarded.
+
+    The keys and the values that a dict gains, or the items of a list, share the holder's key; it is what the
+    holders are grouped by (the signature of the largest growth names them)."""
+    if not hops:
+        return NO_CHAIN
+    end = len(hops) - 1 if first_new is None else min(first_new, len(hops) - 1)
+    return wildcard(" -> ".join(text for text, _ in _steps(_cut(hops, max(0, end - 1)), root_kind)))
+
+
+# The test harness's own types rank with the standard library's: a leak through a traceback keeps pytest's frames
+# and their locals alive too, and the program's types are the news.
+_HARNESS = frozenset({"_pytest", "pytest", "pluggy", "refgraph"})
+
+
+def type_rank(qualified_name):
+    """USER (0), LIBRARY (1: the standard library, pytest) or BUILTIN (2) for a ``module.qualname`` type name."""
+    module, _, _ = qualified_name.rpartition(".")
+    top = module.partition(".")[0]
+    if not module or module == "builtins":
+        return BUILTIN
+    if top in sys.stdlib_module_names or top.lstrip("_") in sys.stdlib_module_names or top in _HARNESS:
+        return LIBRARY
+    return USER
+
+
+@dataclass(frozen=True)
+class Growth:
+    """One type's growth through a holder, per run (or per call)."""
+
+    type: str
+    objects_per_call: float
+    bytes_per_call: float
+    rank: int = USER
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What keeps a leak alive: ``key`` the chain to the holding object (see :func:`holder_key`), ``signature`` the
+    chain on to the first new object of its first growth (see :func:`signature`), its root's kind, and the types
+    growing through it (user types first, then the standard library's, then builtins; the largest first within
+    each)."""
+
+    key: str
+    signature: str
+    root_kind: str | None
+    growth: tuple
+
+    @property
+    def objects_per_call(self):
+        return sum(g.objects_per_call for g in self.growth)
+
+    @property
+    def bytes_per_call(self):
+        return sum(g.bytes_per_call for g in self.growth)
+
+    @property
+    def types(self):
+        return tuple(g.type for g in self.growth)
+
+
+def _growth_order(g):
+    return (g.rank, -g.objects_per_call, -g.bytes_per_call, g.type)
+
+
+def group_holders(entries):
+    """[:class:`Holder`] from ``(key, signature, root_kind, Growth)`` entries: one holder per key.
+
+    Holders through which a user type grows come first, then the largest.
+    """
+    by_key = {}
+    for key, sig, root_kind, growth in entries:
+        signatures, growths = by_key.setdefault(key, ({}, {}))
+        signatures.setdefault(growth.type, (sig, root_kind))
+        old = growths.get(growth.type)
+        if old is None or (old.objects_per_call, old.bytes_per_call) < (growth.objects_per_call, growth.bytes_per_call):
+            growths[growth.type] = growth
+    holders = []
+    for key, (signatures, growths) in by_key.items():
+        growth = tuple(sorted(growths.values(), key=_growth_order))
+        sig, root_kind = signatures[growth[0].type]
+        holders.append(Holder(key, sig, root_kind, growth))
+    holders.sort(key=lambda h: (min(g.rank for g in h.growth), -h.objects_per_call, -h.bytes_per_call, h.key))
+    return holders
+
+
+@dataclass(frozen=True)
+class TestGroup:
+    """The tests that leak through one holder: its key, the signature first seen, the root kind, the types grown
+    (in all those tests) and the test ids."""
+
+    __test__ = False  # not a pytest test class
+
+    key: str
+    signature: str
+    root_kind: str | None
+    types: tuple
+    tests: tuple
+
+
+def group_tests(pairs):
+    """[:class:`TestGroup`] from ``(test id, holder)`` pairs (any object with ``key``, ``signature``, ``root_kind``
+    and ``types``), the holder with the most tests first."""
+    groups = {}
+    for test_id, holder in pairs:
+        _, _, types, tests = groups.setdefault(holder.key, (holder.signature, holder.root_kind, {}, {}))
+        for t in holder.types:
+            types.setdefault(t, None)
+        tests.setdefault(test_id, None)
+    result = [TestGroup(key, sig, kind, tuple(types), tuple(tests))
+              for key, (sig, kind, types, tests) in groups.items()]
+    result.sort(key=lambda g: (-len(g.tests), g.key))
+    return result
