@@ -23,13 +23,11 @@ void init_type_facts() {
   if (!g_sizeof_impls.empty()) return;
   // Every class made by a class statement shares one tp_traverse (subtype_traverse); read it from a class of
   // the standard library that is always loaded, so that no class of our own lingers as garbage.
-  PyObject* abc = PyImport_ImportModule("abc");
-  if (abc != nullptr) {
-    PyObject* cls = PyObject_GetAttrString(abc, "ABC");
-    if (cls != nullptr && PyType_Check(cls)) g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
-    Py_XDECREF(cls);
-    Py_DECREF(abc);
-  }
+  // Looked up in sys.modules and the module's dict directly: an import or a getattr could run user code.
+  PyObject* abc = dict_find_str(PyImport_GetModuleDict(), "abc");
+  PyObject* cls = abc != nullptr && PyModule_Check(abc) ? dict_find_str(PyModule_GetDict(abc), "ABC") : nullptr;
+  if (cls != nullptr && PyType_Check(cls) && PyType_HasFeature(reinterpret_cast<PyTypeObject*>(cls), Py_TPFLAGS_HEAPTYPE))
+    g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
   PyErr_Clear();
 
   const std::pair<PyTypeObject*, SizeKind> impls[] = {

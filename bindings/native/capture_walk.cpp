@@ -203,6 +203,7 @@ class Walker {
     while (chasing_) chase_step();
   }
   void seed_gathered();
+  void seed_keep(const std::vector<PyObject*>& objs);
   std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) {
     if (headers_ && has_gc_head(o))
@@ -523,6 +524,7 @@ class Walker {
   bool count_only_ = false;
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
+  std::vector<std::uint32_t> asked_;      // nodes of CaptureOptions::keep: never the tool's own
   std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
 
   // Following the gc's lists (start_chase()).
@@ -629,6 +631,15 @@ void Walker::seed_gc_list(PyObject* list) {
 void Walker::seed_only(const std::vector<PyObject*>& objs) {
   for (PyObject* o : objs) discover(o);
   closed_ = true;
+}
+
+void Walker::seed_keep(const std::vector<PyObject*>& objs) {
+  for (PyObject* o : objs) {
+    const std::uint32_t c = discover(o);
+    if (c == kSkip) continue;
+    ++balance_[c];  // the holder's reference
+    asked_.push_back(c);
+  }
 }
 
 void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
@@ -1265,6 +1276,12 @@ void Walker::drop_tool_objects() {
       queue.push_back(static_cast<std::uint32_t>(c));
     }
   }
+  for (std::uint32_t c : asked_) {
+    if (c >= phase2_start && state[c - phase2_start] == 0) {
+      state[c - phase2_start] = 1;
+      queue.push_back(c);
+    }
+  }
   spread(1);
   for (std::uint32_t c : skip_refs_) {
     if (c >= phase2_start && state[c - phase2_start] == 0) {
@@ -1627,10 +1644,29 @@ HeapGraph Walker::build(Metadata md) {
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
-// sys.getallocatedblocks(): a builtin in C, no user code. 1M if it fails.
+// sys.getallocatedblocks()'s C function, taken from the sys module's method table at import: the attribute
+// `sys.getallocatedblocks` is replaceable by user code, which the capture must not run.
+PyCFunction g_allocated_blocks = nullptr;
+PyObject* g_sys_module = nullptr;
+
+void find_allocated_blocks() {
+  PyObject* sys = PyDict_GetItemString(PyImport_GetModuleDict(), "sys");  // borrowed
+  PyModuleDef* def = sys != nullptr && PyModule_CheckExact(sys) ? PyModule_GetDef(sys) : nullptr;
+  PyErr_Clear();
+  if (def == nullptr || def->m_methods == nullptr) return;
+  for (PyMethodDef* m = def->m_methods; m->ml_name != nullptr; ++m) {
+    if (std::strcmp(m->ml_name, "getallocatedblocks") == 0 && (m->ml_flags & METH_NOARGS)) {
+      g_allocated_blocks = m->ml_meth;
+      Py_INCREF(sys);
+      g_sys_module = sys;
+      return;
+    }
+  }
+}
+
+// The count of pymalloc blocks in use; 1M if unknown.
 std::size_t allocated_blocks() {
-  PyObject* f = PySys_GetObject("getallocatedblocks");  // borrowed
-  PyObject* r = f != nullptr ? PyObject_CallNoArgs(f) : nullptr;
+  PyObject* r = g_allocated_blocks != nullptr ? g_allocated_blocks(g_sys_module, nullptr) : nullptr;
   const Py_ssize_t n = r != nullptr ? PyLong_AsSsize_t(r) : -1;
   Py_XDECREF(r);
   PyErr_Clear();
@@ -1679,6 +1715,7 @@ void init_capture() {
   g_get_objects = PyObject_GetAttrString(gc, "get_objects");
   Py_DECREF(gc);
   if (g_get_objects == nullptr) throw Error("refgraph: gc.get_objects is missing");
+  find_allocated_blocks();
 
   init_type_facts();
 }
@@ -1730,6 +1767,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
   const bool in_place = w.start_chase();
+  if (opt.keep_holder != nullptr) w.skip(opt.keep_holder);
   Ref list{nullptr};
   if (!in_place) {
     list.p = PyObject_CallNoArgs(g_get_objects);
@@ -1749,6 +1787,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
     w.seed_gathered();
   else
     w.seed_gc_list(list.p);
+  if (opt.keep != nullptr) w.seed_keep(*opt.keep);
   w.run();
   w.resolve_late();
   const auto tc = cpu_now();

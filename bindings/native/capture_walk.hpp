@@ -31,6 +31,11 @@ struct CaptureOptions {
   // `only_in_refs[i]`, the counted references to only[i] found by the caller's scan of the whole heap.
   const std::vector<PyObject*>* only = nullptr;
   const std::vector<std::int64_t>* only_in_refs = nullptr;
+  // The objects a call asks about (live, borrowed): nodes even when only the tool's frames hold them (a temporary
+  // argument) or when untracked, with what they reach. `keep_holder`, the list or tuple passing them, is
+  // bookkeeping: not a node, its one reference to each counted (so it makes none of them look held from C).
+  const std::vector<PyObject*>* keep = nullptr;
+  PyObject* keep_holder = nullptr;
 };
 
 // Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.

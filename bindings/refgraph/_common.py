@@ -16,9 +16,10 @@ SKIP_FILES = (PACKAGE_DIR,)
 IMAGE_FORMATS = {".dot": "dot", ".gv": "dot", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def capture(values=False, shortnames=True, tag=""):
-    """A capture of the whole heap with refgraph's own frames left out."""
-    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag)
+def capture(values=False, shortnames=True, tag="", keep=None):
+    """A capture of the whole heap with refgraph's own frames left out; ``keep``: objects the call asks about,
+    captured even when only refgraph's frames hold them (a temporary argument); the list itself is not."""
+    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag, keep=keep)
 
 
 def capture_collected(values=False, shortnames=True, tag=""):
@@ -48,9 +49,10 @@ def count_types(shortnames=True, sizes=False, collect=False):
     return None if result is None else result[0]
 
 
-def pin_heap(shortnames=True):
-    """A capture that also holds every captured object until released (for user predicates)."""
-    return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES)
+def pin_heap(shortnames=True, keep=None):
+    """A capture that also holds every captured object until released (for user predicates); ``keep`` as for
+    :func:`capture`."""
+    return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES, keep=keep)
 
 
 def short_typename(obj):

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import collections
 import gc
-import inspect
 import operator
 import os
 import re
 import sys
 import tempfile
+import types
 
 from . import _common, _core
+
+# Bound at import: the functions this module calls while it looks at the heap are the interpreter's own, not
+# whatever user code later puts at gc.get_objects or sys.getrefcount.
+_get_objects = gc.get_objects
+_get_referents = gc.get_referents
+_is_tracked = gc.is_tracked
+_collect = gc.collect
+_getrefcount = sys.getrefcount
 
 __all__ = [
     "count",
@@ -62,13 +70,28 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     return {name: t for name, (t, _u, _size) in counts.items() if t}
 
 
+def _as_sequence(objects):
+    """``objects`` as a list or tuple whose items can be read in place (a list or tuple subclass is copied with
+    the base type's own methods, so no ``__iter__`` of a subclass runs; any other iterable is the caller's own)."""
+    if issubclass(type(objects), list):
+        return list.copy(objects)
+    if issubclass(type(objects), tuple):
+        return tuple.__getitem__(objects, slice(None))
+    return list(objects)
+
+
+def _type_names(objects, shortnames):
+    """objgraph's type name of each object, read natively from its type (no ``__class__`` or metaclass
+    ``__getattribute__`` of the user's runs)."""
+    return _core.type_names(objects, qualified=not shortnames)
+
+
 def _python_typestats(objects, shortnames, filter):
-    typename = _common.short_typename if shortnames else _common.long_typename
+    objects = _as_sequence(objects)
     stats = {}
-    for o in objects:
+    for o, name in zip(objects, _type_names(objects, shortnames)):
         if filter is not None and not filter(o):
             continue
-        name = typename(o)
         stats[name] = stats.get(name, 0) + 1
     return stats
 
@@ -90,8 +113,7 @@ def count(typename, objects=None, untracked=False):
     3
     """
     if objects is not None:
-        typename_of = _common.long_typename if "." in typename else _common.short_typename
-        return sum(1 for o in objects if typename_of(o) == typename)
+        return _type_names(_as_sequence(objects), "." not in typename).count(typename)
     return _tracked_counts(shortnames="." not in typename, untracked=untracked).get(typename, 0)
 
 
@@ -118,7 +140,7 @@ def typestats(objects=None, shortnames=True, filter=None, untracked=False):
     """
     if objects is not None or filter is not None:
         if objects is None:
-            objects = gc.get_objects()
+            objects = _get_objects()
         try:
             return _python_typestats(objects, shortnames, filter)
         finally:
@@ -185,7 +207,7 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):
     """
     if filter is not None:
         if collect:
-            gc.collect()
+            _collect()
         stats = typestats(shortnames=shortnames, filter=filter)
     else:
         stats = _tracked_counts(shortnames=shortnames, collect=collect)
@@ -260,17 +282,16 @@ def get_new_ids(skip_update=False, limit=10, sortby="deltas", shortnames=None, f
         shortnames = _state["shortnames"]
     else:
         _state["shortnames"] = shortnames
-    typename = _common.short_typename if shortnames else _common.long_typename
-    gc.collect()
-    objects = gc.get_objects()
+    _collect()
+    objects = _get_objects()
     for ids in old_ids.values():
         ids.clear()
     for name, ids in current_ids.items():
         old_ids[name].update(ids)
     for ids in current_ids.values():
         ids.clear()
-    for o in objects:
-        current_ids[typename(o)].add(id(o))
+    for o, name in zip(objects, _type_names(objects, shortnames)):
+        current_ids[name].add(id(o))
     del objects, o
     for ids in new_ids.values():
         ids.clear()
@@ -311,14 +332,14 @@ def get_leaking_objects(objects=None):
     >>> all(gc.is_tracked(o) for o in get_leaking_objects())
     True
     """
-    gc.collect()
-    all_objects = gc.get_objects()
+    _collect()
+    all_objects = _get_objects()
     candidates = all_objects if objects is None else objects
     try:
         ids = {id(o) for o in candidates}
         for o in all_objects:
             if o is not candidates:
-                ids.difference_update(id(r) for r in gc.get_referents(o))
+                ids.difference_update(id(r) for r in _get_referents(o))
         return [o for o in candidates if id(o) in ids]
     finally:
         del all_objects, candidates, objects
@@ -339,11 +360,9 @@ def by_type(typename, objects=None):
     >>> by_type('Widget') == [w]
     True
     """
-    if objects is None:
-        objects = gc.get_objects()
+    objects = _get_objects() if objects is None else _as_sequence(objects)
     try:
-        typename_of = _common.long_typename if "." in typename else _common.short_typename
-        return [o for o in objects if typename_of(o) == typename]
+        return [o for o, name in zip(objects, _type_names(objects, "." not in typename)) if name == typename]
     finally:
         del objects
 
@@ -358,7 +377,7 @@ def at(addr):
     >>> at(id(data)) is data
     True
     """
-    for o in gc.get_objects():
+    for o in _get_objects():
         if id(o) == addr:
             return o
     found = _untracked_at([addr])
@@ -376,7 +395,7 @@ def at_addrs(address_set):
     """
     wanted = set(address_set)
     res = []
-    for o in gc.get_objects():
+    for o in _get_objects():
         if id(o) in wanted:
             res.append(o)
     found = {id(o) for o in res}
@@ -409,13 +428,16 @@ def is_proper_module(obj):
     >>> is_proper_module(types), is_proper_module(types.ModuleType('foo')), is_proper_module([])
     (True, False, False)
     """
-    return inspect.ismodule(obj) and obj is sys.modules.get(getattr(obj, "__name__", None))
+    return _core.is_proper_module(obj)
 
 
 def _is_module_predicate(predicate):
     # objgraph's own is_proper_module means the same thing: a user mixing the two gets the fast search too.
+    # Only a plain function's attributes are read: they are slots, no user code runs.
     return predicate is is_proper_module or (
-        getattr(predicate, "__name__", None) == "is_proper_module" and getattr(predicate, "__module__", None) == "objgraph"
+        type(predicate) is types.FunctionType
+        and predicate.__name__ == "is_proper_module"
+        and predicate.__module__ == "objgraph"
     )
 
 
@@ -423,7 +445,7 @@ def _follow(first, ids):
     """[first, ...] following references to the objects with these ids, or None where one cannot be reached."""
     chain = [first]
     for wanted in ids:
-        for ref in gc.get_referents(chain[-1]):
+        for ref in _get_referents(chain[-1]):
             if id(ref) == wanted:
                 chain.append(ref)
                 break
@@ -441,7 +463,7 @@ def _module_chain(obj, predicate, max_depth, ignore, backward):
     if backward:
         ids = _core.local_backref_chain([id(obj)], ["module"], max_depth, ignore, list(_common.SKIP_FILES))
     if ids is None:
-        graph = _common.capture()
+        graph = _common.capture(keep=[obj])
         search = graph.backref_chain if backward else graph.ref_chain
         hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
         del graph
@@ -458,15 +480,19 @@ def _module_chain(obj, predicate, max_depth, ignore, backward):
     return chain
 
 
+def _ignored_ids(extra_ignore):
+    return [i for i in extra_ignore if issubclass(type(i), int)]
+
+
 def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
     if predicate(obj):
         return [obj]
-    ignore = [i for i in extra_ignore if isinstance(i, int)]
+    ignore = _ignored_ids(extra_ignore)
     if _is_module_predicate(predicate):
         chain = _module_chain(obj, predicate, max_depth, ignore, backward)
         if chain is not None:
             return chain
-    with _common.pin_heap() as heap:
+    with _common.pin_heap(keep=[obj]) as heap:
         graph = heap.graph
         start = id(obj)
         if graph.find(start) < 0:
@@ -591,22 +617,22 @@ def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
 
 def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
                 refcounts, shortnames, output, extra_node_attrs, what, only_ids=None, format=None):
-    if not isinstance(objs, (list, tuple)):
-        objs = [objs]
+    ignore = [id(objs)] + _ignored_ids(extra_ignore)
+    objs = _as_sequence(objs) if issubclass(type(objs), (list, tuple)) else [objs]
+    ignore.append(id(objs))  # the copy is the tool's own, as the list given is
     fmt = _common.prepare_output(filename, output, format)  # a bad choice fails before the heap is captured
-    ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
-    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(gc.is_tracked, objs)):
+    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(_is_tracked, objs)):
         # Only the objects drawn are captured (see show_backrefs); None where that path cannot answer.
         dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
                                        skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
         if dot is not None:
             _deliver(dot, filename, output, what, fmt)
             return
-    heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
+    heap = _common.pin_heap(shortnames=shortnames, keep=objs) if needs_objects else None
     try:
-        graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames)
+        graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames, keep=objs)
         missing = [o for o, i in zip(objs, start_ids) if graph.find(i) < 0]
         if len(missing) == len(objs):
             raise ValueError(
@@ -634,7 +660,7 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
                 lines = []
                 if refcounts:
                     # minus this frame's `obj`, the pinned heap's reference and getrefcount's argument
-                    lines.append("refcount %d" % (sys.getrefcount(obj) - 3))
+                    lines.append("refcount %d" % (_getrefcount(obj) - 3))
                 if extra_info is not None:
                     lines.append(str(extra_info(obj)))
                 return "\n".join(lines)
@@ -761,10 +787,10 @@ def show_chain(*chains, **kw):
         # the whole heap.
         ids = [id(o) for o in chains[0]]
         dot = None
-        if all(map(gc.is_tracked, chains[0])):
+        if all(map(_is_tracked, chains[0])):
             dot = _core.local_chain_dot(ids, skip_files=list(_common.SKIP_FILES))
         if dot is None:
-            graph = _common.capture()
+            graph = _common.capture(keep=_as_sequence(chains[0]))
             try:
                 dot = graph.chain_dot(ids)
             except _core.Error:
