@@ -348,5 +348,5 @@ def test_the_list_passing_a_temporary_is_not_drawn():
     for kw in ("", ", filter=lambda x: True"):
         ns = _run_at_module_level(refgraph, f"og.show_backrefs([[1, 2]], output=out{kw})")
         dot = ns["out"].getvalue()
-        assert len(re.findall(r"^  o[0-9a-f]+ \\[", dot, re.M)) == 1, dot
+        assert len(re.findall(r"^  o[0-9a-f]+ \[", dot, re.M)) == 1, dot
         assert "held from C" not in dot
