@@ -40,6 +40,9 @@ Known differences from objgraph 3.x, one by one:
   caller's frames are used only when no other chain exists, so a returned chain can be longer than objgraph's
   shortest one but reads like the program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
   not called on every object visited. Every object in a returned chain is alive.
+  When ``find_backref_chain`` finds no chain it returns objgraph's ``[obj]`` as a ``ChainToRoot`` (a ``list``
+  subclass) with ``root_kind`` and ``root_chain``: where the references to ``obj`` end (a thread's frame, C, a
+  module beyond ``max_depth``, or nowhere but the caller: ``'unreachable'``); ``show_chain`` draws that chain.
 * ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
   ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
   ``filename`` nor ``output``, a temporary PNG is written and its name printed. ``output`` may also be a binary
@@ -63,6 +66,7 @@ Known differences from objgraph 3.x, one by one:
 
 from . import _core
 from ._compat import (
+    ChainToRoot,
     at,
     at_addrs,
     by_type,
@@ -110,6 +114,7 @@ __all__ = [
     "show_most_common_types",
     "show_refs",
     "typestats",
+    "ChainToRoot",
     # refgraph's own
     "Chain",
     "DominatorRow",

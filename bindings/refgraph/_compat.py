@@ -19,7 +19,7 @@ import sys
 import tempfile
 import types
 
-from . import _common, _core
+from . import _common, _core, _snapshot
 
 # Bound at import: the functions this module calls while it looks at the heap are the interpreter's own, not
 # whatever user code later puts at gc.get_objects or sys.getrefcount.
@@ -28,6 +28,7 @@ _get_referents = gc.get_referents
 _is_tracked = gc.is_tracked
 _collect = gc.collect
 _getrefcount = sys.getrefcount
+_getframe = sys._getframe
 
 __all__ = [
     "count",
@@ -47,6 +48,7 @@ __all__ = [
     "show_refs",
     "show_chain",
     "is_proper_module",
+    "ChainToRoot",
 ]
 
 
@@ -480,34 +482,86 @@ def _module_chain(obj, predicate, max_depth, ignore, backward):
     return chain
 
 
+class ChainToRoot(list):
+    """What :func:`find_backref_chain` returns when no object satisfying the predicate refers to ``obj``: the
+    list objgraph returns, ``[obj]``, plus where the references to ``obj`` really end.
+
+    ``root_kind``: ``'module'`` (a chain to a module exists, beyond ``max_depth`` or through an ignored object),
+    ``'thread frame'`` (a running frame of some thread holds it), ``'external'`` (held from C: no object the
+    collector sees accounts for a reference), ``'unreachable'`` (no root reaches it except the caller's own
+    frame: cyclic garbage, or an object only the caller's variables hold), or None (not in the heap).
+
+    ``root_chain``: a :class:`refgraph.Chain` from that root to ``obj`` (root first; only ``obj`` when
+    unreachable or external), in ids and labels: it keeps no object alive. :func:`show_chain` draws it.
+    """
+
+    __slots__ = ("root_kind", "root_chain")
+
+    def __init__(self, obj, root_chain):
+        super().__init__((obj,))
+        self.root_kind = root_chain.root_kind
+        self.root_chain = root_chain
+
+    def __repr__(self):
+        return f"ChainToRoot({list.__repr__(self)}, root_kind={self.root_kind!r})"
+
+
+class _HeldByCaller(_snapshot.Chain):
+    """An unreachable chain of one object that only the caller's own frame holds."""
+
+    __slots__ = ()
+
+    def report(self):
+        return f"{_snapshot._describe(self.hops[-1])} (unreachable: held only by the caller's frame)"
+
+
+def _caller_frame_id():
+    """id of the innermost frame that is not refgraph's: the caller's."""
+    frame = _getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_common.PACKAGE_DIR):
+        frame = frame.f_back
+    try:
+        return id(frame) if frame is not None else None
+    finally:
+        del frame
+
+
+def _chain_to_root(obj, graph, caller):
+    """``[obj]`` as a :class:`ChainToRoot`, from the chain ``graph`` finds from a root to ``obj``."""
+    if graph is None:
+        graph = _common.capture(keep=[obj])
+    root_chain = _snapshot._chain(graph, id(obj))
+    hops = root_chain.hops
+    if root_chain.root_kind == "thread frame" and len(hops) > 1 and hops[0].id == caller:
+        # Held only by the frame that asks: once it lets go, the object is garbage (or freed).
+        root_chain = _HeldByCaller(hops[-1:], _snapshot.UNREACHABLE)
+    return ChainToRoot(obj, root_chain)
+
+
 def _ignored_ids(extra_ignore):
     return [i for i in extra_ignore if issubclass(type(i), int)]
 
 
-def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
+def _find_chain(obj, predicate, max_depth, extra_ignore, backward, caller=None):
     if predicate(obj):
         return [obj]
     ignore = _ignored_ids(extra_ignore)
     if _is_module_predicate(predicate):
         chain = _module_chain(obj, predicate, max_depth, ignore, backward)
         if chain is not None:
-            return chain
+            return chain if len(chain) > 1 or not backward else _chain_to_root(obj, None, caller)
     with _common.pin_heap(keep=[obj]) as heap:
         graph = heap.graph
         start = id(obj)
-        if graph.find(start) < 0:
-            return [obj]
         search = graph.backref_chain if backward else graph.ref_chain
         hops = None
-        if _is_module_predicate(predicate):
+        if graph.find(start) >= 0 and _is_module_predicate(predicate):
             # Searched natively without calling back into Python for each object visited: on a class with a
             # million instances the predicate would otherwise be called a million times.
             hops = search([start], types=("module",), max_depth=max_depth, ignore_ids=ignore)
-            if hops is None:
-                return [obj]
-            if not predicate(heap.object(hops[0][0] if backward else hops[-1][0])):
+            if hops is not None and not predicate(heap.object(hops[0][0] if backward else hops[-1][0])):
                 hops = None
-        if hops is None:
+        elif graph.find(start) >= 0:
             node = graph.node
             lookup = heap.object
 
@@ -515,17 +569,21 @@ def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
                 return bool(predicate(lookup(node(index)["id"])))
 
             hops = search([start], predicate=native_predicate, max_depth=max_depth, ignore_ids=ignore)
-        if hops is None:
+        if hops is not None:
+            return [heap.object(hop[0]) for hop in hops]
+        if not backward:
             return [obj]
-        return [heap.object(hop[0]) for hop in hops]
+        return _chain_to_root(obj, graph, caller)
 
 
 def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """Find a shortest chain of references leading to ``obj``.
 
     Returns a list of live objects whose first item satisfies ``predicate``, each referring to the next, the
-    last being ``obj``; ``[obj]`` if no chain is found. Weak references are not followed, and a chain uses a
-    function's ``__globals__`` only when no other chain exists.
+    last being ``obj``. If no chain is found: ``[obj]``, as a :class:`ChainToRoot` whose ``root_kind`` and
+    ``root_chain`` say where the references to ``obj`` end instead (a thread's frame, C, or nowhere but the
+    caller: ``'unreachable'``). Weak references are not followed, and a chain uses a function's ``__globals__``
+    only when no other chain exists.
 
     ``predicate``: a function of one object; :func:`is_proper_module` is searched natively (fast).
 
@@ -539,7 +597,7 @@ def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     >>> chain[-1] is is_proper_module and is_proper_module(chain[0])
     True
     """
-    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=True)
+    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=True, caller=_caller_frame_id())
 
 
 def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
@@ -779,15 +837,21 @@ def show_chain(*chains, **kw):
     chains = [chain for chain in chains if chain]
     if not chains:
         raise ValueError("show_chain: no non-empty chain given")
+    # A ChainToRoot ([obj], no chain found) is drawn from the root its references really end at.
+    id_chains = [
+        chain.root_chain.ids if backrefs and type(chain) is ChainToRoot and chain.root_chain.hops
+        else [id(o) for o in chain]
+        for chain in chains
+    ]
     plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
     if len(chains) == 1 and plain and kw.get("shortnames", True):
         fmt = _common.prepare_output(kw.get("filename"), kw.get("output"), kw.get("format"))
         # One chain: drawn exactly as given, each hop by the reference that joins it to the next. Only its objects
         # are captured when they are all gc-tracked (_core.local_chain_dot); otherwise, or if that cannot answer,
         # the whole heap.
-        ids = [id(o) for o in chains[0]]
+        ids = id_chains[0]
         dot = None
-        if all(map(_is_tracked, chains[0])):
+        if len(ids) == len(chains[0]) and all(map(_is_tracked, chains[0])):
             dot = _core.local_chain_dot(ids, skip_files=list(_common.SKIP_FILES))
         if dot is None:
             graph = _common.capture(keep=_as_sequence(chains[0]))
@@ -799,8 +863,8 @@ def show_chain(*chains, **kw):
         if dot is not None:
             _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain", fmt)
             return
-    only_ids = {id(o) for chain in chains for o in chain}
-    max_depth = max(map(len, chains)) - 1
+    only_ids = {i for ids in id_chains for i in ids}
+    max_depth = max(map(len, id_chains)) - 1
     if backrefs:
         starts, direction, what = [chain[-1] for chain in chains], "back", "show_chain"
     else:

@@ -8,6 +8,7 @@ import sys
 import threading
 import tracemalloc
 import types
+import weakref
 
 import pytest
 
@@ -173,6 +174,88 @@ def test_find_backref_chain_class_attribute_is_fast():
     finally:
         Holder.ITEMS.clear()
         del instances
+
+
+# ---- find_backref_chain without a chain: where the references end (refgraph.ChainToRoot) ----
+
+
+def test_find_backref_chain_not_found_names_a_thread_frame_root():
+    # GIVEN an object only a local variable of another thread's frame holds
+    ready, release = threading.Event(), threading.Event()
+    box = {}
+
+    def worker():
+        held = Thing()
+        box["ref"] = weakref.ref(held)
+        ready.set()
+        release.wait()
+        assert held is not None
+
+    t = threading.Thread(target=worker)
+    t.start()
+    try:
+        ready.wait()
+        # WHEN no module leads to it
+        chain = refgraph.find_backref_chain(box["ref"](), refgraph.is_proper_module)
+        # THEN objgraph's answer, [obj], says where its references end: that thread's frame
+        assert chain == [box["ref"]()] and isinstance(chain, refgraph.ChainToRoot)
+        assert chain.root_kind == "thread frame"
+        assert isinstance(chain.root_chain, refgraph.Chain)
+        assert [(hop.type, hop.edge) for hop in chain.root_chain.hops] == [("frame", "f_locals['held']"), ("Thing", "")]
+        assert "worker" in chain.root_chain.hops[0].label
+        # AND show_chain draws that root, not the object alone
+        out = io.StringIO()
+        refgraph.show_chain(chain, output=out)
+        assert 'label="frame' in out.getvalue() and "f_locals['held']" in out.getvalue()
+        del chain
+    finally:
+        release.set()
+        t.join()
+
+
+def test_find_backref_chain_not_found_names_an_external_root():
+    thing = Thing()
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(thing))
+    ref = weakref.ref(thing)
+    del thing
+    try:
+        chain = refgraph.find_backref_chain(ref(), refgraph.is_proper_module)
+        assert chain == [ref()]
+        assert chain.root_kind == "external"
+        assert chain.root_chain.ids == [id(ref())]
+        del chain
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(ref()))
+
+
+def test_find_backref_chain_cycle_held_only_by_the_caller_is_unreachable():
+    # GIVEN cyclic garbage but for the caller's own variable
+    cycle = [Thing()]
+    cycle.append(cycle)
+    # WHEN its chain is searched THEN it is unreachable, not a chain through the caller's frame
+    for predicate in (refgraph.is_proper_module, lambda o: False):
+        chain = refgraph.find_backref_chain(cycle, predicate)
+        assert chain == [cycle]
+        assert chain.root_kind == "unreachable"
+        assert chain.root_chain.ids == [id(cycle)]
+        assert "held only by the caller" in str(chain.root_chain)
+        out = io.StringIO()
+        refgraph.show_chain(chain, output=out)
+        assert 'label="frame' not in out.getvalue()
+
+
+MODULE_HELD = {"a": [[[[Thing()]]]]}
+
+
+def test_find_backref_chain_beyond_max_depth_names_the_module_root():
+    leaf = MODULE_HELD["a"][0][0][0][0]
+    chain = refgraph.find_backref_chain(leaf, refgraph.is_proper_module, max_depth=2)
+    assert chain == [leaf]
+    assert chain.root_kind == "module"
+    assert str(chain.root_chain).startswith(f"module {__name__} -> attr 'MODULE_HELD' (dict) -> ['a'] (list)")
+    out = io.StringIO()
+    refgraph.show_chain(chain, output=out)
+    assert out.getvalue().count("->") == 7  # module -> __dict__ -> dict -> list x4 -> Thing
 
 
 def test_chain_report_with_tracemalloc(app_cache):
