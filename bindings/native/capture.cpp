@@ -71,14 +71,7 @@ capture::CaptureOptions options(bool values, bool shortnames, const std::vector<
 std::string objgraph_type_name(PyTypeObject* t, bool qualified) {
   std::string name = capture::type_short_name(t);
   if (!qualified) return name;
-  std::string module;
-  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-    module = capture::utf8_of(capture::dict_find_str(t->tp_dict, "__module__"));
-  } else {
-    const char* n = t->tp_name ? t->tp_name : "?";
-    const char* dot = std::strrchr(n, '.');
-    module = dot ? std::string(n, dot) : std::string("builtins");
-  }
+  const std::string module = capture::type_module(t);
   return module.empty() ? name : module + "." + name;
 }
 
@@ -105,21 +98,23 @@ void register_capture(pb::module_& m) {
   m.def(
       "capture",
       [](bool values, bool shortnames, const std::vector<std::string>& skip_files, std::size_t max_value_len,
-         const std::string& tag, const pb::handle& keep) {
+         const std::string& tag, const pb::handle& keep, bool distinct_names) {
         const auto kept = borrowed_items(keep);
         auto o = options(values, shortnames, skip_files, max_value_len, tag, false, &kept,
                          keep.is_none() ? nullptr : keep.ptr());
+        o.distinct_names = distinct_names;
         return std::make_shared<HeapGraph>(capture::capture_heap(o));
       },
       "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
-      "max_value_len"_a = 64, "tag"_a = "", "keep"_a = pb::none(),
+      "max_value_len"_a = 64, "tag"_a = "", "keep"_a = pb::none(), "distinct_names"_a = false,
       "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
       "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
       "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len; "
       "so do dict keys, except names the program's code chose (interned identifiers): else [<str len=N>], [<int>]. "
       "`keep`: a list or tuple of the objects the call asks about, captured (with what they reach) even when only "
       "the tool's frames hold them, as a temporary argument is, or when the gc does not track them; the list or "
-      "tuple itself is not a node.");
+      "tuple itself is not a node. `distinct_names` (with shortnames): types that share a short name are named "
+      "'Request (werkzeug.wrappers.request)', one name a type.");
 
   pb::class_<PinnedHeap>(m, "PinnedHeap",
                          "A capture plus a strong reference to every captured object, until release().")

@@ -114,18 +114,28 @@ std::string type_short_name(PyTypeObject* t) {
   return dot ? dot + 1 : n;
 }
 
+std::string type_module(PyTypeObject* t) {
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) return utf8_of(dict_find_str(t->tp_dict, "__module__"));
+  const char* n = t->tp_name ? t->tp_name : "?";
+  const char* dot = std::strrchr(n, '.');
+  return dot ? std::string(n, dot) : std::string("builtins");
+}
+
 std::string type_long_name(PyTypeObject* t) {
-  std::string module, qualname;
-  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-    module = utf8_of(dict_find_str(t->tp_dict, "__module__"));
-    qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
-  } else {
-    const char* n = t->tp_name ? t->tp_name : "?";
-    const char* dot = std::strrchr(n, '.');
-    module = dot ? std::string(n, dot) : std::string("builtins");
-  }
+  const std::string module = type_module(t);
+  std::string qualname;
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
   if (qualname.empty()) qualname = type_short_name(t);
   return module.empty() ? qualname : module + "." + qualname;
+}
+
+bool type_is_builtin(PyTypeObject* t) {
+  return !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) && t->tp_name != nullptr && std::strchr(t->tp_name, '.') == nullptr;
+}
+
+std::string type_distinct_name(PyTypeObject* t) {
+  const std::string module = type_module(t);
+  return module.empty() ? type_short_name(t) : type_short_name(t) + " (" + module + ")";
 }
 
 InstanceLayout instance_layout(PyTypeObject* t) {

@@ -218,6 +218,7 @@ class Walker {
   void count_skipped_frames();
   void mark_external();
   void drop_tool_objects();
+  void apply_distinct_names();
   HeapGraph build(Metadata md);
   struct EdgeColumns {
     std::vector<NodeIndex>* targets;
@@ -490,6 +491,10 @@ class Walker {
   // Caches, valid for this capture only (nothing is freed while it runs).
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeInfo>> type_infos_;
+  // distinct_names: the type that took each short name first (nullptr once another took it too), and the type
+  // names apply_distinct_names() changes (from, to), all at once.
+  std::unordered_map<StringId, PyTypeObject*> name_owner_;
+  std::vector<std::pair<StringId, StringId>> shared_names_;
   // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
   struct TypeCacheEntry {
     PyTypeObject* type = nullptr;
@@ -758,6 +763,18 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
   if (k == PtrIndex::kAbsent) {
     auto ti = std::make_unique<TypeInfo>();
     ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
+    if (opt_.shortnames && opt_.distinct_names) {
+      auto [owner, first] = name_owner_.try_emplace(ti->name, t);
+      if (!first) {
+        // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
+        if (owner->second != nullptr && !type_is_builtin(owner->second))
+          shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
+        owner->second = nullptr;
+        const StringId plain = ti->name;
+        ti->name = label(type_distinct_name(t));
+        if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
+      }
+    }
     ti->gc_type = PyType_IS_GC(t);
     ti->pre_header = pre_header_size(t);
     bool exact = false;
@@ -1294,6 +1311,17 @@ void Walker::drop_tool_objects() {
     if (state[c - phase2_start] == 2) keep_[c] = false;
 }
 
+void Walker::apply_distinct_names() {
+  if (shared_names_.empty()) return;
+  std::vector<StringId> renamed(strings_.size(), kNoString);
+  for (const auto& [from, to] : shared_names_) renamed[from] = to;
+  const std::size_t n = objs_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const StringId t = described_[i].type;
+    if (t < renamed.size() && renamed[t] != kNoString) described_[i].type = renamed[t];
+  }
+}
+
 // LSD radix sort of records on key bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
 // scattering), every histogram counted in one read, passes where all records share the digit skipped. `tmp` has
 // room for m records; returns whichever of the two buffers holds the result.
@@ -1797,6 +1825,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
+  w.apply_distinct_names();
   w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;

@@ -22,6 +22,9 @@ namespace refgraph::capture {
 struct CaptureOptions {
   bool values = false;      // str/bytes values as node labels and as dict-key labels
   bool shortnames = true;   // type.__name__ (objgraph's default) or module.qualname
+  // With shortnames: types that share a short name are told apart as "Request (werkzeug.wrappers.request)"
+  // (refgraph's own reports; objgraph's calls keep objgraph's names).
+  bool distinct_names = false;
   std::vector<std::string> skip_files;  // frames whose code file starts with one of these are not nodes
   std::size_t max_value_len = 64;
   std::string tag;

@@ -382,6 +382,67 @@ def test_show_without_filename_writes_temp_png(capsys):
         os.unlink(path)
 
 
+# ---- one short name, two types ----
+
+
+@pytest.fixture
+def two_requests():
+    """Two modules that each define a class `Request` (as werkzeug and gunicorn do)."""
+    made = []
+    for name in ("werkzeug_like.wrappers.request", "gunicorn_like.http.message"):
+        module = types.ModuleType(name)
+        exec("class Request:\n    pass\n", module.__dict__)
+        sys.modules[name] = module
+        made.append(module)
+    yield made
+    for module in made:
+        del sys.modules[module.__name__]
+
+
+W_NAME, G_NAME = "Request (werkzeug_like.wrappers.request)", "Request (gunicorn_like.http.message)"
+
+
+def test_reports_tell_apart_types_that_share_a_short_name(two_requests):
+    w, g = two_requests
+    before = refgraph.snapshot()
+    w_objs, g_objs = [w.Request() for _ in range(30)], [g.Request() for _ in range(20)]
+    snap = refgraph.snapshot()
+    rows = {row.type: row.count for row in snap.type_table(sort="count")}
+    assert rows[W_NAME] == 30 and rows[G_NAME] == 20
+    assert "Request" not in rows
+    grown = {row.type: row.count_delta for row in snap.growth(before)}
+    assert grown[W_NAME] == 30 and grown[G_NAME] == 20
+    assert snap.count("Request") == 50
+    assert snap.count("werkzeug_like.wrappers.request.Request") == 30
+    assert snap.count(G_NAME) == 20
+    assert set(snap.ids_of_type("gunicorn_like.http.message.Request")) == {id(o) for o in g_objs}
+    out = io.StringIO()
+    refgraph.summary(limit=0, file=out, sort="count")
+    table = {line.rsplit("|", 2)[0].strip(): int(line.rsplit("|", 2)[1]) for line in out.getvalue().splitlines()
+             if line.strip().startswith("Request")}
+    assert table == {W_NAME: 30, G_NAME: 20}
+    del w_objs, g_objs
+
+
+def test_objgraph_calls_keep_objgraphs_names(two_requests):
+    w, g = two_requests
+    w_objs, g_objs = [w.Request() for _ in range(30)], [g.Request() for _ in range(20)]
+    assert refgraph.typestats()["Request"] == 50
+    assert refgraph.count("Request") == 50
+    assert refgraph.count("werkzeug_like.wrappers.request.Request") == 30
+    assert not any("(" in name for name in refgraph.typestats())
+    assert len(refgraph.by_type("Request")) == 50
+    del w_objs, g_objs
+
+
+def test_a_unique_short_name_stays_short():
+    things = [Thing(), Thing()]
+    names = refgraph.snapshot().typestats()
+    assert names["Thing"] >= 2
+    assert not any(name.startswith("Thing (") for name in names)
+    del things
+
+
 # ---- the tool must not leak or distort ----
 
 
