@@ -694,8 +694,7 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
         missing = [o for o, i in zip(objs, start_ids) if graph.find(i) < 0]
         if len(missing) == len(objs):
             raise ValueError(
-                f"{what}: none of the {len(objs)} objects is in the captured heap (an untracked object such as a "
-                "str or int is captured only when some object refers to it)"
+                f"{what}: none of the {len(objs)} objects is in the captured heap" + (" (no object given)" if not objs else "")
             )
         node = graph.node
         lookup = heap.object if heap is not None else None
