@@ -495,7 +495,7 @@ class ChainToRoot(list):
     unreachable or external), in ids and labels: it keeps no object alive. :func:`show_chain` draws it.
     """
 
-    __slots__ = ("root_kind", "root_chain")
+    __slots__ = ("root_chain", "root_kind")
 
     def __init__(self, obj, root_chain):
         super().__init__((obj,))

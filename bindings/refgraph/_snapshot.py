@@ -123,7 +123,7 @@ def _root_text(hop, root_kind):
     if root_kind == "external":
         return f"{_describe(hop)} (held from C)"
     if root_kind == UNREACHABLE:
-        return f"{_describe(hop)} (unreachable: cyclic garbage no root reaches)"
+        return f"{_describe(hop)} (unreachable: no root reaches it)"
     if root_kind:
         return f"{_describe(hop)} ({root_kind})"
     return _describe(hop)
@@ -495,7 +495,7 @@ def chain_report(obj, max_depth=0):
     """
     target = id(obj)
     if tracemalloc.is_tracing():
-        heap = _common.pin_heap()
+        heap = _common.pin_heap(keep=[obj])
         try:
             sites = _allocation_sites(heap)
             chain = _chain(heap.graph, target, max_depth, sites)
@@ -504,9 +504,9 @@ def chain_report(obj, max_depth=0):
         finally:
             heap.release()
     else:
-        chain = _chain(_common.capture(), target, max_depth)
+        chain = _chain(_common.capture(keep=[obj]), target, max_depth)
     if chain.root_kind is None and not chain.hops:
-        return f"{type(obj).__name__}: not in the captured heap"
+        return f"{_core.type_names([obj])[0]}: not in the captured heap"
     if chain.root_kind is None:
         return f"{chain.report()}: no chain to a root found"
     return chain.report()

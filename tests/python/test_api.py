@@ -391,7 +391,7 @@ def two_requests():
     made = []
     for name in ("werkzeug_like.wrappers.request", "gunicorn_like.http.message"):
         module = types.ModuleType(name)
-        exec("class Request:\n    pass\n", module.__dict__)
+        exec("class Request:\n    pass\n", module.__dict__)  # noqa: S102 (a class made in a given module)
         sys.modules[name] = module
         made.append(module)
     yield made

@@ -302,7 +302,7 @@ def test_doc_get_leaking_objects(og):
 
 def _run_at_module_level(og, source):
     namespace = {"og": og, "io": io, "Target": Target, "out": io.StringIO()}
-    exec(compile(source, "<module-level>", "exec"), namespace)
+    exec(compile(source, "<module-level>", "exec"), namespace)  # noqa: S102 (code run as a module runs)
     return namespace
 
 
@@ -348,5 +348,5 @@ def test_the_list_passing_a_temporary_is_not_drawn():
     for kw in ("", ", filter=lambda x: True"):
         ns = _run_at_module_level(refgraph, f"og.show_backrefs([[1, 2]], output=out{kw})")
         dot = ns["out"].getvalue()
-        assert len(re.findall(r"^  o[0-9a-f]+ \[", dot, re.M)) == 1, dot
+        assert len(re.findall(r"^  o[0-9a-f]+ \[", dot, re.MULTILINE)) == 1, dot
         assert "held from C" not in dot

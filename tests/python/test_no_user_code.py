@@ -134,3 +134,15 @@ def test_type_names_are_objgraphs():
     ]
     with pytest.raises(TypeError, match="list or a tuple"):
         _core.type_names(iter(objs))
+
+
+def test_chain_report_runs_no_metaclass_getattribute():
+    obj = Metaclassed()
+    CALLS["n"] = 0
+    report = refgraph.chain_report(obj)
+    assert report.startswith("thread frame ") and report.endswith("-> f_locals['obj'] -> Metaclassed")
+    # a temporary, at module level: only the call holds it
+    namespace = {"refgraph": refgraph, "Metaclassed": Metaclassed}
+    exec(compile("report = refgraph.chain_report(Metaclassed())", "<module-level>", "exec"), namespace)  # noqa: S102
+    assert namespace["report"] == "Metaclassed (unreachable: no root reaches it)"
+    assert CALLS["n"] == 0
