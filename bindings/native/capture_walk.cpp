@@ -1672,29 +1672,28 @@ HeapGraph Walker::build(Metadata md) {
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
-// sys.getallocatedblocks()'s C function, taken from the sys module's method table at import: the attribute
-// `sys.getallocatedblocks` is replaceable by user code, which the capture must not run.
-PyCFunction g_allocated_blocks = nullptr;
-PyObject* g_sys_module = nullptr;
-
-void find_allocated_blocks() {
-  PyObject* sys = PyDict_GetItemString(PyImport_GetModuleDict(), "sys");  // borrowed
-  PyModuleDef* def = sys != nullptr && PyModule_CheckExact(sys) ? PyModule_GetDef(sys) : nullptr;
-  PyErr_Clear();
-  if (def == nullptr || def->m_methods == nullptr) return;
-  for (PyMethodDef* m = def->m_methods; m->ml_name != nullptr; ++m) {
-    if (std::strcmp(m->ml_name, "getallocatedblocks") == 0 && (m->ml_flags & METH_NOARGS)) {
-      g_allocated_blocks = m->ml_meth;
-      Py_INCREF(sys);
-      g_sys_module = sys;
-      return;
-    }
+// A builtin module's function as the interpreter defines it (a new reference), made from the module's own method
+// table: the attribute (`sys.getallocatedblocks`, `gc.get_objects`) is replaceable by user code, which the capture
+// must not run. nullptr if the module or the function is not found.
+PyObject* builtin_function(const char* module, const char* name) {
+  PyObject* mod = PyDict_GetItemString(PyImport_GetModuleDict(), module);  // borrowed
+  if (mod == nullptr) {  // not imported yet: at refgraph's own import, so importing it here is no surprise
+    Py_XDECREF(PyImport_ImportModule(module));
+    mod = PyDict_GetItemString(PyImport_GetModuleDict(), module);
   }
+  PyModuleDef* def = mod != nullptr && PyModule_CheckExact(mod) ? PyModule_GetDef(mod) : nullptr;
+  PyErr_Clear();
+  if (def == nullptr || def->m_methods == nullptr) return nullptr;
+  for (PyMethodDef* m = def->m_methods; m->ml_name != nullptr; ++m)
+    if (std::strcmp(m->ml_name, name) == 0) return PyCFunction_NewEx(m, mod, nullptr);
+  return nullptr;
 }
+
+PyObject* g_allocated_blocks = nullptr;  // sys.getallocatedblocks
 
 // The count of pymalloc blocks in use; 1M if unknown.
 std::size_t allocated_blocks() {
-  PyObject* r = g_allocated_blocks != nullptr ? g_allocated_blocks(g_sys_module, nullptr) : nullptr;
+  PyObject* r = g_allocated_blocks != nullptr ? PyObject_CallNoArgs(g_allocated_blocks) : nullptr;
   const Py_ssize_t n = r != nullptr ? PyLong_AsSsize_t(r) : -1;
   Py_XDECREF(r);
   PyErr_Clear();
@@ -1738,12 +1737,9 @@ void set_capture_limits(const CaptureLimits& limits) {
 
 void init_capture() {
   if (g_get_objects != nullptr) return;
-  PyObject* gc = PyImport_ImportModule("gc");
-  if (gc == nullptr) throw Error("refgraph: cannot import gc");
-  g_get_objects = PyObject_GetAttrString(gc, "get_objects");
-  Py_DECREF(gc);
+  g_get_objects = builtin_function("gc", "get_objects");
   if (g_get_objects == nullptr) throw Error("refgraph: gc.get_objects is missing");
-  find_allocated_blocks();
+  g_allocated_blocks = builtin_function("sys", "getallocatedblocks");
 
   init_type_facts();
 }
