@@ -819,6 +819,8 @@ def show_chain(*chains, **kw):
     ``extra_info``, ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
 
     One chain of gc-tracked objects, with none of those keywords, is drawn from a capture of its objects alone.
+    A :class:`ChainToRoot` (``find_backref_chain`` found no chain) is drawn from the root its ``root_chain`` starts
+    at: a thread's frame, or the module beyond ``max_depth``.
 
     >>> import io
     >>> class Leaf: pass
