@@ -10,6 +10,7 @@
 
 #include "refgraph/dump.hpp"
 #include "refgraph/errors.hpp"
+#include "refgraph/type_stats.hpp"
 
 namespace refgraph::cli {
 
@@ -159,14 +160,7 @@ std::vector<std::string> similar_types(const HeapGraph& g, const std::string& wa
 }
 
 std::vector<NodeIndex> nodes_of_type(const HeapGraph& g, const std::string& dump, const std::string& type) {
-  StringId t = g.strings().find(type);
-  std::vector<NodeIndex> out;
-  if (t != kNoString) {
-    const auto& types = g.types();
-    for (NodeIndex n = 0; n < types.size(); ++n) {
-      if (types[n] == t) out.push_back(n);
-    }
-  }
+  std::vector<NodeIndex> out = nodes_matching_type(g, type);
   if (out.empty()) {
     std::string msg = dump + ": no objects of type '" + printable(type) + "'";
     std::vector<std::string> similar = similar_types(g, type);

@@ -1,10 +1,15 @@
 // _core.capture, _core.PinnedHeap and _core.pin_heap: the Python surface of the heap walk (capture_walk.cpp).
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include <pybind11/stl.h>
 
+#include <unordered_map>
+
 #include "capture_internals.hpp"
+#include "capture_labels.hpp"
+#include "capture_types.hpp"
 #include "capture_walk.hpp"
 #include "graph_binding.hpp"
 #include "refgraph/errors.hpp"
@@ -47,7 +52,8 @@ class PinnedHeap {
 };
 
 capture::CaptureOptions options(bool values, bool shortnames, const std::vector<std::string>& skip_files,
-                                std::size_t max_value_len, const std::string& tag, bool pin) {
+                                std::size_t max_value_len, const std::string& tag, bool pin,
+                                const std::vector<PyObject*>* keep = nullptr, PyObject* keep_holder = nullptr) {
   capture::CaptureOptions o;
   o.values = values;
   o.shortnames = shortnames;
@@ -55,8 +61,34 @@ capture::CaptureOptions options(bool values, bool shortnames, const std::vector<
   o.max_value_len = max_value_len;
   o.tag = tag;
   o.pin = pin;
+  o.keep = keep;
+  o.keep_holder = keep_holder;
   return o;
 }
+
+// objgraph's name of a type: `__name__`, or with `qualified` `__module__ + '.' + __name__` (just `__name__` when the
+// module is not a non-empty str), read from the type's slots and dict: a metaclass's __getattribute__ is not run.
+std::string objgraph_type_name(PyTypeObject* t, bool qualified) {
+  std::string name = capture::type_short_name(t);
+  if (!qualified) return name;
+  const std::string module = capture::type_module(t);
+  return module.empty() ? name : module + "." + name;
+}
+
+// The items of a list or tuple, read in place (no __iter__ of a subclass runs).
+std::pair<PyObject**, Py_ssize_t> items_of(const pb::handle& seq, const char* what) {
+  if (PyList_Check(seq.ptr())) return {PySequence_Fast_ITEMS(seq.ptr()), PyList_GET_SIZE(seq.ptr())};
+  if (PyTuple_Check(seq.ptr())) return {PySequence_Fast_ITEMS(seq.ptr()), PyTuple_GET_SIZE(seq.ptr())};
+  throw pb::type_error(std::string(what) + ": objects must be a list or a tuple");
+}
+
+// The objects of a `keep` list or tuple, borrowed: it holds them for the call.
+std::vector<PyObject*> borrowed_items(const pb::handle& seq) {
+  if (seq.is_none()) return {};
+  auto [items, n] = items_of(seq, "keep");
+  return std::vector<PyObject*>(items, items + n);
+}
+
 
 }  // namespace
 
@@ -66,16 +98,23 @@ void register_capture(pb::module_& m) {
   m.def(
       "capture",
       [](bool values, bool shortnames, const std::vector<std::string>& skip_files, std::size_t max_value_len,
-         const std::string& tag) {
-        auto o = options(values, shortnames, skip_files, max_value_len, tag, false);
+         const std::string& tag, const pb::handle& keep, bool distinct_names) {
+        const auto kept = borrowed_items(keep);
+        auto o = options(values, shortnames, skip_files, max_value_len, tag, false, &kept,
+                         keep.is_none() ? nullptr : keep.ptr());
+        o.distinct_names = distinct_names;
         return std::make_shared<HeapGraph>(capture::capture_heap(o));
       },
       "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
-      "max_value_len"_a = 64, "tag"_a = "",
+      "max_value_len"_a = 64, "tag"_a = "", "keep"_a = pb::none(), "distinct_names"_a = false,
       "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
       "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
       "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len; "
-      "so do dict keys, except names the program's code chose (interned identifiers): else [<str len=N>], [<int>].");
+      "so do dict keys, except names the program's code chose (interned identifiers): else [<str len=N>], [<int>]. "
+      "`keep`: a list or tuple of the objects the call asks about, captured (with what they reach) even when only "
+      "the tool's frames hold them, as a temporary argument is, or when the gc does not track them; the list or "
+      "tuple itself is not a node. `distinct_names` (with shortnames): types that share a short name are named "
+      "'Request (werkzeug.wrappers.request)', one name a type.");
 
   pb::class_<PinnedHeap>(m, "PinnedHeap",
                          "A capture plus a strong reference to every captured object, until release().")
@@ -91,12 +130,44 @@ void register_capture(pb::module_& m) {
 
   m.def(
       "pin_heap",
-      [](bool values, bool shortnames, const std::vector<std::string>& skip_files) {
-        auto o = options(values, shortnames, skip_files, 64, "", true);
+      [](bool values, bool shortnames, const std::vector<std::string>& skip_files, const pb::handle& keep) {
+        const auto kept = borrowed_items(keep);
+        auto o = options(values, shortnames, skip_files, 64, "", true, &kept, keep.is_none() ? nullptr : keep.ptr());
         return std::make_unique<PinnedHeap>(std::make_shared<HeapGraph>(capture::capture_heap(o)));
       },
-      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
-      "capture() that also holds every captured object alive until release(); use as a context manager.");
+      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{}, "keep"_a = pb::none(),
+      "capture() that also holds every captured object alive until release(); use as a context manager. `keep` as "
+      "for capture().");
+
+  m.def(
+      "type_names",
+      [](const pb::handle& objects, bool qualified) {
+        auto [items, n] = items_of(objects, "type_names");
+        std::unordered_map<PyTypeObject*, pb::str> names;
+        pb::list out(n);
+        for (Py_ssize_t i = 0; i < n; ++i) {
+          PyTypeObject* t = Py_TYPE(items[i]);
+          auto it = names.find(t);
+          if (it == names.end()) it = names.emplace(t, pb::str(objgraph_type_name(t, qualified))).first;
+          out[i] = it->second;
+        }
+        return out;
+      },
+      "objects"_a, "qualified"_a = false,
+      "objgraph's type name of each object of a list or tuple (type.__name__, or with qualified "
+      "__module__.__name__), read from the type's slots: no __class__ property or metaclass __getattribute__ runs.");
+
+  m.def(
+      "is_proper_module",
+      [](const pb::handle& obj) {
+        if (!PyModule_Check(obj.ptr())) return false;
+        PyObject* name = capture::dict_find_str(PyModule_GetDict(obj.ptr()), "__name__");
+        if (name == nullptr || !PyUnicode_CheckExact(name)) return false;
+        PyObject* found = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);  // exact str: no user __eq__
+        PyErr_Clear();
+        return found == obj.ptr();
+      },
+      "obj"_a, "True if obj is a module that sys.modules holds under its own __name__; runs no user code.");
 
   m.def(
       "_gc_tracked_count",

@@ -23,13 +23,11 @@ void init_type_facts() {
   if (!g_sizeof_impls.empty()) return;
   // Every class made by a class statement shares one tp_traverse (subtype_traverse); read it from a class of
   // the standard library that is always loaded, so that no class of our own lingers as garbage.
-  PyObject* abc = PyImport_ImportModule("abc");
-  if (abc != nullptr) {
-    PyObject* cls = PyObject_GetAttrString(abc, "ABC");
-    if (cls != nullptr && PyType_Check(cls)) g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
-    Py_XDECREF(cls);
-    Py_DECREF(abc);
-  }
+  // Looked up in sys.modules and the module's dict directly: an import or a getattr could run user code.
+  PyObject* abc = dict_find_str(PyImport_GetModuleDict(), "abc");
+  PyObject* cls = abc != nullptr && PyModule_Check(abc) ? dict_find_str(PyModule_GetDict(abc), "ABC") : nullptr;
+  if (cls != nullptr && PyType_Check(cls) && PyType_HasFeature(reinterpret_cast<PyTypeObject*>(cls), Py_TPFLAGS_HEAPTYPE))
+    g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
   PyErr_Clear();
 
   const std::pair<PyTypeObject*, SizeKind> impls[] = {
@@ -116,18 +114,28 @@ std::string type_short_name(PyTypeObject* t) {
   return dot ? dot + 1 : n;
 }
 
+std::string type_module(PyTypeObject* t) {
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) return utf8_of(dict_find_str(t->tp_dict, "__module__"));
+  const char* n = t->tp_name ? t->tp_name : "?";
+  const char* dot = std::strrchr(n, '.');
+  return dot ? std::string(n, dot) : std::string("builtins");
+}
+
 std::string type_long_name(PyTypeObject* t) {
-  std::string module, qualname;
-  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-    module = utf8_of(dict_find_str(t->tp_dict, "__module__"));
-    qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
-  } else {
-    const char* n = t->tp_name ? t->tp_name : "?";
-    const char* dot = std::strrchr(n, '.');
-    module = dot ? std::string(n, dot) : std::string("builtins");
-  }
+  const std::string module = type_module(t);
+  std::string qualname;
+  if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) qualname = utf8_of(reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
   if (qualname.empty()) qualname = type_short_name(t);
   return module.empty() ? qualname : module + "." + qualname;
+}
+
+bool type_is_builtin(PyTypeObject* t) {
+  return !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) && t->tp_name != nullptr && std::strchr(t->tp_name, '.') == nullptr;
+}
+
+std::string type_distinct_name(PyTypeObject* t) {
+  const std::string module = type_module(t);
+  return module.empty() ? type_short_name(t) : type_short_name(t) + " (" + module + ")";
 }
 
 InstanceLayout instance_layout(PyTypeObject* t) {

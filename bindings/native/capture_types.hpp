@@ -106,6 +106,13 @@ PyObject** dict_slot(PyObject* o);
 // type.__name__ (objgraph's short name) and module.qualname, read without calling anything.
 std::string type_short_name(PyTypeObject* t);
 std::string type_long_name(PyTypeObject* t);
+// A type's `__module__` as a heap type's dict holds it ("" if not a str), or a static type's tp_name prefix
+// ("builtins" if none).
+std::string type_module(PyTypeObject* t);
+// How refgraph's own reports tell apart types that share a short name: "Request (werkzeug.wrappers.request)".
+// A builtin type keeps its plain name there (type_is_builtin).
+std::string type_distinct_name(PyTypeObject* t);
+bool type_is_builtin(PyTypeObject* t);
 
 // What the instances of a class statement's type hold, as subtype_traverse visits it: the __slots__ members of
 // each class-statement layer, the managed or plain __dict__, the type itself, then the layer of `base`, the

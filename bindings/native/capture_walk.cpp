@@ -203,6 +203,7 @@ class Walker {
     while (chasing_) chase_step();
   }
   void seed_gathered();
+  void seed_keep(const std::vector<PyObject*>& objs);
   std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) {
     if (headers_ && has_gc_head(o))
@@ -217,6 +218,7 @@ class Walker {
   void count_skipped_frames();
   void mark_external();
   void drop_tool_objects();
+  void apply_distinct_names();
   HeapGraph build(Metadata md);
   struct EdgeColumns {
     std::vector<NodeIndex>* targets;
@@ -489,6 +491,10 @@ class Walker {
   // Caches, valid for this capture only (nothing is freed while it runs).
   PtrIndex type_index_{256};
   std::vector<std::unique_ptr<TypeInfo>> type_infos_;
+  // distinct_names: the type that took each short name first (nullptr once another took it too), and the type
+  // names apply_distinct_names() changes (from, to), all at once.
+  std::unordered_map<StringId, PyTypeObject*> name_owner_;
+  std::vector<std::pair<StringId, StringId>> shared_names_;
   // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
   struct TypeCacheEntry {
     PyTypeObject* type = nullptr;
@@ -523,6 +529,7 @@ class Walker {
   bool count_only_ = false;
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
+  std::vector<std::uint32_t> asked_;      // nodes of CaptureOptions::keep: never the tool's own
   std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
 
   // Following the gc's lists (start_chase()).
@@ -629,6 +636,15 @@ void Walker::seed_gc_list(PyObject* list) {
 void Walker::seed_only(const std::vector<PyObject*>& objs) {
   for (PyObject* o : objs) discover(o);
   closed_ = true;
+}
+
+void Walker::seed_keep(const std::vector<PyObject*>& objs) {
+  for (PyObject* o : objs) {
+    const std::uint32_t c = discover(o);
+    if (c == kSkip) continue;
+    ++balance_[c];  // the holder's reference
+    asked_.push_back(c);
+  }
 }
 
 void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
@@ -747,6 +763,18 @@ const TypeInfo& Walker::info_slow(PyTypeObject* t) {
   if (k == PtrIndex::kAbsent) {
     auto ti = std::make_unique<TypeInfo>();
     ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
+    if (opt_.shortnames && opt_.distinct_names) {
+      auto [owner, first] = name_owner_.try_emplace(ti->name, t);
+      if (!first) {
+        // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
+        if (owner->second != nullptr && !type_is_builtin(owner->second))
+          shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
+        owner->second = nullptr;
+        const StringId plain = ti->name;
+        ti->name = label(type_distinct_name(t));
+        if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
+      }
+    }
     ti->gc_type = PyType_IS_GC(t);
     ti->pre_header = pre_header_size(t);
     bool exact = false;
@@ -1265,6 +1293,12 @@ void Walker::drop_tool_objects() {
       queue.push_back(static_cast<std::uint32_t>(c));
     }
   }
+  for (std::uint32_t c : asked_) {
+    if (c >= phase2_start && state[c - phase2_start] == 0) {
+      state[c - phase2_start] = 1;
+      queue.push_back(c);
+    }
+  }
   spread(1);
   for (std::uint32_t c : skip_refs_) {
     if (c >= phase2_start && state[c - phase2_start] == 0) {
@@ -1275,6 +1309,17 @@ void Walker::drop_tool_objects() {
   spread(2);
   for (std::size_t c = phase2_start; c < n; ++c)
     if (state[c - phase2_start] == 2) keep_[c] = false;
+}
+
+void Walker::apply_distinct_names() {
+  if (shared_names_.empty()) return;
+  std::vector<StringId> renamed(strings_.size(), kNoString);
+  for (const auto& [from, to] : shared_names_) renamed[from] = to;
+  const std::size_t n = objs_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const StringId t = described_[i].type;
+    if (t < renamed.size() && renamed[t] != kNoString) described_[i].type = renamed[t];
+  }
 }
 
 // LSD radix sort of records on key bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
@@ -1627,10 +1672,28 @@ HeapGraph Walker::build(Metadata md) {
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
-// sys.getallocatedblocks(): a builtin in C, no user code. 1M if it fails.
+// A builtin module's function as the interpreter defines it (a new reference), made from the module's own method
+// table: the attribute (`sys.getallocatedblocks`, `gc.get_objects`) is replaceable by user code, which the capture
+// must not run. nullptr if the module or the function is not found.
+PyObject* builtin_function(const char* module, const char* name) {
+  PyObject* mod = PyDict_GetItemString(PyImport_GetModuleDict(), module);  // borrowed
+  if (mod == nullptr) {  // not imported yet: at refgraph's own import, so importing it here is no surprise
+    Py_XDECREF(PyImport_ImportModule(module));
+    mod = PyDict_GetItemString(PyImport_GetModuleDict(), module);
+  }
+  PyModuleDef* def = mod != nullptr && PyModule_CheckExact(mod) ? PyModule_GetDef(mod) : nullptr;
+  PyErr_Clear();
+  if (def == nullptr || def->m_methods == nullptr) return nullptr;
+  for (PyMethodDef* m = def->m_methods; m->ml_name != nullptr; ++m)
+    if (std::strcmp(m->ml_name, name) == 0) return PyCFunction_NewEx(m, mod, nullptr);
+  return nullptr;
+}
+
+PyObject* g_allocated_blocks = nullptr;  // sys.getallocatedblocks
+
+// The count of pymalloc blocks in use; 1M if unknown.
 std::size_t allocated_blocks() {
-  PyObject* f = PySys_GetObject("getallocatedblocks");  // borrowed
-  PyObject* r = f != nullptr ? PyObject_CallNoArgs(f) : nullptr;
+  PyObject* r = g_allocated_blocks != nullptr ? PyObject_CallNoArgs(g_allocated_blocks) : nullptr;
   const Py_ssize_t n = r != nullptr ? PyLong_AsSsize_t(r) : -1;
   Py_XDECREF(r);
   PyErr_Clear();
@@ -1674,11 +1737,9 @@ void set_capture_limits(const CaptureLimits& limits) {
 
 void init_capture() {
   if (g_get_objects != nullptr) return;
-  PyObject* gc = PyImport_ImportModule("gc");
-  if (gc == nullptr) throw Error("refgraph: cannot import gc");
-  g_get_objects = PyObject_GetAttrString(gc, "get_objects");
-  Py_DECREF(gc);
+  g_get_objects = builtin_function("gc", "get_objects");
   if (g_get_objects == nullptr) throw Error("refgraph: gc.get_objects is missing");
+  g_allocated_blocks = builtin_function("sys", "getallocatedblocks");
 
   init_type_facts();
 }
@@ -1730,6 +1791,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   // The gc's lists are read in place where this build knows their layout; elsewhere gc.get_objects() builds a
   // list, which is bookkeeping (skipped) and holds one reference to each object (discounted).
   const bool in_place = w.start_chase();
+  if (opt.keep_holder != nullptr) w.skip(opt.keep_holder);
   Ref list{nullptr};
   if (!in_place) {
     list.p = PyObject_CallNoArgs(g_get_objects);
@@ -1749,6 +1811,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
     w.seed_gathered();
   else
     w.seed_gc_list(list.p);
+  if (opt.keep != nullptr) w.seed_keep(*opt.keep);
   w.run();
   w.resolve_late();
   const auto tc = cpu_now();
@@ -1758,6 +1821,7 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
+  w.apply_distinct_names();
   w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;

@@ -22,6 +22,9 @@ namespace refgraph::capture {
 struct CaptureOptions {
   bool values = false;      // str/bytes values as node labels and as dict-key labels
   bool shortnames = true;   // type.__name__ (objgraph's default) or module.qualname
+  // With shortnames: types that share a short name are told apart as "Request (werkzeug.wrappers.request)"
+  // (refgraph's own reports; objgraph's calls keep objgraph's names).
+  bool distinct_names = false;
   std::vector<std::string> skip_files;  // frames whose code file starts with one of these are not nodes
   std::size_t max_value_len = 64;
   std::string tag;
@@ -31,6 +34,11 @@ struct CaptureOptions {
   // `only_in_refs[i]`, the counted references to only[i] found by the caller's scan of the whole heap.
   const std::vector<PyObject*>* only = nullptr;
   const std::vector<std::int64_t>* only_in_refs = nullptr;
+  // The objects a call asks about (live, borrowed): nodes even when only the tool's frames hold them (a temporary
+  // argument) or when untracked, with what they reach. `keep_holder`, the list or tuple passing them, is
+  // bookkeeping: not a node, its one reference to each counted (so it makes none of them look held from C).
+  const std::vector<PyObject*>* keep = nullptr;
+  PyObject* keep_holder = nullptr;
 };
 
 // Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.

@@ -731,15 +731,25 @@ void register_count(pb::module_& m) {
   m.def(
       "count_types",
       [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage,
-         bool skip_garbage) -> pb::object {
+         bool skip_garbage, bool distinct_names) -> pb::object {
         capture::Counter c(sizes, skip_files, find_garbage, skip_garbage);
         if (!c.run()) return pb::none();
         // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
+        std::unordered_map<std::string, PyTypeObject*> short_owner;  // nullptr: two types share the short name
+        if (shortnames && distinct_names) {
+          for (const auto& r : c.records()) {
+            if (r->tracked == 0 && r->untracked == 0) continue;
+            auto [it, first] = short_owner.try_emplace(capture::type_short_name(r->type), r->type);
+            if (!first && it->second != r->type) it->second = nullptr;
+          }
+        }
         std::unordered_map<std::string, std::size_t> row_of;
         std::vector<std::pair<std::string, std::array<std::uint64_t, 3>>> rows;
         for (const auto& r : c.records()) {
           if (r->tracked == 0 && r->untracked == 0) continue;
           std::string name = shortnames ? capture::type_short_name(r->type) : capture::type_long_name(r->type);
+          if (shortnames && distinct_names && short_owner[name] == nullptr && !capture::type_is_builtin(r->type))
+            name = capture::type_distinct_name(r->type);
           auto [it, inserted] = row_of.try_emplace(name, rows.size());
           if (inserted) rows.push_back({name, {0, 0, 0}});
           auto& v = rows[it->second].second;
@@ -752,13 +762,14 @@ void register_count(pb::module_& m) {
         return pb::make_tuple(out, c.garbage());
       },
       "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{}, "find_garbage"_a = false,
-      "skip_garbage"_a = false,
+      "skip_garbage"_a = false, "distinct_names"_a = false,
       "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
       "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
       "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; with "
       "find_garbage=True, `garbage` is how many gc-tracked objects are cyclic garbage (as the collector would find "
       "them, without collecting), else -1; with skip_garbage=True, they are also left out of the counts, with what only "
-      "they hold. None when this CPython's gc lists cannot be read (then use capture).");
+      "they hold. `distinct_names` (with shortnames): types that share a short name are named "
+      "'Request (werkzeug.wrappers.request)'. None when this CPython's gc lists cannot be read (then use capture).");
 }
 
 }  // namespace refgraph::py

@@ -213,14 +213,12 @@ void register_graph(pb::module_& m) {
           "ids_of_type",
           [](const HeapGraph& g, const std::string& type_name) {
             std::vector<std::uint64_t> out;
-            StringId t = g.strings().find(type_name);
-            if (t == kNoString) return out;
-            const auto& types = g.types();
-            for (std::size_t i = 0; i < types.size(); ++i)
-              if (types[i] == t) out.push_back(g.id(static_cast<NodeIndex>(i)));
+            for (NodeIndex n : nodes_matching_type(g, type_name)) out.push_back(g.id(n));
             return out;
           },
-          "type_name"_a, "Ids of every node of that type, ascending.")
+          "type_name"_a,
+          "Ids of every node of that type, ascending. Where types that share a short name are told apart "
+          "('Request (werkzeug.wrappers.request)'), the short name names them all and 'module.Request' one.")
       .def(
           "type_stats",
           [](const HeapGraph& g, const std::string& sort, std::size_t top, bool gc_only) {

@@ -40,19 +40,26 @@ Known differences from objgraph 3.x, one by one:
   caller's frames are used only when no other chain exists, so a returned chain can be longer than objgraph's
   shortest one but reads like the program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
   not called on every object visited. Every object in a returned chain is alive.
+  When ``find_backref_chain`` finds no chain it returns objgraph's ``[obj]`` as a ``ChainToRoot`` (a ``list``
+  subclass) with ``root_kind`` and ``root_chain``: where the references to ``obj`` end (a thread's frame, C, a
+  module beyond ``max_depth``, or nowhere but the caller: ``'unreachable'``); ``show_chain`` draws that chain.
 * ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
   ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
   ``filename`` nor ``output``, a temporary PNG is written and its name printed. ``output`` may also be a binary
   file object (``io.BytesIO()``): it gets the image, PNG unless the extra keyword ``format=`` says otherwise. A ``filename`` whose extension
-  is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done.
+  is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done. After an
+  image is drawn, one line is printed, ``Image generated as x.png (N nodes)``, where objgraph prints ``Graph
+  written to /tmp/....dot (N nodes)`` and then ``Image generated as x.png``: no intermediate ``.dot`` file is
+  written.
 * In the drawings, nodes show type, label and shallow size (objgraph shows a ``repr``: refgraph never shows
   ``str``/``bytes`` values, nor dict keys that are data rather than names, unless asked), the chain to a root
-  is highlighted, and a node with more than ``too_many`` neighbours shows a "+N more <type>" summary node.
+  is highlighted, and a node with more than ``too_many`` neighbours shows a "+N more <type>" summary node. The
+  chain to a root is drawn even past ``too_many``, so a drawing can have more nodes than objgraph's.
   ``show_backrefs`` does not stop expanding at modules; the depth limit applies. ``refcounts=True`` shows
   ``refcount N`` as an extra line.
-* ``show_backrefs``/``show_refs`` raise ``ValueError`` if none of ``objs`` is in the captured heap (an
-  untracked object such as a ``str`` nothing refers to); ``show_chain`` raises ``ValueError`` when given no
-  non-empty chain; ``show_most_common_types`` prints nothing (objgraph raises) when there is nothing to show;
+* The objects given to ``show_backrefs``, ``show_refs``, ``show_chain`` and the chain searches are always in
+  the graph they search, temporaries and untracked objects included. ``show_chain`` raises ``ValueError`` when
+  given no non-empty chain; ``show_most_common_types`` prints nothing (objgraph raises) when there is nothing to show;
   ``get_new_ids`` raises ``ValueError`` for an unknown ``sortby``.
 * ``at`` and ``at_addrs`` also find untracked objects (a ``str`` in a dict, say) when the gc-tracked objects do
   not include the address.
@@ -63,6 +70,7 @@ Known differences from objgraph 3.x, one by one:
 
 from . import _core
 from ._compat import (
+    ChainToRoot,
     at,
     at_addrs,
     by_type,
@@ -110,6 +118,7 @@ __all__ = [
     "show_most_common_types",
     "show_refs",
     "typestats",
+    "ChainToRoot",
     # refgraph's own
     "Chain",
     "DominatorRow",

@@ -16,26 +16,28 @@ SKIP_FILES = (PACKAGE_DIR,)
 IMAGE_FORMATS = {".dot": "dot", ".gv": "dot", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def capture(values=False, shortnames=True, tag=""):
-    """A capture of the whole heap with refgraph's own frames left out."""
-    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag)
+def capture(values=False, shortnames=True, tag="", keep=None, distinct_names=False):
+    """A capture of the whole heap with refgraph's own frames left out; ``keep``: objects the call asks about,
+    captured even when only refgraph's frames hold them (a temporary argument); the list itself is not."""
+    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag, keep=keep,
+                         distinct_names=distinct_names)
 
 
-def capture_collected(values=False, shortnames=True, tag=""):
+def capture_collected(values=False, shortnames=True, tag="", distinct_names=False):
     """A capture without cyclic garbage, as after ``gc.collect()``.
 
     A full collection costs about a third of a capture on a big heap, so it runs only when the capture finds
     objects no root reaches; then the heap is captured again.
     """
-    graph = capture(values=values, shortnames=shortnames, tag=tag)
+    graph = capture(values=values, shortnames=shortnames, tag=tag, distinct_names=distinct_names)
     if graph.unreachable_ids():
         del graph
         gc.collect()
-        graph = capture(values=values, shortnames=shortnames, tag=tag)
+        graph = capture(values=values, shortnames=shortnames, tag=tag, distinct_names=distinct_names)
     return graph
 
 
-def count_types(shortnames=True, sizes=False, collect=False):
+def count_types(shortnames=True, sizes=False, collect=False, distinct_names=False):
     """{type name: (gc-tracked count, untracked count, total size)} of what a capture would hold, counted in C++
     without building a graph (``_core.count_types``); sizes are 0 unless ``sizes``. None when this CPython's gc
     lists cannot be read (then count a capture instead).
@@ -44,13 +46,15 @@ def count_types(shortnames=True, sizes=False, collect=False):
     finds the garbage itself, with the collector's own test, and does not collect it: no ``__del__`` runs, and a
     steady heap costs no collection (a full ``gc.collect()`` costs twice the count on a big heap).
     """
-    result = _core.count_types(shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES, skip_garbage=collect)
+    result = _core.count_types(shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES, skip_garbage=collect,
+                               distinct_names=distinct_names)
     return None if result is None else result[0]
 
 
-def pin_heap(shortnames=True):
-    """A capture that also holds every captured object until released (for user predicates)."""
-    return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES)
+def pin_heap(shortnames=True, keep=None):
+    """A capture that also holds every captured object until released (for user predicates); ``keep`` as for
+    :func:`capture`."""
+    return _core.pin_heap(shortnames=shortnames, skip_files=SKIP_FILES, keep=keep)
 
 
 def short_typename(obj):

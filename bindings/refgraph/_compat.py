@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import collections
 import gc
-import inspect
 import operator
 import os
 import re
 import sys
 import tempfile
+import types
 
-from . import _common, _core
+from . import _common, _core, _snapshot
+
+# Bound at import: the functions this module calls while it looks at the heap are the interpreter's own, not
+# whatever user code later puts at gc.get_objects or sys.getrefcount.
+_get_objects = gc.get_objects
+_get_referents = gc.get_referents
+_is_tracked = gc.is_tracked
+_collect = gc.collect
+_getrefcount = sys.getrefcount
+_getframe = sys._getframe
 
 __all__ = [
     "count",
@@ -39,6 +48,7 @@ __all__ = [
     "show_refs",
     "show_chain",
     "is_proper_module",
+    "ChainToRoot",
 ]
 
 
@@ -62,13 +72,28 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     return {name: t for name, (t, _u, _size) in counts.items() if t}
 
 
+def _as_sequence(objects):
+    """``objects`` as a list or tuple whose items can be read in place (a list or tuple subclass is copied with
+    the base type's own methods, so no ``__iter__`` of a subclass runs; any other iterable is the caller's own)."""
+    if issubclass(type(objects), list):
+        return list.copy(objects)
+    if issubclass(type(objects), tuple):
+        return tuple.__getitem__(objects, slice(None))
+    return list(objects)
+
+
+def _type_names(objects, shortnames):
+    """objgraph's type name of each object, read natively from its type (no ``__class__`` or metaclass
+    ``__getattribute__`` of the user's runs)."""
+    return _core.type_names(objects, qualified=not shortnames)
+
+
 def _python_typestats(objects, shortnames, filter):
-    typename = _common.short_typename if shortnames else _common.long_typename
+    objects = _as_sequence(objects)
     stats = {}
-    for o in objects:
+    for o, name in zip(objects, _type_names(objects, shortnames)):
         if filter is not None and not filter(o):
             continue
-        name = typename(o)
         stats[name] = stats.get(name, 0) + 1
     return stats
 
@@ -90,8 +115,7 @@ def count(typename, objects=None, untracked=False):
     3
     """
     if objects is not None:
-        typename_of = _common.long_typename if "." in typename else _common.short_typename
-        return sum(1 for o in objects if typename_of(o) == typename)
+        return _type_names(_as_sequence(objects), "." not in typename).count(typename)
     return _tracked_counts(shortnames="." not in typename, untracked=untracked).get(typename, 0)
 
 
@@ -118,7 +142,7 @@ def typestats(objects=None, shortnames=True, filter=None, untracked=False):
     """
     if objects is not None or filter is not None:
         if objects is None:
-            objects = gc.get_objects()
+            objects = _get_objects()
         try:
             return _python_typestats(objects, shortnames, filter)
         finally:
@@ -185,7 +209,7 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None, collect=True):
     """
     if filter is not None:
         if collect:
-            gc.collect()
+            _collect()
         stats = typestats(shortnames=shortnames, filter=filter)
     else:
         stats = _tracked_counts(shortnames=shortnames, collect=collect)
@@ -260,17 +284,16 @@ def get_new_ids(skip_update=False, limit=10, sortby="deltas", shortnames=None, f
         shortnames = _state["shortnames"]
     else:
         _state["shortnames"] = shortnames
-    typename = _common.short_typename if shortnames else _common.long_typename
-    gc.collect()
-    objects = gc.get_objects()
+    _collect()
+    objects = _get_objects()
     for ids in old_ids.values():
         ids.clear()
     for name, ids in current_ids.items():
         old_ids[name].update(ids)
     for ids in current_ids.values():
         ids.clear()
-    for o in objects:
-        current_ids[typename(o)].add(id(o))
+    for o, name in zip(objects, _type_names(objects, shortnames)):
+        current_ids[name].add(id(o))
     del objects, o
     for ids in new_ids.values():
         ids.clear()
@@ -311,14 +334,14 @@ def get_leaking_objects(objects=None):
     >>> all(gc.is_tracked(o) for o in get_leaking_objects())
     True
     """
-    gc.collect()
-    all_objects = gc.get_objects()
+    _collect()
+    all_objects = _get_objects()
     candidates = all_objects if objects is None else objects
     try:
         ids = {id(o) for o in candidates}
         for o in all_objects:
             if o is not candidates:
-                ids.difference_update(id(r) for r in gc.get_referents(o))
+                ids.difference_update(id(r) for r in _get_referents(o))
         return [o for o in candidates if id(o) in ids]
     finally:
         del all_objects, candidates, objects
@@ -339,11 +362,9 @@ def by_type(typename, objects=None):
     >>> by_type('Widget') == [w]
     True
     """
-    if objects is None:
-        objects = gc.get_objects()
+    objects = _get_objects() if objects is None else _as_sequence(objects)
     try:
-        typename_of = _common.long_typename if "." in typename else _common.short_typename
-        return [o for o in objects if typename_of(o) == typename]
+        return [o for o, name in zip(objects, _type_names(objects, "." not in typename)) if name == typename]
     finally:
         del objects
 
@@ -358,7 +379,7 @@ def at(addr):
     >>> at(id(data)) is data
     True
     """
-    for o in gc.get_objects():
+    for o in _get_objects():
         if id(o) == addr:
             return o
     found = _untracked_at([addr])
@@ -376,7 +397,7 @@ def at_addrs(address_set):
     """
     wanted = set(address_set)
     res = []
-    for o in gc.get_objects():
+    for o in _get_objects():
         if id(o) in wanted:
             res.append(o)
     found = {id(o) for o in res}
@@ -409,13 +430,16 @@ def is_proper_module(obj):
     >>> is_proper_module(types), is_proper_module(types.ModuleType('foo')), is_proper_module([])
     (True, False, False)
     """
-    return inspect.ismodule(obj) and obj is sys.modules.get(getattr(obj, "__name__", None))
+    return _core.is_proper_module(obj)
 
 
 def _is_module_predicate(predicate):
     # objgraph's own is_proper_module means the same thing: a user mixing the two gets the fast search too.
+    # Only a plain function's attributes are read: they are slots, no user code runs.
     return predicate is is_proper_module or (
-        getattr(predicate, "__name__", None) == "is_proper_module" and getattr(predicate, "__module__", None) == "objgraph"
+        type(predicate) is types.FunctionType
+        and predicate.__name__ == "is_proper_module"
+        and predicate.__module__ == "objgraph"
     )
 
 
@@ -423,7 +447,7 @@ def _follow(first, ids):
     """[first, ...] following references to the objects with these ids, or None where one cannot be reached."""
     chain = [first]
     for wanted in ids:
-        for ref in gc.get_referents(chain[-1]):
+        for ref in _get_referents(chain[-1]):
             if id(ref) == wanted:
                 chain.append(ref)
                 break
@@ -441,7 +465,7 @@ def _module_chain(obj, predicate, max_depth, ignore, backward):
     if backward:
         ids = _core.local_backref_chain([id(obj)], ["module"], max_depth, ignore, list(_common.SKIP_FILES))
     if ids is None:
-        graph = _common.capture()
+        graph = _common.capture(keep=[obj])
         search = graph.backref_chain if backward else graph.ref_chain
         hops = search([id(obj)], types=("module",), max_depth=max_depth, ignore_ids=ignore)
         del graph
@@ -458,30 +482,86 @@ def _module_chain(obj, predicate, max_depth, ignore, backward):
     return chain
 
 
-def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
+class ChainToRoot(list):
+    """What :func:`find_backref_chain` returns when no object satisfying the predicate refers to ``obj``: the
+    list objgraph returns, ``[obj]``, plus where the references to ``obj`` really end.
+
+    ``root_kind``: ``'module'`` (a chain to a module exists, beyond ``max_depth`` or through an ignored object),
+    ``'thread frame'`` (a running frame of some thread holds it), ``'external'`` (held from C: no object the
+    collector sees accounts for a reference), ``'unreachable'`` (no root reaches it except the caller's own
+    frame: cyclic garbage, or an object only the caller's variables hold), or None (not in the heap).
+
+    ``root_chain``: a :class:`refgraph.Chain` from that root to ``obj`` (root first; only ``obj`` when
+    unreachable or external), in ids and labels: it keeps no object alive. :func:`show_chain` draws it.
+    """
+
+    __slots__ = ("root_chain", "root_kind")
+
+    def __init__(self, obj, root_chain):
+        super().__init__((obj,))
+        self.root_kind = root_chain.root_kind
+        self.root_chain = root_chain
+
+    def __repr__(self):
+        return f"ChainToRoot({list.__repr__(self)}, root_kind={self.root_kind!r})"
+
+
+class _HeldByCaller(_snapshot.Chain):
+    """An unreachable chain of one object that only the caller's own frame holds."""
+
+    __slots__ = ()
+
+    def report(self):
+        return f"{_snapshot._describe(self.hops[-1])} (unreachable: held only by the caller's frame)"
+
+
+def _caller_frame_id():
+    """id of the innermost frame that is not refgraph's: the caller's."""
+    frame = _getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_common.PACKAGE_DIR):
+        frame = frame.f_back
+    try:
+        return id(frame) if frame is not None else None
+    finally:
+        del frame
+
+
+def _chain_to_root(obj, graph, caller):
+    """``[obj]`` as a :class:`ChainToRoot`, from the chain ``graph`` finds from a root to ``obj``."""
+    if graph is None:
+        graph = _common.capture(keep=[obj])
+    root_chain = _snapshot._chain(graph, id(obj))
+    hops = root_chain.hops
+    if root_chain.root_kind == "thread frame" and len(hops) > 1 and hops[0].id == caller:
+        # Held only by the frame that asks: once it lets go, the object is garbage (or freed).
+        root_chain = _HeldByCaller(hops[-1:], _snapshot.UNREACHABLE)
+    return ChainToRoot(obj, root_chain)
+
+
+def _ignored_ids(extra_ignore):
+    return [i for i in extra_ignore if issubclass(type(i), int)]
+
+
+def _find_chain(obj, predicate, max_depth, extra_ignore, backward, caller=None):
     if predicate(obj):
         return [obj]
-    ignore = [i for i in extra_ignore if isinstance(i, int)]
+    ignore = _ignored_ids(extra_ignore)
     if _is_module_predicate(predicate):
         chain = _module_chain(obj, predicate, max_depth, ignore, backward)
         if chain is not None:
-            return chain
-    with _common.pin_heap() as heap:
+            return chain if len(chain) > 1 or not backward else _chain_to_root(obj, None, caller)
+    with _common.pin_heap(keep=[obj]) as heap:
         graph = heap.graph
         start = id(obj)
-        if graph.find(start) < 0:
-            return [obj]
         search = graph.backref_chain if backward else graph.ref_chain
         hops = None
-        if _is_module_predicate(predicate):
+        if graph.find(start) >= 0 and _is_module_predicate(predicate):
             # Searched natively without calling back into Python for each object visited: on a class with a
             # million instances the predicate would otherwise be called a million times.
             hops = search([start], types=("module",), max_depth=max_depth, ignore_ids=ignore)
-            if hops is None:
-                return [obj]
-            if not predicate(heap.object(hops[0][0] if backward else hops[-1][0])):
+            if hops is not None and not predicate(heap.object(hops[0][0] if backward else hops[-1][0])):
                 hops = None
-        if hops is None:
+        elif graph.find(start) >= 0:
             node = graph.node
             lookup = heap.object
 
@@ -489,17 +569,21 @@ def _find_chain(obj, predicate, max_depth, extra_ignore, backward):
                 return bool(predicate(lookup(node(index)["id"])))
 
             hops = search([start], predicate=native_predicate, max_depth=max_depth, ignore_ids=ignore)
-        if hops is None:
+        if hops is not None:
+            return [heap.object(hop[0]) for hop in hops]
+        if not backward:
             return [obj]
-        return [heap.object(hop[0]) for hop in hops]
+        return _chain_to_root(obj, graph, caller)
 
 
 def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     """Find a shortest chain of references leading to ``obj``.
 
     Returns a list of live objects whose first item satisfies ``predicate``, each referring to the next, the
-    last being ``obj``; ``[obj]`` if no chain is found. Weak references are not followed, and a chain uses a
-    function's ``__globals__`` only when no other chain exists.
+    last being ``obj``. If no chain is found: ``[obj]``, as a :class:`ChainToRoot` whose ``root_kind`` and
+    ``root_chain`` say where the references to ``obj`` end instead (a thread's frame, C, or nowhere but the
+    caller: ``'unreachable'``). Weak references are not followed, and a chain uses a function's ``__globals__``
+    only when no other chain exists.
 
     ``predicate``: a function of one object; :func:`is_proper_module` is searched natively (fast).
 
@@ -513,7 +597,7 @@ def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=()):
     >>> chain[-1] is is_proper_module and is_proper_module(chain[0])
     True
     """
-    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=True)
+    return _find_chain(obj, predicate, max_depth, extra_ignore, backward=True, caller=_caller_frame_id())
 
 
 def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=()):
@@ -591,27 +675,26 @@ def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
 
 def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
                 refcounts, shortnames, output, extra_node_attrs, what, only_ids=None, format=None):
-    if not isinstance(objs, (list, tuple)):
-        objs = [objs]
+    ignore = [id(objs)] + _ignored_ids(extra_ignore)
+    objs = _as_sequence(objs) if issubclass(type(objs), (list, tuple)) else [objs]
+    ignore.append(id(objs))  # the copy is the tool's own, as the list given is
     fmt = _common.prepare_output(filename, output, format)  # a bad choice fails before the heap is captured
-    ignore = [id(objs)] + [i for i in extra_ignore if isinstance(i, int)]
     start_ids = [id(o) for o in objs]
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
-    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(gc.is_tracked, objs)):
+    if direction == "back" and not needs_objects and only_ids is None and objs and all(map(_is_tracked, objs)):
         # Only the objects drawn are captured (see show_backrefs); None where that path cannot answer.
         dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
                                        skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
         if dot is not None:
             _deliver(dot, filename, output, what, fmt)
             return
-    heap = _common.pin_heap(shortnames=shortnames) if needs_objects else None
+    heap = _common.pin_heap(shortnames=shortnames, keep=objs) if needs_objects else None
     try:
-        graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames)
+        graph = heap.graph if heap is not None else _common.capture(shortnames=shortnames, keep=objs)
         missing = [o for o, i in zip(objs, start_ids) if graph.find(i) < 0]
         if len(missing) == len(objs):
             raise ValueError(
-                f"{what}: none of the {len(objs)} objects is in the captured heap (an untracked object such as a "
-                "str or int is captured only when some object refers to it)"
+                f"{what}: none of the {len(objs)} objects is in the captured heap" + (" (no object given)" if not objs else "")
             )
         node = graph.node
         lookup = heap.object if heap is not None else None
@@ -634,7 +717,7 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
                 lines = []
                 if refcounts:
                     # minus this frame's `obj`, the pinned heap's reference and getrefcount's argument
-                    lines.append("refcount %d" % (sys.getrefcount(obj) - 3))
+                    lines.append("refcount %d" % (_getrefcount(obj) - 3))
                 if extra_info is not None:
                     lines.append(str(extra_info(obj)))
                 return "\n".join(lines)
@@ -736,6 +819,8 @@ def show_chain(*chains, **kw):
     ``extra_info``, ``refcounts``, ``shortnames``, ``extra_node_attrs``) are as for :func:`show_backrefs`.
 
     One chain of gc-tracked objects, with none of those keywords, is drawn from a capture of its objects alone.
+    A :class:`ChainToRoot` (``find_backref_chain`` found no chain) is drawn from the root its ``root_chain`` starts
+    at: a thread's frame, or the module beyond ``max_depth``.
 
     >>> import io
     >>> class Leaf: pass
@@ -753,18 +838,24 @@ def show_chain(*chains, **kw):
     chains = [chain for chain in chains if chain]
     if not chains:
         raise ValueError("show_chain: no non-empty chain given")
+    # A ChainToRoot ([obj], no chain found) is drawn from the root its references really end at.
+    id_chains = [
+        chain.root_chain.ids if backrefs and type(chain) is ChainToRoot and chain.root_chain.hops
+        else [id(o) for o in chain]
+        for chain in chains
+    ]
     plain = not any(kw.get(k) for k in ("highlight", "extra_info", "refcounts", "extra_node_attrs", "extra_ignore"))
     if len(chains) == 1 and plain and kw.get("shortnames", True):
         fmt = _common.prepare_output(kw.get("filename"), kw.get("output"), kw.get("format"))
         # One chain: drawn exactly as given, each hop by the reference that joins it to the next. Only its objects
         # are captured when they are all gc-tracked (_core.local_chain_dot); otherwise, or if that cannot answer,
         # the whole heap.
-        ids = [id(o) for o in chains[0]]
+        ids = id_chains[0]
         dot = None
-        if all(map(gc.is_tracked, chains[0])):
+        if len(ids) == len(chains[0]) and all(map(_is_tracked, chains[0])):
             dot = _core.local_chain_dot(ids, skip_files=list(_common.SKIP_FILES))
         if dot is None:
-            graph = _common.capture()
+            graph = _common.capture(keep=_as_sequence(chains[0]))
             try:
                 dot = graph.chain_dot(ids)
             except _core.Error:
@@ -773,8 +864,8 @@ def show_chain(*chains, **kw):
         if dot is not None:
             _deliver(dot, kw.get("filename"), kw.get("output"), "show_chain", fmt)
             return
-    only_ids = {id(o) for chain in chains for o in chain}
-    max_depth = max(map(len, chains)) - 1
+    only_ids = {i for ids in id_chains for i in ids}
+    max_depth = max(map(len, id_chains)) - 1
     if backrefs:
         starts, direction, what = [chain[-1] for chain in chains], "back", "show_chain"
     else:

@@ -123,7 +123,7 @@ def _root_text(hop, root_kind):
     if root_kind == "external":
         return f"{_describe(hop)} (held from C)"
     if root_kind == UNREACHABLE:
-        return f"{_describe(hop)} (unreachable: cyclic garbage no root reaches)"
+        return f"{_describe(hop)} (unreachable: no root reaches it)"
     if root_kind:
         return f"{_describe(hop)} ({root_kind})"
     return _describe(hop)
@@ -253,8 +253,8 @@ class Snapshot:
         return None if found is None else self.node(found)
 
     def count(self, typename):
-        """The number of objects of a type (short name, or qualified if the snapshot was taken with
-        ``shortnames=False``).
+        """The number of objects of a type: its name as the snapshot shows it, its short name (which names every
+        type told apart as ``Request (module)``), or ``module.Request``.
 
         >>> snapshot().count('module') > 10
         True
@@ -287,9 +287,9 @@ class Snapshot:
         ``limit``: at most this many rows (0: all). ``by_size``: rank by growth in bytes instead of count.
 
         >>> before = snapshot()
-        >>> class Session: pass
-        >>> sessions = [Session() for _ in range(100)]
-        >>> [r for r in snapshot().growth(before) if r.type == 'Session'][0].count_delta
+        >>> class UserSession: pass
+        >>> sessions = [UserSession() for _ in range(100)]
+        >>> [r for r in snapshot().growth(before) if r.type == 'UserSession'][0].count_delta
         100
         """
         return [GrowthRow(*row) for row in self.graph.growth(older.graph, top=limit, by_size=by_size)]
@@ -377,15 +377,17 @@ def snapshot(values=False, collect=True, shortnames=True, tag=""):
     garbage: a full collection is a third of the cost of a capture). With False, uncollected garbage is captured
     and shows as unreachable (``Snapshot.chain(...).root_kind == 'unreachable'``).
 
-    ``shortnames``: type names as ``__name__`` (True) or ``module.qualname`` (False). ``tag``: free text stored
-    in the metadata.
+    ``shortnames``: type names as ``__name__`` (True) or ``module.qualname`` (False). With short names, distinct
+    types that share one are told apart: ``Request (werkzeug.wrappers.request)`` and ``Request
+    (gunicorn.http.message)``; ``count('Request')`` counts both, ``count('gunicorn.http.message.Request')`` one.
+    ``tag``: free text stored in the metadata.
 
     >>> s = snapshot(tag='after warm-up')
     >>> s.metadata['tag']
     'after warm-up'
     """
     capture = _common.capture_collected if collect else _common.capture
-    return Snapshot(capture(values=values, shortnames=shortnames, tag=tag))
+    return Snapshot(capture(values=values, shortnames=shortnames, tag=tag, distinct_names=True))
 
 
 def load(path):
@@ -424,8 +426,10 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size", ret
     ``limit``: the number of rows. ``file``: where to write (default ``sys.stdout``; pass an ``io.StringIO``
     to serve the table from a debug endpoint). ``collect``: leave cyclic garbage out, as if ``gc.collect()`` had
     run (the count finds it and leaves it out, without collecting). ``shortnames``: if False, qualify type names
-    with their module. ``sort``: ``'size'`` or ``'count'``. ``retained``: add the retained size of each type's
-    objects together (what they keep alive, from a full snapshot's dominator tree) and sort by it.
+    with their module; if True, distinct types that share a short name are still told apart, as
+    ``Request (werkzeug.wrappers.request)``. ``sort``: ``'size'`` or ``'count'``. ``retained``: add the retained
+    size of each type's objects together (what they keep alive, from a full snapshot's dominator tree) and sort by
+    it.
 
     >>> big = 'a' * 2**26
     >>> summary(limit=1)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
@@ -445,7 +449,7 @@ def summary(limit=15, file=None, collect=True, shortnames=True, sort="size", ret
 def _summary_rows(limit, collect, shortnames, sort):
     """summary()'s rows: snapshot().type_table()'s, counted in C++ without a graph (a snapshot where the count
     cannot read this CPython's gc lists)."""
-    counts = _common.count_types(shortnames=shortnames, sizes=True, collect=collect)
+    counts = _common.count_types(shortnames=shortnames, sizes=True, collect=collect, distinct_names=True)
     if counts is None:
         return snapshot(collect=collect, shortnames=shortnames).type_table(sort=sort, limit=limit)
     rows = [TypeRow(name, tracked + untracked, size) for name, (tracked, untracked, size) in counts.items()]
@@ -491,7 +495,7 @@ def chain_report(obj, max_depth=0):
     """
     target = id(obj)
     if tracemalloc.is_tracing():
-        heap = _common.pin_heap()
+        heap = _common.pin_heap(keep=[obj])
         try:
             sites = _allocation_sites(heap)
             chain = _chain(heap.graph, target, max_depth, sites)
@@ -500,9 +504,9 @@ def chain_report(obj, max_depth=0):
         finally:
             heap.release()
     else:
-        chain = _chain(_common.capture(), target, max_depth)
+        chain = _chain(_common.capture(keep=[obj]), target, max_depth)
     if chain.root_kind is None and not chain.hops:
-        return f"{type(obj).__name__}: not in the captured heap"
+        return f"{_core.type_names([obj])[0]}: not in the captured heap"
     if chain.root_kind is None:
         return f"{chain.report()}: no chain to a root found"
     return chain.report()

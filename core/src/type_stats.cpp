@@ -67,3 +67,31 @@ std::vector<TypeStat> merge_type_stats(const std::vector<std::vector<TypeStat>>&
 }
 
 }  // namespace refgraph
+
+namespace refgraph {
+
+bool type_name_matches(std::string_view name, std::string_view query) {
+  if (name == query) return true;
+  const std::size_t open = name.rfind(" (");
+  if (open == std::string_view::npos || name.size() < open + 4 || name.back() != ')') return false;  // a module: 1+ chars
+  const std::string_view short_name = name.substr(0, open);
+  const std::string_view module = name.substr(open + 2, name.size() - open - 3);
+  if (short_name == query) return true;
+  return query.size() == module.size() + 1 + short_name.size() && query.substr(0, module.size()) == module &&
+         query[module.size()] == '.' && query.substr(module.size() + 1) == short_name;
+}
+
+std::vector<NodeIndex> nodes_matching_type(const HeapGraph& g, std::string_view query) {
+  // Each type name is judged once: 0 not yet, 1 no, 2 yes.
+  std::vector<std::uint8_t> verdict(g.strings().size(), 0);
+  const auto& types = g.types();
+  std::vector<NodeIndex> out;
+  for (NodeIndex n = 0; n < types.size(); ++n) {
+    std::uint8_t& v = verdict[types[n]];
+    if (v == 0) v = type_name_matches(g.strings()[types[n]], query) ? 2 : 1;
+    if (v == 2) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace refgraph

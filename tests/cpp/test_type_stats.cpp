@@ -85,3 +85,30 @@ TEST_CASE("merge_type_stats sums per type over graphs") {
         std::vector<Row>{{"f", 1, 1000}, {"e", 4, 240}});
   CHECK(merge_type_stats({}).empty());
 }
+
+TEST_CASE("type_name_matches: a name told apart answers its short and its qualified name") {
+  CHECK(type_name_matches("Request", "Request"));
+  CHECK(type_name_matches("Request (werkzeug.wrappers.request)", "Request (werkzeug.wrappers.request)"));
+  CHECK(type_name_matches("Request (werkzeug.wrappers.request)", "Request"));
+  CHECK(type_name_matches("Request (werkzeug.wrappers.request)", "werkzeug.wrappers.request.Request"));
+  CHECK_FALSE(type_name_matches("Request (werkzeug.wrappers.request)", "gunicorn.http.message.Request"));
+  CHECK_FALSE(type_name_matches("Request (werkzeug.wrappers.request)", "request.Request"));
+  CHECK_FALSE(type_name_matches("Request (werkzeug.wrappers.request)", "Reques"));
+  CHECK_FALSE(type_name_matches("Request", "werkzeug.wrappers.request.Request"));
+  CHECK_FALSE(type_name_matches("x ()", "x"));  // no module: not a name told apart
+  CHECK_FALSE(type_name_matches("RequestX", "Request"));
+}
+
+TEST_CASE("nodes_matching_type: the short name names every type that shares it, the qualified name one") {
+  HeapGraphBuilder b;
+  b.add_node(0x100, "Request (werkzeug.wrappers.request)", 56, kGcTracked);
+  b.add_node(0x110, "Request (gunicorn.http.message)", 56, kGcTracked);
+  b.add_node(0x120, "Request (werkzeug.wrappers.request)", 56, kGcTracked);
+  b.add_node(0x130, "dict", 64, kGcTracked);
+  HeapGraph g = std::move(b).build();
+  CHECK(nodes_matching_type(g, "Request") == std::vector<NodeIndex>{0, 1, 2});
+  CHECK(nodes_matching_type(g, "werkzeug.wrappers.request.Request") == std::vector<NodeIndex>{0, 2});
+  CHECK(nodes_matching_type(g, "Request (gunicorn.http.message)") == std::vector<NodeIndex>{1});
+  CHECK(nodes_matching_type(g, "dict") == std::vector<NodeIndex>{3});
+  CHECK(nodes_matching_type(g, "list").empty());
+}

@@ -8,6 +8,7 @@ import sys
 import threading
 import tracemalloc
 import types
+import weakref
 
 import pytest
 
@@ -175,6 +176,88 @@ def test_find_backref_chain_class_attribute_is_fast():
         del instances
 
 
+# ---- find_backref_chain without a chain: where the references end (refgraph.ChainToRoot) ----
+
+
+def test_find_backref_chain_not_found_names_a_thread_frame_root():
+    # GIVEN an object only a local variable of another thread's frame holds
+    ready, release = threading.Event(), threading.Event()
+    box = {}
+
+    def worker():
+        held = Thing()
+        box["ref"] = weakref.ref(held)
+        ready.set()
+        release.wait()
+        assert held is not None
+
+    t = threading.Thread(target=worker)
+    t.start()
+    try:
+        ready.wait()
+        # WHEN no module leads to it
+        chain = refgraph.find_backref_chain(box["ref"](), refgraph.is_proper_module)
+        # THEN objgraph's answer, [obj], says where its references end: that thread's frame
+        assert chain == [box["ref"]()] and isinstance(chain, refgraph.ChainToRoot)
+        assert chain.root_kind == "thread frame"
+        assert isinstance(chain.root_chain, refgraph.Chain)
+        assert [(hop.type, hop.edge) for hop in chain.root_chain.hops] == [("frame", "f_locals['held']"), ("Thing", "")]
+        assert "worker" in chain.root_chain.hops[0].label
+        # AND show_chain draws that root, not the object alone
+        out = io.StringIO()
+        refgraph.show_chain(chain, output=out)
+        assert 'label="frame' in out.getvalue() and "f_locals['held']" in out.getvalue()
+        del chain
+    finally:
+        release.set()
+        t.join()
+
+
+def test_find_backref_chain_not_found_names_an_external_root():
+    thing = Thing()
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(thing))
+    ref = weakref.ref(thing)
+    del thing
+    try:
+        chain = refgraph.find_backref_chain(ref(), refgraph.is_proper_module)
+        assert chain == [ref()]
+        assert chain.root_kind == "external"
+        assert chain.root_chain.ids == [id(ref())]
+        del chain
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(ref()))
+
+
+def test_find_backref_chain_cycle_held_only_by_the_caller_is_unreachable():
+    # GIVEN cyclic garbage but for the caller's own variable
+    cycle = [Thing()]
+    cycle.append(cycle)
+    # WHEN its chain is searched THEN it is unreachable, not a chain through the caller's frame
+    for predicate in (refgraph.is_proper_module, lambda o: False):
+        chain = refgraph.find_backref_chain(cycle, predicate)
+        assert chain == [cycle]
+        assert chain.root_kind == "unreachable"
+        assert chain.root_chain.ids == [id(cycle)]
+        assert "held only by the caller" in str(chain.root_chain)
+        out = io.StringIO()
+        refgraph.show_chain(chain, output=out)
+        assert 'label="frame' not in out.getvalue()
+
+
+MODULE_HELD = {"a": [[[[Thing()]]]]}
+
+
+def test_find_backref_chain_beyond_max_depth_names_the_module_root():
+    leaf = MODULE_HELD["a"][0][0][0][0]
+    chain = refgraph.find_backref_chain(leaf, refgraph.is_proper_module, max_depth=2)
+    assert chain == [leaf]
+    assert chain.root_kind == "module"
+    assert str(chain.root_chain).startswith(f"module {__name__} -> attr 'MODULE_HELD' (dict) -> ['a'] (list)")
+    out = io.StringIO()
+    refgraph.show_chain(chain, output=out)
+    assert out.getvalue().count("->") == 7  # module -> __dict__ -> dict -> list x4 -> Thing
+
+
 def test_chain_report_with_tracemalloc(app_cache):
     tracemalloc.start()
     try:
@@ -297,6 +380,67 @@ def test_show_without_filename_writes_temp_png(capsys):
             assert f.read(4) == b"\x89PNG"
     finally:
         os.unlink(path)
+
+
+# ---- one short name, two types ----
+
+
+@pytest.fixture
+def two_requests():
+    """Two modules that each define a class `Request` (as werkzeug and gunicorn do)."""
+    made = []
+    for name in ("werkzeug_like.wrappers.request", "gunicorn_like.http.message"):
+        module = types.ModuleType(name)
+        exec("class Request:\n    pass\n", module.__dict__)  # noqa: S102 (a class made in a given module)
+        sys.modules[name] = module
+        made.append(module)
+    yield made
+    for module in made:
+        del sys.modules[module.__name__]
+
+
+W_NAME, G_NAME = "Request (werkzeug_like.wrappers.request)", "Request (gunicorn_like.http.message)"
+
+
+def test_reports_tell_apart_types_that_share_a_short_name(two_requests):
+    w, g = two_requests
+    before = refgraph.snapshot()
+    w_objs, g_objs = [w.Request() for _ in range(30)], [g.Request() for _ in range(20)]
+    snap = refgraph.snapshot()
+    rows = {row.type: row.count for row in snap.type_table(sort="count")}
+    assert rows[W_NAME] == 30 and rows[G_NAME] == 20
+    assert "Request" not in rows
+    grown = {row.type: row.count_delta for row in snap.growth(before)}
+    assert grown[W_NAME] == 30 and grown[G_NAME] == 20
+    assert snap.count("Request") == 50
+    assert snap.count("werkzeug_like.wrappers.request.Request") == 30
+    assert snap.count(G_NAME) == 20
+    assert set(snap.ids_of_type("gunicorn_like.http.message.Request")) == {id(o) for o in g_objs}
+    out = io.StringIO()
+    refgraph.summary(limit=0, file=out, sort="count")
+    table = {line.rsplit("|", 2)[0].strip(): int(line.rsplit("|", 2)[1]) for line in out.getvalue().splitlines()
+             if line.strip().startswith("Request")}
+    assert table == {W_NAME: 30, G_NAME: 20}
+    del w_objs, g_objs
+
+
+def test_objgraph_calls_keep_objgraphs_names(two_requests):
+    w, g = two_requests
+    w_objs, g_objs = [w.Request() for _ in range(30)], [g.Request() for _ in range(20)]
+    assert refgraph.typestats()["Request"] == 50
+    assert refgraph.count("Request") == 50
+    assert refgraph.count("werkzeug_like.wrappers.request.Request") == 30
+    assert not any("(" in name for name in refgraph.typestats())
+    assert len(refgraph.by_type("Request")) == 50
+    del w_objs, g_objs
+
+
+def test_a_unique_short_name_stays_short():
+    things = [Thing(), Thing()]
+    names = refgraph.snapshot().typestats()
+    assert names["Thing"] >= 2
+    assert not any(name.startswith("Thing (") for name in names)
+    del things
 
 
 # ---- the tool must not leak or distort ----

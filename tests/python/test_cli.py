@@ -393,3 +393,34 @@ def test_docs_json_examples_are_real_output(tmp_path):
     assert draw["nodes"] == examples["refgraph.draw/1"]["nodes"]
     imported = here("import", "samples/dumps/after.jsonl", "-o", str(tmp_path / "after.rgd"))
     assert list(imported) == list(examples["refgraph.import/1"])
+
+
+# ---- one short name, two types ----
+
+TWO_REQUESTS = """
+import sys, types, refgraph
+for name, n in (("werkzeug_like.wrappers.request", 30), ("gunicorn_like.http.message", 20)):
+    module = types.ModuleType(name)
+    exec("class Request:\\n    pass\\n", module.__dict__)
+    sys.modules[name] = module
+    module.HELD = [module.Request() for _ in range(n)]
+refgraph.snapshot().save(sys.argv[1])
+"""
+
+
+def test_types_that_share_a_short_name_are_told_apart(tmp_path):
+    import sys
+
+    dump = tmp_path / "requests.rgd"
+    subprocess.run([sys.executable, "-c", TWO_REQUESTS, str(dump)], check=True, timeout=120,
+                   env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+                       str(ROOT / "bindings"), os.environ.get("PYTHONPATH")]))))
+    (p,) = run_json("summary", dump, "--top", "0")["processes"]
+    counts = {t["type"]: t["count"] for t in p["types"] if t["type"].startswith("Request")}
+    assert counts == {"Request (werkzeug_like.wrappers.request)": 30, "Request (gunicorn_like.http.message)": 20}
+    # --type takes the qualified name (one type) or the short one (both)
+    out = run("chain", dump, "--type", "gunicorn_like.http.message.Request").stdout
+    assert "(the nearest of 20)" in out and "['HELD']" in out and "gunicorn_like.http.message" in out
+    out = run("chain", dump, "--type", "Request").stdout
+    assert "(the nearest of 50)" in out
+    assert_clean_failure(run("chain", dump, "--type", "elsewhere.Request", check=False), 1, "no objects of type")

@@ -294,3 +294,59 @@ def test_doc_get_leaking_objects(og):
     # objects held by something gc-tracked are never among them
     assert not any(o is HOLDER for o in leaking)
     del leaking
+
+
+# ---- objects passed as temporaries: the objects a call asks about are always in the graph it searches ----
+# The calls run as module-level code (as in a doctest or a script): there no frame of the caller's holds them.
+
+
+def _run_at_module_level(og, source):
+    namespace = {"og": og, "io": io, "Target": Target, "out": io.StringIO()}
+    exec(compile(source, "<module-level>", "exec"), namespace)  # noqa: S102 (code run as a module runs)
+    return namespace
+
+
+def test_find_ref_chain_from_a_temporary(og):
+    ns = _run_at_module_level(og, "chain = og.find_ref_chain({'a': [Target()]}, lambda x: type(x) is Target)")
+    assert [type(o).__name__ for o in ns["chain"]] == ["dict", "list", "Target"]
+
+
+@pytest.mark.parametrize("kw", ["", ", filter=lambda x: True", ", refcounts=True", ", too_many=5"])
+def test_show_refs_of_a_temporary(og, kw):
+    ns = _run_at_module_level(og, f"og.show_refs([list(range(7))], output=out{kw})")
+    dot = ns["out"].getvalue()
+    assert "list" in dot
+    assert dot.count("->") >= 5  # the list's items
+
+
+@pytest.mark.parametrize("kw", ["", ", filter=lambda x: True", ", refcounts=True"])
+def test_show_refs_and_backrefs_of_a_temporary_dict_and_list(og, kw):
+    ns = _run_at_module_level(og, f"og.show_refs({{'a': [1]}}, output=out{kw})")
+    dot = ns["out"].getvalue()
+    assert "dict" in dot and "list" in dot
+    assert dot.count("->") >= 2  # dict -> list -> 1
+    ns = _run_at_module_level(og, f"og.show_backrefs([[1, 2]], output=out{kw})")
+    assert "list" in ns["out"].getvalue()
+
+
+def test_show_chain_of_a_temporary_chain(og):
+    ns = _run_at_module_level(
+        og, "og.show_chain(og.find_ref_chain({'a': [Target()]}, lambda x: type(x) is Target), backrefs=False, output=out)"
+    )
+    assert ns["out"].getvalue().count("->") == 2
+
+
+def test_show_refs_of_a_temporary_to_a_png(tmp_path, capsys):
+    path = tmp_path / "too-many.png"
+    _run_at_module_level(refgraph, f"og.show_refs([list(range(7))], too_many=5, filename={str(path)!r})")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert "Image generated as" in capsys.readouterr().out
+
+
+def test_the_list_passing_a_temporary_is_not_drawn():
+    # the objects asked about are kept, the list (and refgraph's copy of it) that passes them is not a referrer
+    for kw in ("", ", filter=lambda x: True"):
+        ns = _run_at_module_level(refgraph, f"og.show_backrefs([[1, 2]], output=out{kw})")
+        dot = ns["out"].getvalue()
+        assert len(re.findall(r"^  o[0-9a-f]+ \[", dot, re.MULTILINE)) == 1, dot
+        assert "held from C" not in dot

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "refgraph/graph.hpp"
@@ -26,6 +27,14 @@ struct TypeStatsOptions {
 
 // Sorted descending by the chosen key, ties by the other key descending, then by type name ascending.
 std::vector<TypeStat> type_stats(const HeapGraph& g, const TypeStatsOptions& options = {});
+
+// Whether a type name of a graph answers a user's query for a type (`--type`, ids_of_type). A capture tells apart
+// types that share a short name as "Request (werkzeug.wrappers.request)"; that name is answered by itself, by
+// its short name "Request" (which then names every such type) and by the qualified "werkzeug.wrappers.request.Request".
+bool type_name_matches(std::string_view name, std::string_view query);
+
+// The nodes whose type name answers `query` (type_name_matches), ascending.
+std::vector<NodeIndex> nodes_matching_type(const HeapGraph& g, std::string_view query);
 
 // Sum over several graphs (one per worker process), same order rules.
 std::vector<TypeStat> merge_type_stats(const std::vector<std::vector<TypeStat>>& per_graph,
