@@ -82,11 +82,13 @@ std::array<bool, 4>& rendered_formats() {
 }
 
 // Two nodes and a labelled edge with the shapes and fonts dot.cpp writes: rendering it loads everything a real
-// drawing needs (layout and render plugins, cairo, pango, fontconfig's caches).
+// drawing needs (layout and render plugins, cairo, pango, fontconfig's caches). Every object is named (the edge by
+// its key): cgraph numbers anonymous objects from one process-wide counter, so an anonymous one here would change
+// the "%N" names in the caller's first drawing whenever the warm-up ran first.
 constexpr const char* kWarmUpDot =
     "digraph warmup { node [shape=box, style=filled, fillcolor=white, fontname=\"Helvetica\", fontsize=10]; "
     "edge [fontname=\"Helvetica\", fontsize=9]; a [label=\"list\\n88 B\"]; b [label=\"dict\"]; "
-    "a -> b [label=\"[0]\"]; }";
+    "a -> b [key=\"warmup\", label=\"[0]\"]; }";
 
 struct WarmUps {
   std::mutex m;

@@ -1,6 +1,6 @@
 """A bare WSGI callable with a leak, refgraph's pages around it, served by wsgiref with a thread per request.
 
-    python bare_wsgi.py PORT [--ballast N] [--busy-timeout S] [--no-auth]
+    python bare_wsgi.py PORT [--ballast N] [--busy-timeout S] [--no-auth] [--interval S]
 
 ``--ballast N`` keeps N small objects alive, so a full capture takes long enough for concurrent ones to meet.
 """
@@ -48,12 +48,14 @@ def main():
     parser.add_argument("--ballast", type=int, default=0)
     parser.add_argument("--busy-timeout", type=float, default=1.0)
     parser.add_argument("--no-auth", action="store_true")
+    # Long by default: a sampler tick between a test's two requests would move its "previous sample".
+    parser.add_argument("--interval", type=float, default=3600.0)
     args = parser.parse_args()
     BALLAST.extend([k] for k in range(args.ballast))
     auth = None if args.no_auth else ("admin", "s3cret")
     if args.no_auth:
         os.environ.pop("REFGRAPH_WEB_AUTH", None)
-    wrapped = WSGIMiddleware(app, auth=auth, busy_timeout=args.busy_timeout, workers=False)
+    wrapped = WSGIMiddleware(app, auth=auth, busy_timeout=args.busy_timeout, workers=False, interval=args.interval)
     server = make_server("127.0.0.1", args.port, wrapped, server_class=ThreadingServer, handler_class=QuietHandler)
     print("serving", flush=True)
     server.serve_forever()
