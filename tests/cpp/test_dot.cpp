@@ -152,3 +152,108 @@ TEST_CASE("to_dot: only edges one step from the start rank the layout") {
   CHECK(contains(dot, "  o1 -> o2 [label=\"owner\"];\n"));
   CHECK(contains(dot, "  o2 -> o1 [xlabel=\"[0]\", constraint=false];\n"));
 }
+
+namespace {
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Object statements ("  o<hex> [label=...") in DOT text: summary and note nodes have other names.
+std::size_t object_nodes(const std::string& dot) {
+  std::size_t n = 0;
+  for (std::size_t at = dot.find("\n  o"); at != std::string::npos; at = dot.find("\n  o", at + 1)) {
+    std::size_t eol = dot.find('\n', at + 1);
+    std::string line = dot.substr(at + 1, eol - at - 1);
+    if (line.find(" -> ") == std::string::npos) ++n;
+  }
+  return n;
+}
+
+// Edge statements between two objects ("  o<hex> -> o<hex>").
+std::size_t object_edges(const std::string& dot) {
+  std::size_t n = 0;
+  for (std::size_t at = dot.find("\n  o"); at != std::string::npos; at = dot.find("\n  o", at + 1)) {
+    std::size_t eol = dot.find('\n', at + 1);
+    std::string line = dot.substr(at + 1, eol - at - 1);
+    if (line.find(" -> o") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+Subgraph whole(const HeapGraph& g, Direction direction = Direction::Forward) {
+  Subgraph s;
+  s.direction = direction;
+  for (NodeIndex n = 0; n < g.num_nodes(); ++n) s.nodes.push_back({n, n == 0 ? 0u : 1u, n == 0, false});
+  for (EdgeIndex e = 0; e < g.num_edges(); ++e) s.edges.push_back(e);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("to_dot draws the references between two objects as one edge with a count (a list [x] * 800000)") {
+  constexpr std::uint32_t kRefs = 800000;
+  HeapGraphBuilder b;
+  b.add_node(0xa, "list", 6400056);
+  b.add_node(0xb, "int", 28);
+  for (std::uint32_t i = 0; i < kRefs; ++i) b.add_edge(0xa, 0xb, index_label(i));
+  HeapGraph g = std::move(b).build();
+  std::string dot = to_dot(g, whole(g));
+  CHECK(object_edges(dot) == 1);
+  CHECK(contains(dot, "  oa -> ob [label=\"[0..799999] x800000\"];\n"));
+  CHECK(dot.size() < 2000);
+
+  DotOptions no_labels;
+  no_labels.show_edge_labels = false;
+  CHECK(contains(to_dot(g, whole(g), no_labels), "  oa -> ob [label=\"x800000\"];\n"));
+}
+
+TEST_CASE("a merged edge's label lists the references' labels compactly, then the count") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "dict", 1000);
+  b.add_node(0xb, "Leaf", 48);
+  b.add_node(0xc, "list", 120);
+  b.add_node(0xd, "tuple", 64);
+  for (const char* key : {"['alpha']", "['beta']", "['gamma']", "['delta']", "['epsilon']", "['zeta']"})
+    b.add_edge(0xa, 0xb, b.text_label(key));
+  for (std::uint32_t i : {0u, 1u, 2u, 5u, 7u, 8u}) b.add_edge(0xc, 0xb, index_label(i));
+  b.add_edge(0xd, 0xb);  // unlabelled references: only a count
+  b.add_edge(0xd, 0xb);
+  b.add_edge(0xd, 0xc, index_label(3));  // one reference: drawn as before
+  HeapGraph g = std::move(b).build();
+  std::string dot = to_dot(g, whole(g));
+  CHECK(object_edges(dot) == 4);
+  // Cut at max_label_chars (40) before the count, with "..." saying more labels exist.
+  CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ... x6\"];\n"));
+  // Runs of consecutive indices become ranges.
+  CHECK(contains(dot, "  oc -> ob [label=\"[0..2], [5], [7..8] x6\"];\n"));
+  CHECK(contains(dot, "  od -> ob [label=\"x2\"];\n"));
+  CHECK(contains(dot, "  od -> oc [label=\"[3]\"];\n"));
+
+  DotOptions wide;
+  wide.max_label_chars = 0;  // no cut: still a bounded label
+  std::string all = to_dot(g, whole(g), wide);
+  CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'] x6\"]"));
+}
+
+TEST_CASE("parallel references of different kinds stay apart; a merged edge on the chain is drawn as the chain") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "Holder", 100);
+  b.add_node(0xb, "Leaf", 48);
+  b.add_edge(0xa, 0xb, b.text_label("first"));
+  b.add_edge(0xa, 0xb, b.text_label("second"));
+  b.add_edge(0xa, 0xb, b.text_label("ref"), kEdgeWeak);
+  b.add_edge(0xa, 0xb, b.text_label("other_ref"), kEdgeWeak);
+  b.add_edge(0xa, 0xb, b.text_label("__class__"), kEdgeDeferred);
+  HeapGraph g = std::move(b).build();
+  Subgraph s = whole(g, Direction::Back);
+  s.nodes = {{1, 0, true, true}, {0, 1, false, true}};
+  s.chain_edges = {1};  // "second"
+  std::string dot = to_dot(g, s);
+  CHECK(object_edges(dot) == 3);
+  CHECK(contains(dot, "  oa -> ob [label=\"first, second x2\", style=bold, color=red, penwidth=2];\n"));
+  CHECK(contains(dot, "  oa -> ob [label=\"ref, other_ref x2\", style=dashed];\n"));
+  CHECK(contains(dot, "  oa -> ob [label=\"__class__\", style=dotted, color=grey50];\n"));
+}
