@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "refgraph/dot.hpp"
@@ -227,10 +228,10 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   CHECK(object_edges(dot) == 4);
   // Cut at max_label_chars (40) before the count, with "..." saying more labels exist.
   CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ... x6\"];\n"));
-  // Runs of consecutive indices become ranges.
-  CHECK(contains(dot, "  oc -> ob [label=\"[0..2], [5], [7..8] x6\"];\n"));
-  CHECK(contains(dot, "  od -> ob [label=\"x2\"];\n"));
-  CHECK(contains(dot, "  od -> oc [label=\"[3]\"];\n"));
+  // Runs of consecutive indices become ranges. (Between two objects one step from the start: an xlabel.)
+  CHECK(contains(dot, "  oc -> ob [xlabel=\"[0..2], [5], [7..8] x6\", constraint=false];\n"));
+  CHECK(contains(dot, "  od -> ob [xlabel=\"x2\", constraint=false];\n"));
+  CHECK(contains(dot, "  od -> oc [xlabel=\"[3]\", constraint=false];\n"));
 
   DotOptions wide;
   wide.max_label_chars = 0;  // no cut: still a bounded label
@@ -256,4 +257,84 @@ TEST_CASE("parallel references of different kinds stay apart; a merged edge on t
   CHECK(contains(dot, "  oa -> ob [label=\"first, second x2\", style=bold, color=red, penwidth=2];\n"));
   CHECK(contains(dot, "  oa -> ob [label=\"ref, other_ref x2\", style=dashed];\n"));
   CHECK(contains(dot, "  oa -> ob [label=\"__class__\", style=dotted, color=grey50];\n"));
+}
+
+namespace {
+
+// A hub with `n` children (ids 0x1000 + i), each referred to once; the Subgraph shows them all.
+HeapGraph star(std::uint32_t n) {
+  HeapGraphBuilder b;
+  b.add_node(0x1, "Hub", 100);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_node(0x1000 + i, "Leaf", 48);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_edge(0x1, 0x1000 + i, index_label(i));
+  return std::move(b).build();
+}
+
+}  // namespace
+
+TEST_CASE("to_dot caps the objects drawn: start nodes, then the chain, then the nearest; a note counts the rest") {
+  HeapGraph g = star(50);
+  Subgraph s = whole(g);
+  s.nodes.back().on_chain = true;  // discovered last, drawn anyway
+  s.summaries.push_back({0, "dict", 7, 700});
+  DotOptions o;
+  o.max_objects = 10;
+  std::string dot = to_dot(g, s, o);
+  CHECK(object_nodes(dot) == 10);
+  CHECK(contains(dot, "  o1 [label=\"Hub"));
+  CHECK(contains(dot, "  o1031 [label=\"Leaf"));  // the chain's node
+  CHECK(contains(dot, "  o1007 [label=\"Leaf"));
+  CHECK_FALSE(contains(dot, "  o1008 [label"));
+  CHECK(object_edges(dot) == 9);
+  CHECK(contains(dot, "  s1_0 [label=\"+7 more dict"));
+  CHECK(contains(dot, "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12, size=\"340,340\", labelloc=t, "
+                      "label=\"+41 more objects, +41 more references not drawn (one drawing shows at most 10 objects, "
+                      "500 summaries, 3000 edges)\"];\n"));
+
+  o.max_summaries = 0;  // the summary's objects join the note
+  o.title = "refs of Hub";
+  CHECK(contains(to_dot(g, s, o), "label=\"refs of Hub\\n+48 more objects, +41 more references not drawn ("));
+
+  o.max_objects = 51;  // everything fits: no note
+  o.max_summaries = 1;
+  CHECK_FALSE(contains(to_dot(g, s, o), "not drawn"));
+}
+
+TEST_CASE("to_dot caps the edges drawn: the chain first, then the edges that rank the layout") {
+  // A clique of 30 objects at depth 1 around a start: 30 ranking edges, 870 others.
+  HeapGraphBuilder b;
+  b.add_node(0x1, "Start", 10);
+  for (std::uint32_t i = 0; i < 30; ++i) b.add_node(0x100 + i, "Node", 10);
+  for (std::uint32_t i = 0; i < 30; ++i) b.add_edge(0x1, 0x100 + i, index_label(i));
+  for (std::uint32_t i = 0; i < 30; ++i)
+    for (std::uint32_t j = 0; j < 30; ++j)
+      if (i != j) b.add_edge(0x100 + i, 0x100 + j, b.text_label("peer"));
+  HeapGraph g = std::move(b).build();
+  Subgraph s = whole(g);
+  EdgeIndex chain_edge = kNoNode;
+  for (Edge e : g.out_edges(g.find(0x11d)))
+    if (e.target == g.find(0x100)) chain_edge = e.index;
+  REQUIRE(chain_edge != kNoNode);
+  s.chain_edges = {chain_edge};
+  DotOptions o;
+  o.max_edges = 40;
+  std::string dot = to_dot(g, s, o);
+  CHECK(object_edges(dot) == 40);
+  CHECK(contains(dot, "  o11d -> o100 [xlabel=\"peer\", style=bold, color=red, penwidth=2, constraint=false];\n"));
+  for (std::uint32_t i = 0; i < 30; ++i) {
+    char ranking[32];
+    std::snprintf(ranking, sizeof ranking, "  o1 -> o%x [label=", 0x100 + i);
+    CHECK(contains(dot, ranking));
+  }
+  CHECK(contains(dot, "label=\"+860 more references not drawn ("));
+}
+
+TEST_CASE("to_dot's hard caps hold whatever the options ask for") {
+  HeapGraph g = star(static_cast<std::uint32_t>(kMaxDrawnObjects) + 5);
+  DotOptions o;
+  o.max_objects = o.max_edges = o.max_summaries = static_cast<std::size_t>(-1);
+  std::string dot = to_dot(g, whole(g), o);
+  CHECK(object_nodes(dot) == kMaxDrawnObjects);
+  CHECK(object_edges(dot) == kMaxDrawnObjects - 1);
+  CHECK(contains(dot, "label=\"+6 more objects, +6 more references not drawn ("));
 }

@@ -16,6 +16,7 @@
 // `edges` are all graph edges whose two ends are shown (weak ones only with follow_weak).
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@
 #include "refgraph/graph.hpp"
 
 namespace refgraph {
+
+// The most one drawing holds. Graphviz's layout takes seconds past a few thousand nodes or edges, and its
+// recursion exhausts the stack on a few hundred thousand edges: neighbourhood() stops at kMaxDrawnObjects, and
+// to_dot() (dot.hpp) enforces all three on any Subgraph, saying in a note what it left out.
+inline constexpr std::size_t kMaxDrawnObjects = 1000;
+inline constexpr std::size_t kMaxDrawnSummaries = 500;  // "+N more <type>" nodes
+inline constexpr std::size_t kMaxDrawnEdges = 3000;     // parallel references between two objects count once
 
 enum class Direction { Back, Forward };
 
@@ -62,7 +70,7 @@ struct NeighbourhoodOptions {
   bool follow_weak = true;                   // walk and draw weak edges too (dashed; they never retain)
   bool highlight_chains = true;
   const Chain* chain = nullptr;             // with highlight_chains: mark this chain instead of searching one
-  std::size_t max_nodes = 100000;            // hard stop for runaway drawings; summaries say what was cut
+  std::size_t max_nodes = kMaxDrawnObjects;  // hard stop for runaway drawings; summaries say what was cut
 };
 
 Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& options = {});
