@@ -40,9 +40,16 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
-// Cuts `text` to at most `max_chars` code points (counting an invalid byte as one), ending in "..." when cut.
+// The longest label drawn whatever the options say: pango fails to lay out a line of a million characters.
+constexpr std::size_t kMaxLabelChars = 500;
+std::size_t label_limit(std::size_t max_chars) {
+  return max_chars == 0 || max_chars > kMaxLabelChars ? kMaxLabelChars : max_chars;
+}
+
+// Cuts `text` to at most `max_chars` code points (0: kMaxLabelChars; counting an invalid byte as one), ending in
+// "..." when cut.
 std::string cut(std::string_view text, std::size_t max_chars) {
-  if (max_chars == 0) return std::string(text);
+  max_chars = label_limit(max_chars);
   std::size_t chars = 0, i = 0;
   std::size_t keep_end = 0;  // byte offset after max_chars - 3 code points, where "..." goes if we cut
   const std::size_t keep_chars = max_chars > 3 ? max_chars - 3 : 0;
@@ -110,9 +117,6 @@ std::size_t chars(std::string_view text) {
   return n;
 }
 
-// A merged edge's label without max_label_chars: long enough to read, short enough for any number of references.
-constexpr std::size_t kMergedLabelChars = 200;
-
 // The references from one object to another, of one kind, drawn as one edge.
 struct EdgeGroup {
   NodeIndex from;
@@ -126,6 +130,7 @@ struct EdgeGroup {
 // "[0..2], [5], ['key'], ..." : the group's labels in edge order, runs of consecutive indices as ranges, as many
 // as fit in `max_chars` (the first always, cut); "..." when some are left out. Unlabelled references add nothing.
 std::string merged_labels(const HeapGraph& g, const std::vector<EdgeIndex>& edges, std::size_t max_chars) {
+  max_chars = label_limit(max_chars);
   std::string out;
   std::size_t out_chars = 0;
   bool full = false, left_out = false;
@@ -353,8 +358,7 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       if (options.show_edge_labels) text = cut(g.edge_label_text(e), options.max_label_chars);
     } else {
       if (options.show_edge_labels) {
-        std::size_t limit = options.max_label_chars == 0 ? kMergedLabelChars : options.max_label_chars;
-        text = merged_labels(g, group.edges, limit);
+        text = merged_labels(g, group.edges, options.max_label_chars);
       }
       text += (text.empty() ? "x" : " x") + std::to_string(group.edges.size());
     }

@@ -239,6 +239,24 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'] x6\"]"));
 }
 
+TEST_CASE("no label is longer than 500 characters, whatever max_label_chars says") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "T", 10, kGcTracked, RootKind::None, std::string(1000000, 'x'));
+  b.add_node(0xb, std::string(100000, 'U'), 10);
+  b.add_edge(0xa, 0xb, b.text_label(std::string(1000000, 'y')));
+  b.add_edge(0xa, 0xb, b.text_label(std::string(1000000, 'z')));
+  HeapGraph g = std::move(b).build();
+  for (std::size_t max_label_chars : {std::size_t{0}, std::size_t{1} << 40}) {
+    DotOptions o;
+    o.max_label_chars = max_label_chars;
+    std::string dot = to_dot(g, whole(g), o);
+    CHECK(contains(dot, "label=\"T\\n" + std::string(497, 'x') + "...\\n10 B\""));
+    CHECK(contains(dot, "label=\"" + std::string(497, 'U') + "...\\n10 B\""));
+    CHECK(contains(dot, "  oa -> ob [label=\"" + std::string(497, 'y') + "..., ... x2\"];\n"));
+    CHECK(dot.size() < 3000);
+  }
+}
+
 TEST_CASE("parallel references of different kinds stay apart; a merged edge on the chain is drawn as the chain") {
   HeapGraphBuilder b;
   b.add_node(0xa, "Holder", 100);

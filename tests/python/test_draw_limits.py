@@ -153,3 +153,18 @@ def test_show_refs_caps_a_drawing_with_no_per_object_limit():
     drawn = len(OBJECT_NODE.findall(text))
     assert drawn == _core.MAX_DRAWN_OBJECTS
     assert f"+{20_001 - drawn} more object" in text
+
+
+def test_cli_cuts_a_megabyte_label_even_with_no_label_limit(tmp_path):
+    # Without a hard cut, pango failed on such a line (errors on stderr, an empty 161-byte image).
+    dump = write_dump(tmp_path, [
+        {"id": 0x1, "type": "Start", "size": 10, "label": "x" * 1_000_000,
+         "refs": [{"to": 0x2, "label": "y" * 1_000_000}]},
+        {"id": 0x2, "type": "T" * 100_000, "size": 10},
+    ])
+    png = tmp_path / "label.png"
+    run("refs", dump, "--id", "0x1", "--max-label", "0", "-o", png)  # checks that stderr is empty
+    assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000
+    dot = tmp_path / "label.dot"
+    run("refs", dump, "--id", "0x1", "--max-label", "0", "-o", dot)
+    assert "x" * 497 + "..." in dot.read_text() and "x" * 498 not in dot.read_text()

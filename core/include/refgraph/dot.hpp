@@ -25,7 +25,7 @@ struct DotOptions {
   std::string title;                                    // graph label, optional
   bool show_sizes = true;
   bool show_edge_labels = true;
-  std::size_t max_label_chars = 40;                     // longer labels are cut with "..."
+  std::size_t max_label_chars = 40;                     // longer labels are cut with "..." (0, or past 500: 500)
   std::function<std::string(NodeIndex)> extra_info;     // an extra line under a node (objgraph's extra_info)
   // Caps on what is drawn; larger values mean the hard caps of neighbourhood.hpp.
   std::size_t max_objects = kMaxDrawnObjects;
