@@ -127,25 +127,28 @@ struct EdgeGroup {
   bool drawn = true;
 };
 
-// "[0..2], [5], ['key'], ..." : the group's labels in edge order, runs of consecutive indices as ranges, as many
-// as fit in `max_chars` (the first always, cut); "..." when some are left out. Unlabelled references add nothing.
+// "[0..2], [5], ['key'], ..." : the group's labels in edge order, runs of consecutive indices as ranges, each cut
+// to `max_chars`, as many as fit in twice that (the first always); "..." when some are left out. Unlabelled
+// references add nothing.
 std::string merged_labels(const HeapGraph& g, const std::vector<EdgeIndex>& edges, std::size_t max_chars) {
-  max_chars = label_limit(max_chars);
+  const std::size_t piece_chars = label_limit(max_chars);
+  const std::size_t total_chars = std::min(2 * piece_chars, kMaxLabelChars);
   std::string out;
   std::size_t out_chars = 0;
   bool full = false, left_out = false;
-  auto add = [&](const std::string& piece) {
+  auto add = [&](const std::string& text) {
     if (full) {
       left_out = true;
       return;
     }
+    std::string piece = cut(text, piece_chars);
+    std::size_t n = chars(piece);
     if (out.empty()) {
-      out = cut(piece, max_chars);
-      out_chars = chars(out);
+      out = std::move(piece);
+      out_chars = n;
       return;
     }
-    std::size_t n = chars(piece);
-    if (out_chars + 2 + n > max_chars) {
+    if (out_chars + 2 + n > total_chars) {
       full = left_out = true;
       return;
     }

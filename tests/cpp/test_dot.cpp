@@ -217,7 +217,8 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   b.add_node(0xb, "Leaf", 48);
   b.add_node(0xc, "list", 120);
   b.add_node(0xd, "tuple", 64);
-  for (const char* key : {"['alpha']", "['beta']", "['gamma']", "['delta']", "['epsilon']", "['zeta']"})
+  for (const char* key : {"['alpha']", "['beta']", "['gamma']", "['delta']", "['epsilon']", "['zeta']", "['eta']",
+                          "['theta']", "['iota']", "['kappa']"})
     b.add_edge(0xa, 0xb, b.text_label(key));
   for (std::uint32_t i : {0u, 1u, 2u, 5u, 7u, 8u}) b.add_edge(0xc, 0xb, index_label(i));
   b.add_edge(0xd, 0xb);  // unlabelled references: only a count
@@ -226,8 +227,9 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   HeapGraph g = std::move(b).build();
   std::string dot = to_dot(g, whole(g));
   CHECK(object_edges(dot) == 4);
-  // Cut at max_label_chars (40) before the count, with "..." saying more labels exist.
-  CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ... x6\"];\n"));
+  // As many as fit in twice max_label_chars (40), then "..." saying more labels exist, then the count.
+  CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                      "... x10\"];\n"));
   // Runs of consecutive indices become ranges. (Between two objects one step from the start: an xlabel.)
   CHECK(contains(dot, "  oc -> ob [xlabel=\"[0..2], [5], [7..8] x6\", constraint=false];\n"));
   CHECK(contains(dot, "  od -> ob [xlabel=\"x2\", constraint=false];\n"));
@@ -236,7 +238,12 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   DotOptions wide;
   wide.max_label_chars = 0;  // no cut: still a bounded label
   std::string all = to_dot(g, whole(g), wide);
-  CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'] x6\"]"));
+  CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                      "['theta'], ['iota'], ['kappa'] x10\"]"));
+
+  DotOptions narrow;
+  narrow.max_label_chars = 5;  // each label cut to 5, ten characters in all
+  CHECK(contains(to_dot(g, whole(g), narrow), "  oa -> ob [label=\"['..., ... x10\"];\n"));
 }
 
 TEST_CASE("no label is longer than 500 characters, whatever max_label_chars says") {
