@@ -124,7 +124,8 @@ struct EdgeGroup {
   std::vector<EdgeIndex> edges;  // ascending
   bool on_chain = false;
   bool ranking = false;
-  bool drawn = true;
+  bool drawn = false;
+  std::uint32_t rows = 0;  // distance between the two ends' rows
 };
 
 // "[0..2], [5], ['key'], ..." : the group's labels in edge order, runs of consecutive indices as ranges, each cut
@@ -237,6 +238,8 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
   const std::size_t max_objects = std::min(options.max_objects, kMaxDrawnObjects);
   const std::size_t max_summaries = std::min(options.max_summaries, kMaxDrawnSummaries);
   const std::size_t max_edges = std::min(options.max_edges, kMaxDrawnEdges);
+  const std::size_t max_edge_rows = std::min(options.max_edge_rows, kMaxDrawnEdgeRows);
+  const std::size_t max_cross_edges = std::min(options.max_cross_edges, kMaxDrawnCrossEdges);
   std::uint64_t objects_left_out = 0, references_left_out = 0;
 
   // The objects drawn: the start nodes, then the chain, then the others in discovery order (nearest first).
@@ -324,28 +327,35 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
     }
     auto [it, added] = group_of[kind_of(e)].try_emplace((std::uint64_t{from} << 32) | to,
                                                          static_cast<std::uint32_t>(groups.size()));
-    if (added) groups.push_back(EdgeGroup{from, to, {}, false, ranks(f->second, t->second), true});
+    if (added) {
+      const std::uint32_t rows = f->second > t->second ? f->second - t->second : t->second - f->second;
+      groups.push_back(EdgeGroup{from, to, {}, false, ranks(f->second, t->second), false, rows});
+    }
     EdgeGroup& group = groups[it->second];
     group.edges.push_back(e);
     group.on_chain = group.on_chain || std::binary_search(chain.begin(), chain.end(), e);
   }
-  if (groups.size() > max_edges) {
-    // The chain first, then the edges that give the layout its rows, then the rest, each in order.
-    for (EdgeGroup& group : groups) group.drawn = false;
-    std::size_t kept = 0;
-    for (int pass = 0; pass < 3 && kept < max_edges; ++pass) {
-      for (EdgeGroup& group : groups) {
-        if (kept == max_edges) break;
-        bool wanted = pass == 0 ? group.on_chain : pass == 1 ? group.ranking : true;
-        if (!group.drawn && wanted) {
-          group.drawn = true;
-          ++kept;
-        }
-      }
+  // The chain first, then the edges that give the layout its rows, then the rest, each in order, while edges and
+  // rows last. An edge across many rows is a chain of virtual nodes to dot: past a few tens of thousands of them
+  // its layout takes minutes or crashes (Graphviz 2.42, a 300-long list whose items refer back to its head).
+  // The others (pass 2) are laid out by dot as flat or reversed edges, whose cost grows faster than their number.
+  std::size_t kept = 0, rows = 0, cross = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (EdgeGroup& group : groups) {
+      if (kept == max_edges) break;
+      bool wanted = pass == 0 ? group.on_chain : pass == 1 ? group.ranking : true;
+      if (group.drawn || !wanted) continue;
+      const std::size_t long_rows = group.rows > 1 ? group.rows : 0;
+      if (pass > 0 && rows + long_rows > max_edge_rows) continue;
+      if (pass == 2 && cross == max_cross_edges) continue;
+      group.drawn = true;
+      ++kept;
+      rows += long_rows;
+      cross += pass == 2;
     }
-    for (const EdgeGroup& group : groups)
-      if (!group.drawn) references_left_out += group.edges.size();
   }
+  for (const EdgeGroup& group : groups)
+    if (!group.drawn) references_left_out += group.edges.size();
 
   for (const EdgeGroup& group : groups) {
     if (!group.drawn) continue;
@@ -419,8 +429,8 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       if (objects_left_out > 0) label += ", ";
       label += "+" + std::to_string(references_left_out) + " more references";
     }
-    label += " not drawn (one drawing shows at most " + std::to_string(max_objects) + " objects, " +
-             std::to_string(max_summaries) + " summaries, " + std::to_string(max_edges) + " edges)";
+    label += " not drawn (a drawing shows at most " + std::to_string(max_objects) + " objects and " +
+             std::to_string(max_edges) + " references)";
   }
   std::string head = "digraph refgraph {\n";
   // size: at most 340 inches a side, under cairo's 32767-pixel bitmap limit at 96 dpi; past it Graphviz's cairo

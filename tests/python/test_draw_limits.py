@@ -95,6 +95,27 @@ def test_cli_caps_a_drawing_that_asks_for_no_limit(tmp_path):
     assert png.read_bytes().startswith(PNG_MAGIC)
 
 
+def test_cli_draws_a_long_list_whose_items_refer_back_to_its_head(tmp_path):
+    # 1000 rows; every item's reference to the head crosses the rows above it. Graphviz crashed on 300 of those.
+    n = 1000
+    dump = write_dump(tmp_path, [
+        {"id": 0x1000 + i, "type": "Node", "size": 56,
+         "refs": ([{"to": 0x1000 + i + 1, "label": "next"}] if i + 1 < n else []) +
+                 ([{"to": 0x1000, "label": "head"}] if i > 0 else [])}
+        for i in range(n)
+    ])
+    png = tmp_path / "list.png"
+    j = run_json("refs", dump, "--id", "0x1000", "--depth", str(n), "-o", png)
+    assert j["nodes"] == n and png.read_bytes().startswith(PNG_MAGIC)
+    dot = tmp_path / "list.dot"
+    run("refs", dump, "--id", "0x1000", "--depth", str(n), "-o", dot)
+    text = dot.read_text()
+    assert text.count('"next"') == n - 1
+    drawn_heads = text.count('"head"')
+    assert 0 < drawn_heads < n - 1
+    assert f"+{n - 1 - drawn_heads} more references not drawn" in text
+
+
 # ---- the objgraph-compatible calls on the live heap ----
 
 def test_show_refs_of_a_list_holding_one_int_800000_times_is_one_edge(tmp_path):

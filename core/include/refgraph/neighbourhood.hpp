@@ -26,11 +26,14 @@
 namespace refgraph {
 
 // The most one drawing holds. Graphviz's layout takes seconds past a few thousand nodes or edges, and its
-// recursion exhausts the stack on a few hundred thousand edges: neighbourhood() stops at kMaxDrawnObjects, and
-// to_dot() (dot.hpp) enforces all three on any Subgraph, saying in a note what it left out.
+// recursion exhausts the stack on a few hundred thousand edges, or on a few hundred edges that each cross hundreds
+// of rows: neighbourhood() stops at kMaxDrawnObjects, and to_dot() (dot.hpp) enforces them all on any Subgraph,
+// saying under the title what it left out.
 inline constexpr std::size_t kMaxDrawnObjects = 1000;
 inline constexpr std::size_t kMaxDrawnSummaries = 500;  // "+N more <type>" nodes
 inline constexpr std::size_t kMaxDrawnEdges = 3000;     // parallel references between two objects count once
+inline constexpr std::size_t kMaxDrawnEdgeRows = 5000;  // rows crossed by the edges longer than one row, in all
+inline constexpr std::size_t kMaxDrawnCrossEdges = 500;  // edges that do not rank the layout (see dot.cpp)
 
 enum class Direction { Back, Forward };
 
