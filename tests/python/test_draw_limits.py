@@ -123,8 +123,7 @@ def test_show_refs_of_a_list_holding_one_int_800000_times_is_one_edge(tmp_path):
     path = tmp_path / "z.png"
     p = run_python(f"""
         import refgraph
-        big = [0] * 800_000
-        refgraph.show_refs([big], filename={str(path)!r})
+        refgraph.show_refs([[0] * 800_000], filename={str(path)!r})
     """)
     assert p.returncode == 0, p.stderr
     assert path.read_bytes().startswith(PNG_MAGIC)
