@@ -24,7 +24,7 @@ struct DrawArgs {
   std::size_t limit = 1;
   std::size_t depth = 3;
   std::size_t too_many = 10;
-  std::size_t max_objects = 1000;  // Graphviz's dot layout takes seconds at a few thousand nodes
+  std::size_t max_objects = kMaxDrawnObjects;  // Graphviz's dot layout takes seconds at a few thousand nodes
   std::vector<std::string> include_types;
   std::vector<std::string> exclude_types;
   std::vector<std::string> ignore_ids;
@@ -57,7 +57,7 @@ void run_draw(const DrawArgs& a) {
   o.direction = a.direction;
   o.max_depth = a.depth;
   o.too_many = a.too_many;
-  o.max_nodes = a.max_objects == 0 ? static_cast<std::size_t>(-1) : a.max_objects;
+  o.max_nodes = a.max_objects == 0 ? kMaxDrawnObjects : std::min(a.max_objects, kMaxDrawnObjects);
   o.include_types = a.include_types;
   o.exclude_types = a.exclude_types;
   for (const std::string& id : a.ignore_ids) o.ignore.push_back(node_by_id(g, a.dump, id));
@@ -133,7 +133,8 @@ void add_draw_command(CLI::App& app, Direction direction) {
   c->add_option("--too-many", a->too_many, "per object, draw at most N neighbours and summarise the rest (0: all)")
       ->capture_default_str();
   c->add_option("--max-objects", a->max_objects,
-                 "stop drawing after N objects; summary nodes say what was left out (0: no limit)")
+                 "stop drawing after N objects; summary nodes say what was left out (0, or more than " +
+                     std::to_string(kMaxDrawnObjects) + ": " + std::to_string(kMaxDrawnObjects) + ")")
       ->capture_default_str();
   c->add_option("--include-type", a->include_types, "draw only objects of these types (repeatable)")
       ->allow_extra_args(false);

@@ -746,7 +746,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
-  constexpr std::size_t kMaxNodes = 100000;  // NeighbourhoodOptions::max_nodes
+  constexpr std::size_t kMaxNodes = kMaxDrawnObjects;  // NeighbourhoodOptions::max_nodes
   std::vector<PyObject*> shown;
   std::vector<std::uint32_t> depth;
   PtrIndex slot(256);

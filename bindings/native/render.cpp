@@ -4,6 +4,7 @@
 
 #include <pybind11/stl.h>
 
+#include "refgraph/neighbourhood.hpp"
 #include "refgraph/render.hpp"
 #include "register.hpp"
 
@@ -39,6 +40,10 @@ void register_render(pb::module_& m) {
       "prewarm", [](const std::string& format) { prewarm(parse_format(format)); }, "format"_a,
       "Starts Graphviz's one-time start-up for the format on a helper thread and returns at once; a later "
       "render waits for it. Call before other work that precedes a first render.");
+  // The most one drawing shows (neighbourhood.hpp); beyond them, a note counts what was left out.
+  m.attr("MAX_DRAWN_OBJECTS") = kMaxDrawnObjects;
+  m.attr("MAX_DRAWN_SUMMARIES") = kMaxDrawnSummaries;
+  m.attr("MAX_DRAWN_EDGES") = kMaxDrawnEdges;
 }
 
 }  // namespace refgraph::py

@@ -57,6 +57,10 @@ Known differences from objgraph 3.x, one by one:
   chain to a root is drawn even past ``too_many``, so a drawing can have more nodes than objgraph's.
   ``show_backrefs`` does not stop expanding at modules; the depth limit applies. ``refcounts=True`` shows
   ``refcount N`` as an extra line.
+* objgraph draws each reference as its own edge; refgraph draws the references from one object to another as one
+  edge labelled with their labels in short and their number (``[0..799999] x800000`` for ``[0] * 800_000``), and
+  a drawing shows at most 1000 objects, 500 "+N more" nodes and 3000 edges, with a line under the title counting
+  what that left out: no heap can crash Graphviz or keep it busy for minutes.
 * The objects given to ``show_backrefs``, ``show_refs``, ``show_chain`` and the chain searches are always in
   the graph they search, temporaries and untracked objects included. ``show_chain`` raises ``ValueError`` when
   given no non-empty chain; ``show_most_common_types`` prints nothing (objgraph raises) when there is nothing to show;

@@ -40,9 +40,16 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
-// Cuts `text` to at most `max_chars` code points (counting an invalid byte as one), ending in "..." when cut.
+// The longest label drawn whatever the options say: pango fails to lay out a line of a million characters.
+constexpr std::size_t kMaxLabelChars = 500;
+std::size_t label_limit(std::size_t max_chars) {
+  return max_chars == 0 || max_chars > kMaxLabelChars ? kMaxLabelChars : max_chars;
+}
+
+// Cuts `text` to at most `max_chars` code points (0: kMaxLabelChars; counting an invalid byte as one), ending in
+// "..." when cut.
 std::string cut(std::string_view text, std::size_t max_chars) {
-  if (max_chars == 0) return std::string(text);
+  max_chars = label_limit(max_chars);
   std::size_t chars = 0, i = 0;
   std::size_t keep_end = 0;  // byte offset after max_chars - 3 code points, where "..." goes if we cut
   const std::size_t keep_chars = max_chars > 3 ? max_chars - 3 : 0;
@@ -100,7 +107,97 @@ std::string depth_colour(std::uint32_t depth, std::uint32_t max_depth) {
 
 constexpr const char* kStartFill = "#ffeb3b";
 
+// Number of code points in `text`, counting an invalid byte as one (as cut() does).
+std::size_t chars(std::string_view text) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < text.size(); ++n) {
+    std::size_t k = utf8_sequence_length(text, i);
+    i += k == 0 ? 1 : k;
+  }
+  return n;
+}
+
+// The references from one object to another, of one kind, drawn as one edge.
+struct EdgeGroup {
+  NodeIndex from;
+  NodeIndex to;
+  std::vector<EdgeIndex> edges;  // ascending
+  bool on_chain = false;
+  bool ranking = false;
+  bool drawn = false;
+  std::uint32_t rows = 0;  // distance between the two ends' rows
+};
+
+// "[0..2], [5], ['key'], ..." : the group's labels in edge order, runs of consecutive indices as ranges, each cut
+// to `max_chars`, as many as fit in twice that (the first always); "..." when some are left out. Unlabelled
+// references add nothing.
+std::string merged_labels(const HeapGraph& g, const std::vector<EdgeIndex>& edges, std::size_t max_chars) {
+  const std::size_t piece_chars = label_limit(max_chars);
+  const std::size_t total_chars = std::min(2 * piece_chars, kMaxLabelChars);
+  std::string out;
+  std::size_t out_chars = 0;
+  bool full = false, left_out = false;
+  auto add = [&](const std::string& text) {
+    if (full) {
+      left_out = true;
+      return;
+    }
+    std::string piece = cut(text, piece_chars);
+    std::size_t n = chars(piece);
+    if (out.empty()) {
+      out = std::move(piece);
+      out_chars = n;
+      return;
+    }
+    if (out_chars + 2 + n > total_chars) {
+      full = left_out = true;
+      return;
+    }
+    out += ", ";
+    out += piece;
+    out_chars += 2 + n;
+  };
+  bool in_run = false;
+  std::uint32_t first = 0, last = 0;
+  auto end_run = [&] {
+    if (!in_run) return;
+    in_run = false;
+    std::string range = "[";
+    range += std::to_string(first);
+    if (last != first) {
+      range += "..";
+      range += std::to_string(last);
+    }
+    range += ']';
+    add(range);
+  };
+  for (EdgeIndex e : edges) {
+    if (full) {
+      left_out = true;
+      break;
+    }
+    EdgeLabel l = g.edge_label(e);
+    if (is_index_label(l)) {
+      std::uint32_t i = l & ~kIndexLabelBit;
+      if (in_run && i == last + 1) {
+        last = i;
+        continue;
+      }
+      end_run();
+      in_run = true;
+      first = last = i;
+    } else {
+      end_run();
+      if (l != kNoEdgeLabel) add(g.edge_label_text(e));
+    }
+  }
+  end_run();
+  if (left_out) out += ", ...";
+  return out;
+}
+
 }  // namespace
+
 
 std::string dot_escape(std::string_view text) {
   std::string out;
@@ -138,21 +235,39 @@ std::string dot_escape(std::string_view text) {
 }
 
 std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& options) {
-  std::string out;
-  out.reserve(256 + s.nodes.size() * 160 + s.edges.size() * 60);
-  out += "digraph refgraph {\n";
-  out += "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12";
-  if (!options.title.empty()) {
-    out += ", labelloc=t, label=\"" + dot_escape(cut(options.title, 200)) + "\"";
-  }
-  out += "];\n";
-  out += "  node [shape=box, style=filled, fillcolor=white, fontname=\"Helvetica\", fontsize=10];\n";
-  out += "  edge [fontname=\"Helvetica\", fontsize=9];\n";
+  const std::size_t max_objects = std::min(options.max_objects, kMaxDrawnObjects);
+  const std::size_t max_summaries = std::min(options.max_summaries, kMaxDrawnSummaries);
+  const std::size_t max_edges = std::min(options.max_edges, kMaxDrawnEdges);
+  const std::size_t max_edge_rows = std::min(options.max_edge_rows, kMaxDrawnEdgeRows);
+  const std::size_t max_cross_edges = std::min(options.max_cross_edges, kMaxDrawnCrossEdges);
+  std::uint64_t objects_left_out = 0, references_left_out = 0;
+
+  // The objects drawn: the start nodes, then the chain, then the others in discovery order (nearest first).
+  std::vector<bool> drawn(s.nodes.size(), false);
+  std::size_t n_drawn = 0;
+  auto pick = [&](auto&& wanted) {
+    for (std::size_t i = 0; i < s.nodes.size() && n_drawn < max_objects; ++i) {
+      if (!drawn[i] && wanted(s.nodes[i])) {
+        drawn[i] = true;
+        ++n_drawn;
+      }
+    }
+  };
+  pick([](const SubgraphNode& n) { return n.start; });
+  pick([](const SubgraphNode& n) { return n.on_chain; });
+  pick([](const SubgraphNode&) { return true; });
+  objects_left_out += s.nodes.size() - n_drawn;
+
+  std::string out;  // the statements; the graph's attributes go first once the note below is known
+  out.reserve(n_drawn * 160 + std::min(s.edges.size(), max_edges) * 60);
 
   std::uint32_t max_depth = 0;
-  for (const auto& n : s.nodes) max_depth = std::max(max_depth, n.depth);
+  for (std::size_t i = 0; i < s.nodes.size(); ++i)
+    if (drawn[i]) max_depth = std::max(max_depth, s.nodes[i].depth);
 
-  for (const auto& sn : s.nodes) {
+  for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+    if (!drawn[i]) continue;
+    const SubgraphNode& sn = s.nodes[i];
     NodeIndex n = sn.node;
     RootKind kind = g.root_kind(n);
     std::string label = dot_escape(cut(g.type_name(n), options.max_label_chars));
@@ -190,34 +305,80 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
   // objects at the same distance, or back towards the start) are drawn without constraining it. The drawing then
   // has one row per distance, and dot's layout stays fast: long rank chains cost it seconds.
   std::unordered_map<NodeIndex, std::uint32_t> depth_of;
-  depth_of.reserve(s.nodes.size());
-  for (const auto& sn : s.nodes) depth_of.emplace(sn.node, sn.depth);
-  auto ranks = [&](NodeIndex from, NodeIndex to) {
-    auto f = depth_of.find(from), t = depth_of.find(to);
-    if (f == depth_of.end() || t == depth_of.end()) return true;
-    return s.direction == Direction::Back ? f->second == t->second + 1 : t->second == f->second + 1;
+  depth_of.reserve(n_drawn);
+  for (std::size_t i = 0; i < s.nodes.size(); ++i)
+    if (drawn[i]) depth_of.emplace(s.nodes[i].node, s.nodes[i].depth);
+  auto ranks = [&](std::uint32_t from_depth, std::uint32_t to_depth) {
+    return s.direction == Direction::Back ? from_depth == to_depth + 1 : to_depth == from_depth + 1;
   };
 
+  // One edge per (source, target, kind): Graphviz gets one edge for a list holding an object a million times.
   std::vector<EdgeIndex> chain = s.chain_edges;
   std::sort(chain.begin(), chain.end());
+  auto kind_of = [&](EdgeIndex e) { return g.edge_weak(e) ? 1u : g.edge_deferred(e) ? 2u : 0u; };
+  std::vector<EdgeGroup> groups;
+  std::unordered_map<std::uint64_t, std::uint32_t> group_of[3];
   for (EdgeIndex e : s.edges) {
     NodeIndex from = g.edge_source(e), to = g.edge_target(e);
-    out += "  o" + hex_id(g.id(from)) + " -> o" + hex_id(g.id(to));
+    auto f = depth_of.find(from), t = depth_of.find(to);
+    if (f == depth_of.end() || t == depth_of.end()) {
+      ++references_left_out;
+      continue;
+    }
+    auto [it, added] = group_of[kind_of(e)].try_emplace((std::uint64_t{from} << 32) | to,
+                                                         static_cast<std::uint32_t>(groups.size()));
+    if (added) {
+      const std::uint32_t rows = f->second > t->second ? f->second - t->second : t->second - f->second;
+      groups.push_back(EdgeGroup{from, to, {}, false, ranks(f->second, t->second), false, rows});
+    }
+    EdgeGroup& group = groups[it->second];
+    group.edges.push_back(e);
+    group.on_chain = group.on_chain || std::binary_search(chain.begin(), chain.end(), e);
+  }
+  // The chain first, then the edges that give the layout its rows, then the rest, each in order, while edges and
+  // rows last. An edge across many rows is a chain of virtual nodes to dot: past a few tens of thousands of them
+  // its layout takes minutes or crashes (Graphviz 2.42, a 300-long list whose items refer back to its head).
+  // The others (pass 2) are laid out by dot as flat or reversed edges, whose cost grows faster than their number.
+  std::size_t kept = 0, rows = 0, cross = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (EdgeGroup& group : groups) {
+      if (kept == max_edges) break;
+      bool wanted = pass == 0 ? group.on_chain : pass == 1 ? group.ranking : true;
+      if (group.drawn || !wanted) continue;
+      const std::size_t long_rows = group.rows > 1 ? group.rows : 0;
+      if (pass > 0 && rows + long_rows > max_edge_rows) continue;
+      if (pass == 2 && cross == max_cross_edges) continue;
+      group.drawn = true;
+      ++kept;
+      rows += long_rows;
+      cross += pass == 2;
+    }
+  }
+  for (const EdgeGroup& group : groups)
+    if (!group.drawn) references_left_out += group.edges.size();
+
+  for (const EdgeGroup& group : groups) {
+    if (!group.drawn) continue;
+    const EdgeIndex e = group.edges.front();
+    out += "  o" + hex_id(g.id(group.from)) + " -> o" + hex_id(g.id(group.to));
     std::string attrs;
     auto add = [&](const std::string& a) {
       if (!attrs.empty()) attrs += ", ";
       attrs += a;
     };
-    bool ranking = ranks(from, to);
-    if (options.show_edge_labels) {
-      std::string text = g.edge_label_text(e);
-      // Graphviz 2.43 corrupts its heap on labelled flat edges (ends on one rank): such edges get an xlabel,
-      // placed after layout.
-      if (!text.empty()) {
-        add((ranking ? "label=\"" : "xlabel=\"") + dot_escape(cut(text, options.max_label_chars)) + "\"");
+    std::string text;
+    if (group.edges.size() == 1) {
+      if (options.show_edge_labels) text = cut(g.edge_label_text(e), options.max_label_chars);
+    } else {
+      if (options.show_edge_labels) {
+        text = merged_labels(g, group.edges, options.max_label_chars);
       }
+      text += (text.empty() ? "x" : " x") + std::to_string(group.edges.size());
     }
-    bool on_chain = std::binary_search(chain.begin(), chain.end(), e);
+    // Graphviz 2.43 corrupts its heap on labelled flat edges (ends on one rank): such edges get an xlabel,
+    // placed after layout.
+    if (!text.empty()) add((group.ranking ? "label=\"" : "xlabel=\"") + dot_escape(text) + "\"");
+    const bool on_chain = group.on_chain;
     if (g.edge_weak(e)) {
       add("style=dashed");
     } else if (g.edge_deferred(e)) {
@@ -227,13 +388,19 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       add("style=bold");
     }
     if (on_chain) add("color=red, penwidth=2");
-    if (!ranking) add("constraint=false");
+    if (!group.ranking) add("constraint=false");
     if (!attrs.empty()) out += " [" + attrs + "]";
     out += ";\n";
   }
 
+  std::size_t summaries_drawn = 0;
   for (std::size_t i = 0; i < s.summaries.size(); ++i) {
     const SummaryNode& sum = s.summaries[i];
+    if (summaries_drawn == max_summaries || depth_of.find(sum.anchor) == depth_of.end()) {
+      objects_left_out += sum.count;
+      continue;
+    }
+    ++summaries_drawn;
     std::string anchor = "o";
     anchor += hex_id(g.id(sum.anchor));
     std::string id = "s";
@@ -252,8 +419,28 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       out += "  " + anchor + " -> " + id + " [style=dashed, color=grey50];\n";
     }
   }
-  out += "}\n";
-  return out;
+
+  // What the caps left out, under the title: at the top of the drawing, where it is read first.
+  std::string label = dot_escape(cut(options.title, 200));
+  if (objects_left_out > 0 || references_left_out > 0) {
+    if (!label.empty()) label += "\\n";
+    if (objects_left_out > 0) label += "+" + std::to_string(objects_left_out) + " more objects";
+    if (references_left_out > 0) {
+      if (objects_left_out > 0) label += ", ";
+      label += "+" + std::to_string(references_left_out) + " more references";
+    }
+    label += " not drawn (a drawing shows at most " + std::to_string(max_objects) + " objects and " +
+             std::to_string(max_edges) + " references)";
+  }
+  std::string head = "digraph refgraph {\n";
+  // size: at most 340 inches a side, under cairo's 32767-pixel bitmap limit at 96 dpi; past it Graphviz's cairo
+  // plugin scales the drawing down anyway, but says so on stderr.
+  head += "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12, size=\"340,340\"";
+  if (!label.empty()) head += ", labelloc=t, label=\"" + label + "\"";
+  head += "];\n";
+  head += "  node [shape=box, style=filled, fillcolor=white, fontname=\"Helvetica\", fontsize=10];\n";
+  head += "  edge [fontname=\"Helvetica\", fontsize=9];\n";
+  return head + out + "}\n";
 }
 
 }  // namespace refgraph

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "refgraph/dot.hpp"
@@ -151,4 +152,248 @@ TEST_CASE("to_dot: only edges one step from the start rank the layout") {
   dot = to_dot(g, s);
   CHECK(contains(dot, "  o1 -> o2 [label=\"owner\"];\n"));
   CHECK(contains(dot, "  o2 -> o1 [xlabel=\"[0]\", constraint=false];\n"));
+}
+
+namespace {
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Object statements ("  o<hex> [label=...") in DOT text: summary and note nodes have other names.
+std::size_t object_nodes(const std::string& dot) {
+  std::size_t n = 0;
+  for (std::size_t at = dot.find("\n  o"); at != std::string::npos; at = dot.find("\n  o", at + 1)) {
+    std::size_t eol = dot.find('\n', at + 1);
+    std::string line = dot.substr(at + 1, eol - at - 1);
+    if (line.find(" -> ") == std::string::npos) ++n;
+  }
+  return n;
+}
+
+// Edge statements between two objects ("  o<hex> -> o<hex>").
+std::size_t object_edges(const std::string& dot) {
+  std::size_t n = 0;
+  for (std::size_t at = dot.find("\n  o"); at != std::string::npos; at = dot.find("\n  o", at + 1)) {
+    std::size_t eol = dot.find('\n', at + 1);
+    std::string line = dot.substr(at + 1, eol - at - 1);
+    if (line.find(" -> o") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+Subgraph whole(const HeapGraph& g, Direction direction = Direction::Forward) {
+  Subgraph s;
+  s.direction = direction;
+  for (NodeIndex n = 0; n < g.num_nodes(); ++n) s.nodes.push_back({n, n == 0 ? 0u : 1u, n == 0, false});
+  for (EdgeIndex e = 0; e < g.num_edges(); ++e) s.edges.push_back(e);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("to_dot draws the references between two objects as one edge with a count (a list [x] * 800000)") {
+  constexpr std::uint32_t kRefs = 800000;
+  HeapGraphBuilder b;
+  b.add_node(0xa, "list", 6400056);
+  b.add_node(0xb, "int", 28);
+  for (std::uint32_t i = 0; i < kRefs; ++i) b.add_edge(0xa, 0xb, index_label(i));
+  HeapGraph g = std::move(b).build();
+  std::string dot = to_dot(g, whole(g));
+  CHECK(object_edges(dot) == 1);
+  CHECK(contains(dot, "  oa -> ob [label=\"[0..799999] x800000\"];\n"));
+  CHECK(dot.size() < 2000);
+
+  DotOptions no_labels;
+  no_labels.show_edge_labels = false;
+  CHECK(contains(to_dot(g, whole(g), no_labels), "  oa -> ob [label=\"x800000\"];\n"));
+}
+
+TEST_CASE("a merged edge's label lists the references' labels compactly, then the count") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "dict", 1000);
+  b.add_node(0xb, "Leaf", 48);
+  b.add_node(0xc, "list", 120);
+  b.add_node(0xd, "tuple", 64);
+  for (const char* key : {"['alpha']", "['beta']", "['gamma']", "['delta']", "['epsilon']", "['zeta']", "['eta']",
+                          "['theta']", "['iota']", "['kappa']"})
+    b.add_edge(0xa, 0xb, b.text_label(key));
+  for (std::uint32_t i : {0u, 1u, 2u, 5u, 7u, 8u}) b.add_edge(0xc, 0xb, index_label(i));
+  b.add_edge(0xd, 0xb);  // unlabelled references: only a count
+  b.add_edge(0xd, 0xb);
+  b.add_edge(0xd, 0xc, index_label(3));  // one reference: drawn as before
+  HeapGraph g = std::move(b).build();
+  std::string dot = to_dot(g, whole(g));
+  CHECK(object_edges(dot) == 4);
+  // As many as fit in twice max_label_chars (40), then "..." saying more labels exist, then the count.
+  CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                      "... x10\"];\n"));
+  // Runs of consecutive indices become ranges. (Between two objects one step from the start: an xlabel.)
+  CHECK(contains(dot, "  oc -> ob [xlabel=\"[0..2], [5], [7..8] x6\", constraint=false];\n"));
+  CHECK(contains(dot, "  od -> ob [xlabel=\"x2\", constraint=false];\n"));
+  CHECK(contains(dot, "  od -> oc [xlabel=\"[3]\", constraint=false];\n"));
+
+  DotOptions wide;
+  wide.max_label_chars = 0;  // no cut: still a bounded label
+  std::string all = to_dot(g, whole(g), wide);
+  CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                      "['theta'], ['iota'], ['kappa'] x10\"]"));
+
+  DotOptions narrow;
+  narrow.max_label_chars = 5;  // each label cut to 5, ten characters in all
+  CHECK(contains(to_dot(g, whole(g), narrow), "  oa -> ob [label=\"['..., ... x10\"];\n"));
+}
+
+TEST_CASE("no label is longer than 500 characters, whatever max_label_chars says") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "T", 10, kGcTracked, RootKind::None, std::string(1000000, 'x'));
+  b.add_node(0xb, std::string(100000, 'U'), 10);
+  b.add_edge(0xa, 0xb, b.text_label(std::string(1000000, 'y')));
+  b.add_edge(0xa, 0xb, b.text_label(std::string(1000000, 'z')));
+  HeapGraph g = std::move(b).build();
+  for (std::size_t max_label_chars : {std::size_t{0}, std::size_t{1} << 40}) {
+    DotOptions o;
+    o.max_label_chars = max_label_chars;
+    std::string dot = to_dot(g, whole(g), o);
+    CHECK(contains(dot, "label=\"T\\n" + std::string(497, 'x') + "...\\n10 B\""));
+    CHECK(contains(dot, "label=\"" + std::string(497, 'U') + "...\\n10 B\""));
+    CHECK(contains(dot, "  oa -> ob [label=\"" + std::string(497, 'y') + "..., ... x2\"];\n"));
+    CHECK(dot.size() < 3000);
+  }
+}
+
+TEST_CASE("parallel references of different kinds stay apart; a merged edge on the chain is drawn as the chain") {
+  HeapGraphBuilder b;
+  b.add_node(0xa, "Holder", 100);
+  b.add_node(0xb, "Leaf", 48);
+  b.add_edge(0xa, 0xb, b.text_label("first"));
+  b.add_edge(0xa, 0xb, b.text_label("second"));
+  b.add_edge(0xa, 0xb, b.text_label("ref"), kEdgeWeak);
+  b.add_edge(0xa, 0xb, b.text_label("other_ref"), kEdgeWeak);
+  b.add_edge(0xa, 0xb, b.text_label("__class__"), kEdgeDeferred);
+  HeapGraph g = std::move(b).build();
+  Subgraph s = whole(g, Direction::Back);
+  s.nodes = {{1, 0, true, true}, {0, 1, false, true}};
+  s.chain_edges = {1};  // "second"
+  std::string dot = to_dot(g, s);
+  CHECK(object_edges(dot) == 3);
+  CHECK(contains(dot, "  oa -> ob [label=\"first, second x2\", style=bold, color=red, penwidth=2];\n"));
+  CHECK(contains(dot, "  oa -> ob [label=\"ref, other_ref x2\", style=dashed];\n"));
+  CHECK(contains(dot, "  oa -> ob [label=\"__class__\", style=dotted, color=grey50];\n"));
+}
+
+namespace {
+
+// A hub with `n` children (ids 0x1000 + i), each referred to once; the Subgraph shows them all.
+HeapGraph star(std::uint32_t n) {
+  HeapGraphBuilder b;
+  b.add_node(0x1, "Hub", 100);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_node(0x1000 + i, "Leaf", 48);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_edge(0x1, 0x1000 + i, index_label(i));
+  return std::move(b).build();
+}
+
+}  // namespace
+
+TEST_CASE("to_dot caps the objects drawn: start nodes, then the chain, then the nearest; a note counts the rest") {
+  HeapGraph g = star(50);
+  Subgraph s = whole(g);
+  s.nodes.back().on_chain = true;  // discovered last, drawn anyway
+  s.summaries.push_back({0, "dict", 7, 700});
+  DotOptions o;
+  o.max_objects = 10;
+  std::string dot = to_dot(g, s, o);
+  CHECK(object_nodes(dot) == 10);
+  CHECK(contains(dot, "  o1 [label=\"Hub"));
+  CHECK(contains(dot, "  o1031 [label=\"Leaf"));  // the chain's node
+  CHECK(contains(dot, "  o1007 [label=\"Leaf"));
+  CHECK_FALSE(contains(dot, "  o1008 [label"));
+  CHECK(object_edges(dot) == 9);
+  CHECK(contains(dot, "  s1_0 [label=\"+7 more dict"));
+  CHECK(contains(dot, "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12, size=\"340,340\", labelloc=t, "
+                      "label=\"+41 more objects, +41 more references not drawn (a drawing shows at most 10 objects "
+                      "and 3000 references)\"];\n"));
+
+  o.max_summaries = 0;  // the summary's objects join the note
+  o.title = "refs of Hub";
+  CHECK(contains(to_dot(g, s, o), "label=\"refs of Hub\\n+48 more objects, +41 more references not drawn ("));
+
+  o.max_objects = 51;  // everything fits: no note
+  o.max_summaries = 1;
+  CHECK_FALSE(contains(to_dot(g, s, o), "not drawn"));
+}
+
+TEST_CASE("to_dot caps the edges drawn: the chain first, then the edges that rank the layout") {
+  // A clique of 30 objects at depth 1 around a start: 30 ranking edges, 870 others.
+  HeapGraphBuilder b;
+  b.add_node(0x1, "Start", 10);
+  for (std::uint32_t i = 0; i < 30; ++i) b.add_node(0x100 + i, "Node", 10);
+  for (std::uint32_t i = 0; i < 30; ++i) b.add_edge(0x1, 0x100 + i, index_label(i));
+  for (std::uint32_t i = 0; i < 30; ++i)
+    for (std::uint32_t j = 0; j < 30; ++j)
+      if (i != j) b.add_edge(0x100 + i, 0x100 + j, b.text_label("peer"));
+  HeapGraph g = std::move(b).build();
+  Subgraph s = whole(g);
+  EdgeIndex chain_edge = kNoNode;
+  for (Edge e : g.out_edges(g.find(0x11d)))
+    if (e.target == g.find(0x100)) chain_edge = e.index;
+  REQUIRE(chain_edge != kNoNode);
+  s.chain_edges = {chain_edge};
+  DotOptions o;
+  o.max_edges = 40;
+  std::string dot = to_dot(g, s, o);
+  CHECK(object_edges(dot) == 40);
+  CHECK(contains(dot, "  o11d -> o100 [xlabel=\"peer\", style=bold, color=red, penwidth=2, constraint=false];\n"));
+  for (std::uint32_t i = 0; i < 30; ++i) {
+    char ranking[32];
+    std::snprintf(ranking, sizeof ranking, "  o1 -> o%x [label=", 0x100 + i);
+    CHECK(contains(dot, ranking));
+  }
+  CHECK(contains(dot, "label=\"+860 more references not drawn ("));
+
+  // The clique's 870 edges between objects of one row: at most 500 (max_cross_edges) besides the chain's.
+  std::string all = to_dot(g, s);
+  CHECK(object_edges(all) == 30 + 1 + 500);
+  CHECK(contains(all, "label=\"+369 more references not drawn ("));
+}
+
+TEST_CASE("to_dot's hard caps hold whatever the options ask for") {
+  HeapGraph g = star(static_cast<std::uint32_t>(kMaxDrawnObjects) + 5);
+  DotOptions o;
+  o.max_objects = o.max_edges = o.max_summaries = o.max_edge_rows = o.max_cross_edges = static_cast<std::size_t>(-1);
+  std::string dot = to_dot(g, whole(g), o);
+  CHECK(object_nodes(dot) == kMaxDrawnObjects);
+  CHECK(object_edges(dot) == kMaxDrawnObjects - 1);
+  CHECK(contains(dot, "label=\"+6 more objects, +6 more references not drawn ("));
+}
+
+TEST_CASE("to_dot caps the rows that long edges cross: a long list whose items all refer back to its head") {
+  // head -> n1 -> n2 -> ... -> n999 (one row each), and every item refers back to the head: item i's edge crosses
+  // i rows. Graphviz 2.42 crashed on 300 of these.
+  constexpr std::uint32_t kLength = 1000;
+  HeapGraphBuilder b;
+  for (std::uint32_t i = 0; i < kLength; ++i) b.add_node(0x1000 + i, "Node", 56);
+  for (std::uint32_t i = 0; i + 1 < kLength; ++i) b.add_edge(0x1000 + i, 0x1000 + i + 1, b.text_label("next"));
+  for (std::uint32_t i = 1; i < kLength; ++i) b.add_edge(0x1000 + i, 0x1000, b.text_label("head"));
+  HeapGraph g = std::move(b).build();
+  Subgraph s;
+  s.direction = Direction::Forward;
+  for (NodeIndex n = 0; n < g.num_nodes(); ++n) s.nodes.push_back({n, static_cast<std::uint32_t>(g.id(n) - 0x1000), n == 0, false});
+  for (EdgeIndex e = 0; e < g.num_edges(); ++e) s.edges.push_back(e);
+
+  std::string dot = to_dot(g, s);
+  // Every "next" (one row), "head" from item 1 (one row), then items 2..k while 2 + 3 + ... + k <= 5000: k = 99.
+  CHECK(count_of(dot, "[label=\"next\"]") == kLength - 1);
+  CHECK(count_of(dot, "\"head\"") == 99);
+  CHECK(contains(dot, "  o1063 -> o1000 [xlabel=\"head\", constraint=false];\n"));   // item 99
+  CHECK_FALSE(contains(dot, "  o1064 -> o1000"));                                      // item 100
+  CHECK(contains(dot, "label=\"+900 more references not drawn ("));
+
+  DotOptions o;
+  o.max_edge_rows = 20;  // 2 + 3 + 4 + 5 = 14, + 6 = 20
+  std::string few = to_dot(g, s, o);
+  CHECK(count_of(few, "\"head\"") == 6);
+  CHECK(contains(few, "label=\"+993 more references not drawn ("));
 }

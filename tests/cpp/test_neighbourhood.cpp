@@ -300,3 +300,18 @@ TEST_CASE("chain_subgraph: start first, every node and edge on the chain") {
   std::swap(bad.edges[0], bad.edges[1]);
   CHECK_THROWS_AS(chain_subgraph(g, bad), QueryError);
 }
+
+TEST_CASE("by default a neighbourhood stops at the objects one drawing shows") {
+  const auto n = static_cast<std::uint32_t>(kMaxDrawnObjects) + 500;
+  HeapGraphBuilder b;
+  b.add_node(0x1, "list", 8 * n);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_node(0x1000 + i, "Leaf", 48);
+  for (std::uint32_t i = 0; i < n; ++i) b.add_edge(0x1, 0x1000 + i, index_label(i));
+  HeapGraph g = std::move(b).build();
+  NeighbourhoodOptions o;
+  o.direction = Direction::Forward;
+  o.too_many = 0;
+  Subgraph s = neighbourhood(g, {g.find(0x1)}, o);
+  CHECK(s.nodes.size() == kMaxDrawnObjects);
+  CHECK(summaries(g, s) == std::vector<SummaryRow>{{0x1, "Leaf", n + 1 - kMaxDrawnObjects, 48 * (n + 1 - kMaxDrawnObjects)}});
+}

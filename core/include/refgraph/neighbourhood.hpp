@@ -16,6 +16,7 @@
 // `edges` are all graph edges whose two ends are shown (weak ones only with follow_weak).
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,16 @@
 #include "refgraph/graph.hpp"
 
 namespace refgraph {
+
+// The most one drawing holds. Graphviz's layout takes seconds past a few thousand nodes or edges, and its
+// recursion exhausts the stack on a few hundred thousand edges, or on a few hundred edges that each cross hundreds
+// of rows: neighbourhood() stops at kMaxDrawnObjects, and to_dot() (dot.hpp) enforces them all on any Subgraph,
+// saying under the title what it left out.
+inline constexpr std::size_t kMaxDrawnObjects = 1000;
+inline constexpr std::size_t kMaxDrawnSummaries = 500;  // "+N more <type>" nodes
+inline constexpr std::size_t kMaxDrawnEdges = 3000;     // parallel references between two objects count once
+inline constexpr std::size_t kMaxDrawnEdgeRows = 5000;  // rows crossed by the edges longer than one row, in all
+inline constexpr std::size_t kMaxDrawnCrossEdges = 500;  // edges that do not rank the layout (see dot.cpp)
 
 enum class Direction { Back, Forward };
 
@@ -62,7 +73,7 @@ struct NeighbourhoodOptions {
   bool follow_weak = true;                   // walk and draw weak edges too (dashed; they never retain)
   bool highlight_chains = true;
   const Chain* chain = nullptr;             // with highlight_chains: mark this chain instead of searching one
-  std::size_t max_nodes = 100000;            // hard stop for runaway drawings; summaries say what was cut
+  std::size_t max_nodes = kMaxDrawnObjects;  // hard stop for runaway drawings; summaries say what was cut
 };
 
 Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& options = {});
