@@ -17,21 +17,21 @@ import re
 import sys
 from dataclasses import dataclass
 
+from . import _core
 from ._snapshot import Hop, _steps
 
 __all__ = ["HARNESS", "Growth", "Holder", "TestGroup", "group_holders", "group_tests", "harness_held", "holder_key",
            "signature", "type_rank", "wildcard"]
-
-# `[6]`, `['a b']`, `[<str len=5>]`: indices and keys that are data. `['name']` (an identifier) names a slot.
-_DATA_SUBSCRIPT = re.compile(r"\[(?!'[A-Za-z_][A-Za-z0-9_]*'\])(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\]'\"])*\]")
 
 USER, LIBRARY, BUILTIN = 0, 1, 2
 NO_CHAIN = "(no chain to a root found)"
 
 
 def wildcard(text):
-    """``module app -> attr 'CACHE' (dict) -> [*] -> Session`` from ``... -> ['k 1'] -> Session``."""
-    return _DATA_SUBSCRIPT.sub("[*]", text)
+    """``module app -> attr 'CACHE' (dict) -> [*] -> Session`` from ``... -> ['k 1'] -> Session``: every index
+    and every key that is not an identifier (``['name']`` names a slot) is ``[*]``, by the core's rule for leak
+    signatures (``refgraph::wildcard_text``), so the leak checks and the leak-suspect analysis group alike."""
+    return _core.wildcard_text(text)
 
 
 def _cut(hops, end):

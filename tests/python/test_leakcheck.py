@@ -686,3 +686,14 @@ def test_a_function_that_keeps_what_it_makes_still_leaks_beside_the_caches(tmp_p
         look_up()
     types = [leak.type for leak in caught.value.leaks]
     assert types[0] == "Leaky" and "FileFinder" not in types
+
+
+def test_signatures_wildcard_by_the_cores_rule():
+    from refgraph import _core, _signature
+
+    text = "module app -> attr 'CACHE' (dict) -> ['k 1'] (list) -> [6] (dict) -> ['name'] -> [<str len=5>] -> User"
+    assert _signature.wildcard(text) == (
+        "module app -> attr 'CACHE' (dict) -> [*] (list) -> [*] (dict) -> ['name'] -> [*] -> User")
+    assert _signature.wildcard(text) == _core.wildcard_text(text)
+    assert _signature.wildcard("['a]b'] -> [\"c]\"] -> ['unclosed") == "[*] -> [*] -> ['unclosed"  # quoted ]
+    assert _signature.wildcard("['café']") == "['café']"  # a Python identifier may be non-ASCII

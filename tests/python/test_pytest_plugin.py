@@ -593,7 +593,8 @@ def test_what_the_interpreter_caches_for_each_run_is_no_leak(pytester, run):
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["refgraph: 2 tests leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
+    result.stdout.fnmatch_lines(
+        ["refgraph: 2 tests leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
 
 
 def test_a_fresh_dir_left_on_sys_path_every_run_is_a_leak(pytester, run):
@@ -610,7 +611,8 @@ def test_a_fresh_dir_left_on_sys_path_every_run_is_a_leak(pytester, run):
     result = run()
     result.assert_outcomes(failed=1)
     # sys's namespace is held from C: the chain starts there
-    result.stdout.fnmatch_lines(["*  *[[]'path'[]] (list) -> [[][*][]] -> str  [[]root: *[]]", "*+1 object/run*: str +1"])
+    result.stdout.fnmatch_lines(
+        ["*  *[[]'path'[]] (list) -> [[][*][]] -> str  [[]root: *[]]", "*+1 object/run*: str +1"])
 
 
 _REPLUGGED = """
