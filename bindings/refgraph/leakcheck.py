@@ -459,6 +459,10 @@ class _Check:
 
     When objects were frozen before the check (the program's own ``gc.freeze()``, or a check inside a check), the
     screen is skipped and every measured run is counted.
+
+    After every run, before anything is measured, the interpreter's and the standard library's caches are put back
+    (:class:`refgraph._cleanup.Cleanup`, as ``regrtest -R`` does); a leaking type whose every sample is held by the
+    test harness's own bookkeeping (:func:`refgraph._signature.harness_held`) is not reported.
     """
 
     __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",

@@ -653,3 +653,21 @@ def test_keeps_handlers(without_logging_plugin):
     result.stdout.fnmatch_lines(
         ["*  module test_replugged -> attr 'HANDLERS' (list) -> [[][*][]] -> Handler  [[]root: module[]]"])
     result.stdout.no_fnmatch_line("*_call_history*")
+
+
+def test_what_a_test_adds_to_pytests_own_objects_is_no_leak(pytester, run):
+    pytester.makepyfile(
+        test_stash="""
+        import pytest
+
+        class Note:
+            pass
+
+        def test_notes(request):
+            # a fresh key in pytest's stash every run: held by pytest's Stash, not by the program
+            request.config.stash[pytest.StashKey()] = Note()
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["refgraph: 1 test leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
