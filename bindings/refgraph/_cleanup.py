@@ -4,7 +4,7 @@ CPython's refleak hunter (``regrtest -R``: ``dash_R_cleanup`` and ``clear_caches
 does this before it measures each repetition: some caches legitimately gain entries on every run (a finder in
 ``sys.path_importer_cache`` for each fresh directory put on ``sys.path``, the lines of each fresh file in
 ``linecache``), others fill up to a bound over the first runs (``re``'s compiled patterns, the standard library's
-``functools.lru_cache``\\ s). Neither is the test's leak, and both would read as growth run after run.
+``functools.lru_cache`` caches). Neither is the test's leak, and both would read as growth run after run.
 
 :class:`Cleanup` does it in two ways:
 
@@ -12,7 +12,7 @@ does this before it measures each repetition: some caches legitimately gain entr
   entries the runs added are dropped, those from before are kept (so the rest of the suite does not compile its
   patterns or list its directories again, and what a program registered, such as generated source in
   ``linecache``, stays);
-- the ``lru_cache``\\ s (:data:`CLEARED`), which cannot drop one entry, are emptied, as ``regrtest`` does, and so
+- the ``lru_cache`` caches (:data:`CLEARED`), which cannot drop one entry, are emptied, as ``regrtest`` does, and so
   is the type attribute cache (which holds the names it caches), and the warnings registry of every module (keyed
   by message text, which may differ every run).
 
