@@ -117,6 +117,10 @@ void register_dominators(pb::module_& m) {
       },
       pb::arg("a"), pb::arg("b"), pb::arg("c"), pb::arg("top") = 0, pb::arg("include_stable") = false,
       pb::arg("ignore_ids") = std::vector<std::uint64_t>{}, "Leak suspects of three graphs of one process, as dicts, biggest retained first.");
+
+  // the signatures' rule, for chain texts made in Python (the leak checks group holders by it)
+  m.def("wildcard_text", [](std::string_view text) { return wildcard_text(text); }, pb::arg("text"),
+        "The chain text with every index and data key shown as [*], as the core's leak signatures read.");
 }
 
 }  // namespace refgraph::py

@@ -17,21 +17,21 @@ import re
 import sys
 from dataclasses import dataclass
 
+from . import _core
 from ._snapshot import Hop, _steps
 
-__all__ = ["Growth", "Holder", "TestGroup", "group_holders", "group_tests", "holder_key", "signature", "type_rank",
-           "wildcard"]
-
-# `[6]`, `['a b']`, `[<str len=5>]`: indices and keys that are data. `['name']` (an identifier) names a slot.
-_DATA_SUBSCRIPT = re.compile(r"\[(?!'[A-Za-z_][A-Za-z0-9_]*'\])(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\]'\"])*\]")
+__all__ = ["HARNESS", "Growth", "Holder", "TestGroup", "group_holders", "group_tests", "harness_held", "holder_key",
+           "signature", "type_rank", "wildcard"]
 
 USER, LIBRARY, BUILTIN = 0, 1, 2
 NO_CHAIN = "(no chain to a root found)"
 
 
 def wildcard(text):
-    """``module app -> attr 'CACHE' (dict) -> [*] -> Session`` from ``... -> ['k 1'] -> Session``."""
-    return _DATA_SUBSCRIPT.sub("[*]", text)
+    """``module app -> attr 'CACHE' (dict) -> [*] -> Session`` from ``... -> ['k 1'] -> Session``: every index
+    and every key that is not an identifier (``['name']`` names a slot) is ``[*]``, by the core's rule for leak
+    signatures (``refgraph::wildcard_text``), so the leak checks and the leak-suspect analysis group alike."""
+    return _core.wildcard_text(text)
 
 
 def _cut(hops, end):
@@ -69,9 +69,47 @@ def holder_key(hops, root_kind, first_new=None):
     return wildcard(" -> ".join(text for text, _ in _steps(_cut(hops, max(0, end - 1)), root_kind)))
 
 
-# The test harness's own types rank with the standard library's: a leak through a traceback keeps pytest's frames
-# and their locals alive too, and the program's types are the news.
-_HARNESS = frozenset({"_pytest", "pytest", "pluggy", "refgraph"})
+# The test harness's packages. Its types rank with the standard library's: a leak through a traceback keeps pytest's
+# frames and their locals alive too, and the program's types are the news.
+HARNESS = frozenset({"_pytest", "pytest", "pluggy", "xdist", "execnet", "refgraph"})
+
+
+def harness_held(hops, first_new, harness_types):
+    """True if the object that gains the new objects of a chain is the test harness's own bookkeeping.
+
+    ``hops`` root first, ``first_new`` the index of the first new object (as for :func:`signature`),
+    ``harness_types`` the type names defined only in the harness's packages (:data:`HARNESS`). The holder (the
+    last object that existed before) is the harness's when it is an object of a harness type or of a harness
+    module, that object's ``__dict__``, or a container held directly by one of its attributes: pluggy's record
+    of historic hook calls (``HookCaller._call_history``), pytest's per-item lists. A container reached through
+    anything else, such as the value of a fixture that pytest caches (``FixtureDef -> attr 'cached_result'
+    (tuple) -> [0] (list)``), is the program's.
+
+    >>> hops = [Hop(1, "HookCaller", "", "_call_history"), Hop(2, "list", "", "[3]"), Hop(3, "tuple", "", "")]
+    >>> harness_held(hops, 2, {"HookCaller"})
+    True
+    >>> hops = [Hop(1, "FixtureDef", "", "cached_result"), Hop(2, "tuple", "", "[0]"), Hop(3, "list", "", "[4]"),
+    ...         Hop(4, "Session", "", "")]
+    >>> harness_held(hops, 3, {"FixtureDef"})
+    False
+    """
+    holder = (first_new if first_new is not None else len(hops) - 1) - 1
+    if holder < 0 or holder >= len(hops):
+        return False
+
+    def owned(k):
+        hop = hops[k]
+        if hop.type == "module":
+            return hop.label.partition(".")[0] in HARNESS
+        return hop.type in harness_types
+
+    if owned(holder):
+        return True
+    if holder >= 1 and owned(holder - 1) and (hops[holder - 1].edge == "__dict__"
+                                              or hops[holder - 1].edge.isidentifier()):
+        return True  # the owner's __dict__, or a container in one of its slots
+    return (holder >= 2 and owned(holder - 2) and hops[holder - 2].edge == "__dict__"
+            and re.fullmatch(r"\['[A-Za-z_][A-Za-z0-9_]*'\]", hops[holder - 1].edge) is not None)
 
 
 def type_rank(qualified_name):
@@ -80,7 +118,7 @@ def type_rank(qualified_name):
     top = module.partition(".")[0]
     if not module or module == "builtins":
         return BUILTIN
-    if top in sys.stdlib_module_names or top.lstrip("_") in sys.stdlib_module_names or top in _HARNESS:
+    if top in sys.stdlib_module_names or top.lstrip("_") in sys.stdlib_module_names or top in HARNESS:
         return LIBRARY
     return USER
 

@@ -37,6 +37,7 @@ import tracemalloc
 from dataclasses import dataclass
 
 from . import _core, _signature
+from ._cleanup import Cleanup
 from ._snapshot import _chain as _snapshot_chain
 
 __all__ = ["Leak", "LeakError", "leak_check", "no_leaks"]
@@ -397,18 +398,14 @@ def _counts():
     return {name: [tracked + untracked, size] for name, (tracked, untracked, size) in result[0].items()}
 
 
-def _ranks(names):
-    """{type name: rank} for the names given (a type of the program ranks before a builtin): the classes are found
-    by walking ``object``'s subclasses, in milliseconds, where a count of the heap by qualified name would take a
-    tenth of a second on a big heap."""
-    ranks = {}
+def _classes():
+    """Every class, found by walking ``object``'s subclasses (milliseconds: no count of the heap by qualified name,
+    which would take a tenth of a second on a big heap)."""
     seen = set()
     todo = [object]
     while todo:
         cls = todo.pop()
-        if cls.__name__ in names:
-            rank = _signature.type_rank(f"{getattr(cls, '__module__', '') or ''}.{cls.__name__}")
-            ranks[cls.__name__] = min(rank, ranks.get(cls.__name__, rank))
+        yield cls
         try:
             subclasses = type.__subclasses__(cls)
         except TypeError:
@@ -417,7 +414,30 @@ def _ranks(names):
             if id(sub) not in seen:
                 seen.add(id(sub))
                 todo.append(sub)
+
+
+def _qualified(cls):
+    return f"{getattr(cls, '__module__', '') or ''}.{cls.__name__}"
+
+
+def _ranks(names):
+    """{type name: rank} for the names given (a type of the program ranks before a builtin)."""
+    ranks = {}
+    for cls in _classes():
+        if cls.__name__ in names:
+            rank = _signature.type_rank(_qualified(cls))
+            ranks[cls.__name__] = min(rank, ranks.get(cls.__name__, rank))
     return ranks
+
+
+def _harness_types():
+    """The short type names that only the test harness's packages (pytest, pluggy...) define."""
+    harness, other = set(), set()
+    for cls in _classes():
+        module = getattr(cls, "__module__", "") or ""
+        (harness if isinstance(module, str) and module.partition(".")[0] in _signature.HARNESS else other).add(
+            cls.__name__)
+    return frozenset(harness - other)
 
 
 class _Check:
@@ -439,10 +459,14 @@ class _Check:
 
     When objects were frozen before the check (the program's own ``gc.freeze()``, or a check inside a check), the
     screen is skipped and every measured run is counted.
+
+    After every run, before anything is measured, the interpreter's and the standard library's caches are put back
+    (:class:`refgraph._cleanup.Cleanup`, as ``regrtest -R`` does); a leaking type whose every sample is held by the
+    test harness's own bookkeeping (:func:`refgraph._signature.harness_held`) is not reported.
     """
 
     __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",
-                 "base", "final", "heap", "started_tracing", "result")
+                 "base", "final", "heap", "started_tracing", "result", "cleanup")
 
     def __init__(self, opts, where, unit="call"):
         self.opts = opts
@@ -458,8 +482,10 @@ class _Check:
         self.base = self.final = self.heap = None
         self.started_tracing = False
         self.result = ()
+        self.cleanup = None
 
     def start(self):
+        self.cleanup = Cleanup()
         if self.opts.warmup <= 1:
             self._freeze()
         if self.opts.warmup == 0:
@@ -468,6 +494,7 @@ class _Check:
     def after_run(self):
         """Measure after a run; True when the check is done (the caller stops running)."""
         self.runs += 1
+        self.cleanup()  # what the interpreter and the standard library cache is not the run's growth
         if self.phase == "warmup":
             if self.runs == self.opts.warmup - 1:
                 self._freeze()
@@ -583,8 +610,10 @@ class _Check:
             self.final = _capture()
         new = set(self.final.new_ids(self.base))
         made = self.made or {}
-        return [_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type))
-                for leak in self.found]
+        harness = _harness_types()
+        explained = (_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type),
+                              harness) for leak in self.found)
+        return [leak for leak in explained if leak is not None]
 
     def _done(self, leaks):
         self.result = leaks
@@ -598,6 +627,9 @@ class _Check:
         return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit)
 
     def close(self):
+        if self.cleanup is not None:
+            self.cleanup.close()
+            self.cleanup = None
         if self.frozen:
             gc.unfreeze()
             self.frozen = False
@@ -646,9 +678,10 @@ def _is_new(base, hop):
     return index < 0 or base.node(index)["type"] != hop.type
 
 
-def _chain(graph, oid, base=None):
-    """(one-line chain text, root kind, ids root first, (signature, holder key)) for an object of `graph`, or None
-    if no chain was found. The signature is cut at the first object that `base` does not hold (None: no cut)."""
+def _chain(graph, oid, base=None, harness_types=frozenset()):
+    """(one-line chain text, root kind, ids root first, (signature, holder key), harness held) for an object of
+    `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
+    (None: no cut); harness held: the holder is the test harness's bookkeeping (:func:`_signature.harness_held`)."""
     chain = _snapshot_chain(graph, oid)
     if not chain.hops or chain.root_kind is None:
         return None
@@ -657,7 +690,8 @@ def _chain(graph, oid, base=None):
         first_new = next((k for k, hop in enumerate(chain.hops) if _is_new(base, hop)), None)
     sig = _signature.signature(chain.hops, chain.root_kind, first_new)
     key = _signature.holder_key(chain.hops, chain.root_kind, first_new)
-    return chain.report(), chain.root_kind, [hop.id for hop in chain.hops], (sig, key)
+    harness = first_new is not None and _signature.harness_held(chain.hops, first_new, harness_types)
+    return chain.report(), chain.root_kind, [hop.id for hop in chain.hops], (sig, key), harness
 
 
 def _slug(text):
@@ -669,17 +703,25 @@ def _slug(text):
 _ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
 
 
-def _explain(leak, base, final, heap, opts, where, new, made=None):
+def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset()):
+    """`leak` with the chain of its best sample; None if every sample with a chain is held by the test harness's own
+    bookkeeping (pytest's, pluggy's): growth the harness keeps is not the test's leak."""
     found = None
+    harness_only = False
     for oid in _samples(base, final, leak, new, made):
-        chain = _chain(final, oid, base)
+        chain = _chain(final, oid, base, harness_types)
         if chain is None:
+            continue
+        if chain[4]:
+            harness_only = True
             continue
         rank = _ROOT_PREFERENCE.get(chain[1], 2)
         if found is None or rank < found[0]:
             found = (rank, oid, chain)
             if rank == 0:
                 break
+    if found is None and harness_only:
+        return None
     return _with_chain(leak, found[1:] if found else None, final, heap, opts, where)
 
 
@@ -687,7 +729,7 @@ def _with_chain(leak, found, final, heap, opts, where):
     """`leak` with the chain of a sample object, its allocation site and image: `found` is (id, _chain(...))."""
     if found is None:
         return leak
-    oid, (text, kind, ids, (sig, key)) = found
+    oid, (text, kind, ids, (sig, key), _) = found
     allocated_at = image = image_error = None
     if heap is not None:
         try:

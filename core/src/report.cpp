@@ -93,6 +93,41 @@ std::string wildcard_label(const std::string& label) {
   return "[*]";
 }
 
+namespace {
+
+// The end of the subscript opening at text[open] (the index of its `]`), or npos if it is not closed: quoted
+// strings, with backslash escapes, are skipped whole.
+std::size_t subscript_end(std::string_view text, std::size_t open) {
+  for (std::size_t j = open + 1; j < text.size(); ++j) {
+    const char c = text[j];
+    if (c == ']') return j;
+    if (c == '\'' || c == '"') {
+      std::size_t k = j + 1;
+      while (k < text.size() && text[k] != c) k += text[k] == '\\' ? 2 : 1;
+      if (k >= text.size()) return std::string_view::npos;
+      j = k;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::string wildcard_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t end = text[i] == '[' ? subscript_end(text, i) : std::string_view::npos;
+    if (end == std::string_view::npos) {
+      out += text[i++];
+      continue;
+    }
+    out += wildcard_label(std::string(text.substr(i, end - i + 1)));
+    i = end + 1;
+  }
+  return out;
+}
+
 std::string chain_text(const HeapGraph& g, const Chain& c) { return chain_words(g, c, false); }
 std::string chain_signature(const HeapGraph& g, const Chain& c) { return chain_words(g, c, true); }
 

@@ -101,3 +101,12 @@ TEST_CASE("leak suspects: two growing containers ranked by retained size; warm-u
   top1.top = 1;
   CHECK(leak_suspects(a, b, c, top1).size() == 1);
 }
+
+TEST_CASE("signature: a chain's text wildcarded as its labels are") {
+  CHECK(wildcard_text("module app -> attr 'CACHE' (dict) -> ['k 1'] (list) -> [6] -> User") ==
+        "module app -> attr 'CACHE' (dict) -> [*] (list) -> [*] -> User");
+  CHECK(wildcard_text("x -> ['SESSIONS'] (dict) -> [<str len=5>] -> y") == "x -> ['SESSIONS'] (dict) -> [*] -> y");
+  CHECK(wildcard_text("['a]b'] -> [\"c]\"] -> z") == "[*] -> [*] -> z");  // a quoted `]` does not close
+  CHECK(wildcard_text("['unclosed -> [3]") == "['unclosed -> [*]");
+  CHECK(wildcard_text("no subscript") == "no subscript");
+}

@@ -561,7 +561,8 @@ def test_api_doc_example_runs(index, tmp_path):
 # ---- every docstring example runs ----
 
 
-@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot", "refgraph.web._wsgi"])
+@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot", "refgraph.web._wsgi",
+                                         "refgraph._signature"])
 def test_docstring_examples(module_name):
     import doctest
     import importlib

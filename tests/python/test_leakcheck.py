@@ -614,3 +614,86 @@ def test_a_leak_through_a_traceback_leads_with_its_holder_and_the_user_type():
 
 
 ERRORS = []
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Caches of the interpreter and the standard library, put back between runs (refgraph._cleanup)
+
+
+def test_the_cleanup_drops_what_the_runs_added_to_the_restored_caches_and_keeps_the_rest(tmp_path):
+    import importlib.machinery
+    import linecache
+    import re
+    import sys
+
+    from refgraph._cleanup import Cleanup
+
+    before = tmp_path / "before"
+    before.mkdir()
+    importlib.machinery.PathFinder.find_spec("nothing_here", [str(before)])
+    re.compile("kept-pattern-4711")
+    cleanup = Cleanup()
+    try:
+        fresh = tmp_path / "fresh"
+        fresh.mkdir()
+        importlib.machinery.PathFinder.find_spec("nothing_here", [str(fresh)])
+        (fresh / "lines.txt").write_text("one\n")
+        linecache.getline(str(fresh / "lines.txt"), 1)
+        re.compile("fresh-pattern-4711")
+        assert str(fresh) in sys.path_importer_cache
+        cleanup()
+        assert str(fresh) not in sys.path_importer_cache
+        assert str(fresh / "lines.txt") not in linecache.cache
+        assert not any("fresh-pattern-4711" in str(key) for key in re._cache)
+        assert str(before) in sys.path_importer_cache
+        assert any("kept-pattern-4711" in str(key) for key in re._cache)
+    finally:
+        cleanup.close()
+        sys.path_importer_cache.pop(str(before), None)
+
+
+def test_a_function_that_fills_the_interpreters_caches_every_call_does_not_leak(tmp_path):
+    import importlib.machinery
+    import re
+
+    runs = []
+
+    @refgraph.no_leaks
+    def look_up():
+        fresh = tmp_path / f"run{len(runs)}"
+        fresh.mkdir()
+        runs.append(None)
+        importlib.machinery.PathFinder.find_spec("nothing_here", [str(fresh)])  # a FileFinder per directory
+        re.compile(f"pattern {len(runs)}")
+
+    look_up()
+    assert len(runs) >= 4
+
+
+def test_a_function_that_keeps_what_it_makes_still_leaks_beside_the_caches(tmp_path):
+    import importlib.machinery
+
+    kept = []
+
+    @refgraph.no_leaks
+    def look_up():
+        fresh = tmp_path / f"run{len(kept)}"
+        fresh.mkdir()
+        importlib.machinery.PathFinder.find_spec("nothing_here", [str(fresh)])
+        kept.append(Leaky())
+
+    with pytest.raises(LeakError) as caught:
+        look_up()
+    types = [leak.type for leak in caught.value.leaks]
+    assert types[0] == "Leaky" and "FileFinder" not in types
+
+
+def test_signatures_wildcard_by_the_cores_rule():
+    from refgraph import _core, _signature
+
+    text = "module app -> attr 'CACHE' (dict) -> ['k 1'] (list) -> [6] (dict) -> ['name'] -> [<str len=5>] -> User"
+    assert _signature.wildcard(text) == (
+        "module app -> attr 'CACHE' (dict) -> [*] (list) -> [*] (dict) -> ['name'] -> [*] -> User")
+    assert _signature.wildcard(text) == _core.wildcard_text(text)
+    assert _signature.wildcard("['a]b'] -> [\"c]\"] -> ['unclosed") == "[*] -> [*] -> ['unclosed"  # quoted ]
+    assert _signature.wildcard("['café']") == "['café']"  # a Python identifier may be non-ASCII

@@ -563,3 +563,111 @@ def test_under_xdist_each_worker_checks_and_the_summary_groups_all(pytester, run
         "    6 tests, growing Entry, str: *",
         "refgraph: 7 tests leak-checked, 6 leaking, 0 not leak-checked (fail when repeated)",
     ])
+
+
+def test_what_the_interpreter_caches_for_each_run_is_no_leak(pytester, run):
+    pytester.makepyfile(
+        test_caches="""
+        import linecache
+        import re
+        import sys
+        import uuid
+
+        def test_imports_from_a_fresh_dir(tmp_path, monkeypatch):
+            # sys.path_importer_cache gains a finder for each run's tmp_path
+            (tmp_path / "fresh_module.py").write_text("VALUE = 1\\n")
+            monkeypatch.syspath_prepend(str(tmp_path))
+            try:
+                import fresh_module
+                assert fresh_module.VALUE == 1
+            finally:
+                sys.modules.pop("fresh_module", None)
+
+        def test_compiles_and_reads_fresh_text(tmp_path):
+            # re's cache and linecache gain an entry each run
+            assert re.compile(f"x{uuid.uuid4().hex}")
+            path = tmp_path / "lines.txt"
+            path.write_text("one\\n")
+            assert linecache.getline(str(path), 1) == "one\\n"
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["refgraph: 2 tests leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
+
+
+def test_a_fresh_dir_left_on_sys_path_every_run_is_a_leak(pytester, run):
+    pytester.makepyfile(
+        test_left="""
+        import sys
+        import pytest
+
+        @pytest.mark.no_leaks
+        def test_leaves_its_dir(tmp_path):
+            sys.path.append(str(tmp_path))  # never removed: sys.path grows
+        """
+    )
+    result = run()
+    result.assert_outcomes(failed=1)
+    # sys's namespace is held from C: the chain starts there
+    result.stdout.fnmatch_lines(
+        ["*  *[[]'path'[]] (list) -> [[][*][]] -> str  [[]root: *[]]", "*+1 object/run*: str +1"])
+
+
+_REPLUGGED = """
+import pytest
+
+@pytest.fixture
+def without_logging_plugin(pytestconfig):
+    # as Flask's logging tests do: pluggy records each registration in a historic hook's call history
+    plugin = pytestconfig.pluginmanager.unregister(name="logging-plugin")
+    yield
+    if plugin:
+        pytestconfig.pluginmanager.register(plugin, "logging-plugin")
+
+class Handler:
+    pass
+
+HANDLERS = []
+"""
+
+
+def test_growth_kept_by_pytest_and_pluggy_themselves_is_no_leak(pytester, run):
+    pytester.makepyfile(test_replugged=_REPLUGGED + """
+def test_quiet(without_logging_plugin):
+    pass
+""")
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["refgraph: 1 test leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
+
+
+def test_a_leak_of_the_test_beside_pytests_own_growth_is_still_caught(pytester, run):
+    pytester.makepyfile(test_replugged=_REPLUGGED + """
+def test_keeps_handlers(without_logging_plugin):
+    HANDLERS.append(Handler())
+""")
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*  module test_replugged -> attr 'HANDLERS' (list) -> [[][*][]] -> Handler  [[]root: module[]]"])
+    result.stdout.no_fnmatch_line("*_call_history*")
+
+
+def test_what_a_test_adds_to_pytests_own_objects_is_no_leak(pytester, run):
+    pytester.makepyfile(
+        test_stash="""
+        import pytest
+
+        class Note:
+            pass
+
+        def test_notes(request):
+            # a fresh key in pytest's stash every run: held by pytest's Stash, not by the program
+            request.config.stash[pytest.StashKey()] = Note()
+        """
+    )
+    result = run("--refgraph-leaks")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["refgraph: 1 test leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])

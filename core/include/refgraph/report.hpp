@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "refgraph/chain.hpp"
 #include "refgraph/graph.hpp"
@@ -25,5 +26,10 @@ std::string chain_signature(const HeapGraph& g, const Chain& chain);
 // The label as it reads in a signature: "[*]" for "[17]", "['<str len=8>']", "[<int>]" or a key that is not an
 // identifier; other labels unchanged.
 std::string wildcard_label(const std::string& label);
+
+// A chain's text with every subscript in it (`[...]`, quoted strings inside may hold `]`) read as wildcard_label
+// reads it: "... -> ['k 1'] (list) -> [6] -> User" becomes "... -> [*] (list) -> [*] -> User". For texts made
+// elsewhere (the Python leak checks), so that one rule makes every signature.
+std::string wildcard_text(std::string_view text);
 
 }  // namespace refgraph
