@@ -39,4 +39,5 @@ def index():
 
 
 # The two lines: credentials from REFGRAPH_WEB_AUTH=user:password (without them nothing is served).
-app.wsgi_app = WSGIMiddleware(app.wsgi_app, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")))
+app.wsgi_app = WSGIMiddleware(app.wsgi_app, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
+                              refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")))

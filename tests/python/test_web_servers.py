@@ -188,7 +188,7 @@ def test_stale_and_dead_workers_are_shown_and_cleaned_up(tmp_path):
     import signal
     import time
 
-    server = start_gunicorn(tmp_path, extra_env={})
+    server = start_gunicorn(tmp_path, extra_env={"WEB_APP_REFRESH_WAIT": "2"})  # a stopped worker: 2 s, not 15
     spool = tmp_path / "spool"
     try:
         doc = get_json(server, "/debug/memory/summary?format=json&limit=1")

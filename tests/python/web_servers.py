@@ -34,6 +34,9 @@ def env_for(extra=None, auth=True):
     package_parent = os.path.dirname(os.path.dirname(refgraph.__file__))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, APPS, SAMPLES, env.get("PYTHONPATH")) if p)
     env.pop("REFGRAPH_WEB_AUTH", None)
+    # A loaded test machine can keep a sibling worker from answering within the default 2 s; a test that needs an
+    # answer from every worker waits longer (the stale-worker tests set their own).
+    env.setdefault("WEB_APP_REFRESH_WAIT", "15")
     if auth:
         env["REFGRAPH_WEB_AUTH"] = f"{USER}:{PASSWORD}"
     env.update(extra or {})

@@ -31,4 +31,5 @@ def index():
     return f"hello from worker {os.getpid()}\n"
 
 
-app.add_middleware(ASGIMiddleware, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")))
+app.add_middleware(ASGIMiddleware, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
+                   refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")))
