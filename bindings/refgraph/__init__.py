@@ -98,6 +98,7 @@ from .leakcheck import LeakError, leak_check, no_leaks
 __version__ = _core.__version__
 
 Error = _core.Error
+DumpFormatError = _core.DumpFormatError
 
 __all__ = [
     # objgraph-compatible
@@ -122,6 +123,7 @@ __all__ = [
     # refgraph's own
     "Chain",
     "DominatorRow",
+    "DumpFormatError",
     "Error",
     "GrowthRow",
     "Hop",
