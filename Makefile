@@ -55,7 +55,7 @@ asan: deps ## doctests, then the pytest suite (Python module and CLI), under Add
 	cmake --build $(ASAN) -j $(JOBS)
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/cpp/lsan.supp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure
-	cp bindings/refgraph/*.py bindings/refgraph/*.pyi bindings/refgraph/py.typed $(ASAN)/python/refgraph/
+	tar -C bindings -c --exclude='_core*.so' --exclude=__pycache__ refgraph | tar -C $(ASAN)/python -x
 	PYTHONPATH=$(CURDIR)/$(ASAN)/python REFGRAPH_CLI=$(CURDIR)/$(ASAN)/refgraph PYTHONMALLOC=malloc \
 	  LD_PRELOAD="$(ASAN_PRELOAD)" ASAN_OPTIONS=$(PY_ASAN_OPTIONS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(PY) -m pytest -p no:cacheprovider
