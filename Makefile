@@ -4,10 +4,10 @@ BUILD ?= build/dev
 JOBS ?= 2
 DEB_PACKAGES = build-essential pkg-config libboost-graph-dev libgraphviz-dev graphviz doctest-dev libcli11-dev \
                nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev file gdb \
-               chromium
+               chromium clang-14 libclang-rt-14-dev
 PYBIND11_DIR = $(shell $(PY) -c "import pybind11; print(pybind11.get_cmake_dir())" 2>/dev/null)
 
-.PHONY: help deps build install test test-cpp test-python demo bench lint asan clean
+.PHONY: help deps build install test test-cpp test-python demo bench lint asan fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,7 +17,7 @@ deps: ## install the Debian and PyPI packages refgraph builds and tests with (ne
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES); fi
 	$(PY) -m pip install -q --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.12" cmake ninja \
 	  "pytest>=7" "objgraph>=3.6" "gunicorn>=21" "flask>=2.2" \
-	  uvicorn fastapi prometheus_client
+	  uvicorn fastapi prometheus_client "xxhash>=3" "zstandard>=0.21"
 
 build: deps ## dev build of the core library, the CLI, the Python module and the doctest suite
 	cmake -S . -B $(BUILD) -G Ninja -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR)
@@ -32,7 +32,7 @@ test-cpp: build ## the doctest suite through ctest
 test-python: install ## the pytest suite against the installed package and CLI
 	$(PY) -m pytest
 
-test: test-cpp test-python ## everything CI runs
+test: test-cpp test-python fuzz-smoke ## everything CI runs
 
 demo: install ## a leaking sample app found live, then the CLI on the bundled sample dumps
 	$(PY) samples/demo.py
@@ -45,10 +45,37 @@ lint: ## clang-format and ruff, if installed
 	-clang-format --dry-run --Werror core/src/*.cpp core/include/refgraph/*.hpp cli/*.cpp bindings/native/*.cpp
 	-ruff check bindings/refgraph tests/python samples benchmarks
 
-asan: deps ## doctests under AddressSanitizer and UBSan
-	cmake -S . -B build/asan -G Ninja -DREFGRAPH_SANITIZE=ON -DREFGRAPH_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug
-	cmake --build build/asan -j $(JOBS)
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/cpp/lsan.supp ctest --test-dir build/asan --output-on-failure
+# The Python module under ASan: the interpreter is not instrumented, so the runtime is preloaded (libstdc++ with it,
+# so that its operator new is the one ASan intercepts) and pymalloc is off so ASan sees every object's memory.
+ASAN = build/asan
+ASAN_PRELOAD = $(shell $(CXX) -print-file-name=libasan.so) $(shell $(CXX) -print-file-name=libstdc++.so)
+asan: deps ## doctests, then the pytest suite (Python module and CLI), under AddressSanitizer and UBSan
+	cmake -S . -B $(ASAN) -G Ninja -DREFGRAPH_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR) -DREFGRAPH_MODULE_DIR=$(CURDIR)/$(ASAN)/python/refgraph
+	cmake --build $(ASAN) -j $(JOBS)
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/cpp/lsan.supp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir $(ASAN) --output-on-failure
+	tar -C bindings -c --exclude='_core*.so' --exclude=__pycache__ refgraph | tar -C $(ASAN)/python -x
+	PYTHONPATH=$(CURDIR)/$(ASAN)/python REFGRAPH_CLI=$(CURDIR)/$(ASAN)/refgraph PYTHONMALLOC=malloc \
+	  LD_PRELOAD="$(ASAN_PRELOAD)" ASAN_OPTIONS=$(PY_ASAN_OPTIONS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(PY) -m pytest -p no:cacheprovider
+# CPython does not free everything at exit, so leak checking is left to the doctests (LeakSanitizer above) and the
+# suite's own no-references-kept tests; ASan's memory errors and UBSan stay on.
+PY_ASAN_OPTIONS = detect_leaks=0
+
+FUZZ = build/fuzz
+FUZZ_SECONDS ?= 600
+fuzz: deps ## libFuzzer on the .rgd and JSON Lines readers for FUZZ_SECONDS, seeded from samples/dumps
+	cmake -S . -B $(FUZZ) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DREFGRAPH_FUZZ=ON -DREFGRAPH_BUILD_PYTHON=OFF \
+	  -DREFGRAPH_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ) -j $(JOBS) --target refgraph_fuzz_dump refgraph_fuzz_seeds
+	$(FUZZ)/refgraph_fuzz_seeds $(FUZZ)/seeds samples/dumps/*.rgd samples/dumps/*.jsonl
+	mkdir -p $(FUZZ)/corpus $(FUZZ)/artifacts
+	$(FUZZ)/refgraph_fuzz_dump -max_len=16384 -timeout=10 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -artifact_prefix=$(CURDIR)/$(FUZZ)/artifacts/ $(FUZZ)/corpus $(FUZZ)/seeds
+
+fuzz-smoke: ## a 25-second run of `make fuzz` (CI)
+	$(MAKE) fuzz FUZZ_SECONDS=25
 
 clean: ## remove build output
 	rm -rf build bindings/refgraph/_core*.so

@@ -37,6 +37,7 @@ struct DrawArgs {
 };
 
 void run_draw(const DrawArgs& a) {
+  if (a.json && a.output == "-") throw QueryError("--json and -o - would both write to standard output");
   Format format = a.format.empty() ? format_from_path(a.output) : parse_format(a.format);  // before loading
   prewarm(format);  // Graphviz starts up while the dump loads
   HeapGraph g = load(a.dump);
@@ -113,7 +114,7 @@ void run_draw(const DrawArgs& a) {
     text += "drew " + std::to_string(start.size()) + " of " + std::to_string(of_type) + " " + printable(a.type) +
             " objects (--limit)\n";
   }
-  std::fputs(text.c_str(), stdout);
+  std::fputs(text.c_str(), a.output == "-" ? stderr : stdout);  // not into the image on standard output
 }
 
 void add_draw_command(CLI::App& app, Direction direction) {
@@ -145,7 +146,8 @@ void add_draw_command(CLI::App& app, Direction direction) {
   if (back) c->add_flag("--no-chain", a->no_chain, "do not highlight the shortest chain to a root");
   c->add_option("--max-label", a->max_label, "cut labels longer than N characters")->capture_default_str();
   c->add_option("--title", a->title, "title drawn above the graph");
-  c->add_option("-o,--output", a->output, "output file: .dot, .png, .svg or .pdf")->required();
+  c->add_option("-o,--output", a->output, "output file: .dot, .png, .svg or .pdf (- for standard output, with --format)")
+      ->required();
   c->add_option("--format", a->format, "output format when the extension does not say (dot, png, svg, pdf)")
       ->check(CLI::IsMember({"dot", "png", "svg", "pdf"}));
   c->add_flag("--json", a->json, "machine-readable output (schema refgraph.draw/1)");

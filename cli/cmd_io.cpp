@@ -22,14 +22,7 @@ void run_export(const ExportArgs& a) {
   if (!a.jsonl) throw QueryError("export needs --jsonl (the only export format so far)");
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
-  if (a.output.empty() || a.output == "-") {
-    std::ios::sync_with_stdio(false);
-    write_jsonl(g, std::cout);
-    std::cout.flush();
-    if (!std::cout) throw Error("export: writing to standard output failed");
-  } else {
-    write_jsonl(g, a.output);
-  }
+  write_jsonl(g, a.output.empty() ? "-" : a.output);
   Timer::instance().stop_query();
 }
 
@@ -40,6 +33,7 @@ struct ImportArgs {
 };
 
 void run_import(const ImportArgs& a) {
+  if (a.json && a.output == "-") throw QueryError("import: --json and -o - would both write to standard output");
   auto t0 = std::chrono::steady_clock::now();
   HeapGraph g;
   if (a.input == "-") {
@@ -60,8 +54,9 @@ void run_import(const ImportArgs& a) {
     j["num_edges"] = g.num_edges();
     print_json(j);
   } else {
-    std::printf("wrote %s: %zu objects, %zu references\n", printable(a.output).c_str(), g.num_nodes(),
-                g.num_edges());
+    // With the dump on standard output, the summary goes to stderr.
+    std::fprintf(a.output == "-" ? stderr : stdout, "wrote %s: %zu objects, %zu references\n",
+                 printable(a.output).c_str(), g.num_nodes(), g.num_edges());
   }
 }
 
@@ -78,7 +73,7 @@ void add_io_commands(CLI::App& app) {
   auto i = std::make_shared<ImportArgs>();
   c = app.add_subcommand("import", "Convert a JSON Lines dump to the binary .rgd format");
   c->add_option("FILE", i->input, "JSON Lines file, or - for standard input")->required();
-  c->add_option("-o,--output", i->output, "the .rgd file to write")->required();
+  c->add_option("-o,--output", i->output, "the .rgd file to write, or - for standard output")->required();
   c->add_flag("--json", i->json, "machine-readable output (schema refgraph.import/1)");
   c->callback([i] { run_import(*i); });
 }

@@ -102,6 +102,7 @@ from .leakcheck import LeakError, leak_check, no_leaks
 __version__ = _core.__version__
 
 Error = _core.Error
+DumpFormatError = _core.DumpFormatError
 
 __all__ = [
     # objgraph-compatible
@@ -126,6 +127,7 @@ __all__ = [
     # refgraph's own
     "Chain",
     "DominatorRow",
+    "DumpFormatError",
     "Error",
     "GrowthRow",
     "Hop",

@@ -122,6 +122,41 @@ class Buffer {
 
 constexpr std::size_t kMaxVarint = 10;
 
+// Where `s` stops being UTF-8 as Python's strict decoder reads it (no surrogates, no overlong forms, nothing past
+// U+10FFFF), or npos if it is valid throughout. Every writer writes UTF-8 (the capture replaces lone surrogates),
+// so anything else is damage, and would surface later as a UnicodeDecodeError far from the file.
+std::size_t invalid_utf8_at(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 // Edge label code: 0 none; 2*s a text label (string id s); 2*z+1 an index label whose index is
 // expected + unzigzag(z), where expected is one past the previous index label in the same row and chunk (0 at
 // their start). A list's items [0], [1], ... all encode as 1.
@@ -364,6 +399,9 @@ bool DumpReader::read_section() {
       fail(section_at_, "the nodes sections hold " + std::to_string(parts_.ids.size()) + " nodes, the metadata says " +
                             std::to_string(declared_nodes_));
     stage_ = kind;
+    if ((kind == kMetadataSection || kind == kEndSection) && (header_.count != 0 || header_.first != 0))
+      fail(section_at_, "the header's count and first index must be 0 (they are " + std::to_string(header_.count) +
+                            " and " + std::to_string(header_.first) + ")");
   }
   read_payload();
   switch (known ? kind : 0) {
@@ -430,6 +468,9 @@ void DumpReader::decode_strings() {
   if (sum != static_cast<std::uint64_t>(end - p)) fail(section_at_, "string lengths do not match the payload size");
   for (std::uint64_t i = 0; i < k; ++i) {
     std::string_view s(reinterpret_cast<const char*>(p), lengths[i]);
+    if (const std::size_t bad = invalid_utf8_at(s); bad != std::string_view::npos)
+      fail(section_at_, "string " + std::to_string(have + i) + " is not valid UTF-8 (at byte " +
+                            std::to_string(p - raw_.data() + bad) + " of the uncompressed payload)");
     p += lengths[i];
     if (parts_.strings.intern(s) != have + i)
       fail(section_at_, "string " + std::to_string(have + i) + " is a duplicate or empty");
@@ -569,19 +610,29 @@ void DumpReader::decode_edges() {
 
 void DumpReader::decode_end() {
   if (raw_.size() != kEndPayloadBytes) fail(section_at_, "bad end payload size");
-  const std::uint64_t s = get_u64(raw_.data()), n = get_u64(raw_.data() + 8), m = get_u64(raw_.data() + 16);
-  if (s != parts_.strings.size() || n != parts_.ids.size() || m != parts_.edge_targets.size() ||
-      s != declared_strings_ || n != declared_nodes_ || m != declared_edges_ || m != edges_in_rows_ ||
-      get_u64(raw_.data() + 24) != sections_)
-    fail(section_at_, "totals do not match (end marker: " + std::to_string(n) + " nodes, " + std::to_string(m) +
-                          " edges; read: " + std::to_string(parts_.ids.size()) + " nodes, " +
-                          std::to_string(parts_.edge_targets.size()) + " edges)");
+  // The strings and nodes read were checked against the metadata when the next section began.
+  auto check = [&](const char* what, std::uint64_t in_end, std::uint64_t read, const char* source) {
+    if (in_end != read)
+      fail(section_at_, std::string("totals do not match: the end marker says ") + std::to_string(in_end) + " " +
+                            what + ", " + source + " " + std::to_string(read));
+  };
+  check("strings", get_u64(raw_.data()), parts_.strings.size(), "the file has");
+  check("nodes", get_u64(raw_.data() + 8), parts_.ids.size(), "the file has");
+  check("edges", get_u64(raw_.data() + 16), declared_edges_, "the metadata says");
+  check("edges", get_u64(raw_.data() + 16), edges_in_rows_, "the nodes' out-degrees add up to");
+  check("edges", get_u64(raw_.data() + 16), parts_.edge_targets.size(), "the edges sections hold");
+  check("sections before it", get_u64(raw_.data() + 24), sections_, "the file has");
   ended_ = true;
 }
 
 HeapGraph DumpReader::read(bool whole_file) {
-  read_file_header();
-  while (read_section()) {
+  try {
+    RethrowFromStream rethrow(in_);
+    read_file_header();
+    while (read_section()) {
+    }
+  } catch (const std::ios_base::failure& e) {
+    throw Error(name_ + ": read error at byte " + std::to_string(pos_) + " (" + e.what() + ")");
   }
   if (whole_file && pos_ != total_)
     fail_plain("at byte " + std::to_string(pos_) + ": unexpected bytes after the end section");

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <ios>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -171,6 +173,29 @@ extern bool jsonl_sax_fast_path;
 // kUnknownSize for a pipe or device.
 inline constexpr std::uint64_t kUnknownSize = ~std::uint64_t(0);
 std::uint64_t open_input(std::ifstream& in, const std::string& path);
+
+// A stream's exceptions mask, set for the life of a read and restored after: with badbit in it, an exception
+// thrown inside the stream (std::bad_alloc while std::getline grows a line) reaches the caller as itself, rather
+// than as a bad stream that reads like an I/O error.
+class RethrowFromStream {
+ public:
+  explicit RethrowFromStream(std::istream& in) : in_(in), saved_(in.exceptions()) {
+    in.exceptions(saved_ | std::ios::badbit);
+  }
+  ~RethrowFromStream() {
+    try {
+      in_.exceptions(saved_);
+    } catch (...) {
+      // The mask is back; the state it complains of was reported already.
+    }
+  }
+  RethrowFromStream(const RethrowFromStream&) = delete;
+  RethrowFromStream& operator=(const RethrowFromStream&) = delete;
+
+ private:
+  std::istream& in_;
+  std::ios::iostate saved_;
+};
 
 // Reads a .rgd from an opened file of `size` bytes (or kUnknownSize); a regular file must end at the end section.
 HeapGraph read_dump_file(std::istream& in, const std::string& path, const ProgressFn& progress, std::uint64_t size);

@@ -4,10 +4,12 @@
 // resolves the refs by binary search, so every error can still name the line it came from.
 #include <algorithm>
 #include <cmath>
+#include <ios>
 #include <istream>
 #include <numeric>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "dump_codec.hpp"
 #include "refgraph/dump.hpp"
@@ -225,7 +227,7 @@ class NodeLineSax {
   }
   bool number_float(double, const std::string&) { return false; }
   bool string(std::string& v) {
-    if (depth_ == 1 && key_ == Key::Type && !v.empty()) {
+    if (depth_ == 1 && key_ == Key::Type) {
       type = std::move(v);
     } else if (depth_ == 1 && key_ == Key::Label) {
       label = std::move(v);
@@ -327,6 +329,7 @@ class JsonlReader {
   HeapGraph read();
 
  private:
+  bool read_lines();  // false when the input has no line but blank ones
   [[noreturn]] void fail(std::uint64_t line, const std::string& what) const {
     throw DumpFormatError(name_ + ": line " + std::to_string(line) + ": " + what);
   }
@@ -426,9 +429,8 @@ void JsonlReader::node_line(const json& j, std::uint64_t line) {
       n.id = as_unsigned(v, key);
       has_id = true;
     } else if (key == "type") {
-      std::string t = as_string(v, key);
-      if (t.empty()) fail(line, "'type' must not be empty");
-      n.type = strings_.intern(t);
+      // May be empty: type('', (), {}) is a class.
+      n.type = strings_.intern(as_string(v, key));
       has_type = true;
     } else if (key == "size") {
       n.size = as_unsigned(v, key);
@@ -466,22 +468,47 @@ void JsonlReader::node_line(const json& j, std::uint64_t line) {
   nodes_.push_back(n);
 }
 
-HeapGraph JsonlReader::read() {
+// Parses one line as a JSON tree; sets `duplicate` to the first key that an object repeats (nlohmann keeps the
+// last one silently, and a second "id" is a corrupt line, not an update).
+json parse_line(const std::string& text, std::string& duplicate) {
+  std::vector<std::vector<std::string>> keys;  // the keys of each open object, innermost last
+  auto on_event = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty()) {
+      auto& seen = keys.back();
+      const std::string& k = parsed.get_ref<const std::string&>();
+      if (duplicate.empty() && std::find(seen.begin(), seen.end(), k) != seen.end()) duplicate = k;
+      seen.push_back(k);
+    }
+    return true;
+  };
+  return json::parse(text, on_event, false);
+}
+
+bool JsonlReader::read_lines() {
   std::string text;
   std::uint64_t line = 0;
   bool first = true;
   while (std::getline(in_, text)) {
     ++line;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    // nlohmann's parser takes a NUL for the end of its input and would ignore the rest of the line.
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+      fail(line, "NUL byte at column " + std::to_string(nul + 1));
     sax_.reset();
     if (jsonl_sax_fast_path && json::sax_parse(text, &sax_)) {
       commit(sax_, line);
       first = false;
       continue;
     }
-    json j = json::parse(text, nullptr, false);
+    std::string duplicate;
+    json j = parse_line(text, duplicate);
     if (j.is_discarded()) fail(line, "not valid JSON");
     if (!j.is_object()) fail(line, "expected a JSON object");
+    if (!duplicate.empty()) fail(line, "duplicate key '" + duplicate + "'");
     try {
       if (j.contains("refgraph")) {
         header_line(j, line, first);
@@ -495,7 +522,20 @@ HeapGraph JsonlReader::read() {
     }
     first = false;
   }
-  if (in_.bad()) throw Error(name_ + ": read error");
+  return !first;
+}
+
+HeapGraph JsonlReader::read() {
+  bool any = false;
+  try {
+    RethrowFromStream rethrow(in_);
+    any = read_lines();
+  } catch (const std::ios_base::failure& e) {
+    throw Error(name_ + ": read error (" + e.what() + ")");
+  }
+  // What load_graph() says of an empty file: a failed or interrupted export, not a graph with no objects. (A
+  // header line alone is an empty graph: the writer writes one for a graph with no objects.)
+  if (!any) throw DumpFormatError(name_ + ": empty file (no header line and no objects)");
 
   // Sort by id; the stable sort keeps the file's order among equal ids so the duplicate names the later line.
   std::vector<std::uint32_t> order(nodes_.size());

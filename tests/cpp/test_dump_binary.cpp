@@ -94,6 +94,7 @@ struct Crafted {
   std::string edges = varints({zigzag(1), 0}) + std::string("\0", 1);      // node 0 -> node 1
   std::uint32_t node_count = 2, edge_count = 1;
   std::uint64_t end_counts[4] = {2, 2, 1, 4};
+  std::uint32_t end_header_count = 0;
 
   std::string bytes() const {
     std::ostringstream out;
@@ -104,7 +105,7 @@ struct Crafted {
     w.section(kNodesSection, 0, node_count, nodes.data(), nodes.size());
     w.section(kEdgesSection, 0, edge_count, edges.data(), edges.size());
     std::string end = u64s({end_counts[0], end_counts[1], end_counts[2], end_counts[3]});
-    w.section(kEndSection, 0, 0, end.data(), end.size());
+    w.section(kEndSection, 0, end_header_count, end.data(), end.size());
     return out.str();
   }
 };
@@ -549,4 +550,72 @@ TEST_CASE("load_graph reads from a pipe, either format") {
     feeder.join();
     check_same_graph(g, r);
   }
+}
+
+TEST_CASE("strings that are not UTF-8 are rejected at load, naming the string and the byte") {
+  auto at = [](const Crafted& c) { return std::to_string(sections(c.bytes())[1].offset); };
+  for (const std::string bad : {"\xff", "T\xC3", "\xC0\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "a\x80"}) {
+    CAPTURE(bad);
+    Crafted c;
+    c.strings = varints({bad.size()}) + bad;
+    const std::size_t first_bad = bad[0] == 'T' || bad[0] == 'a' ? 1 : 0;
+    CHECK(error_of(c.bytes()) == "mem.rgd: strings section at byte " + at(c) + ": string 1 is not valid UTF-8 (at byte " +
+                                     std::to_string(1 + first_bad) + " of the uncompressed payload)");
+  }
+  for (const std::string good : {std::string("caf\xC3\xA9"), std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x90\x8D"),
+                                 std::string("\xEF\xBF\xBD"), std::string(1, '\0')}) {
+    Crafted c;
+    c.strings = varints({good.size()}) + good;
+    CHECK(from_bytes(c.bytes()).type_name(0) == good);
+  }
+}
+
+TEST_CASE("the end section: its header's count and each total that disagrees are named") {
+  auto end_at = [](const Crafted& c) { return std::to_string(sections(c.bytes()).back().offset); };
+  Crafted c;
+  c.end_header_count = 3;
+  CHECK(error_of(c.bytes()) == "mem.rgd: end section at byte " + end_at(c) +
+                                   ": the header's count and first index must be 0 (they are 3 and 0)");
+  const std::pair<int, std::string> cases[] = {
+      {0, "the end marker says 9 strings, the file has 2"},
+      {1, "the end marker says 9 nodes, the file has 2"},
+      {2, "the end marker says 9 edges, the metadata says 1"},
+      {3, "the end marker says 9 sections before it, the file has 4"},
+  };
+  for (const auto& [field, message] : cases) {
+    Crafted d;
+    d.end_counts[field] = 9;
+    CHECK(error_of(d.bytes()) == "mem.rgd: end section at byte " + end_at(d) + ": totals do not match: " + message);
+  }
+}
+
+namespace {
+
+// A stream buffer that hands out `bytes` and then fails as an allocation inside the stream would.
+class OutOfMemoryAfter : public std::streambuf {
+ public:
+  explicit OutOfMemoryAfter(std::string bytes) : bytes_(std::move(bytes)) {
+    setg(bytes_.data(), bytes_.data(), bytes_.data() + bytes_.size());
+  }
+
+ protected:
+  int_type underflow() override { throw std::bad_alloc(); }
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace
+
+TEST_CASE("out of memory inside the stream is std::bad_alloc, not a read error or a truncation") {
+  const std::string bytes = to_bytes(test::full_graph());
+  OutOfMemoryAfter buf(bytes.substr(0, bytes.size() / 2));
+  std::istream in(&buf);
+  CHECK_THROWS_AS(read_dump(in, "mem.rgd"), std::bad_alloc);
+  CHECK(in.exceptions() == std::ios::goodbit);  // the caller's stream is left as it was configured
+
+  OutOfMemoryAfter text("{\"id\": 1, \"type\": \"int\", \"size\": 28}\n{\"id\": 2, ");
+  std::istream jin(&text);
+  CHECK_THROWS_AS(read_jsonl(jin, "x.jsonl"), std::bad_alloc);
+  CHECK(jin.exceptions() == std::ios::goodbit);
 }

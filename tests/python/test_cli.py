@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -424,3 +426,79 @@ def test_types_that_share_a_short_name_are_told_apart(tmp_path):
     out = run("chain", dump, "--type", "Request").stdout
     assert "(the nearest of 50)" in out
     assert_clean_failure(run("chain", dump, "--type", "elsewhere.Request", check=False), 1, "no objects of type")
+
+# ---- output files that are not regular files ----
+
+def read_fifo_in_background(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
+    got: list[bytes] = []
+    # A daemon: a regression that replaces the FIFO leaves the reader blocked in open() for good.
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    return reader, got
+
+
+def test_a_write_error_on_a_device_fails_and_keeps_the_device(tmp_path, full_device):
+    # GIVEN a device on which every write fails (ENOSPC)
+    for args in (["export", AFTER, "--jsonl"], ["import", AFTER_JSONL], ["backrefs", AFTER, "--type", "LeakedItem",
+                                                                         "--format", "dot"]):
+        # WHEN a command writes its output there
+        p = run(*args, "-o", full_device, check=False)
+        # THEN it fails with the reason, and the device is still a device
+        assert_clean_failure(p, 1, f"{full_device}: write failed: No space left on device")
+        assert stat.S_ISCHR(os.lstat(full_device).st_mode)
+    assert sorted(tmp_path.iterdir()) == ([full_device] if full_device.parent == tmp_path else [])
+
+
+def test_writing_to_a_null_device_succeeds_and_keeps_it(null_device):
+    run("export", AFTER, "--jsonl", "-o", null_device)
+    run("import", AFTER_JSONL, "-o", null_device)
+    assert stat.S_ISCHR(os.lstat(null_device).st_mode)
+
+
+def test_dev_stdout_and_dash_stream(tmp_path):
+    jsonl = tmp_path / "after.jsonl"
+    run("export", AFTER, "--jsonl", "-o", jsonl)
+    assert run("export", AFTER, "--jsonl", "-o", "/dev/stdout").stdout == jsonl.read_text()
+    assert run("export", AFTER, "--jsonl", "-o", "-").stdout == jsonl.read_text()
+
+    rgd = tmp_path / "after.rgd"
+    run("import", AFTER_JSONL, "-o", rgd)
+    p = subprocess.run([CLI, "import", str(AFTER_JSONL), "-o", "-"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == rgd.read_bytes()  # the summary line went to stderr, not into the dump
+    assert p.stderr.decode() == f"wrote -: {AFTER_NODES} objects, {AFTER_EDGES} references\n"
+
+    p = subprocess.run([CLI, "backrefs", str(AFTER), "--type", "Registry", "--format", "dot", "-o", "-"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("digraph") and p.stdout.rstrip().endswith("}")
+    assert p.stderr.startswith("wrote -")
+    assert_clean_failure(run("import", AFTER_JSONL, "-o", "-", "--json", check=False), 1, "standard output")
+
+
+def test_a_fifo_is_written_as_a_stream(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader, got = read_fifo_in_background(fifo)
+    run("export", AFTER, "--jsonl", "-o", fifo)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got == [run("export", AFTER, "--jsonl").stdout.encode()]
+
+
+def test_a_symlink_is_followed_and_kept(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "out.jsonl"
+    target.write_text("old")
+    link = tmp_path / "out.jsonl"
+    link.symlink_to("real/out.jsonl")
+    run("export", AFTER, "--jsonl", "-o", link)
+    assert link.is_symlink()
+    assert target.read_text() == run("export", AFTER, "--jsonl").stdout
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["out.jsonl"]
+
+
+def test_a_directory_is_not_written_over(tmp_path):
+    assert_clean_failure(run("export", AFTER, "--jsonl", "-o", tmp_path, check=False), 1,
+                         f"{tmp_path}: cannot write: is a directory")
+    assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []

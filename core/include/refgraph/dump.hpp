@@ -2,7 +2,7 @@
 //
 //   HeapGraph g = load_graph("before.rgd");         // .rgd when the file starts with the magic, else JSON Lines
 //   HeapGraph h = read_dump("before.rgd");          // binary only
-//   write_dump(g, "copy.rgd");                       // atomic: temp file + rename
+//   write_dump(g, "copy.rgd");                       // atomic: temp file + rename (see write_file_atomic)
 //   write_jsonl(g, "copy.jsonl");
 //
 // The binary format (.rgd) is specified in docs/dump-format.md: magic, version, then zstd-compressed,
@@ -43,8 +43,11 @@ HeapGraph read_jsonl(std::istream& in, const std::string& name);
 // file is a DumpFormatError; a missing or unreadable one an Error naming the path.
 HeapGraph load_graph(const std::string& path, const ProgressFn& progress = {});
 
-// Writes `bytes` produced by `write` to `path` through a temporary file in the same directory and a rename, so a
-// failure never leaves a half-written file. Shared by dumps and renderers.
+// Writes what `write` produces to `path`; shared by dumps and renderers. A regular file (or a new name) is written
+// through a temporary file in the same directory and a rename, so a failure never leaves a half-written file; a
+// symlink is followed and its target replaced. A character device, FIFO or socket (/dev/null, /dev/stdout, a named
+// pipe) is written directly, as is "-" (standard output): it is never replaced by a file. A failed write (ENOSPC on
+// /dev/full, EPIPE) throws Error naming the path and the reason; a directory is an Error too.
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace refgraph
