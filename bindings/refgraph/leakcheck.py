@@ -66,7 +66,8 @@ class Leak:
     the one-line chain of references from a root to a sample new object (None if none was found), ``root_kind``
     that root's kind (``'module'``, ``'thread frame'``, ``'external'``, ``'unreachable'``), ``signature`` the
     chain cut at the first new object with indices wildcarded, ``holder`` the chain to the object that holds it
-    (what the leaks are grouped by), ``allocated_at``
+    (what the leaks are grouped by), ``holder_retained`` the bytes that holding object retains (its dominator-tree
+    share in the last capture: everything freeing it would free), ``allocated_at``
     ``file:line`` where the sample was allocated (only while ``tracemalloc`` traces), ``image`` the PNG of the
     chain (only with image output on; ``image_error`` says why it could not be written). ``rank``: 0 for a type
     of the program, 1 for the standard library's, 2 for a builtin.
@@ -87,6 +88,7 @@ class Leak:
     signature: str | None = None
     holder: str | None = None
     rank: int = _signature.USER
+    holder_retained: int | None = None
 
     def one_line(self, block=False, unit="call"):
         """``User +1 object/call, +56 B/call: module app -> attr 'CACHE' (list) -> [6] -> User``."""
@@ -160,6 +162,8 @@ class LeakError(AssertionError):
                 lines.append(f"    image:    {leak.image}")
             elif leak.image_error:
                 lines.append(f"    image:    not written: {leak.image_error}")
+            if leak.holder_retained is not None:
+                lines.append(f"    the holder retains {_size_text(leak.holder_retained)} in all")
         if t > _MAX_REPORTED_TYPES:
             lines.append(f"  ... and {t - _MAX_REPORTED_TYPES} more types")
         return "\n".join(lines)
@@ -679,7 +683,7 @@ def _is_new(base, hop):
 
 
 def _chain(graph, oid, base=None, harness_types=frozenset()):
-    """(one-line chain text, root kind, ids root first, (signature, holder key), harness held) for an object of
+    """(one-line chain text, root kind, ids root first, (signature, holder key), harness held, holder id) for an object of
     `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
     (None: no cut); harness held: the holder is the test harness's bookkeeping (:func:`_signature.harness_held`)."""
     chain = _snapshot_chain(graph, oid)
@@ -691,7 +695,8 @@ def _chain(graph, oid, base=None, harness_types=frozenset()):
     sig = _signature.signature(chain.hops, chain.root_kind, first_new)
     key = _signature.holder_key(chain.hops, chain.root_kind, first_new)
     harness = first_new is not None and _signature.harness_held(chain.hops, first_new, harness_types)
-    return chain.report(), chain.root_kind, [hop.id for hop in chain.hops], (sig, key), harness
+    holder_id = chain.hops[first_new - 1].id if first_new else None
+    return chain.report(), chain.root_kind, [hop.id for hop in chain.hops], (sig, key), harness, holder_id
 
 
 def _slug(text):
@@ -729,7 +734,13 @@ def _with_chain(leak, found, final, heap, opts, where):
     """`leak` with the chain of a sample object, its allocation site and image: `found` is (id, _chain(...))."""
     if found is None:
         return leak
-    oid, (text, kind, ids, (sig, key), _) = found
+    oid, (text, kind, ids, (sig, key), _, holder_id) = found
+    holder_retained = None
+    if holder_id is not None:
+        try:
+            holder_retained = _core.Dominators(final).retained(holder_id)
+        except (_core.Error, TypeError):  # TypeError: a stand-in graph of the tests, not a _core.Graph
+            holder_retained = None
     allocated_at = image = image_error = None
     if heap is not None:
         try:
@@ -746,7 +757,8 @@ def _with_chain(leak, found, final, heap, opts, where):
         except (OSError, _core.Error) as error:  # the leak is the news: report it, and why there is no image
             image, image_error = None, f"{error}"
     return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
-                               sample_id=oid, image_error=image_error, signature=sig, holder=key)
+                               sample_id=oid, image_error=image_error, signature=sig, holder=key,
+                               holder_retained=holder_retained)
 
 
 def _run_sync(fn, args, kwargs, opts, where):

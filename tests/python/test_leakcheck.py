@@ -11,6 +11,7 @@ import functools
 import gc
 import inspect
 import os
+import re
 import tracemalloc
 import weakref
 
@@ -530,6 +531,9 @@ def test_the_article_sample_prints_and_draws_the_leak(tmp_path):
     image = tmp_path / "function_with_leak-MyLeakyObject.png"
     assert lines[8] == f"    image:    {image}"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the cache list's share of the heap: at least the 2 warm-up and 5 measured calls' objects it holds alone
+    retained = re.fullmatch(r"    the holder retains (\d+) B in all", lines[9])
+    assert retained and int(retained.group(1)) >= 7 * size, lines[9]
 
 
 def test_an_image_that_cannot_be_written_is_reported_beside_the_leak(tmp_path):
