@@ -15,7 +15,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     s = start_gunicorn(tmp_path_factory.mktemp("dashboard"))
-    for k in range(20):
+    # Enough Items (10 a request) to lead "growing since start" in each worker over what a worker's first requests
+    # import and cache (thousands of ints, strs and tuples on a busy machine's slower start).
+    for k in range(300):
         request(s.url(f"/items/{k}"), auth=None)
     yield s
     s.stop()
