@@ -615,8 +615,9 @@ class _Check:
         new = set(self.final.new_ids(self.base))
         made = self.made or {}
         harness = _harness_types()
+        retained = _retained_lookup(self.final)
         explained = (_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type),
-                              harness) for leak in self.found)
+                              harness, retained) for leak in self.found)
         return [leak for leak in explained if leak is not None]
 
     def _done(self, leaks):
@@ -708,7 +709,7 @@ def _slug(text):
 _ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
 
 
-def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset()):
+def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset(), retained=None):
     """`leak` with the chain of its best sample; None if every sample with a chain is held by the test harness's own
     bookkeeping (pytest's, pluggy's): growth the harness keeps is not the test's leak."""
     found = None
@@ -727,20 +728,33 @@ def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types
                 break
     if found is None and harness_only:
         return None
-    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where)
+    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where, retained)
 
 
-def _with_chain(leak, found, final, heap, opts, where):
+def _retained_lookup(final):
+    """holder id -> the bytes it retains in `final`: one dominator tree for all the leaks of a report, made on first
+    use; None where `final` is not a native graph (the tests' stand-ins) or does not have the id."""
+    tree = []
+
+    def retained(oid):
+        try:
+            if not tree:
+                tree.append(_core.Dominators(final))
+            return tree[0].retained(oid)
+        except (_core.Error, TypeError):
+            return None
+
+    return retained
+
+
+def _with_chain(leak, found, final, heap, opts, where, retained=None):
     """`leak` with the chain of a sample object, its allocation site and image: `found` is (id, _chain(...))."""
     if found is None:
         return leak
     oid, (text, kind, ids, (sig, key), _, holder_id) = found
     holder_retained = None
     if holder_id is not None:
-        try:
-            holder_retained = _core.Dominators(final).retained(holder_id)
-        except (_core.Error, TypeError):  # TypeError: a stand-in graph of the tests, not a _core.Graph
-            holder_retained = None
+        holder_retained = (retained or _retained_lookup(final))(holder_id)
     allocated_at = image = image_error = None
     if heap is not None:
         try:
@@ -933,6 +947,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
             frame = frame.f_back
         leaks = []
         all_new = set(final.new_ids(base))
+        retained = _retained_lookup(final)
         for type_name, _count, count_gain, _size, _size_gain in final.growth(base):
             if not self.opts.watches(type_name) or count_gain <= self.opts.allowed_for(type_name):
                 continue
@@ -944,7 +959,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
                 continue
             leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,
                         bytes=kept_size)
-            leaks.append(_with_chain(leak, first_chain, final, heap, self.opts, self.where))
+            leaks.append(_with_chain(leak, first_chain, final, heap, self.opts, self.where, retained))
         if leaks:
             ranks = _ranks({leak.type for leak in leaks})
             leaks = [dataclasses.replace(leak, rank=ranks.get(leak.type, _signature.USER)) for leak in leaks]
