@@ -22,11 +22,7 @@ std::string chain_of(const HeapGraph& g, const RetainerTree& tree, NodeIndex n) 
   return c.found() ? chain_text(g, c) : "(unreachable: cyclic garbage no root reaches)";
 }
 
-std::string describe_node(const HeapGraph& g, NodeIndex n) {
-  std::string out = printable(g.type_name(n));
-  if (!g.label_text(n).empty()) out += " " + printable(g.label_text(n));
-  return out;
-}
+std::string describe_node(const HeapGraph& g, NodeIndex n) { return printable(node_text(g, n)); }
 
 // ---- retained ----
 

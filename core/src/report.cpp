@@ -27,27 +27,22 @@ bool is_attribute_name(std::string_view label) {
   return true;
 }
 
-std::string describe(const HeapGraph& g, NodeIndex n) {
-  std::string out(g.type_name(n));
-  if (!g.label_text(n).empty()) out.append(" ").append(g.label_text(n));
-  return out;
-}
 
 std::string root_text(const HeapGraph& g, NodeIndex n) {
   const std::string_view type = g.type_name(n);
   switch (g.root_kind(n)) {
     case RootKind::Module:
-      return type == "module" ? "module " + std::string(g.label_text(n)) : describe(g, n) + " (module)";
+      return type == "module" ? "module " + std::string(g.label_text(n)) : node_text(g, n) + " (module)";
     case RootKind::ThreadFrame:
-      return type == "frame" ? "thread frame " + std::string(g.label_text(n)) : describe(g, n) + " (thread frame)";
+      return type == "frame" ? "thread frame " + std::string(g.label_text(n)) : node_text(g, n) + " (thread frame)";
     case RootKind::External:
-      return describe(g, n) + " (held from C)";
+      return node_text(g, n) + " (held from C)";
     case RootKind::Other:
-      return describe(g, n) + " (other)";
+      return node_text(g, n) + " (other)";
     case RootKind::None:
       break;
   }
-  return describe(g, n);
+  return node_text(g, n);
 }
 
 std::string label_of(const HeapGraph& g, EdgeIndex e, bool wildcard) {
@@ -72,7 +67,7 @@ std::string chain_words(const HeapGraph& g, const Chain& c, bool wildcard) {
     }
     out += " -> ";
     if (next == last) {
-      const std::string what = wildcard ? std::string(g.type_name(c.nodes[next])) : describe(g, c.nodes[next]);
+      const std::string what = wildcard ? std::string(g.type_name(c.nodes[next])) : node_text(g, c.nodes[next]);
       out += edge.empty() ? what : edge + " -> " + what;
     } else {
       out += (edge.empty() ? "" : edge + " ") + "(" + std::string(g.type_name(c.nodes[next])) + ")";
@@ -83,6 +78,12 @@ std::string chain_words(const HeapGraph& g, const Chain& c, bool wildcard) {
 }
 
 }  // namespace
+
+std::string node_text(const HeapGraph& g, NodeIndex n) {
+  std::string out(g.type_name(n));
+  if (!g.label_text(n).empty()) out.append(" ").append(g.label_text(n));
+  return out;
+}
 
 std::string wildcard_label(const std::string& label) {
   if (label.size() < 2 || label.front() != '[' || label.back() != ']') return label;

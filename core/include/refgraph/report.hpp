@@ -15,6 +15,9 @@
 
 namespace refgraph {
 
+// "type label" of a node ("frame app.py:3 in serve"), or its type alone when it has no label.
+std::string node_text(const HeapGraph& g, NodeIndex n);
+
 // The one-line chain report of a backref chain (root first). "" for a chain that was not found.
 std::string chain_text(const HeapGraph& g, const Chain& chain);
 
