@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from . import _core
 from ._snapshot import Hop, _steps
 
-__all__ = ["HARNESS", "Growth", "Holder", "TestGroup", "group_holders", "group_tests", "harness_held", "holder_key",
-           "signature", "type_rank", "wildcard"]
+__all__ = ["HARNESS", "Growth", "Holder", "HolderPatterns", "TestGroup", "group_holders", "group_tests", "harness_held",
+           "holder_key", "signature", "type_rank", "wildcard"]
 
 USER, LIBRARY, BUILTIN = 0, 1, 2
 NO_CHAIN = "(no chain to a root found)"
@@ -110,6 +110,42 @@ def harness_held(hops, first_new, harness_types):
         return True  # the owner's __dict__, or a container in one of its slots
     return (holder >= 2 and owned(holder - 2) and hops[holder - 2].edge == "__dict__"
             and re.fullmatch(r"\['[A-Za-z_][A-Za-z0-9_]*'\]", hops[holder - 1].edge) is not None)
+
+
+class HolderPatterns:
+    """Holders acknowledged as known leaks (a third-party library's cache): glob patterns on a holder's signature.
+
+    ``*`` matches any text (``[*]`` in a pattern therefore matches the ``[*]`` of a signature); every other
+    character matches itself, so a pattern is a signature copied from a report with the part that varies starred:
+    ``module click._compat -> *``. A pattern matches a leak when it matches its signature (the chain to the first
+    new object) or its holder's key (the chain to the holding object) in full.
+
+    >>> patterns = HolderPatterns(["module click._compat -> *", "IncrementalDecoder (held from C)"])
+    >>> patterns.match("module click._compat -> attr 'x' (function) -> [*] -> CaptureIO", "")
+    'module click._compat -> *'
+    >>> patterns.match("module app -> attr 'CACHE' (dict) -> [*] -> Session", "module app -> attr 'CACHE' -> dict")
+    """
+
+    __slots__ = ("patterns", "_compiled")
+
+    def __init__(self, patterns):
+        self.patterns = tuple(patterns)
+        for pattern in self.patterns:
+            if not isinstance(pattern, str) or not pattern.strip():
+                raise ValueError(f"refgraph: a holder pattern must be a non-empty string, got {pattern!r}")
+        self._compiled = tuple(
+            (pattern, re.compile(".*".join(re.escape(part) for part in pattern.strip().split("*")), re.DOTALL))
+            for pattern in self.patterns)
+
+    def __bool__(self):
+        return bool(self.patterns)
+
+    def match(self, sig, key):
+        """The first pattern matching ``sig`` or ``key`` in full, or None."""
+        for pattern, compiled in self._compiled:
+            if compiled.fullmatch(sig or "") or compiled.fullmatch(key or ""):
+                return pattern
+        return None
 
 
 def type_rank(qualified_name):

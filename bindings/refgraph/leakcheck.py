@@ -111,12 +111,14 @@ class LeakError(AssertionError):
     object, those that hold a type of the program first; ``leaks`` is a list of :class:`Leak`, one per leaking
     type, the program's types first, then the standard library's, then builtins, the largest first within each;
     ``where`` names the checked code; ``calls`` and ``warmup`` are the measured and warm-up calls (``calls == 1``
-    and ``warmup == 0`` for a ``with`` block); ``unit`` is ``'call'``, or ``'run'`` for a test.
+    and ``warmup == 0`` for a ``with`` block); ``unit`` is ``'call'``, or ``'run'`` for a test; ``known`` the
+    holders that ``ignore_holders`` acknowledges, growing too but not the failure.
     """
 
-    def __init__(self, leaks, where, calls, warmup, unit="call"):
+    def __init__(self, leaks, where, calls, warmup, unit="call", known=()):
         self.leaks = sorted(leaks, key=lambda x: (x.rank, -x.objects_per_call, -x.bytes_per_call, x.type))
         self.holders = _holders_of(self.leaks)
+        self.known = _holders_of(known)
         self.where = where
         self.calls = calls
         self.warmup = warmup
@@ -148,6 +150,8 @@ class LeakError(AssertionError):
             lines.append(f"    {_holder_growth_text(holder, self._block, u)}")
         if n > _MAX_REPORTED_HOLDERS:
             lines.append(f"  ... and {n - _MAX_REPORTED_HOLDERS} more holders")
+        for holder in self.known:
+            lines.append(f"  ignored, a known leak (ignore_holders): {holder.signature}")
         lines.append("details:")
         for leak in self.leaks[:_MAX_REPORTED_TYPES]:
             lines.append(f"  {leak.type}: {_growth_text(leak, self._block, u)}")
@@ -239,10 +243,11 @@ class _Options:
     images: str | None = None
     trace: bool = False
     screen: bool = False
+    ignore_holders: tuple = ()  # glob patterns on holder signatures: known leaks, not failures
 
     @classmethod
     def make(cls, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None,
-             trace=False, screen=False):
+             trace=False, screen=False, ignore_holders=()):
         by_type = ()
         if isinstance(allowed, dict):
             by_type = tuple(sorted((name, _rate(v)) for k, v in allowed.items() for name in _type_names(k, "allowed")))
@@ -258,6 +263,7 @@ class _Options:
             images=os.fspath(images) if images is not None else None,
             trace=bool(trace),
             screen=bool(screen),
+            ignore_holders=_holder_patterns(ignore_holders),
         )
 
     def watches(self, type_name):
@@ -265,6 +271,17 @@ class _Options:
 
     def allowed_for(self, type_name):
         return dict(self.allowed_by_type).get(type_name, self.allowed)
+
+
+def _holder_patterns(value):
+    if isinstance(value, str):
+        value = [value]
+    try:
+        patterns = tuple(value)
+    except TypeError:
+        raise TypeError(f"refgraph: ignore_holders: expected a pattern or a list of patterns, got {value!r}") from None
+    _signature.HolderPatterns(patterns)  # ValueError for a pattern that is not a non-empty string
+    return tuple(p.strip() for p in patterns)
 
 
 def _rate(value):
@@ -470,7 +487,7 @@ class _Check:
     """
 
     __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",
-                 "base", "final", "heap", "started_tracing", "result", "cleanup")
+                 "base", "final", "heap", "started_tracing", "result", "known", "cleanup")
 
     def __init__(self, opts, where, unit="call"):
         self.opts = opts
@@ -486,6 +503,7 @@ class _Check:
         self.base = self.final = self.heap = None
         self.started_tracing = False
         self.result = ()
+        self.known = []
         self.cleanup = None
 
     def start(self):
@@ -536,7 +554,7 @@ class _Check:
             self._capture_middle()
             return False
         if self.phase == "report again":
-            return self._done(self._explain())
+            return self._done(*self._explain())
         raise AssertionError(f"after_run in phase {self.phase}")
 
     def _memory_rose(self):
@@ -616,20 +634,31 @@ class _Check:
         made = self.made or {}
         harness = _harness_types()
         retained = _retained_lookup(self.final)
-        explained = (_explain(leak, self.base, self.final, self.heap, self.opts, self.where, new, made.get(leak.type),
-                              harness, retained) for leak in self.found)
-        return [leak for leak in explained if leak is not None]
+        patterns = _signature.HolderPatterns(self.opts.ignore_holders)
+        leaks, known = [], []
+        for leak in self.found:
+            leak, is_known = _explain(leak, self.base, self.final, self.heap, self.opts, self.where, new,
+                                      made.get(leak.type), harness, retained, patterns)
+            if leak is not None:
+                (known if is_known else leaks).append(leak)
+        return leaks, known
 
-    def _done(self, leaks):
+    def _done(self, leaks, known=()):
         self.result = leaks
+        self.known = list(known)
         self.phase = "done"
         return True
 
     def leaks(self):
         return self.result
 
+    def known_leaks(self):
+        """The leaking types held only through holders that ``ignore_holders`` acknowledges (not failures)."""
+        return self.known
+
     def error(self):
-        return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit)
+        return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit,
+                         known=self.known)
 
     def close(self):
         if self.cleanup is not None:
@@ -709,10 +738,13 @@ def _slug(text):
 _ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
 
 
-def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset(), retained=None):
-    """`leak` with the chain of its best sample; None if every sample with a chain is held by the test harness's own
-    bookkeeping (pytest's, pluggy's): growth the harness keeps is not the test's leak."""
-    found = None
+def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset(), retained=None,
+             ignored_holders=None):
+    """(`leak` with the chain of its best sample, known): None for the leak if every sample with a chain is held by
+    the test harness's own bookkeeping (pytest's, pluggy's): growth the harness keeps is not the test's leak. Known
+    is True when every other sample hangs from a holder that `ignored_holders` (:class:`_signature.HolderPatterns`)
+    matches: a known leak, reported with that sample's chain but no image and no retained size."""
+    found = known = None
     harness_only = False
     for oid in _samples(base, final, leak, new, made):
         chain = _chain(final, oid, base, harness_types)
@@ -721,14 +753,26 @@ def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types
         if chain[4]:
             harness_only = True
             continue
+        if ignored_holders and ignored_holders.match(*chain[3]) is not None:
+            known = known or (oid, chain)
+            continue
         rank = _ROOT_PREFERENCE.get(chain[1], 2)
         if found is None or rank < found[0]:
             found = (rank, oid, chain)
             if rank == 0:
                 break
+    if found is None and known is not None:
+        return _with_chain(leak, known, final, None, _NO_IMAGES, where, _no_retained), True
     if found is None and harness_only:
-        return None
-    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where, retained)
+        return None, False
+    return _with_chain(leak, found[1:] if found else None, final, heap, opts, where, retained), False
+
+
+_NO_IMAGES = _Options()
+
+
+def _no_retained(_oid):
+    return None
 
 
 def _retained_lookup(final):
@@ -813,7 +857,7 @@ async def _run_async(fn, args, kwargs, opts, where):
 
 
 def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
-             images=None, trace=False, screen=False):
+             images=None, trace=False, screen=False, ignore_holders=()):
     """Check that a function does not leak: each call of the decorated function runs it several times.
 
     After ``warmup`` calls (which fill caches), up to ``calls`` more calls are measured: after each, the heap is
@@ -832,6 +876,9 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     ``trace``: turn ``tracemalloc`` on for the call that explains a leak so the report says where a sample was
     allocated. ``screen``: screen a call cheaply before counting (see :class:`_Check`; what ``pytest
     --refgraph-leaks`` does): faster on clean code, blind to a leak of fewer than 8 small untracked objects per call.
+    ``ignore_holders``: glob patterns (``*`` any text) on holders' signatures, known leaks that are not failures
+    (a third-party library's cache: ``"module click._compat -> *"``): a leaking type whose every sample hangs from
+    such a holder is listed in ``LeakError.known`` (or :meth:`_Check.known_leaks`), not raised.
 
     >>> CACHE = []
     >>> @no_leaks
@@ -843,7 +890,8 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     ...
     """
     opts = _Options.make(types=types, ignore=ignore, warmup=warmup, calls=calls, allowed=allowed,
-                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace, screen=screen)
+                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace, screen=screen,
+                         ignore_holders=ignore_holders)
 
     def decorate(fn):
         where = getattr(fn, "__qualname__", repr(fn))

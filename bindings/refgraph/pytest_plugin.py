@@ -12,6 +12,8 @@
     pytest --refgraph-leaks-runs=8         # measured runs per test (default 5)
     pytest --refgraph-leaks-dir=leaks      # a PNG of each leak's chain under leaks/
     [pytest] refgraph_leaks_ignore = Token Session      # type names never reported, in every test
+    [pytest] refgraph_leaks_ignore_holders =            # known leaks (one glob pattern on a holder a line):
+                 module click._compat -> *              #   listed in the summary, not failures
 
 A checked test is repeated as a whole, as CPython's ``regrtest -R`` does: each run sets up its function-scoped
 fixtures and tears them down, and the heap is measured after the teardown. Module-, class-, package- and
@@ -48,13 +50,17 @@ def pytest_addoption(parser):
                     help="write a PNG of each leak's reference chain to DIR")
     parser.addini("refgraph_leaks_ignore", type="args", default=[],
                   help="type names the leak checks never report, in every test (space separated)")
+    parser.addini("refgraph_leaks_ignore_holders", type="linelist", default=[],
+                  help="known leaks, one glob pattern a line on a holder's signature as the summary prints it "
+                       "(* is any text), e.g. 'module click._compat -> *': growth held only through such holders "
+                       "does not fail a test; the summary lists it as an ignored known leak")
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "no_leaks(types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None, "
-        "trace=False): repeat the test (fixtures set up and torn down each run) and fail it if a type grows with "
+        "trace=False, ignore_holders=()): repeat the test (fixtures set up and torn down each run) and fail it if a type grows with "
         "every run (refgraph); no_leaks(False) turns the check off under --refgraph-leaks.",
     )
     runs = config.getoption("refgraph_leaks_runs")
@@ -90,6 +96,7 @@ class _Results:
     def __init__(self):
         self.checked = 0
         self.leaking = []  # [(nodeid, _HolderData)]
+        self.known = []  # [(nodeid, _HolderData)]: growth through holders that refgraph_leaks_ignore_holders names
         self.not_checked = []  # [(nodeid, first error line)]
 
     def pytest_runtest_logreport(self, report):
@@ -100,6 +107,8 @@ class _Results:
             self.not_checked.append((report.nodeid, line))
         for key, signature, root_kind, types in getattr(report, "refgraph_leak", None) or ():
             self.leaking.append((report.nodeid, _HolderData(key, signature, root_kind, tuple(types))))
+        for key, signature, root_kind, types in getattr(report, "refgraph_known", None) or ():
+            self.known.append((report.nodeid, _HolderData(key, signature, root_kind, tuple(types))))
 
 
 class _HolderData:
@@ -111,22 +120,16 @@ class _HolderData:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     results = config.stash.get(_RESULTS, None)
-    if results is None or not (results.leaking or results.not_checked or results.checked):
+    if results is None or not (results.leaking or results.not_checked or results.checked or results.known):
         return
-    from ._signature import group_tests
-
     write = terminalreporter.write_line
     if results.leaking:
-        groups = group_tests(results.leaking)
         tests = len({nodeid for nodeid, _ in results.leaking})
-        terminalreporter.write_sep(
-            "=", f"refgraph: {tests} leaking test{'s' * (tests != 1)}, by holder ({len(groups)})")
-        for group in groups:
-            n = len(group.tests)
-            shown = ", ".join(group.tests[:_IDS_SHOWN])
-            more = f" and {n - _IDS_SHOWN} more" if n > _IDS_SHOWN else ""
-            write(f"{group.signature}  [root: {group.root_kind}]")
-            write(f"    {n} test{'s' * (n != 1)}, growing {', '.join(group.types)}: {shown}{more}")
+        _write_groups(terminalreporter, results.leaking, f"{tests} leaking test{'s' * (tests != 1)}")
+    if results.known:
+        tests = len({nodeid for nodeid, _ in results.known})
+        _write_groups(terminalreporter, results.known,
+                      f"{tests} test{'s' * (tests != 1)} growing through ignored holders (known leaks)")
     if results.not_checked:
         n = len(results.not_checked)
         terminalreporter.write_sep(
@@ -136,8 +139,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not (results.checked or results.not_checked):
         return  # only the leak_check fixture was used
     leaking = len({nodeid for nodeid, _ in results.leaking})
+    known = len({nodeid for nodeid, _ in results.known})
     write(f"refgraph: {results.checked} test{'s' * (results.checked != 1)} leak-checked, {leaking} leaking, "
-          f"{len(results.not_checked)} not leak-checked (fail when repeated)")
+          + (f"{known} growing through ignored holders only, " if results.known else "")
+          + f"{len(results.not_checked)} not leak-checked (fail when repeated)")
+
+
+def _write_groups(terminalreporter, pairs, title):
+    from ._signature import group_tests
+
+    groups = group_tests(pairs)
+    terminalreporter.write_sep("=", f"refgraph: {title}, by holder ({len(groups)})")
+    for group in groups:
+        n = len(group.tests)
+        shown = ", ".join(group.tests[:_IDS_SHOWN])
+        more = f" and {n - _IDS_SHOWN} more" if n > _IDS_SHOWN else ""
+        terminalreporter.write_line(f"{group.signature}  [root: {group.root_kind}]")
+        terminalreporter.write_line(f"    {n} test{'s' * (n != 1)}, growing {', '.join(group.types)}: {shown}{more}")
 
 
 class _Runner:
@@ -150,6 +168,8 @@ class _Runner:
         self.runs = config.getoption("refgraph_leaks_runs")
         self.ignore = [name for value in config.getini("refgraph_leaks_ignore") for name in re.split(r"[\s,]+", value)
                        if name]
+        self.ignore_holders = [line.strip() for line in config.getini("refgraph_leaks_ignore_holders")
+                               if line.strip() and not line.strip().startswith("#")]
         self.not_repeatable_options = config.getoption("setuponly", False) or config.getoption("setupplan", False)
 
     def _options(self, item):
@@ -180,6 +200,10 @@ class _Runner:
             ignore = options.get("ignore", ())
             ignore = [ignore] if isinstance(ignore, (str, type)) else list(ignore)
             options["ignore"] = ignore + self.ignore
+        if self.ignore_holders:
+            patterns = options.get("ignore_holders", ())
+            patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+            options["ignore_holders"] = patterns + self.ignore_holders
         try:
             return leakcheck._Options.make(**options)
         except (TypeError, ValueError) as error:
@@ -224,6 +248,7 @@ def _checked_protocol(item, nextitem, opts):
     check = None
     reports = []
     not_checked = error = None
+    known = ()
     try:
         if opts.warmup <= 1:  # the screen freezes before the test's own run; else the check starts after it
             check = leakcheck._Check(opts, item.nodeid, unit="run")
@@ -245,7 +270,7 @@ def _checked_protocol(item, nextitem, opts):
                 check = leakcheck._Check(opts, item.nodeid, unit="run")
                 check.start()
             try:
-                not_checked, error = _repeat_under(check, item)
+                not_checked, error, known = _repeat_under(check, item)
             except Exception as failure:  # noqa: BLE001 - the check's own failure must not end the session
                 not_checked = f"refgraph could not check it: {type(failure).__name__}: {failure}"
     finally:
@@ -258,6 +283,9 @@ def _checked_protocol(item, nextitem, opts):
         call_report.refgraph_checked = not_checked is None
         if not_checked is not None:
             call_report.refgraph_not_checked = not_checked
+        elif known:
+            call_report.refgraph_known = [[h.key, h.signature, h.root_kind, list(h.types)]
+                                          for h in _signature_holders(known)]
     final = _teardown_wider_fixtures(item, nextitem)
     if final is not None and not final.passed:
         reports[-1] = final
@@ -267,16 +295,23 @@ def _checked_protocol(item, nextitem, opts):
 
 
 def _repeat_under(check, item):
-    """Repeat `item` until `check` is done: (first error line of a failed repeat or None, LeakError or None)."""
+    """Repeat `item` until `check` is done: (first error line of a failed repeat or None, LeakError or None, the
+    known leaks: leakcheck.Leak held through ignored holders)."""
     state = _ItemState(item)
     done = check.after_run()
     while not done:
         failure = _repeat(item)
         state.restore()
         if failure is not None:
-            return failure, None
+            return failure, None, ()
         done = check.after_run()
-    return None, (check.error() if check.leaks() else None)
+    return None, (check.error() if check.leaks() else None), check.known_leaks()
+
+
+def _signature_holders(leaks):
+    from . import leakcheck
+
+    return leakcheck._holders_of(leaks)
 
 
 def _init_request(item):
