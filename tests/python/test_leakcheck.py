@@ -701,3 +701,58 @@ def test_signatures_wildcard_by_the_cores_rule():
     assert _signature.wildcard(text) == _core.wildcard_text(text)
     assert _signature.wildcard("['a]b'] -> [\"c]\"] -> ['unclosed") == "[*] -> [*] -> ['unclosed"  # quoted ]
     assert _signature.wildcard("['café']") == "['café']"  # a Python identifier may be non-ASCII
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Known leaks: holders acknowledged with ignore_holders
+
+
+def test_holder_patterns_star_any_text_and_match_the_whole_signature_or_key():
+    from refgraph._signature import HolderPatterns
+
+    patterns = HolderPatterns(["module lib -> attr 'CACHE' (dict) -> [*] -> *", "IncrementalDecoder (held from C)"])
+    assert patterns.match("module lib -> attr 'CACHE' (dict) -> [*] -> Session", "") is not None
+    assert patterns.match("module lib -> attr 'CACHE' (list) -> [*] -> Session", "") is None  # ( ) [ ] are literal
+    assert patterns.match("module library -> attr 'CACHE' (dict) -> [*] -> Session", "") is None
+    assert patterns.match("IncrementalDecoder (held from C)", "") == "IncrementalDecoder (held from C)"
+    assert patterns.match("x IncrementalDecoder (held from C)", "") is None  # the whole text, not a part
+    assert patterns.match("other", "module lib -> attr 'CACHE' (dict) -> [*] -> dict") is not None  # the key
+    assert not HolderPatterns([])
+    with pytest.raises(ValueError, match="a holder pattern must be a non-empty string, got ' '"):
+        HolderPatterns([" "])
+    with pytest.raises(TypeError, match="ignore_holders: expected a pattern or a list of patterns, got 3"):
+        refgraph.no_leaks(ignore_holders=3)
+
+
+VENDOR_CACHE = []
+OWN_CACHE = []
+
+
+class Owned:
+    pass
+
+
+def test_growth_only_through_an_acknowledged_holder_is_not_a_failure_but_stays_on_the_error():
+    pattern = f"module {__name__} -> attr 'VENDOR_CACHE' (list) -> *"
+
+    @refgraph.no_leaks(ignore_holders=pattern, calls=3)
+    def vendor_only():
+        VENDOR_CACHE.append(Leaky())
+        return "done"
+
+    @refgraph.no_leaks(ignore_holders=[pattern], calls=3)
+    def vendor_and_own():
+        VENDOR_CACHE.append(Leaky())
+        OWN_CACHE.append(Owned())
+
+    assert vendor_only() == "done"
+    with pytest.raises(LeakError) as caught:
+        vendor_and_own()
+    error = caught.value
+    assert [h.signature for h in error.holders] == [f"module {__name__} -> attr 'OWN_CACHE' (list) -> [*] -> Owned"]
+    assert [h.signature for h in error.known] == [f"module {__name__} -> attr 'VENDOR_CACHE' (list) -> [*] -> Leaky"]
+    assert error.known[0].types == ("Leaky",)
+    assert (f"  ignored, a known leak (ignore_holders): module {__name__} -> attr 'VENDOR_CACHE' (list) -> [*] -> Leaky"
+            in str(error).splitlines())
+    VENDOR_CACHE.clear()
+    OWN_CACHE.clear()

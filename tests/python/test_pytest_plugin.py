@@ -506,6 +506,106 @@ def test_runs_option_and_ini_ignore(pytester, run):
     result.stderr.fnmatch_lines(["*--refgraph-leaks-runs must be an integer >= 1, got 0"])
 
 
+def _vendor_and_tests(pytester):
+    pytester.makepyfile(
+        vendorlib="""
+        class Handle:
+            pass
+
+        CACHE = []  # a third-party library's cache that is never emptied
+
+        def open_handle():
+            CACHE.append(Handle())
+        """,
+        test_known="""
+        import vendorlib
+
+        class Order:
+            pass
+
+        ORDERS = []
+
+        def test_uses_vendor():
+            vendorlib.open_handle()
+
+        def test_own_leak_beside_the_vendors():
+            vendorlib.open_handle()
+            ORDERS.append(Order())
+
+        def test_clean():
+            assert [1] * 2 == [1, 1]
+        """,
+    )
+
+
+def test_a_holder_acknowledged_in_the_ini_is_a_known_leak_listed_not_a_failure(pytester, run):
+    # GIVEN a test that leaks only through a library's cache, and one that also leaks through its own list
+    _vendor_and_tests(pytester)
+    # WHEN the suite is checked without acknowledging the library's holder: both fail
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
+    result.assert_outcomes(passed=1, failed=2)
+    # WHEN the ini acknowledges it (a signature with the varying part starred; comments and blank lines allowed)
+    pytester.makeini(
+        """
+        [pytest]
+        refgraph_leaks_ignore_holders =
+            # the vendor's cache, reported upstream
+            module vendorlib -> attr 'CACHE' (list) -> [*] -> *
+
+        """
+    )
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
+    # THEN only the test with a leak of its own fails, and its message says what was ignored
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*LeakError: refgraph: test_known.py::test_own_leak_beside_the_vendors leaks through 1 holder (*)",
+        "      module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+        "*",
+        "      ignored, a known leak (ignore_holders): module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle",
+    ])
+    # AND the summary lists the known leak by holder, with both tests, and counts them
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 1 leaking test, by holder (1) =*",
+        "module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+        "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
+        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
+        ("    2 tests, growing Handle: test_known.py::test_uses_vendor, "
+         "test_known.py::test_own_leak_beside_the_vendors"),
+        ("refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
+         "0 not leak-checked (fail when repeated)"),
+    ])
+
+
+def test_a_pattern_that_matches_no_holder_ignores_nothing_and_a_bad_one_is_named(pytester, run):
+    _vendor_and_tests(pytester)
+    pytester.makepyfile(
+        test_marker="""
+        import pytest
+        import vendorlib
+
+        @pytest.mark.no_leaks(ignore_holders=["module vendor -> *"])    # not the module's name: no match
+        def test_near_miss():
+            vendorlib.open_handle()
+
+        @pytest.mark.no_leaks(ignore_holders=["module vendorlib -> *"], calls=3)
+        def test_marker_pattern():
+            vendorlib.open_handle()
+
+        @pytest.mark.no_leaks(ignore_holders=[3])
+        def test_bad_pattern():
+            pass
+        """
+    )
+    result = run("test_marker.py")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "*test_marker.py::test_near_miss leaks through 1 holder*",
+        "*@pytest.mark.no_leaks: refgraph: a holder pattern must be a non-empty string, got 3",
+    ])
+    result.stdout.fnmatch_lines(["*= refgraph: 1 test growing through ignored holders (known leaks), by holder (1) =*",
+                                 "    1 test, growing Handle: test_marker.py::test_marker_pattern"])
+
+
 def test_the_wider_fixtures_are_torn_down_once_after_the_runs_and_their_errors_reported(pytester, run):
     pytester.makepyfile(
         test_wider="""
