@@ -5,7 +5,9 @@ a temporary directory; its tests run against the installed Flask (`pip install f
 Each suite runs in fresh pytest processes, plain and with `--refgraph-leaks`; the script prints the wall and CPU
 time of both, their ratio (target: at most 3x on a suite that does not leak), and the tests that fail in one run
 only. A test that fails only under the flag is a leak the check found: its holder is printed. The ratio is then
-taken again on the suite without those tests (deselected in both runs), which is a suite that does not leak.
+taken again on the suite without those tests (deselected in both runs), which is a suite that does not leak, and
+on the whole suite with the holders of a known third-party leak acknowledged (``refgraph_leaks_ignore_holders``,
+KNOWN_LEAKS below: click's stream cache, see docs/leak-checks.md): then the failing sets must be equal.
 Last, a copy of one Flask test changed to leak (it appends the app to a module-level list) is run under the flag:
 its report must name that list.
 
@@ -27,6 +29,10 @@ import time
 
 TARGET_RATIO = 3.0
 TINY_TESTS = 700
+# click (8.1 to 8.5 at least) keeps every stream CliRunner.invoke puts on sys.stdout/sys.stderr: a WeakKeyDictionary
+# in click._compat whose value is its key. The decoder those streams hold is referenced only from C (an untracked
+# IncrementalNewlineDecoder), so it has its own holder line.
+KNOWN_LEAKS = ["module click._compat -> *", "IncrementalDecoder (held from C)"]
 LEAKY_COPY = '''
 APPS = []
 
@@ -71,10 +77,13 @@ def holders(output):
     return section.group(1) if section else ""
 
 
-def compare(name, cwd, args, deselect=()):
+def compare(name, cwd, args, deselect=(), known=(), plain=None):
+    """Run plain (unless given) and flagged; print both, the ratio and the sets' difference. (tests failing only
+    with the flag, flagged output, plain result)."""
     deselected = [arg for nodeid in deselect for arg in ("--deselect", nodeid)]
-    plain = pytest_run(cwd, *args, *deselected)
-    flagged = pytest_run(cwd, *args, *deselected, "--refgraph-leaks")
+    plain = plain or pytest_run(cwd, *args, *deselected)
+    acknowledged = ["-o", "refgraph_leaks_ignore_holders=" + "\n".join(known)] if known else []
+    flagged = pytest_run(cwd, *args, *deselected, "--refgraph-leaks", *acknowledged)
     wall_ratio, cpu_ratio = flagged[0] / plain[0], flagged[1] / plain[1]
     print(f"{name}:")
     print(f"  plain:             {plain[0]:7.2f} s wall, {plain[1]:7.2f} s CPU   {summary_line(plain[3])}")
@@ -83,13 +92,13 @@ def compare(name, cwd, args, deselect=()):
     print(f"  ratio: {wall_ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= {TARGET_RATIO:g}x: {verdict} on CPU)")
     only_flagged, only_plain = sorted(flagged[2] - plain[2]), sorted(plain[2] - flagged[2])
     print(f"  failing in both: {len(plain[2] & flagged[2])}; only with the flag: {len(only_flagged)}; "
-          f"only without: {len(only_plain)}")
+          f"only without: {len(only_plain)}; the sets are {'equal' if plain[2] == flagged[2] else 'NOT equal'}")
     for nodeid in only_plain:
         print(f"    only without the flag: {nodeid}")
-    checked = re.search(r"^refgraph: .*$", flagged[3], re.MULTILINE)
+    checked = re.search(r"^refgraph: \d+ tests? leak-checked.*$", flagged[3], re.MULTILINE)
     if checked:
         print(f"  {checked.group(0)}")
-    return only_flagged, flagged[3]
+    return only_flagged, flagged[3], plain
 
 
 def flask_suite(workdir):
@@ -108,12 +117,17 @@ def flask_suite(workdir):
     root = os.path.join(workdir, f"flask-{version}")
     print(f"Flask {version}, tests from {os.path.basename(sdist)}, pytest {importlib.metadata.version('pytest')}")
 
-    leaking, output = compare("Flask's suite", root, ["tests"])
+    leaking, output, plain = compare("Flask's suite", root, ["tests"])
     if leaking:
         print("  leaks found (the tests failing only with the flag), by holder:")
         for line in holders(output).splitlines():
             print(f"    {line}")
         compare("Flask's suite without those tests (both runs deselect them)", root, ["tests"], deselect=leaking)
+    patterns = "; ".join(KNOWN_LEAKS)
+    known_only, output, _ = compare(f"Flask's suite, click's leak acknowledged (refgraph_leaks_ignore_holders: {patterns})",
+                                    root, ["tests"], known=KNOWN_LEAKS, plain=plain)
+    listed = re.search(r"^=+ refgraph: (\d+) tests? growing through ignored holders", output, re.MULTILINE)
+    print(f"  known leaks listed in the summary: {listed.group(1) + ' tests' if listed else 'none'}")
 
     copy = os.path.join(root, "tests", "test_refgraph_leaky_copy.py")
     with open(copy, "w") as f:
@@ -128,7 +142,7 @@ def flask_suite(workdir):
         if "LeakError: refgraph:" in line or "attr 'APPS' (list) -> [*]" in line:
             print(f"    {line.strip()}")
     os.remove(copy)
-    return bool(failing) and named
+    return bool(failing) and named and not known_only
 
 
 def tiny_suite(workdir):
