@@ -126,7 +126,7 @@ class HolderPatterns:
     >>> patterns.match("module app -> attr 'CACHE' (dict) -> [*] -> Session", "module app -> attr 'CACHE' -> dict")
     """
 
-    __slots__ = ("patterns", "_compiled")
+    __slots__ = ("_compiled", "patterns")
 
     def __init__(self, patterns):
         self.patterns = tuple(patterns)
