@@ -665,6 +665,26 @@ def test_under_xdist_each_worker_checks_and_the_summary_groups_all(pytester, run
     ])
 
 
+def test_under_xdist_the_known_leaks_of_all_workers_are_listed(pytester, run):
+    pytest.importorskip("xdist")
+    _vendor_and_tests(pytester)
+    pytester.makeini(
+        """
+        [pytest]
+        refgraph_leaks_ignore_holders = module vendorlib -> *
+        """
+    )
+    result = run("test_known.py", "--refgraph-leaks", "--refgraph-leaks-runs", "3", "-n", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
+        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
+        "    2 tests, growing Handle: *",
+        ("refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
+         "0 not leak-checked (fail when repeated)"),
+    ])
+
+
 def test_what_the_interpreter_caches_for_each_run_is_no_leak(pytester, run):
     pytester.makepyfile(
         test_caches="""
