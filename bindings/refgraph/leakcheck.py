@@ -877,8 +877,8 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     allocated. ``screen``: screen a call cheaply before counting (see :class:`_Check`; what ``pytest
     --refgraph-leaks`` does): faster on clean code, blind to a leak of fewer than 8 small untracked objects per call.
     ``ignore_holders``: glob patterns (``*`` any text) on holders' signatures, known leaks that are not failures
-    (a third-party library's cache: ``"module click._compat -> *"``): a leaking type whose every sample hangs from
-    such a holder is listed in ``LeakError.known`` (or :meth:`_Check.known_leaks`), not raised.
+    (a third-party library's cache: ``"module click* -> attr '_default_text_std*"``): a leaking type whose every
+    sample hangs from such a holder is listed in ``LeakError.known`` (or :meth:`_Check.known_leaks`), not raised.
 
     >>> CACHE = []
     >>> @no_leaks

@@ -13,7 +13,7 @@
     pytest --refgraph-leaks-dir=leaks      # a PNG of each leak's chain under leaks/
     [pytest] refgraph_leaks_ignore = Token Session      # type names never reported, in every test
     [pytest] refgraph_leaks_ignore_holders =            # known leaks (one glob pattern on a holder a line):
-                 module click._compat -> *              #   listed in the summary, not failures
+                 module click* -> attr '_default_text_std*   # listed in the summary, not failures
 
 A checked test is repeated as a whole, as CPython's ``regrtest -R`` does: each run sets up its function-scoped
 fixtures and tears them down, and the heap is measured after the teardown. Module-, class-, package- and
@@ -52,8 +52,8 @@ def pytest_addoption(parser):
                   help="type names the leak checks never report, in every test (space separated)")
     parser.addini("refgraph_leaks_ignore_holders", type="linelist", default=[],
                   help="known leaks, one glob pattern a line on a holder's signature as the summary prints it "
-                       "(* is any text), e.g. 'module click._compat -> *': growth held only through such holders "
-                       "does not fail a test; the summary lists it as an ignored known leak")
+                       "(* is any text), e.g. \"module click* -> attr '_default_text_std*\": growth held only "
+                       "through such holders does not fail a test; the summary lists it as a known leak")
 
 
 def pytest_configure(config):
