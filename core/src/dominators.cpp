@@ -1,19 +1,29 @@
 // Dominators by Semi-NCA (L. Georgiadis, "Linear-time algorithms for dominators and related problems", 2005):
 // semidominators with Lengauer-Tarjan's simple link-eval, then each idom as the nearest common ancestor of the
-// semidominator and the DFS parent. Everything runs on DFS preorder numbers, so the work arrays are plain 32-bit
-// vectors and the only per-node cost beyond the result is five of them while the search runs.
+// semidominator and the DFS parent. The predecessors come from the graph's in-edge index, and the work arrays live
+// in the result's own memory until it is filled, so the peak is 16 bytes a node on top of the graph.
 #include "refgraph/dominators.hpp"
 
 #include <algorithm>
 #include <string>
 
 #include "refgraph/errors.hpp"
-#include "traversal.hpp"
 
 namespace refgraph {
 namespace {
 
 constexpr NodeIndex kNone = kNoNode;
+constexpr NodeIndex kAhead = 16;  // how many nodes ahead the semidominator loop prefetches
+
+// Two 32-bit arrays in the words of one 64-bit array (the low and the high halves), so that the retained sizes'
+// memory serves as work space before it holds them, and a node's two values come in one load.
+struct Halves {
+  std::vector<std::uint64_t>& words;
+  NodeIndex lo(NodeIndex i) const { return NodeIndex(words[i]); }
+  NodeIndex hi(NodeIndex i) const { return NodeIndex(words[i] >> 32); }
+  void set(NodeIndex i, NodeIndex lo, NodeIndex hi) { words[i] = std::uint64_t(hi) << 32 | lo; }
+  void set_hi(NodeIndex i, NodeIndex hi) { words[i] = std::uint64_t(hi) << 32 | (words[i] & 0xFFFFFFFFu); }
+};
 
 // The dominator tree's children as a CSR: children of n are kids[start[n] .. start[n + 1]).
 struct Children {
@@ -62,144 +72,189 @@ DominatorTree dominator_tree(const HeapGraph& g) {
   const std::uint8_t* eflags = g.edge_flag_array().data();
   const EdgeIndex* rows = g.out_row_starts().data();
   const NodeIndex* targets = g.edge_targets().data();
+  auto strong = [&](EdgeIndex e) { return (eflags[e] & kEdgeWeak) == 0; };
+  const auto& back = g.csr().m_backward;  // the in-edge index (built now if no query has asked for it yet)
+  const EdgeIndex* in_rows = back.m_rowstart.data();
+  const NodeIndex* in_sources = back.m_column.data();
+  const EdgeIndex* in_edges = back.m_edge_properties.data();
 
+  // Memory: the result's own arrays are the work space until the last step, so the peak is four 32-bit words a
+  // node (t.idom, the two halves of t.retained, and `vertex`) on top of the graph and its in-edge index, which
+  // gives the predecessors. Everything is indexed by NodeIndex except `vertex`, the nodes in DFS preorder.
+  DominatorTree t;
+  t.retained.assign(n, ~std::uint64_t(0));
+  t.idom.assign(n, kNone);
+  std::vector<NodeIndex> vertex(n);
+  Halves w{t.retained};
+  std::vector<NodeIndex>& up = t.idom;  // the DFS parent, then the link-eval forest's (compressed) ancestor
+
+  // ---- Depth-first search from the virtual root, numbering in preorder: w.lo = the number (kNone: not yet
+  // seen), w.hi = the next out-edge to try. The DFS path is the parent chain, so no stack. ----
+  NodeIndex count = 0;
+  auto visit = [&](NodeIndex v, NodeIndex parent) {
+    w.set(v, count, v < num_real ? rows[v] : 0);
+    vertex[count++] = v;
+    up[v] = parent;
+    if (v < num_real) {  // whether its targets were seen: ask for all of them at once
+      for (EdgeIndex e = rows[v], end = std::min(rows[v + 1], rows[v] + 8); e < end; ++e) __builtin_prefetch(&up[targets[e]]);
+    }
+  };
   // Garbage is entered first through objects nothing strong points to, then through the lowest index of each
   // remaining cycle: the same entries whatever order the producer gave.
-  detail::Bitmap referred;
-  referred.clear(num_real);
-  for (std::size_t e = 0; e < g.num_edges(); ++e) {
-    if ((eflags[e] & kEdgeWeak) == 0) referred.set(targets[e]);
-  }
-
-  // ---- Depth-first search from the virtual root, numbering in preorder. ----
-  // The DFS path is the parent chain, so no stack: cursor[p] is the next out-edge (or, for a virtual node, the
-  // next candidate) of the vertex numbered p.
-  std::vector<NodeIndex> pre_of(n, kNone);
-  std::vector<NodeIndex> vertex(n);
-  std::vector<NodeIndex> parent(n, kNone);
-  std::vector<NodeIndex> cursor(n, 0);  // reused as semi after the search
-  NodeIndex count = 0;
-  auto visit = [&](NodeIndex v, NodeIndex parent_pre) {
-    pre_of[v] = count;
-    vertex[count] = v;
-    parent[count] = parent_pre;
-    cursor[count] = v < num_real ? rows[v] : 0;
-    return count++;
+  auto referred = [&](NodeIndex x) {
+    for (EdgeIndex i = in_rows[x], end = in_rows[x + 1]; i < end; ++i) {
+      if (strong(in_edges[i])) return true;
+    }
+    return false;
   };
-  auto next_child = [&](NodeIndex p) -> NodeIndex {
-    const NodeIndex v = vertex[p];
+  NodeIndex root_cursor = 0;
+  std::size_t garbage_cursor = 0;  // 0..num_real-1: unreferred objects; num_real..2*num_real-1: any left
+  auto next_child = [&](NodeIndex v) -> NodeIndex {
     if (v < num_real) {
-      for (EdgeIndex e = cursor[p], end = rows[v + 1]; e < end; ++e) {
-        if ((eflags[e] & kEdgeWeak) == 0 && pre_of[targets[e]] == kNone) {
-          cursor[p] = e + 1;
+      for (EdgeIndex e = w.hi(v), end = rows[v + 1]; e < end; ++e) {
+        if (strong(e) && up[targets[e]] == kNone) {  // (up, not w.lo: half the bytes to cache)
+          w.set_hi(v, e + 1);
           return targets[e];
         }
       }
-      cursor[p] = rows[v + 1];
+      w.set_hi(v, rows[v + 1]);
       return kNone;
     }
     if (v == roots) {  // every root in index order, then the garbage node
-      for (NodeIndex c = cursor[p]; c < num_real; ++c) {
-        if (g.is_root(c) && pre_of[c] == kNone) {
-          cursor[p] = c + 1;
-          return c;
-        }
+      for (; root_cursor < num_real; ++root_cursor) {
+        if (g.is_root(root_cursor) && w.lo(root_cursor) == kNone) return root_cursor++;
       }
-      cursor[p] = num_real;
-      return pre_of[garbage] == kNone ? garbage : kNone;
+      return w.lo(garbage) == kNone ? garbage : kNone;
     }
-    // The garbage node: candidates 0..num_real-1 are unreferred objects, num_real..2*num_real-1 any object left.
-    for (std::size_t c = cursor[p]; c < 2 * num_real; ++c) {
-      const NodeIndex x = NodeIndex(c < num_real ? c : c - num_real);
-      if (pre_of[x] == kNone && (c >= num_real || !referred.test(x))) {
-        cursor[p] = NodeIndex(c + 1);
-        return x;
-      }
+    for (; garbage_cursor < 2 * num_real; ++garbage_cursor) {
+      const bool any = garbage_cursor >= num_real;
+      const NodeIndex x = NodeIndex(any ? garbage_cursor - num_real : garbage_cursor);
+      if (w.lo(x) == kNone && (any || !referred(x))) return x;
     }
-    cursor[p] = NodeIndex(2 * num_real);
     return kNone;
   };
-  for (NodeIndex p = visit(roots, kNone); p != kNone;) {
-    const NodeIndex child = next_child(p);
-    p = child != kNone ? visit(child, p) : parent[p];
+  visit(roots, kNone);
+  for (NodeIndex v = roots; v != kNone;) {
+    const NodeIndex child = next_child(v);
+    if (child != kNone) {
+      visit(child, v);
+      v = child;
+    } else {
+      v = up[v];
+    }
   }
+  const NodeIndex garbage_pre = w.lo(garbage);
 
-  // ---- Predecessors in preorder numbers, as a CSR built from the out-edges in one sequential pass: cheaper
-  // than the graph's in-edge index and in the order the semidominator loop reads them. Garbage does not co-own live
-  // objects, so an edge from garbage into a live object is left out. ----
-  const NodeIndex garbage_pre = pre_of[garbage];
-  std::vector<EdgeIndex> pred_start(n + 1, 0);
-  auto for_each_kept_edge = [&](auto&& f) {
-    for (NodeIndex u = 0; u < num_real; ++u) {
-      const NodeIndex pu = pre_of[u];
-      for (EdgeIndex e = rows[u], end = rows[u + 1]; e < end; ++e) {
-        if (eflags[e] & kEdgeWeak) continue;
-        const NodeIndex pv = pre_of[targets[e]];
-        if (pv < garbage_pre && pu >= garbage_pre) continue;
-        f(pu, pv);
+  // ---- Semidominators, in reverse preorder: w.lo = the preorder number, then the semidominator once the node is
+  // done; w.hi = kNone until done, then the smallest semidominator on the compressed path above (Lengauer-Tarjan's
+  // simple link-eval; a done node is linked to its DFS parent). The garbage node's own number stands for its
+  // semidominator in the forest, so that an edge from garbage into a live object is never a way in from the root:
+  // garbage does not co-own live objects. ----
+  for (NodeIndex v = 0; v < n; ++v) w.set_hi(v, kNone);
+  auto eval = [&](NodeIndex u) -> NodeIndex {
+    if (w.hi(u) == kNone) return w.lo(u);  // not done: its own number
+    if (w.hi(up[u]) == kNone) return w.hi(u);
+    // Path compression without a stack: reverse the links on the way up, then walk down again, each node
+    // taking the smallest value above it and the tree's root as its ancestor.
+    NodeIndex below = kNone, x = u;
+    while (w.hi(up[x]) != kNone) {
+      const NodeIndex above = up[x];
+      up[x] = below;
+      below = x;
+      x = above;
+    }
+    const NodeIndex tree_root = up[x];
+    NodeIndex best = w.hi(x);
+    for (NodeIndex y = below; y != kNone;) {
+      const NodeIndex next = up[y];
+      best = std::min(best, w.hi(y));
+      w.set_hi(y, best);
+      up[y] = tree_root;
+      y = next;
+    }
+    return best;
+  };
+  for (NodeIndex p = NodeIndex(n - 1); p >= 1; --p) {
+    // The in-edges of nodes a few steps ahead are far apart in memory: ask for them early.
+    if (p >= kAhead) {
+      const NodeIndex soon = vertex[p - kAhead];
+      __builtin_prefetch(&in_rows[soon]);
+      __builtin_prefetch(&w.words[soon]);
+      const NodeIndex sooner = vertex[p - kAhead / 2];
+      if (sooner < num_real) {
+        __builtin_prefetch(&in_sources[in_rows[sooner]]);
+        __builtin_prefetch(&in_edges[in_rows[sooner]]);
+      }
+      const NodeIndex next = vertex[p - kAhead / 4];
+      if (next < num_real) {
+        for (EdgeIndex i = in_rows[next], end = std::min(in_rows[next + 1], in_rows[next] + 4); i < end; ++i) {
+          __builtin_prefetch(&eflags[in_edges[i]]);
+          __builtin_prefetch(&w.words[in_sources[i]]);
+        }
       }
     }
-  };
-  for_each_kept_edge([&](NodeIndex, NodeIndex pv) { ++pred_start[pv + 1]; });
-  for (std::size_t i = 0; i < n; ++i) pred_start[i + 1] += pred_start[i];
-  std::vector<NodeIndex> preds(pred_start[n]);
-  {
-    std::vector<EdgeIndex> fill(pred_start.begin(), pred_start.end() - 1);
-    for_each_kept_edge([&](NodeIndex pu, NodeIndex pv) { preds[fill[pv]++] = pu; });
-  }
-  pre_of = {};  // everything from here on is in preorder numbers
-
-  // ---- Semidominators, in reverse preorder. ----
-  std::vector<NodeIndex>& semi = cursor;
-  std::vector<NodeIndex> best(n);      // smallest semi on the compressed path above, per vertex
-  std::vector<NodeIndex> ancestor(n, kNone);
-  for (NodeIndex p = 0; p < n; ++p) semi[p] = best[p] = p;
-  std::vector<NodeIndex> path;
-  auto eval = [&](NodeIndex v) -> NodeIndex {
-    if (ancestor[v] == kNone) return v;
-    path.clear();
-    for (NodeIndex x = v; ancestor[ancestor[x]] != kNone; x = ancestor[x]) path.push_back(x);
-    for (auto it = path.rbegin(); it != path.rend(); ++it) {
-      const NodeIndex x = *it;
-      const NodeIndex a = ancestor[x];
-      if (best[a] < best[x]) best[x] = best[a];
-      ancestor[x] = ancestor[a];
-    }
-    return best[v];
-  };
-  for (NodeIndex w = NodeIndex(n - 1); w >= 1; --w) {
-    NodeIndex s = semi[w];
-    const NodeIndex x = vertex[w];
-    if (x < num_real) {
-      if (g.is_root(x)) s = 0;  // the virtual root's edge: nothing is smaller
-      if (parent[w] == garbage_pre) s = std::min(s, garbage_pre);
-      for (EdgeIndex i = pred_start[w], end = pred_start[w + 1]; i < end; ++i) s = std::min(s, eval(preds[i]));
+    const NodeIndex x = vertex[p];
+    NodeIndex s = p;
+    if (x == garbage) {
+      // its semidominator is the root (step two knows); see above for the number in the forest
+    } else if (g.is_root(x)) {
+      s = 0;  // the virtual root's edge: nothing is smaller
     } else {
-      s = 0;  // the garbage node, under the virtual root
+      if (up[x] == garbage) s = garbage_pre;
+      // The smallest value over all in-edges, then the flags of the edge that gave it (edge flags are far apart in
+      // memory); only when that one is weak, again over the strong ones.
+      NodeIndex least = s;
+      EdgeIndex from = kNone;
+      for (EdgeIndex i = in_rows[x], end = in_rows[x + 1]; i < end; ++i) {
+        const NodeIndex value = eval(in_sources[i]);
+        if (value < least) least = value, from = i;
+      }
+      if (from == kNone || strong(in_edges[from])) {
+        s = least;
+      } else {
+        for (EdgeIndex i = in_rows[x], end = in_rows[x + 1]; i < end; ++i) {
+          if (strong(in_edges[i])) s = std::min(s, eval(in_sources[i]));
+        }
+      }
     }
-    semi[w] = best[w] = s;
-    ancestor[w] = parent[w];
+    w.set(x, s, s);
   }
-  ancestor = {};
-  best = {};
-  path = {};
-  preds = {};
-  pred_start = {};
 
-  // ---- Immediate dominators: the nearest common ancestor of the parent and the semidominator. ----
-  std::vector<NodeIndex>& idom_pre = parent;
-  for (NodeIndex w = 1; w < n; ++w) {
-    while (idom_pre[w] > semi[w]) idom_pre[w] = idom_pre[idom_pre[w]];
+  // ---- Immediate dominators: the nearest common ancestor of the DFS parent and the semidominator. w.lo = the
+  // semidominator, w.hi = the preorder number again. First up = the DFS parent, by NodeIndex (reading the in-edge
+  // index in its own order): the in-neighbour numbered highest below the node (an edge from a lower number leads
+  // to a descendant), or the virtual node the search entered it from. Then, in preorder, up = the result. ----
+  for (NodeIndex p = 0; p < n; ++p) w.set_hi(vertex[p], p);
+  for (NodeIndex x = 0; x < num_real; ++x) {
+    const NodeIndex p = w.hi(x);
+    auto parent_of = [&](bool check_flags) {
+      EdgeIndex from = kNone;
+      NodeIndex from_pre = 0;
+      for (EdgeIndex i = in_rows[x], end = in_rows[x + 1]; i < end; ++i) {
+        const NodeIndex q = w.hi(in_sources[i]);
+        if (q < p && (from == kNone || q > from_pre) && (!check_flags || strong(in_edges[i]))) from = i, from_pre = q;
+      }
+      return from;
+    };
+    EdgeIndex from = parent_of(false);  // as above: the flags of the winner only, unless it is weak
+    if (from != kNone && !strong(in_edges[from])) from = parent_of(true);
+    up[x] = from != kNone ? in_sources[from] : p > garbage_pre ? garbage : roots;
   }
-  semi = {};
+  up[roots] = kNone;
+  up[garbage] = roots;
+  for (NodeIndex p = 1; p < n; ++p) {
+    const NodeIndex x = vertex[p];
+    const NodeIndex semi = w.lo(x);
+    NodeIndex d = up[x];
+    while (w.hi(d) > semi) d = up[d];
+    up[x] = d;
+  }
 
-  DominatorTree t;
-  t.idom.assign(n, kNone);
-  t.retained.assign(n, 0);
-  for (NodeIndex w = n - 1; w >= 1; --w) {
-    const NodeIndex x = vertex[w];
+  // ---- Retained sizes, children before their dominator. ----
+  std::fill(t.retained.begin(), t.retained.end(), 0);
+  for (NodeIndex p = NodeIndex(n - 1); p >= 1; --p) {
+    const NodeIndex x = vertex[p];
     if (x < num_real) t.retained[x] += g.size(x);
-    t.idom[x] = vertex[idom_pre[w]];
     t.retained[t.idom[x]] += t.retained[x];
   }
   return t;

@@ -36,8 +36,10 @@ struct DominatorTree {
 };
 
 // Semi-NCA (Georgiadis' simple near-linear algorithm) over the graph's CSR, iterative throughout: a
-// million-hop chain needs no call stack. Deterministic. Throws QueryError if the graph has too many nodes
-// for two virtual ones to fit in 32-bit indices.
+// million-hop chain needs no call stack. Deterministic. Memory: 16 bytes a node at the peak, 12 kept (idom and
+// retained), on top of the graph and its in-edge index (built here if no query has built it yet; the chains that
+// reports show next need it anyway). Throws QueryError if the graph has too many nodes for two virtual ones to fit
+// in 32-bit indices.
 DominatorTree dominator_tree(const HeapGraph& g);
 
 // Children of n in the dominator tree, biggest retained size first (ties: ascending index).
