@@ -1,13 +1,15 @@
-// `refgraph info`, `summary`, `growth`: counting by type.
+// `refgraph info`, `summary`, `growth`: counting by type (and `summary --retained`: what each type keeps alive).
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <algorithm>
 #include <memory>
 #include <unordered_map>
 
 #include "common.hpp"
+#include "refgraph/dominators.hpp"
 #include "refgraph/growth.hpp"
 #include "refgraph/type_stats.hpp"
 
@@ -111,37 +113,72 @@ void run_info(const InfoArgs& a) {
 struct SummaryArgs {
   std::vector<std::string> dumps;
   std::size_t top = 20;
-  std::string sort = "count";
+  std::string sort;  // "": count, or retained with --retained
   bool gc_only = false;
+  bool retained = false;
   bool json = false;
 };
 
-Json stats_json(const std::vector<TypeStat>& stats) {
+// Per type name, what all its instances keep alive together (retained_by_type); absent when not asked for.
+using RetainedByName = std::map<std::string, std::uint64_t, std::less<>>;
+
+Json stats_json(const std::vector<TypeStat>& stats, const RetainedByName* retained) {
   Json types = Json::array();
   for (const TypeStat& s : stats) {
     Json t;
     t["type"] = s.type;
     t["count"] = s.count;
     t["size"] = s.size;
+    if (retained) t["retained_size"] = retained->count(s.type) ? retained->find(s.type)->second : 0;
     types.push_back(std::move(t));
   }
   return types;
 }
 
-std::string stats_table(const std::vector<TypeStat>& stats) {
+std::string stats_table(const std::vector<TypeStat>& stats, const RetainedByName* retained) {
+  if (retained) {
+    Table t({"type", "count", "size", "retained"}, {false, true, true, true});
+    for (const TypeStat& s : stats) {
+      auto it = retained->find(s.type);
+      t.add({printable(s.type), std::to_string(s.count), human_size(s.size),
+             human_size(it == retained->end() ? 0 : it->second)});
+    }
+    return t.str();
+  }
   Table t({"type", "count", "size"}, {false, true, true});
   for (const TypeStat& s : stats) t.add({printable(s.type), std::to_string(s.count), human_size(s.size)});
   return t.str();
 }
 
+RetainedByName retained_by_name(const HeapGraph& g) {
+  const TypeRetained r = retained_by_type(g, dominator_tree(g));
+  RetainedByName out;
+  for (StringId t = 0; t < r.bytes.size(); ++t) {
+    if (r.top_instances[t]) out[std::string(g.strings()[t])] += r.bytes[t];
+  }
+  return out;
+}
+
+// Biggest retained first; ties as type_stats orders them (size, then count, then name).
+void sort_by_retained(std::vector<TypeStat>& stats, const RetainedByName& retained) {
+  auto of = [&](const TypeStat& s) {
+    auto it = retained.find(s.type);
+    return it == retained.end() ? std::uint64_t(0) : it->second;
+  };
+  std::stable_sort(stats.begin(), stats.end(), [&](const TypeStat& x, const TypeStat& y) { return of(x) > of(y); });
+}
+
 void run_summary(const SummaryArgs& a) {
+  const bool with_retained = a.retained || a.sort == "retained";
+  const bool by_retained = a.sort == "retained" || (a.sort.empty() && with_retained);
   TypeStatsOptions all;
-  all.sort = a.sort == "size" ? SortBy::Size : SortBy::Count;
+  all.sort = a.sort == "size" || by_retained ? SortBy::Size : SortBy::Count;
   all.gc_tracked_only = a.gc_only;
   TypeStatsOptions top = all;
   top.top = a.top;
 
   std::vector<std::vector<TypeStat>> per_dump;  // complete, for the total
+  RetainedByName total_retained;
   Json processes = Json::array();
   std::string text;
   std::uint64_t total_objects = 0, total_bytes = 0;
@@ -149,6 +186,13 @@ void run_summary(const SummaryArgs& a) {
     HeapGraph g = load(path);
     Timer::instance().start_query();
     std::vector<TypeStat> stats = type_stats(g, all);
+    RetainedByName retained;
+    if (with_retained) {
+      retained = retained_by_name(g);
+      if (by_retained) sort_by_retained(stats, retained);
+      for (const auto& [name, bytes] : retained) total_retained[name] += bytes;
+    }
+    const RetainedByName* shown_retained = with_retained ? &retained : nullptr;
     std::uint64_t objects = 0, bytes = 0;
     for (const TypeStat& s : stats) {
       objects += s.count;
@@ -166,12 +210,12 @@ void run_summary(const SummaryArgs& a) {
       p["objects"] = objects;
       p["size"] = bytes;
       p["num_types"] = stats.size();
-      p["types"] = stats_json(shown);
+      p["types"] = stats_json(shown, shown_retained);
       processes.push_back(std::move(p));
     } else {
       text += "== " + printable(describe_dump(g, path)) + ": " + std::to_string(objects) + " objects, " +
               human_size(bytes) + " ==\n";
-      text += stats_table(shown);
+      text += stats_table(shown, shown_retained);
       if (shown.size() < stats.size()) {
         text += "  ... " + std::to_string(stats.size() - shown.size()) + " more types\n";
       }
@@ -181,12 +225,22 @@ void run_summary(const SummaryArgs& a) {
   }
 
   Timer::instance().start_query();
-  std::vector<TypeStat> merged = merge_type_stats(per_dump, top);
+  std::vector<TypeStat> merged;
+  if (by_retained) {
+    TypeStatsOptions every = top;
+    every.top = 0;
+    merged = merge_type_stats(per_dump, every);
+    sort_by_retained(merged, total_retained);
+    if (a.top != 0 && merged.size() > a.top) merged.resize(a.top);
+  } else {
+    merged = merge_type_stats(per_dump, top);
+  }
+  const RetainedByName* merged_retained = with_retained ? &total_retained : nullptr;
   Timer::instance().stop_query();
   if (a.json) {
     Json j;
     j["schema"] = "refgraph.summary/1";
-    j["sort"] = a.sort;
+    j["sort"] = by_retained ? "retained" : a.sort.empty() ? "count" : a.sort;
     j["top"] = a.top;
     j["gc_only"] = a.gc_only;
     j["processes"] = processes;
@@ -194,7 +248,7 @@ void run_summary(const SummaryArgs& a) {
     t["dumps"] = a.dumps.size();
     t["objects"] = total_objects;
     t["size"] = total_bytes;
-    t["types"] = stats_json(merged);
+    t["types"] = stats_json(merged, merged_retained);
     j["total"] = t;
     print_json(j);
     return;
@@ -202,7 +256,7 @@ void run_summary(const SummaryArgs& a) {
   if (a.dumps.size() > 1) {
     text += "== total over " + std::to_string(a.dumps.size()) + " dumps: " + std::to_string(total_objects) +
             " objects, " + human_size(total_bytes) + " ==\n";
-    text += stats_table(merged);
+    text += stats_table(merged, merged_retained);
   }
   std::fputs(text.c_str(), stdout);
 }
@@ -304,10 +358,12 @@ void add_stats_commands(CLI::App& app) {
   c = app.add_subcommand("summary", "Objects and bytes by type; several dumps: one section each and a total");
   c->add_option("DUMP", summary->dumps, "dump files (one per process)")->required();
   c->add_option("--top", summary->top, "show the N biggest types (0: all)")->capture_default_str();
-  c->add_option("--sort", summary->sort, "sort by object count or total size")
-      ->check(CLI::IsMember({"count", "size"}))
-      ->capture_default_str();
+  c->add_option("--sort", summary->sort,
+                "sort by object count, total size or retained size (default: count; retained with --retained)")
+      ->check(CLI::IsMember({"count", "size", "retained"}));
   c->add_flag("--gc-only", summary->gc_only, "count only objects the garbage collector tracks (objgraph's view)");
+  c->add_flag("--retained", summary->retained,
+              "add what each type's objects keep alive together (from the dominator tree), biggest first");
   c->add_flag("--json", summary->json, "machine-readable output (schema refgraph.summary/1)");
   c->callback([summary] { run_summary(*summary); });
 

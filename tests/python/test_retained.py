@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import refgraph
-from test_cli import CLI, ROOT, assert_clean_failure, run
+from test_cli import CLI, ROOT, assert_clean_failure, run, run_json
 
 
 class Holder:
@@ -230,3 +230,34 @@ def test_new_objects_returns_nodes_in_one_pass():
         assert by_id[id(d)] == refgraph.Node(id(d), "dict", sys.getsizeof(d), False, None, "")
     assert all(type(n) is refgraph.Node for n in nodes)
     del fresh
+
+
+def test_summary_retained_column_matches_the_python_type_table():
+    # GIVEN the sample dumps: app.cache holds, through a HistoryBuffer, a list of 70 LeakedItems (72 bytes each)
+    dumps = ROOT / "samples" / "dumps"
+    after, before = dumps / "after.rgd", dumps / "before.rgd"
+    # WHEN summary is asked for the retained column
+    j = json.loads(run("summary", after, "--retained", "--top", "0", "--json").stdout)
+    # THEN every type's retained size is what the Python type table says, biggest first
+    assert j["sort"] == "retained"
+    rows = j["processes"][0]["types"]
+    expected = {r.type: r for r in refgraph.load(str(after)).type_table(retained=True)}
+    assert {r["type"]: (r["count"], r["size"], r["retained_size"]) for r in rows} == \
+        {t: (r.count, r.size, r.retained) for t, r in expected.items()}
+    assert [r["retained_size"] for r in rows] == sorted((r["retained_size"] for r in rows), reverse=True)
+    by_type = {r["type"]: r for r in rows}
+    assert by_type["HistoryBuffer"]["retained_size"] >= 70 * 72 + by_type["HistoryBuffer"]["size"]
+    assert by_type["LeakedItem"]["retained_size"] == by_type["LeakedItem"]["size"] == 70 * 72
+    # the text: a retained column; --sort size keeps the size order; several dumps: the total sums them
+    text = run("summary", after, "--retained", "--top", "3").stdout.splitlines()
+    assert text[1].split() == ["type", "count", "size", "retained"]
+    assert text[2].split()[0] == rows[0]["type"]
+    j2 = json.loads(run("summary", after, "--retained", "--sort", "size", "--top", "0", "--json").stdout)
+    sizes = [r["size"] for r in j2["processes"][0]["types"]]
+    assert sizes == sorted(sizes, reverse=True) and "retained_size" in j2["processes"][0]["types"][0]
+    j3 = json.loads(run("summary", after, before, "--retained", "--top", "0", "--json").stdout)
+    total = {r["type"]: r["retained_size"] for r in j3["total"]["types"]}
+    each = [{r["type"]: r["retained_size"] for r in p["types"]} for p in j3["processes"]]
+    assert total == {t: each[0].get(t, 0) + each[1].get(t, 0) for t in total}
+    # and without the flag, no retained column (and no dominator tree)
+    assert "retained_size" not in run_json("summary", after)["processes"][0]["types"][0]
