@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common.hpp"
+#include "progress.hpp"
 #include "refgraph/chain.hpp"
 #include "refgraph/dominators.hpp"
 #include "refgraph/dot.hpp"
@@ -36,7 +37,8 @@ struct RetainedArgs {
 void run_retained(const RetainedArgs& a) {
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
-  DominatorTree t = dominator_tree(g);
+  StepProgress progress("retained");
+  DominatorTree t = dominator_tree(g, progress.callback());
   std::vector<NodeIndex> rows;
   if (a.type.empty()) {
     rows = top_dominators(t, a.top == 0 ? g.num_nodes() : a.top);
@@ -45,10 +47,13 @@ void run_retained(const RetainedArgs& a) {
     std::stable_sort(rows.begin(), rows.end(), [&](NodeIndex x, NodeIndex y) { return t.retained[x] > t.retained[y]; });
     if (a.top != 0 && rows.size() > a.top) rows.resize(a.top);
   }
+  progress.step("retained size per type");
   TypeRetained by_type = retained_by_type(g, t);
+  progress.step("chains");
   const RetainerTree tree(g);
   std::vector<std::string> chains;
   for (NodeIndex n : rows) chains.push_back(chain_of(g, tree, n));
+  progress.finish();
   Timer::instance().stop_query();
 
   const std::uint64_t total = t.retained[t.roots()];
@@ -137,14 +142,18 @@ void run_dominators(const DominatorsArgs& a) {
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
   NodeIndex n = node_by_id(g, a.dump, a.id);
-  DominatorTree t = dominator_tree(g);
+  StepProgress progress("dominators");
+  DominatorTree t = dominator_tree(g, progress.callback());
+  progress.step("accumulation point");
   NodeIndex acc = accumulation_point(t, n);
   if (!a.output.empty()) {
+    progress.step("drawing");
     DotOptions d;
     d.title = "what " + describe_node(g, n) + " " + hex(g.id(n)) + " alone keeps alive: " + human_size(t.retained[n]);
     d.extra_info = [&t](NodeIndex x) { return "retains " + human_size(t.retained[x]); };
     render_to_file(to_dot(g, dominator_subgraph(g, t, n, a.depth, a.children), d), a.output);
   }
+  progress.finish();
   Timer::instance().stop_query();
   if (a.json) {
     Json j;
@@ -189,15 +198,19 @@ void run_suspects(const SuspectsArgs& a) {
                  static_cast<long long>(gc.metadata().pid));
   }
   Timer::instance().start_query();
+  StepProgress progress("suspects");
   SuspectOptions o;
   o.top = a.top;
   o.include_stable = a.all;
+  o.progress = progress.callback();
   std::vector<SuspectGroup> groups = leak_suspects(ga, gb, gc, o);
   if (!a.output.empty() && !groups.empty() && groups[0].sample_chain.found()) {
+    progress.step("drawing");
     DotOptions d;
     d.title = "leak suspect: " + groups[0].signature;
     render_to_file(to_dot(gc, chain_subgraph(gc, groups[0].sample_chain, Direction::Back), d), a.output);
   }
+  progress.finish();
   Timer::instance().stop_query();
 
   if (a.json) {

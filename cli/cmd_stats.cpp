@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common.hpp"
+#include "progress.hpp"
 #include "refgraph/dominators.hpp"
 #include "refgraph/growth.hpp"
 #include "refgraph/type_stats.hpp"
@@ -151,7 +152,10 @@ std::string stats_table(const std::vector<TypeStat>& stats, const RetainedByName
 }
 
 RetainedByName retained_by_name(const HeapGraph& g) {
-  const TypeRetained r = retained_by_type(g, dominator_tree(g));
+  StepProgress progress("summary");
+  const DominatorTree t = dominator_tree(g, progress.callback());
+  progress.step("retained size per type");
+  const TypeRetained r = retained_by_type(g, t);
   RetainedByName out;
   for (StringId t = 0; t < r.bytes.size(); ++t) {
     if (r.top_instances[t]) out[std::string(g.strings()[t])] += r.bytes[t];

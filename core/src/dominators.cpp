@@ -60,7 +60,7 @@ bool DominatorTree::dominates(NodeIndex a, NodeIndex n) const {
   return false;
 }
 
-DominatorTree dominator_tree(const HeapGraph& g) {
+DominatorTree dominator_tree(const HeapGraph& g, const Progress& progress) {
   const std::size_t num_real = g.num_nodes();
   if (num_real + 2 >= kNone) {
     throw QueryError("dominators: " + std::to_string(num_real) + " nodes: at most " + std::to_string(kNone - 3) +
@@ -73,6 +73,10 @@ DominatorTree dominator_tree(const HeapGraph& g) {
   const EdgeIndex* rows = g.out_row_starts().data();
   const NodeIndex* targets = g.edge_targets().data();
   auto strong = [&](EdgeIndex e) { return (eflags[e] & kEdgeWeak) == 0; };
+  // Four passes over the nodes; `report(k, i)`: pass k is at node i of n.
+  auto report = [&](int pass, std::size_t i) {
+    if (progress && (i & 0xFFFF) == 0) progress("dominator tree", (pass + double(i) / double(n)) / 4.0);
+  };
   const auto& back = g.csr().m_backward;  // the in-edge index (built now if no query has asked for it yet)
   const EdgeIndex* in_rows = back.m_rowstart.data();
   const NodeIndex* in_sources = back.m_column.data();
@@ -92,6 +96,7 @@ DominatorTree dominator_tree(const HeapGraph& g) {
   // seen), w.hi = the next out-edge to try. The DFS path is the parent chain, so no stack. ----
   NodeIndex count = 0;
   auto visit = [&](NodeIndex v, NodeIndex parent) {
+    report(0, count);
     w.set(v, count, v < num_real ? rows[v] : 0);
     vertex[count++] = v;
     up[v] = parent;
@@ -175,6 +180,7 @@ DominatorTree dominator_tree(const HeapGraph& g) {
     return best;
   };
   for (NodeIndex p = NodeIndex(n - 1); p >= 1; --p) {
+    report(1, n - p);
     // The in-edges of nodes a few steps ahead are far apart in memory: ask for them early.
     if (p >= kAhead) {
       const NodeIndex soon = vertex[p - kAhead];
@@ -226,6 +232,7 @@ DominatorTree dominator_tree(const HeapGraph& g) {
   // to a descendant), or the virtual node the search entered it from. Then, in preorder, up = the result. ----
   for (NodeIndex p = 0; p < n; ++p) w.set_hi(vertex[p], p);
   for (NodeIndex x = 0; x < num_real; ++x) {
+    report(2, x);
     const NodeIndex p = w.hi(x);
     auto parent_of = [&](bool check_flags) {
       EdgeIndex from = kNone;
@@ -253,10 +260,12 @@ DominatorTree dominator_tree(const HeapGraph& g) {
   // ---- Retained sizes, children before their dominator. ----
   std::fill(t.retained.begin(), t.retained.end(), 0);
   for (NodeIndex p = NodeIndex(n - 1); p >= 1; --p) {
+    report(3, n - p);
     const NodeIndex x = vertex[p];
     if (x < num_real) t.retained[x] += g.size(x);
     t.retained[t.idom[x]] += t.retained[x];
   }
+  if (progress) progress("dominator tree", 1.0);
   return t;
 }
 

@@ -59,6 +59,10 @@ std::vector<std::uint32_t> assign(const HeapGraph& g, const RetainerTree& tree, 
 std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, const HeapGraph& c,
                                         const SuspectOptions& options) {
   Groups groups;
+  auto step = [&](std::string_view what) {
+    if (options.progress) options.progress(what, 0.0);
+  };
+  step("new objects");
   auto fresh = [&](const HeapGraph& g) {
     std::vector<NodeIndex> out = new_objects(a, g);
     std::vector<std::uint8_t> ignored(g.num_nodes(), 0);
@@ -72,6 +76,7 @@ std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, 
   const std::vector<NodeIndex> fresh_c = fresh(c);
   std::vector<std::map<std::string, std::int64_t>> type_delta;
   {
+    step("retainers of B");
     const RetainerTree tree_b(b);
     const std::vector<std::uint32_t> group_b = assign(b, tree_b, fresh_b, groups);
     type_delta.resize(groups.list.size());
@@ -82,10 +87,12 @@ std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, 
       --type_delta[group_b[v]][std::string(b.type_name(v))];
     }
   }
+  step("retainers of C");
   const RetainerTree tree_c(c);
   const std::vector<std::uint32_t> group_c = assign(c, tree_c, fresh_c, groups);
   type_delta.resize(groups.list.size());
-  const DominatorTree dom = dominator_tree(c);
+  const DominatorTree dom = dominator_tree(c, options.progress);
+  step("groups");
   for (NodeIndex v : fresh_c) {
     const std::uint32_t gid = group_c[v];
     SuspectGroup& s = groups.list[gid];

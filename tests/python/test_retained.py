@@ -261,3 +261,52 @@ def test_summary_retained_column_matches_the_python_type_table():
     assert total == {t: each[0].get(t, 0) + each[1].get(t, 0) for t in total}
     # and without the flag, no retained column (and no dominator tree)
     assert "retained_size" not in run_json("summary", after)["processes"][0]["types"][0]
+
+
+def run_with_terminal_stderr(*args, env_extra=None):
+    """Runs the CLI with stderr on a pseudo-terminal (stdout a file); returns (stdout, what the terminal got)."""
+    import os
+    import pty
+    import select
+    import tempfile
+
+    master, slave = pty.openpty()  # the slave stays open here too, so that reads never fail with EIO
+    try:
+        with tempfile.TemporaryFile() as stdout:
+            p = subprocess.Popen([CLI, *map(str, args)], stdout=stdout, stderr=slave,
+                                 env=dict(os.environ, **(env_extra or {})))
+            seen = b""
+            for _ in range(600):  # at most 60 s
+                exited = p.poll() is not None
+                while select.select([master], [], [], 0 if exited else 0.1)[0]:
+                    seen += os.read(master, 65536)
+                if exited:
+                    break
+            assert p.wait(timeout=1) == 0
+            stdout.seek(0)
+            return stdout.read().decode(), seen.decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_progress_line_on_a_terminal_only(three_dumps):
+    out, _ = three_dumps
+    now = {"REFGRAPH_PROGRESS_AFTER": "0"}  # the sample dumps are quick: show the line from the start
+    stdout, terminal = run_with_terminal_stderr("retained", out / "c.rgd", "--top", "3", env_extra=now)
+    assert "\r\x1b[Kretained: dominator tree 0% (" in terminal and "\x1b[Kretained: chains (" in terminal
+    assert terminal.endswith("\r\x1b[K")  # erased before the result is printed
+    assert stdout.startswith("heap ") and "dominator tree" not in stdout
+    _, terminal = run_with_terminal_stderr("suspects", out / "a.rgd", out / "b.rgd", out / "c.rgd", env_extra=now)
+    for step in ("suspects: retainers of B", "suspects: dominator tree", "suspects: groups"):
+        assert step in terminal
+    _, terminal = run_with_terminal_stderr("summary", out / "c.rgd", "--retained", env_extra=now)
+    assert "summary: dominator tree" in terminal
+    # By default a quick command shows nothing, even on a terminal.
+    _, terminal = run_with_terminal_stderr("retained", out / "c.rgd", "--top", "3")
+    assert terminal == ""
+    # Not a terminal: no progress text at all, whatever the delay.
+    import os
+    p = subprocess.run([CLI, "retained", str(out / "c.rgd"), "--top", "3"], capture_output=True, text=True,
+                       env=dict(os.environ, **now), timeout=60)
+    assert p.returncode == 0 and p.stderr == ""

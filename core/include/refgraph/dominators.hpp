@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <vector>
 
 #include "refgraph/graph.hpp"
@@ -40,7 +42,9 @@ struct DominatorTree {
 // retained), on top of the graph and its in-edge index (built here if no query has built it yet; the chains that
 // reports show next need it anyway). Throws QueryError if the graph has too many nodes for two virtual ones to fit
 // in 32-bit indices.
-DominatorTree dominator_tree(const HeapGraph& g);
+// `progress`, if given, is called now and then with the step under way and how far along it is (0 to 1).
+using Progress = std::function<void(std::string_view step, double fraction)>;
+DominatorTree dominator_tree(const HeapGraph& g, const Progress& progress = {});
 
 // Children of n in the dominator tree, biggest retained size first (ties: ascending index).
 std::vector<NodeIndex> dominated_children(const DominatorTree& t, NodeIndex n);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "refgraph/chain.hpp"
+#include "refgraph/dominators.hpp"
 #include "refgraph/graph.hpp"
 
 namespace refgraph {
@@ -37,6 +38,7 @@ struct SuspectOptions {
   std::size_t top = 0;         // 0: every suspect
   bool include_stable = false;  // also groups with survivors that did not grow from B to C
   std::vector<std::uint64_t> ignore_ids;  // objects that are never suspects (the caller's own snapshots)
+  Progress progress;  // called with each step ("retainers of C", "dominator tree", ...) as it goes
 };
 
 std::vector<SuspectGroup> leak_suspects(const HeapGraph& a, const HeapGraph& b, const HeapGraph& c,
