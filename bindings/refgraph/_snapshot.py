@@ -302,7 +302,7 @@ class Snapshot:
         >>> id(fresh) in {n.id for n in snapshot().new_objects(before)}
         True
         """
-        return self.graph.nodes(self.graph.new_ids(older.graph), Node)
+        return self.graph.new_nodes(older.graph, Node)
 
     def chain(self, obj_or_id, max_depth=0):
         """The shortest :class:`Chain` of references from a root to an object (or an id).

@@ -310,3 +310,34 @@ def test_progress_line_on_a_terminal_only(three_dumps):
     p = subprocess.run([CLI, "retained", str(out / "c.rgd"), "--top", "3"], capture_output=True, text=True,
                        env=dict(os.environ, **now), timeout=60)
     assert p.returncode == 0 and p.stderr == ""
+
+
+def test_new_objects_while_tracing_makes_its_nodes_untraced_and_leaves_tracemalloc_working():
+    import tracemalloc
+
+    # (bytearrays and ints: tracemalloc.get_object_traceback sees objects without a gc header on 3.11)
+    tracemalloc.start(5)
+    try:
+        before = refgraph.snapshot()
+        fresh = [bytearray(100) for _ in range(2000)]
+        after = refgraph.snapshot()
+        traced_before, _ = tracemalloc.get_traced_memory()
+        nodes = after.new_objects(before)
+        # the nodes are the tool's answer, not the program's memory: tracemalloc does not count them
+        assert {id(b) for b in fresh} <= {n.id for n in nodes}
+        assert all(tracemalloc.get_object_traceback(n.id) is None for n in nodes[:100])
+        assert tracemalloc.get_object_traceback(int("9" * 30)) is not None  # an int made by the program is traced
+        assert tracemalloc.get_traced_memory()[0] - traced_before < 64 * 1024
+        # the program's objects are still traced, before and after the call, and freeing the nodes is harmless
+        assert tracemalloc.get_object_traceback(fresh[0]) is not None
+        later = bytearray(50)
+        assert tracemalloc.get_object_traceback(later) is not None
+        nodes.append(later)  # a list made untraced, then grown while tracing
+        del nodes
+        gc.collect()
+        assert abs(tracemalloc.get_traced_memory()[0] - traced_before) < 64 * 1024
+        by_id = {n.id: n for n in after.new_objects(before)}
+        assert by_id[id(fresh[0])] == refgraph.Node(id(fresh[0]), "bytearray", sys.getsizeof(fresh[0]), False,
+                                                     None, "")
+    finally:
+        tracemalloc.stop()
