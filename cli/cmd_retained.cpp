@@ -47,8 +47,11 @@ void run_retained(const RetainedArgs& a) {
     std::stable_sort(rows.begin(), rows.end(), [&](NodeIndex x, NodeIndex y) { return t.retained[x] > t.retained[y]; });
     if (a.top != 0 && rows.size() > a.top) rows.resize(a.top);
   }
-  progress.step("retained size per type");
-  TypeRetained by_type = retained_by_type(g, t);
+  TypeRetained by_type;  // only --type shows a type's total
+  if (!a.type.empty()) {
+    progress.step("retained size per type");
+    by_type = retained_by_type(g, t);
+  }
   progress.step("chains");
   const RetainerTree tree(g);
   std::vector<std::string> chains;
