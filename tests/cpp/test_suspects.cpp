@@ -41,7 +41,10 @@ HeapGraph process(int sessions, int events, int cached, int warm) {
   }
   for (int i = 0; i < cached; ++i) {
     b.add_node(0x200000 + i, "str", 60, 0);
-    b.add_edge(0x50, 0x200000 + i, b.text_label("[" + std::to_string(i) + "]"));
+    std::string index = "[";  // (not "[" + ... + "]": GCC 12 warns falsely, -Wrestrict)
+    index += std::to_string(i);
+    index += "]";
+    b.add_edge(0x50, 0x200000 + i, b.text_label(index));
   }
   for (int i = 0; i < warm; ++i) {
     b.add_node(0x300000 + i, "tuple", 64);
