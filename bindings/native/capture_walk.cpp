@@ -220,7 +220,7 @@ class Walker {
   void mark_external();
   void drop_tool_objects();
   void apply_distinct_names();
-  HeapGraph build(Metadata md);
+  HeapGraph build(Metadata md, CaptureStats* stats);
   struct EdgeColumns {
     std::vector<NodeIndex>* targets;
     std::vector<EdgeLabel>* labels;
@@ -525,8 +525,6 @@ class Walker {
   std::vector<Pending> late_;  // uncounted edges to sole leaves
   unsigned ring_head_ = 0, ring_count_ = 0;
 
-  std::string md_timing_;
-  static double secs(double a, double b) { return b - a; }
   bool count_only_ = false;
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
@@ -1395,7 +1393,7 @@ void Walker::fill_columns(RawGraphParts& p, const std::uint32_t* perm, const std
   eflg_.release();
 }
 
-HeapGraph Walker::build(Metadata md) {
+HeapGraph Walker::build(Metadata md, CaptureStats* stats) {
   // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
   // scratch arrays reuse the capture's buffers once they are done with.
   join_prefault();
@@ -1443,9 +1441,9 @@ HeapGraph Walker::build(Metadata md) {
 
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
-  md_timing_ = std::to_string(secs(tb0, tb1)) + " " + std::to_string(secs(tb1, tb2)) + " " +
-               std::to_string(secs(tb2, wall_now()));
-  p.metadata.extra["build_timing"] = md_timing_;
+  stats->sort_seconds = tb1 - tb0;
+  stats->rank_seconds = tb2 - tb1;
+  stats->columns_seconds = wall_now() - tb2;
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
@@ -1524,7 +1522,7 @@ void init_capture() {
 namespace {
 
 // Only the given objects, walked for their labels, sizes and the edges between them (capture_walk.hpp).
-HeapGraph capture_only(const CaptureOptions& opt) {
+HeapGraph capture_only(const CaptureOptions& opt, CaptureStats* stats) {
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   md.extra["producer"] = "refgraph._core.local";
@@ -1541,16 +1539,23 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   w.mark_external();
   w.phase2_start = w.num_nodes();
   w.drop_tool_objects();
-  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  stats->walk_seconds = cpu_now() - t0;
+  stats->address_set_entries = w.address_set_size();
   pause.restore();
-  return w.build(std::move(md));  // with the GIL held: nothing can die meanwhile
+  const auto t1 = wall_now();
+  HeapGraph g = w.build(std::move(md), stats);  // with the GIL held: nothing can die meanwhile
+  stats->build_seconds = wall_now() - t1;
+  return g;
 }
 
 }  // namespace
 
-HeapGraph capture_heap(const CaptureOptions& opt) {
+HeapGraph capture_heap(const CaptureOptions& opt, CaptureStats* stats_out) {
   if (g_get_objects == nullptr) throw Error("refgraph: capture used before init_capture");
-  if (opt.only != nullptr) return capture_only(opt);
+  CaptureStats local_stats;
+  CaptureStats* stats = stats_out != nullptr ? stats_out : &local_stats;
+  *stats = CaptureStats{};
+  if (opt.only != nullptr) return capture_only(opt, stats);
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   GcPause pause;
@@ -1592,9 +1597,9 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.run();
   w.resolve_late();
   const auto tc = cpu_now();
-  md.extra["timing"] = std::to_string(ta - t0) + " " +
-                       std::to_string(tb - ta) + " " +
-                       std::to_string(tc - tb);
+  stats->seeds_seconds = ta - t0;
+  stats->phase1_seconds = tb - ta;
+  stats->phase2_seconds = tc - tb;
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
@@ -1602,23 +1607,23 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
-  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  stats->walk_seconds = cpu_now() - t0;
   const auto t1 = wall_now();
-  md.extra["gc_tracked"] = std::to_string(tracked);
-  md.extra["address_set_entries"] = std::to_string(w.address_set_size());
-  md.extra["header_index"] = headers ? "1" : "0";
+  stats->gc_tracked = tracked;
+  stats->address_set_entries = w.address_set_size();
+  stats->header_index = headers;
   HeapGraph g;
   if (opt.pin) {
     // The graph is built with the GIL held, so nothing can die before it is pinned.
     pause.restore();
-    g = w.build(std::move(md));
+    g = w.build(std::move(md), stats);
     for (std::uint64_t id : g.ids()) Py_INCREF(reinterpret_cast<PyObject*>(id));
   } else {
     pause.restore();
     NoGil nogil;
-    g = w.build(std::move(md));
+    g = w.build(std::move(md), stats);
   }
-  g.metadata().extra["build_seconds"] = std::to_string(wall_now() - t1);  // wall: two threads
+  stats->build_seconds = wall_now() - t1;
   return g;
 }
 

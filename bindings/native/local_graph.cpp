@@ -68,8 +68,6 @@ constexpr unsigned kOffBits = kRegionShift - 3;
 constexpr unsigned kPageShift = 7;  // of a key's offset bits: records grouped by KiB of referent address
 constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 
-std::string g_last_timing;  // for benchmarks: CPU seconds of the phases of the last call
-
 // Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
 // frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
 struct Seeds {
@@ -115,7 +113,6 @@ class HeapRefs {
 
   // False when the gc lists cannot be read in place or the records do not fit their compact form.
   bool build() {
-    const double t0 = cpu_now();
     objs_.reserve(std::size_t(1) << 20);
     // Each object is scanned as the gc's linked list reaches it, the list followed a few objects ahead of the
     // scan (for_each_in_gc_list): its misses overlap the scan's instead of stalling it.
@@ -135,14 +132,10 @@ class HeapRefs {
     for (PyObject* t : static_types()) one(t);
     const unsigned region_bits = 64 - kOffBits - kLowBits;
     if (objs_.size() >= (std::size_t(1) << kIdxBits) || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
-    const double t1 = cpu_now();
     sort_records();
-    timing = "scan " + std::to_string(t1 - t0) + " regions " +
-             std::to_string(nregions_);
     return true;
   }
 
-  std::string timing;
   std::size_t num_objects() const { return objs_.size(); }
   std::size_t num_records() const { return num_records_; }
 
@@ -675,11 +668,6 @@ struct LocalScan {
     co.only_in_refs = &in_refs;
     return capture_heap(co);
   }
-  // The scan's part of g_last_timing.
-  std::string timing() const {
-    return "gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
-           std::to_string(refs.num_records());
-  }
 };
 
 struct RootTest {
@@ -723,13 +711,11 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
                                               const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty()) return std::nullopt;
-  const double t0 = cpu_now();
   LocalScan scan(skip_files);
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
   const Seeds& seeds = scan.seeds;
-  const double t1 = cpu_now();
 
   PtrIndex ignored(64);
   for (std::uint64_t id : ignore_ids)
@@ -743,7 +729,6 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
   const std::vector<PyObject*> chain =
       search.find(*start_idx, refs.indices_of(ignore_list), 0, &used_deferred);
-  const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
   constexpr std::size_t kMaxNodes = kMaxDrawnObjects;  // NeighbourhoodOptions::max_nodes
@@ -781,9 +766,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
     }
   }
   for (PyObject* o : chain) add_member(o);
-  const double t3 = cpu_now();
   HeapGraph g = scan.capture(members, skip_files, shortnames);
-  const double t4 = cpu_now();
 
   std::vector<NodeIndex> start_nodes, ignore_nodes;
   for (PyObject* s : starts) start_nodes.push_back(g.find(reinterpret_cast<std::uintptr_t>(s)));
@@ -806,10 +789,6 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   for (PyObject* h : chain) extra += slot.find(reinterpret_cast<std::uintptr_t>(h)) == PtrIndex::kAbsent;
   if (s.nodes.size() != shown.size() + extra) return std::nullopt;
   std::string dot = to_dot(g, s);
-  const double t5 = cpu_now();
-  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(t2 - t1) + " pick " +
-                  std::to_string(t3 - t2) + " capture " + std::to_string(t4 - t3) + " draw " +
-                  std::to_string(t5 - t4) + " " + scan.timing() + " nodes " + std::to_string(members.size());
   return dot;
 }
 
@@ -877,12 +856,10 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
                                                               const std::vector<std::string>& skip_files) {
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty() || types.empty()) return std::nullopt;
-  const double t0 = cpu_now();
   LocalScan scan(skip_files);
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
-  const double t1 = cpu_now();
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
   auto is_target = [&](PyObject* o) {
@@ -900,8 +877,6 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
       search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
-  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) + " " +
-                  scan.timing();
   return out;
 }
 
@@ -936,7 +911,6 @@ void register_local(pb::module_& m) {
       "A Graph of only the live gc-tracked objects with these ids (as the whole capture has them, edges between them "
       "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
       "gc-tracked object).");
-  m.def("_local_timing", []() { return capture::g_last_timing; }, "CPU seconds of the last local call's phases.");
 }
 
 }  // namespace refgraph::py
