@@ -64,11 +64,15 @@
 #include <system_error>
 #include <thread>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "../../core/src/huge_pages.hpp"
 #include "capture/address_sort.hpp"
+#include "capture/referents.hpp"
+#include "capture/seeds.hpp"
+#include "capture/type_facts.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "parallel.hpp"
@@ -100,19 +104,11 @@ static_assert(CaptureLimits{}.edges <= 0xFFFFFFFFu && CaptureLimits{}.strings <=
               ", the most one capture can index (" + index + "); nothing was captured");
 }
 
-struct TypeInfo {
+// The capture's facts of a type: its layout, and its name and slot labels in this capture's string table.
+struct TypeInfo : TypeFacts {
   StringId name = kNoString;
-  Layer layer = Layer::None;  // of the nearest base whose tp_traverse is not subtype_traverse
-  traverseproc base_traverse = nullptr;
-  bool gc_type = false;   // PyType_IS_GC
-  bool instance = false;  // tp_traverse is subtype_traverse: walk slots, instance dict and class first
-  bool managed_dict = false;
-  bool visit_dict_ptr = false;
-  bool visit_type = false;
-  std::vector<std::pair<Py_ssize_t, EdgeLabel>> slots;  // __slots__ members, by offset
-  SizeKind size_kind = SizeKind::Basic;
-  Py_ssize_t pre_header = 0;
   LabelKind label_kind = LabelKind::None;
+  std::vector<EdgeLabel> slot_labels;  // of TypeFacts::slots
 };
 
 // PyObject_GC_IsTracked without the call, for an object of a gc type: 3.11's _PyObject_GC_IS_TRACKED (its gc
@@ -140,49 +136,7 @@ std::uint64_t rss_bytes() {
 class Walker {
  public:
   explicit Walker(const CaptureOptions& o) : opt_(o), lim_(g_limits) {
-    L.dict = label("__dict__");
-    L.cls = label("__class__");
-    L.mro = label("__mro__");
-    L.bases = label("__bases__");
-    L.base = label("__base__");
-    L.subclasses = label("__subclasses__");
-    L.name = label("__name__");
-    L.qualname = label("__qualname__");
-    L.slots = label("__slots__");
-    L.module = label("__module__");
-    L.code = label("__code__");
-    L.globals = label("__globals__");
-    L.builtins = label("__builtins__");
-    L.defaults = label("__defaults__");
-    L.kwdefaults = label("__kwdefaults__");
-    L.doc = label("__doc__");
-    L.closure = label("__closure__");
-    L.annotations = label("__annotations__");
-    L.self = label("__self__");
-    L.func = label("__func__");
-    L.cell = label("cell_contents");
-    L.f_back = label("f_back");
-    L.f_code = label("f_code");
-    L.f_func = label("f_func");
-    L.f_locals = label("f_locals");
-    L.f_globals = label("f_globals");
-    L.f_builtins = label("f_builtins");
-    L.f_trace = label("f_trace");
-    L.callback = label("__callback__");
-    L.referent = label("referent");
-    L.co_consts = label("co_consts");
-    L.co_names = label("co_names");
-    L.co_filename = label("co_filename");
-    L.co_name = label("co_name");
-    L.co_qualname = label("co_qualname");
-    L.co_exceptiontable = label("co_exceptiontable");
-    L.co_localsplusnames = label("co_localsplusnames");
-    L.co_localspluskinds = label("co_localspluskinds");
-    L.co_linetable = label("co_linetable");
-    L.start = label("start");
-    L.stop = label("stop");
-    L.step = label("step");
-    L.m_copy = label("m_copy");
+    for (std::size_t f = 0; f < static_cast<std::size_t>(Field::count); ++f) field_labels_[f] = label(kFieldNames[f]);
     int_key_label_ = label("[<int>]");
   }
 
@@ -236,12 +190,7 @@ class Walker {
   std::size_t address_set_size() const { return index_.size(); }
 
  private:
-  struct Labels {
-    EdgeLabel dict, cls, mro, bases, base, subclasses, name, qualname, slots, module, code, globals, builtins,
-        defaults, kwdefaults, doc, closure, annotations, self, func, cell, f_back, f_code, f_func, f_locals,
-        f_globals, f_builtins, f_trace, callback, referent, co_consts, co_names, co_filename, co_name, co_qualname,
-        co_exceptiontable, co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy;
-  } L;
+  EdgeLabel field_labels_[static_cast<std::size_t>(Field::count)] = {};
 
   StringId label(std::string_view s) {
     const StringId id = strings_.intern(s);
@@ -344,14 +293,6 @@ class Walker {
   // such as a frame's f_globals, is drawn but not counted when judging External).
   void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
     if (t == nullptr) return;
-    if (count_only_) {
-      std::uint32_t c = lookup(t);
-      if (c != PtrIndex::kAbsent && c != kSkip) {
-        if (counted) ++balance_[c];
-        skip_refs_.push_back(c);
-      }
-      return;
-    }
     // Resolving an edge takes two dependent reads that would each miss the cache: the target's header (is it a
     // sole leaf?) and, for the others, its slot in the address set. So each edge waits in a ring: the header is
     // prefetched when the edge is emitted, read kMid edges later (then the slot is prefetched), and the edge is
@@ -408,54 +349,47 @@ class Walker {
     while (ring_count_ > 0) resolve_one();
   }
 
-  // Called from a type's tp_traverse, C code that an exception must not unwind through: a failure (a limit,
-  // no memory) stops the traversal and is thrown again once it has returned.
-  static int visit_unlabelled(PyObject* o, void* arg) {
-    auto* w = static_cast<Walker*>(arg);
-    if (o == nullptr) return 0;
-    try {
-      for (int i = 0; i < w->ncand_; ++i) {
-        if (w->cand_[i] == o) {
-          w->cand_[i] = nullptr;  // each labelled slot is used once
-          w->emit(o, w->cand_label_[i]);
-          return 0;
-        }
-      }
-      w->emit(o, kNoEdgeLabel);
-    } catch (...) {
-      w->traverse_error_ = std::current_exception();
-      return 1;
-    }
-    return 0;
-  }
+  // for_each_referent's sink (referents.hpp): each reference of the object being processed, labelled.
+ public:
+  static constexpr bool owned_keys() { return true; }
+  const ThreadSeeds& threads() const { return *threads_; }
+  void ref(PyObject* t, Via via, std::uint8_t flags, bool counted) { emit(t, edge_label(via), flags, counted); }
 
-  void traverse(PyObject* o, traverseproc tp) {
-    if (tp != nullptr) tp(o, &Walker::visit_unlabelled, this);
-    ncand_ = 0;
-    if (traverse_error_) std::rethrow_exception(std::exchange(traverse_error_, nullptr));
-  }
-  void candidate(PyObject* o, EdgeLabel lab) {
-    if (o != nullptr && ncand_ < 4) {
-      cand_[ncand_] = o;
-      cand_label_[ncand_] = lab;
-      ++ncand_;
+ private:
+  EdgeLabel edge_label(Via via) {
+    switch (via.kind) {
+      case Via::None:
+        return kNoEdgeLabel;
+      case Via::Named:
+        return field_labels_[via.n];
+      case Via::Index:
+        return index_label(via.n);
+      case Via::Key:
+        return key_label(via.key);
+      case Via::Attr:
+        return attr_label(via.key);
+      case Via::Slot:
+        return cur_info_->slot_labels[via.n];
+      case Via::Local: {
+        if (via.key != last_code_) {
+          last_code_ = via.key;
+          last_locals_ = &local_labels(reinterpret_cast<PyCodeObject*>(via.key));
+        }
+        return via.n < last_locals_->size() ? (*last_locals_)[via.n] : kNoEdgeLabel;
+      }
     }
+    return kNoEdgeLabel;
   }
+  const TypeInfo* cur_info_ = nullptr;  // of the object being processed
+  PyObject* last_code_ = nullptr;       // local_labels(last_code_) is *last_locals_
+  const std::vector<EdgeLabel>* last_locals_ = nullptr;
 
   const TypeInfo& info(PyTypeObject* t) {
-    const TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
-    return e.type == t ? *e.info : info_slow(t);
+    return types_.get(t, [this](PyTypeObject* type, TypeInfo* ti) { make_info(type, ti); });
   }
-  const TypeInfo& info_slow(PyTypeObject* t);
+  void make_info(PyTypeObject* t, TypeInfo* ti);
   void process(std::uint32_t i);
   void process_leaf(std::uint32_t i);
-  void walk(PyObject* o, const TypeInfo& ti);
-  void walk_instance(PyObject* o, const TypeInfo& ti);
-  void walk_layer(PyObject* o, const TypeInfo& ti);
-  void walk_dict(PyObject* o);
-  void walk_type(PyObject* o);
-  void walk_frame(PyObject* o);
-  std::uint64_t size_of(PyObject* o, const TypeInfo& ti);
   std::uint64_t leaf_size(PyObject* o, const TypeInfo& ti);
   StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
   std::string frame_label(PyObject* frame);
@@ -463,6 +397,20 @@ class Walker {
   EdgeLabel attr_label(PyObject* name);
   const std::vector<EdgeLabel>& local_labels(PyCodeObject* code);
   std::string private_str(PyObject* s, bool quoted);
+
+  // The sink of count_skipped_frames(): the nodes the tool's frames refer to get their counted references, and
+  // marks for drop_tool_objects().
+  struct SkippedFrameRefs {
+    Walker& w;
+    static constexpr bool owned_keys() { return true; }
+    const ThreadSeeds& threads() const { return *w.threads_; }
+    void ref(PyObject* t, Via, std::uint8_t, bool counted) {
+      const std::uint32_t c = w.lookup(t);
+      if (c == PtrIndex::kAbsent || c == kSkip) return;
+      if (counted) ++w.balance_[c];
+      w.skip_refs_.push_back(c);
+    }
+  };
 
   const CaptureOptions& opt_;
   const CaptureLimits lim_;
@@ -490,31 +438,19 @@ class Walker {
   std::uint8_t cur_flags_ = 0;
 
   // Caches, valid for this capture only (nothing is freed while it runs).
-  PtrIndex type_index_{256};
-  std::vector<std::unique_ptr<TypeInfo>> type_infos_;
+  TypeTable<TypeInfo> types_;
   // distinct_names: the type that took each short name first (nullptr once another took it too), and the type
   // names apply_distinct_names() changes (from, to), all at once.
   std::unordered_map<StringId, PyTypeObject*> name_owner_;
   std::vector<std::pair<StringId, StringId>> shared_names_;
-  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
-  struct TypeCacheEntry {
-    PyTypeObject* type = nullptr;
-    const TypeInfo* info = nullptr;
-  };
-  TypeCacheEntry type_cache_[64];
-  static std::size_t type_cache_slot(PyTypeObject* t) {
-    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
-  }
   EdgeLabel int_key_label_ = kNoEdgeLabel;
   PtrIndex key_labels_{1024};
   PtrIndex attr_labels_{1024};
   std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
 
   // Frames.
-  std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
-  PtrIndex current_thread_frames_{64};
+  std::optional<ThreadSeeds> threads_;  // collect_threads()
   std::vector<PyObject*> skipped_frames_;
-  std::vector<ThreadFrame> thread_frames_;  // collect_threads() -> seed_threads()
   PyObject* modules_dict_ = nullptr;
 
   bool headers_ = false;
@@ -525,7 +461,6 @@ class Walker {
   std::vector<Pending> late_;  // uncounted edges to sole leaves
   unsigned ring_head_ = 0, ring_count_ = 0;
 
-  bool count_only_ = false;
   bool closed_ = false;
   std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
   std::vector<std::uint32_t> asked_;      // nodes of CaptureOptions::keep: never the tool's own
@@ -555,34 +490,20 @@ class Walker {
     chase_at_ = g;
   }
 
-  PyObject* cand_[4] = {};
-  EdgeLabel cand_label_[4] = {};
-  int ncand_ = 0;
-  std::exception_ptr traverse_error_;
 };
 
 // ---- seeds ----
 
 void Walker::seed_modules() {
-  modules_dict_ = PyImport_GetModuleDict();  // borrowed
-  if (modules_dict_ == nullptr || !PyDict_Check(modules_dict_)) return;
-  Py_ssize_t pos = 0;
-  PyObject *k, *v;
-  while (PyDict_Next(modules_dict_, &pos, &k, &v)) set_root(v, RootKind::Module);
+  modules_dict_ = for_each_module([this](PyObject* m) { set_root(m, RootKind::Module); });
 }
 
 // The threads' frames, gathered before anything is discovered: gathering them makes frame objects and frees a
 // dict, which relinks the gc's lists (so no prev link may be ours yet, use_headers()).
-void Walker::collect_threads() {
-  for_each_thread_frame(opt_.skip_files, [this](const ThreadFrame& t) {
-    if (t.mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(t.frame), 1);
-    frame_back_[t.frame] = t.back;
-    thread_frames_.push_back(t);
-  });
-}
+void Walker::collect_threads() { threads_.emplace(opt_.skip_files); }
 
 void Walker::seed_threads() {
-  for (const ThreadFrame& t : thread_frames_) {
+  for (const ThreadFrame& t : threads_->frames) {
     if (t.tool) {
       skip(t.frame);
       skipped_frames_.push_back(t.frame);
@@ -590,7 +511,6 @@ void Walker::seed_threads() {
       set_root(t.frame, RootKind::ThreadFrame);
     }
   }
-  thread_frames_.clear();
 }
 
 // Header mode needs the gc's lists at rest (no collection under way) and nothing frozen: gc.freeze() keeps the
@@ -757,84 +677,55 @@ void Walker::run() {
   } while (processed_ < objs_.size());
 }
 
-const TypeInfo& Walker::info_slow(PyTypeObject* t) {
-  std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
-  if (k == PtrIndex::kAbsent) {
-    auto ti = std::make_unique<TypeInfo>();
-    ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
-    if (opt_.shortnames && opt_.distinct_names) {
-      auto [owner, first] = name_owner_.try_emplace(ti->name, t);
-      if (!first) {
-        // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
-        if (owner->second != nullptr && !type_is_builtin(owner->second))
-          shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
-        owner->second = nullptr;
-        const StringId plain = ti->name;
-        ti->name = label(type_distinct_name(t));
-        if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
-      }
+void Walker::make_info(PyTypeObject* t, TypeInfo* ti) {
+  static_cast<TypeFacts&>(*ti) = type_facts(t);
+  for (const auto& slot : ti->slots) ti->slot_labels.push_back(label(slot.second));
+  ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
+  if (opt_.shortnames && opt_.distinct_names) {
+    auto [owner, first] = name_owner_.try_emplace(ti->name, t);
+    if (!first) {
+      // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
+      if (owner->second != nullptr && !type_is_builtin(owner->second))
+        shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
+      owner->second = nullptr;
+      const StringId plain = ti->name;
+      ti->name = label(type_distinct_name(t));
+      if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
     }
-    ti->gc_type = PyType_IS_GC(t);
-    ti->pre_header = pre_header_size(t);
-    bool exact = false;
-    ti->size_kind = size_kind_of(t, &exact);
-    if (!have_internals() && (ti->size_kind == SizeKind::Str || ti->size_kind == SizeKind::Type ||
-                              ti->size_kind == SizeKind::Frame || ti->size_kind == SizeKind::Code ||
-                              ti->size_kind == SizeKind::Gen))
-      ti->size_kind = SizeKind::Basic;
-
-    // Layers: a class statement's type walks its instance layer (subtype_traverse in C), then the layer of the
-    // nearest base with another tp_traverse, exactly as subtype_traverse does.
-    const InstanceLayout layout = instance_layout(t);
-    PyTypeObject* base = layout.base;
-    ti->instance = layout.instance;
-    ti->managed_dict = layout.managed_dict;
-    ti->visit_dict_ptr = layout.visit_dict_ptr;
-    ti->visit_type = layout.visit_type;
-    for (const auto& [offset, name] : layout.slots) ti->slots.emplace_back(offset, label(name));
-    ti->layer = layer_of(base);
-    if (!ti->gc_type && !walks_without_gc(ti->layer)) ti->layer = Layer::None;
-    ti->base_traverse = base->tp_traverse;
-
-    if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
-      ti->label_kind = LabelKind::Type;
-    else if (t == &PyModule_Type || PyType_IsSubtype(t, &PyModule_Type))
-      ti->label_kind = LabelKind::Module;
-    else if (t == &PyFunction_Type)
-      ti->label_kind = LabelKind::Function;
-    else if (t == &PyCode_Type)
-      ti->label_kind = LabelKind::Code;
-    else if (t == &PyFrame_Type)
-      ti->label_kind = LabelKind::Frame;
-    else if (t == &PyCFunction_Type || t == &PyCMethod_Type)
-      ti->label_kind = LabelKind::CFunction;
-    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_UNICODE_SUBCLASS))
-      ti->label_kind = LabelKind::Str;
-    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_BYTES_SUBCLASS))
-      ti->label_kind = LabelKind::Bytes;
-
-    k = static_cast<std::uint32_t>(type_infos_.size());
-    type_infos_.push_back(std::move(ti));
-    type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
   }
-  TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
-  e.type = t;
-  e.info = type_infos_[k].get();
-  return *e.info;
+  if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
+    ti->label_kind = LabelKind::Type;
+  else if (t == &PyModule_Type || PyType_IsSubtype(t, &PyModule_Type))
+    ti->label_kind = LabelKind::Module;
+  else if (t == &PyFunction_Type)
+    ti->label_kind = LabelKind::Function;
+  else if (t == &PyCode_Type)
+    ti->label_kind = LabelKind::Code;
+  else if (t == &PyFrame_Type)
+    ti->label_kind = LabelKind::Frame;
+  else if (t == &PyCFunction_Type || t == &PyCMethod_Type)
+    ti->label_kind = LabelKind::CFunction;
+  else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_UNICODE_SUBCLASS))
+    ti->label_kind = LabelKind::Str;
+  else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_BYTES_SUBCLASS))
+    ti->label_kind = LabelKind::Bytes;
 }
 
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  const std::uint64_t size = size_of(o, ti);
-  const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
-  if (is_gc && gc_tracked(o)) flags_[i] |= kGcTracked;
+  const std::uint64_t size = size_of(o, static_cast<const TypeFacts&>(ti));
+  const bool gc = is_gc(o, ti);
+  if (gc && gc_tracked(o)) flags_[i] |= kGcTracked;
   described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
   edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());
   cur_flags_ = o == modules_dict_ ? kEdgeDeferred : 0;  // sys.modules entries rarely explain a leak
-  if (is_gc || walks_without_gc(ti.layer)) walk(o, ti);
+  if (gc || walks_without_gc(ti.layer)) {
+    cur_info_ = &ti;
+    for_each_referent(o, ti, *this);
+  }
   cur_flags_ = 0;
 }
 
@@ -860,228 +751,10 @@ std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
     _Py_COMP_DIAG_POP
   }
 #endif
-  return size_of(o, ti);
-}
-
-void Walker::walk(PyObject* o, const TypeInfo& ti) {
-  if (ti.instance) walk_instance(o, ti);
-  walk_layer(o, ti);
-}
-
-void Walker::walk_instance(PyObject* o, const TypeInfo& ti) {
-  for (auto [offset, lab] : ti.slots) emit(*reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset), lab);
-  PyObject* dict = nullptr;
-  if (ti.managed_dict) {
-    ManagedAttrs a;
-    if (managed_attrs(o, &a)) {
-      for (Py_ssize_t k = 0; k < a.count; ++k)
-        if (PyObject* v = a.values[k]) emit(v, attr_label(managed_key(a, k)));
-      dict = a.dict;
-    }
-  } else if (ti.visit_dict_ptr) {
-    if (PyObject** slot = dict_slot(o)) dict = *slot;
-  }
-  if (ti.visit_dict_ptr) emit(dict, L.dict);
-  // Deferred: that instances refer to their class rarely explains why something hanging off the class is alive,
-  // and a chain search would otherwise expand every instance of a class before the module that holds it.
-  if (ti.visit_type) emit(reinterpret_cast<PyObject*>(Py_TYPE(o)), L.cls, kEdgeDeferred);
-}
-
-void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {
-  switch (ti.layer) {
-    case Layer::None:
-      return;
-    case Layer::Generic:
-      traverse(o, ti.base_traverse);
-      return;
-    case Layer::List: {
-      auto* l = reinterpret_cast<PyListObject*>(o);
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) {
-        if (k + 8 < n && l->ob_item[k + 8]) __builtin_prefetch(l->ob_item[k + 8]);
-        emit(l->ob_item[k], index_label(static_cast<std::uint32_t>(k)));
-      }
-      return;
-    }
-    case Layer::Tuple: {
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) emit(PyTuple_GET_ITEM(o, k), index_label(static_cast<std::uint32_t>(k)));
-      return;
-    }
-    case Layer::Dict:
-      walk_dict(o);
-      return;
-    case Layer::Set: {
-      Py_ssize_t pos = 0;
-      PyObject* key;
-      Py_hash_t hash;
-      while (_PySet_NextEntry(o, &pos, &key, &hash)) emit(key, kNoEdgeLabel);
-      return;
-    }
-    case Layer::Cell:
-      emit(PyCell_GET(o), L.cell);
-      return;
-    case Layer::Function: {
-      auto* f = reinterpret_cast<PyFunctionObject*>(o);
-      emit(f->func_code, L.code);
-      emit(f->func_globals, L.globals, kEdgeDeferred);
-      emit(f->func_builtins, L.builtins, kEdgeDeferred);
-      emit(f->func_module, L.module);
-      emit(f->func_defaults, L.defaults);
-      emit(f->func_kwdefaults, L.kwdefaults);
-      emit(f->func_doc, L.doc);
-      emit(f->func_name, L.name);
-      emit(f->func_dict, L.dict);
-      emit(f->func_closure, L.closure);
-      emit(f->func_annotations, L.annotations);
-      emit(f->func_qualname, L.qualname);
-      return;
-    }
-    case Layer::Method: {
-      auto* m = reinterpret_cast<PyMethodObject*>(o);
-      emit(m->im_func, L.func);
-      emit(m->im_self, L.self);
-      return;
-    }
-    case Layer::Module:
-      candidate(PyModule_GetDict(o), L.dict);
-      traverse(o, ti.base_traverse);
-      return;
-    case Layer::CFunction: {
-      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
-      candidate(f->m_self, L.self);
-      candidate(f->m_module, L.module);
-      traverse(o, ti.base_traverse);
-      return;
-    }
-    case Layer::Type:
-      walk_type(o);
-      return;
-    case Layer::Frame:
-      walk_frame(o);
-      return;
-    case Layer::Code: {
-      auto* co = reinterpret_cast<PyCodeObject*>(o);
-      emit(co->co_consts, L.co_consts);
-      emit(co->co_names, L.co_names);
-      emit(co->co_filename, L.co_filename);
-      emit(co->co_name, L.co_name);
-#if PY_VERSION_HEX >= 0x030B0000
-      emit(co->co_exceptiontable, L.co_exceptiontable);
-      emit(co->co_localsplusnames, L.co_localsplusnames);
-      emit(co->co_localspluskinds, L.co_localspluskinds);
-      emit(co->co_qualname, L.co_qualname);
-      emit(co->co_linetable, L.co_linetable);
-      emit(co->_co_code, kNoEdgeLabel);
-#endif
-      return;
-    }
-    case Layer::Range: {
-      auto* r = reinterpret_cast<RangeObject*>(o);
-      emit(r->start, L.start);
-      emit(r->stop, L.stop);
-      emit(r->step, L.step);
-      emit(r->length, kNoEdgeLabel);
-      return;
-    }
-    case Layer::ModuleDef:
-      emit(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, L.m_copy);
-      return;
-    case Layer::Weakref: {
-      auto* r = reinterpret_cast<PyWeakReference*>(o);
-      emit(r->wr_callback, L.callback);
-      if (r->wr_object != nullptr && r->wr_object != Py_None) emit(r->wr_object, L.referent, kEdgeWeak, false);
-      return;
-    }
-  }
-}
-
-void Walker::walk_dict(PyObject* o) {
-  // tp_traverse reports the keys of a dict only when some key is not a str; a combined table owns its keys
-  // either way, so they are edges (unlabelled); a split table's keys belong to the class's shared keys.
-  const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
-  const bool with_keys = !split || !dict_keys_are_str(o);
-  for_each_dict_item(o, [&](PyObject* k, PyObject* v) {
-    emit(v, key_label(k));
-    if (with_keys) emit(k, kNoEdgeLabel);
-  });
-}
-
-void Walker::walk_type(PyObject* o) {
-  auto* t = reinterpret_cast<PyTypeObject*>(o);
-  const bool heap = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) != 0;
-  if (heap) {  // type_traverse
-    emit(t->tp_dict, L.dict);
-    emit(t->tp_cache, kNoEdgeLabel);
-    emit(t->tp_mro, L.mro, kEdgeDeferred);
-    emit(t->tp_bases, L.bases, kEdgeDeferred);
-    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred);
-    auto* ht = reinterpret_cast<PyHeapTypeObject*>(t);
-    emit(ht->ht_module, kNoEdgeLabel);
-    // Owned, but left out of type_traverse because they cannot form cycles.
-    emit(ht->ht_name, L.name);
-    emit(ht->ht_qualname, L.qualname);
-    emit(ht->ht_slots, L.slots);
-    for_each_cached_key(t, [&](PyObject* key) { emit(key, kNoEdgeLabel); });
-  } else {  // a static type is not GC-tracked and has no traverse, but it owns these
-    emit(t->tp_dict, L.dict);
-    emit(t->tp_mro, L.mro, kEdgeDeferred);
-    emit(t->tp_bases, L.bases, kEdgeDeferred);
-    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred, false);
-  }
-#if PY_VERSION_HEX < 0x030C0000
-  emit(t->tp_subclasses, L.subclasses, kEdgeDeferred);
-#endif
-}
-
-void Walker::walk_frame(PyObject* o) {
-  FrameView fv;
-  if (!frame_view(o, &fv)) {
-    traverse(o, Py_TYPE(o)->tp_traverse);
-    return;
-  }
-  const std::uint8_t saved = cur_flags_;
-  if (current_thread_frames_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent)
-    cur_flags_ = kEdgeDeferred;  // the caller's own frames: what it is asking about, rarely why
-  auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
-  const auto& names = local_labels(code);
-  auto local = [&](int k) { return k < static_cast<int>(names.size()) ? names[k] : kNoEdgeLabel; };
-
-  emit(fv.back, L.f_back);  // frame_traverse: f_back, f_trace, then the frame data if the frame object owns it
-  emit(fv.trace, L.f_trace);
-  if (fv.owner == FrameView::FrameObject) {
-    emit(fv.locals, L.f_locals);
-    emit(fv.func, L.f_func);
-    emit(fv.code, L.f_code);
-    for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k], local(k));
-  } else {
-    // Executing (or a generator's): the gc does not see the frame's data; the interpreter frame owns it.
-    const bool executing_generator = fv.owner == FrameView::Generator;
-    if (!executing_generator) {  // a generator's frame data is the generator's to traverse
-      emit(fv.locals, L.f_locals);
-      emit(fv.func, L.f_func);
-      emit(fv.code, L.f_code);
-    }
-    if (!executing_generator || fv.stacktop < 0) {
-      for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k], local(k));
-      if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
-          fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
-        for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k], kNoEdgeLabel);
-      }
-    }
-    if (fv.back == nullptr) {  // a running frame's f_back is computed, not stored: drawn, not counted
-      auto it = frame_back_.find(o);
-      if (it != frame_back_.end()) emit(it->second, L.f_back, 0, false);
-    }
-  }
-  emit(fv.globals, L.f_globals, kEdgeDeferred, false);
-  emit(fv.builtins, L.f_builtins, kEdgeDeferred, false);
-  cur_flags_ = saved;
+  return size_of(o, static_cast<const TypeFacts&>(ti));
 }
 
 // ---- sizes and labels ----
-
-std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) { return object_size(o, ti.size_kind, ti.pre_header); }
 
 std::string Walker::frame_label(PyObject* frame) {
   auto* f = reinterpret_cast<PyFrameObject*>(frame);
@@ -1247,15 +920,13 @@ void Walker::resolve_late() {
 
 void Walker::count_skipped_frames() {
   // The tool's frames are not nodes, but what they hold is not held from C either.
-  count_only_ = true;
+  SkippedFrameRefs sink{*this};
   for (PyObject* f : skipped_frames_) {
-    if (Py_TYPE(f) == &PyFrame_Type && have_internals()) {
-      walk_frame(f);
-    } else if (PyObject_IS_GC(f)) {
-      traverse(f, Py_TYPE(f)->tp_traverse);
-    }
+    if (Py_TYPE(f) == &PyFrame_Type && have_internals())
+      frame_referents(f, sink);
+    else if (PyObject_IS_GC(f))
+      detail::traverse(f, Py_TYPE(f)->tp_traverse, sink, 0);
   }
-  count_only_ = false;
 }
 
 void Walker::mark_external() {

@@ -25,6 +25,7 @@
 #include <array>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -33,6 +34,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "capture/referents.hpp"
+#include "capture/seeds.hpp"
+#include "capture/type_facts.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "parallel.hpp"
@@ -72,20 +76,9 @@ using BigVector = std::vector<T, BigAlloc<T>>;
 // _PyObject_GC_IS_TRACKED without the call: the gc header's next link is set while the gc tracks the object.
 inline bool header_tracked(PyObject* o) { return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0; }
 
-struct TypeRecord {
-  PyTypeObject* type = nullptr;
-  Layer layer = Layer::None;
-  traverseproc base_traverse = nullptr;
-  bool gc_type = false;
-  bool has_is_gc = false;  // tp_is_gc decides per object (types: heap or static)
+// A type's facts and its counts.
+struct TypeRecord : TypeFacts {
   bool is_frame = false;
-  bool instance = false;
-  bool managed_dict = false;
-  bool visit_dict_ptr = false;
-  bool visit_type = false;
-  std::vector<Py_ssize_t> slots;  // __slots__ members, by offset
-  SizeKind size_kind = SizeKind::Basic;
-  Py_ssize_t pre_header = 0;
   std::uint64_t tracked = 0, untracked = 0, bytes = 0;
 };
 
@@ -97,26 +90,22 @@ class Counter {
 
   // False when this build cannot read the gc's lists.
   bool run();
-  const std::vector<std::unique_ptr<TypeRecord>>& records() const { return records_; }
+  const std::vector<std::unique_ptr<TypeRecord>>& records() const { return types_.all(); }
+
+  // for_each_referent's sink (referents.hpp): labels and flags do not matter here.
+  static constexpr bool owned_keys() { return true; }
+  const ThreadSeeds& threads() const { return *threads_; }
+  void ref(PyObject* o, Via, std::uint8_t, bool counted) { reach(o, counted); }
   // With find_garbage: how many gc-tracked objects are cyclic garbage (else -1).
   long long garbage() const { return garbage_; }
 
  private:
   TypeRecord& record(PyTypeObject* t) {
-    TypeCacheEntry& e = type_cache_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & (kTypeCache - 1)];
-    if (e.type == t) return *e.record;
-    std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
-    if (k == PtrIndex::kAbsent) k = add_record(t);
-    e.type = t;
-    e.record = records_[k].get();
-    return *e.record;
+    return types_.get(t, [](PyTypeObject* type, TypeRecord* r) {
+      static_cast<TypeFacts&>(*r) = type_facts(type);
+      r->is_frame = type == &PyFrame_Type;
+    });
   }
-  std::uint32_t add_record(PyTypeObject* t);
-
-  bool is_gc(PyObject* o, const TypeRecord& r) const {
-    return r.gc_type && (!r.has_is_gc || Py_TYPE(o)->tp_is_gc(o));
-  }
-  bool walks(PyObject* o, const TypeRecord& r) const { return is_gc(o, r) || walks_without_gc(r.layer); }
 
   void count(PyObject* o, TypeRecord& r, bool tracked) {
     ++(tracked ? r.tracked : r.untracked);
@@ -230,25 +219,8 @@ class Counter {
     }
   }
 
-  // The capture's edges of `o` (capture_walk.cpp's Walker::walk), as reach(target, owned) calls.
-  void walk(PyObject* o, const TypeRecord& r);
-  void walk_layer(PyObject* o, const TypeRecord& r);
-  void walk_frame(PyObject* o);
-  void traverse(PyObject* o, traverseproc tp) {
-    if (tp != nullptr) tp(o, &Counter::visit, this);
-    if (traverse_error_) std::rethrow_exception(std::exchange(traverse_error_, nullptr));
-  }
-  // Called from a type's tp_traverse, C code that an exception must not unwind through (see traverse()).
-  static int visit(PyObject* o, void* arg) {
-    auto* c = static_cast<Counter*>(arg);
-    try {
-      c->reach(o, true);
-    } catch (...) {
-      c->traverse_error_ = std::current_exception();
-      return 1;
-    }
-    return 0;
-  }
+  // The capture's edges of `o`, as reach(target, owned) calls.
+  void walk(PyObject* o, const TypeRecord& r) { for_each_referent(o, r, *this); }
 
   void seed_threads();
   void exclude_tool_objects();
@@ -283,7 +255,6 @@ class Counter {
                 ", the most it can index (32-bit indices)");
   }
   const CaptureLimits lim_ = capture_limits();
-  std::exception_ptr traverse_error_;
   const bool sizes_;
   const bool find_garbage_;
   const bool skip_garbage_;
@@ -299,15 +270,7 @@ class Counter {
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
   std::vector<std::size_t> list_starts_;   // where each list begins in order_
   const std::vector<std::string>& skip_files_;
-  PtrIndex type_index_{256};
-  std::vector<std::unique_ptr<TypeRecord>> records_;
-  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
-  static constexpr std::size_t kTypeCache = 64;
-  struct TypeCacheEntry {
-    PyTypeObject* type = nullptr;
-    TypeRecord* record = nullptr;
-  };
-  TypeCacheEntry type_cache_[kTypeCache];
+  TypeTable<TypeRecord> types_;
 
   struct Pending {
     PyObject* target;
@@ -326,209 +289,16 @@ class Counter {
   PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
   std::vector<PyObject*> pending_;  // untracked objects counted, still to walk (from pending_head_ on)
   std::size_t pending_head_ = 0;
+  std::optional<ThreadSeeds> threads_;
   std::vector<PyObject*> root_frames_, tool_frames_;
   std::vector<PyObject*> not_counted_;  // the tool's frames and objects: marked seen before each count
-  std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
 
   std::unordered_map<PyObject*, Py_ssize_t> tool_refs_;  // what the tool's frames refer to, and how often
 };
 
-std::uint32_t Counter::add_record(PyTypeObject* t) {
-  auto r = std::make_unique<TypeRecord>();
-  r->type = t;
-  r->gc_type = PyType_IS_GC(t);
-  r->has_is_gc = t->tp_is_gc != nullptr;
-  r->is_frame = t == &PyFrame_Type;
-  r->pre_header = pre_header_size(t);
-  bool exact = false;
-  r->size_kind = size_kind_of(t, &exact);
-  // As Walker::info: a class statement's type walks its instance layer, then its nearest other base's.
-  const InstanceLayout layout = instance_layout(t);
-  PyTypeObject* base = layout.base;
-  r->instance = layout.instance;
-  r->managed_dict = layout.managed_dict;
-  r->visit_dict_ptr = layout.visit_dict_ptr;
-  r->visit_type = layout.visit_type;
-  for (const auto& slot : layout.slots) r->slots.push_back(slot.first);
-  r->layer = layer_of(base);
-  if (!r->gc_type && !walks_without_gc(r->layer)) r->layer = Layer::None;
-  r->base_traverse = base->tp_traverse;
-  const auto k = static_cast<std::uint32_t>(records_.size());
-  records_.push_back(std::move(r));
-  type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
-  return k;
-}
-
-void Counter::walk(PyObject* o, const TypeRecord& r) {
-  if (r.instance) {
-    for (Py_ssize_t offset : r.slots) reach(*reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset), true);
-    PyObject* dict = nullptr;
-    if (r.managed_dict) {
-      ManagedAttrs a;
-      if (managed_attrs(o, &a)) {
-        for (Py_ssize_t k = 0; k < a.count; ++k) reach(a.values[k], true);
-        dict = a.dict;
-      }
-    } else if (r.visit_dict_ptr) {
-      if (PyObject** slot = dict_slot(o)) dict = *slot;
-    }
-    if (r.visit_dict_ptr) reach(dict, true);
-    if (r.visit_type) reach(reinterpret_cast<PyObject*>(Py_TYPE(o)), true);
-  }
-  walk_layer(o, r);
-}
-
-void Counter::walk_layer(PyObject* o, const TypeRecord& r) {
-  switch (r.layer) {
-    case Layer::None:
-      return;
-    case Layer::Generic:
-    case Layer::Module:
-    case Layer::CFunction:
-      traverse(o, r.base_traverse);
-      return;
-    case Layer::List: {
-      auto* l = reinterpret_cast<PyListObject*>(o);
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) {
-        if (k + 8 < n) __builtin_prefetch(l->ob_item[k + 8]);
-        reach(l->ob_item[k], true);
-      }
-      return;
-    }
-    case Layer::Tuple: {
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) reach(PyTuple_GET_ITEM(o, k), true);
-      return;
-    }
-    case Layer::Dict: {
-      // As the capture: a combined table owns its keys (tp_traverse leaves str keys out); a split table's keys
-      // are the class's shared keys, reached from the class.
-      const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
-      const bool with_keys = !split || !dict_keys_are_str(o);
-      for_each_dict_item(o, [&](PyObject* k, PyObject* v) {
-        reach(v, true);
-        if (with_keys) reach(k, true);
-      });
-      return;
-    }
-    case Layer::Set: {
-      Py_ssize_t pos = 0;
-      PyObject* key;
-      Py_hash_t hash;
-      while (_PySet_NextEntry(o, &pos, &key, &hash)) reach(key, true);
-      return;
-    }
-    case Layer::Cell:
-      reach(PyCell_GET(o), true);
-      return;
-    case Layer::Function: {
-      auto* f = reinterpret_cast<PyFunctionObject*>(o);
-      for (PyObject* x : {f->func_code, f->func_globals, f->func_builtins, f->func_module, f->func_defaults,
-                          f->func_kwdefaults, f->func_doc, f->func_name, f->func_dict, f->func_closure,
-                          f->func_annotations, f->func_qualname})
-        reach(x, true);
-      return;
-    }
-    case Layer::Method: {
-      auto* m = reinterpret_cast<PyMethodObject*>(o);
-      reach(m->im_func, true);
-      reach(m->im_self, true);
-      return;
-    }
-    case Layer::Type: {
-      auto* t = reinterpret_cast<PyTypeObject*>(o);
-      if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-        auto* ht = reinterpret_cast<PyHeapTypeObject*>(t);
-        for (PyObject* x : {t->tp_dict, t->tp_cache, t->tp_mro, t->tp_bases, reinterpret_cast<PyObject*>(t->tp_base),
-                            ht->ht_module, ht->ht_name, ht->ht_qualname, ht->ht_slots})
-          reach(x, true);
-        for_each_cached_key(t, [&](PyObject* key) { reach(key, true); });
-      } else {
-        reach(t->tp_dict, true);
-        reach(t->tp_mro, true);
-        reach(t->tp_bases, true);
-        reach(reinterpret_cast<PyObject*>(t->tp_base), false);
-      }
-#if PY_VERSION_HEX < 0x030C0000
-      reach(t->tp_subclasses, true);
-#endif
-      return;
-    }
-    case Layer::Frame:
-      walk_frame(o);
-      return;
-    case Layer::Code: {
-      auto* co = reinterpret_cast<PyCodeObject*>(o);
-      reach(co->co_consts, true);
-      reach(co->co_names, true);
-      reach(co->co_filename, true);
-      reach(co->co_name, true);
-#if PY_VERSION_HEX >= 0x030B0000
-      for (PyObject* x : {co->co_exceptiontable, co->co_localsplusnames, co->co_localspluskinds, co->co_qualname,
-                          co->co_linetable, co->_co_code})
-        reach(x, true);
-#endif
-      return;
-    }
-    case Layer::Range: {
-      auto* rg = reinterpret_cast<RangeObject*>(o);
-      for (PyObject* x : {rg->start, rg->stop, rg->step, rg->length}) reach(x, true);
-      return;
-    }
-    case Layer::ModuleDef:
-      reach(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, true);
-      return;
-    case Layer::Weakref: {
-      auto* w = reinterpret_cast<PyWeakReference*>(o);
-      reach(w->wr_callback, true);
-      if (w->wr_object != nullptr && w->wr_object != Py_None) reach(w->wr_object, false);
-      return;
-    }
-  }
-}
-
-void Counter::walk_frame(PyObject* o) {
-  FrameView fv;
-  if (!frame_view(o, &fv)) {
-    traverse(o, Py_TYPE(o)->tp_traverse);
-    return;
-  }
-  reach(fv.back, true);
-  reach(fv.trace, true);
-  if (fv.owner == FrameView::FrameObject) {
-    reach(fv.locals, true);
-    reach(fv.func, true);
-    reach(fv.code, true);
-    for (int k = 0; k < fv.stacktop; ++k) reach(fv.localsplus[k], true);
-  } else {
-    const bool generator = fv.owner == FrameView::Generator;  // its frame data is the generator's to traverse
-    if (!generator) {
-      reach(fv.locals, true);
-      reach(fv.func, true);
-      reach(fv.code, true);
-    }
-    if (!generator || fv.stacktop < 0) {
-      for (int k = 0; k < fv.nlocalsplus; ++k) reach(fv.localsplus[k], true);
-      auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
-      if (!generator && fv.stacktop > fv.nlocalsplus && fv.stacktop <= fv.nlocalsplus + code->co_stacksize)
-        for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) reach(fv.localsplus[k], true);
-    }
-    if (fv.back == nullptr) {  // a running frame's f_back is computed, not stored
-      auto it = frame_back_.find(o);
-      if (it != frame_back_.end()) reach(it->second, false);
-    }
-  }
-  reach(fv.globals, false);
-  reach(fv.builtins, false);
-}
-
-// As Walker::seed_threads: every thread's frames and their callers, made frame objects where needed.
 void Counter::seed_threads() {
-  for_each_thread_frame(skip_files_, [this](const ThreadFrame& t) {
-    frame_back_[t.frame] = t.back;
-    (t.tool ? tool_frames_ : root_frames_).push_back(t.frame);
-  });
+  threads_.emplace(skip_files_);
+  for (const ThreadFrame& t : threads_->frames) (t.tool ? tool_frames_ : root_frames_).push_back(t.frame);
 }
 
 // The tool's frames are never counted, nor what only they hold: an object whose every reference comes from
@@ -537,22 +307,18 @@ void Counter::seed_threads() {
 void Counter::exclude_tool_objects() {
   for (PyObject* f : tool_frames_) not_counted_.push_back(f);
   if (tool_frames_.empty()) return;
-  // What the tool's frames refer to (as the capture's walk_frame sees them), and how often.
+  // What the tool's frames refer to (their counted references, as the capture sees them), and how often.
+  struct ToolRefs {
+    Counter& c;
+    static constexpr bool owned_keys() { return true; }
+    const ThreadSeeds& threads() const { return *c.threads_; }
+    void ref(PyObject* x, Via, std::uint8_t, bool counted) {
+      if (counted) ++c.tool_refs_[x];
+    }
+  } sink{*this};
   for (PyObject* f : tool_frames_) {
     FrameView fv;
-    if (!frame_view(f, &fv)) continue;
-    auto add = [&](PyObject* x) {
-      if (x != nullptr) ++tool_refs_[x];
-    };
-    add(fv.back);
-    add(fv.trace);
-    if (fv.owner != FrameView::Generator) {
-      add(fv.locals);
-      add(fv.func);
-      add(fv.code);
-    }
-    const int n = fv.owner == FrameView::FrameObject ? fv.stacktop : fv.nlocalsplus;
-    for (int k = 0; k < n; ++k) add(fv.localsplus[k]);
+    if (frame_view(f, &fv)) frame_referents(f, sink);
   }
   std::vector<PyObject*> stack;
   for (auto [o, refs] : tool_refs_)
