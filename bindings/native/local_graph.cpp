@@ -35,6 +35,9 @@
 
 #include <pybind11/stl.h>
 
+#include "capture/referents.hpp"
+#include "capture/seeds.hpp"
+#include "capture/type_facts.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "capture_internals.hpp"
@@ -60,6 +63,7 @@ namespace {
 constexpr std::uint8_t kRecWeak = 1;
 constexpr std::uint8_t kRecDeferred = 2;
 constexpr std::uint8_t kRecUncounted = 4;
+static_assert(kRecWeak == kEdgeWeak && kRecDeferred == kEdgeDeferred);
 constexpr unsigned kFlagBits = 3;
 constexpr unsigned kIdxBits = 26;  // up to 64 million gc-tracked objects
 constexpr unsigned kLowBits = kIdxBits + kFlagBits;  // a record: (referent key << kLowBits) | (source << 3) | flags
@@ -71,29 +75,21 @@ constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 // Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
 // frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
 struct Seeds {
+  ThreadSeeds threads;          // first: gathering the frames allocates
   PyObject* modules_dict = nullptr;
   PtrIndex modules{256};         // values of sys.modules
   PtrIndex thread_frames{64};    // frames of every thread, not the tool's
-  PtrIndex current_frames{64};   // frames of this thread (their references are deferred edges)
   PtrIndex skipped{64};          // the tool's frames: never nodes, their references counted
-  std::unordered_map<PyObject*, PyObject*> frame_back;  // frame -> its caller's frame object
 
-  explicit Seeds(const std::vector<std::string>& skip_files) {
-    modules_dict = PyImport_GetModuleDict();
-    if (modules_dict != nullptr && PyDict_Check(modules_dict)) {
-      Py_ssize_t pos = 0;
-      PyObject *k, *v;
-      while (PyDict_Next(modules_dict, &pos, &k, &v)) modules.insert(reinterpret_cast<std::uintptr_t>(v), 1);
-    }
-    for_each_thread_frame(skip_files, [this](const ThreadFrame& t) {
+  explicit Seeds(const std::vector<std::string>& skip_files) : threads(skip_files) {
+    modules_dict = for_each_module([this](PyObject* m) { modules.insert(reinterpret_cast<std::uintptr_t>(m), 1); });
+    for (const ThreadFrame& t : threads.frames) {
       const auto a = reinterpret_cast<std::uintptr_t>(t.frame);
-      if (t.mine) current_frames.insert(a, 1);
-      frame_back[t.frame] = t.back;
       if (t.tool)
         skipped.insert(a, 1);
       else if (modules.find(a) == PtrIndex::kAbsent)
         thread_frames.insert(a, 1);
-    });
+    }
   }
 
   static bool has(const PtrIndex& s, PyObject* o) {
@@ -127,8 +123,8 @@ class HeapRefs {
     for (int h = 0; h < nheads; ++h) for_each_in_gc_list(heads[h], one, [](PyObject* a) { prefetch_body(a); });
     // A frame object made for a running frame is not tracked until the frame finishes, and its locals are the
     // references that matter most.
-    for (const auto& [frame, back] : seeds_.frame_back)
-      if (!PyObject_GC_IsTracked(frame)) one(frame);
+    for (const ThreadFrame& t : seeds_.threads.frames)
+      if (!PyObject_GC_IsTracked(t.frame)) one(t.frame);
     for (PyObject* t : static_types()) one(t);
     const unsigned region_bits = 64 - kOffBits - kLowBits;
     if (objs_.size() >= (std::size_t(1) << kIdxBits) || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
@@ -213,20 +209,6 @@ class HeapRefs {
     *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_);
   }
 
-  static int visit(PyObject* t, void* arg) {
-    auto* self = static_cast<HeapRefs*>(arg);
-    if (t == self->class_ref_ && t != nullptr) {  // capture_walk.cpp defers an instance's __class__ edge
-      self->class_ref_ = nullptr;
-      self->emit(t, kRecDeferred);
-    } else {
-      self->emit(t);
-    }
-    return 0;
-  }
-  void traverse(PyObject* o) {
-    if (traverseproc tp = Py_TYPE(o)->tp_traverse) tp(o, &HeapRefs::visit, this);
-  }
-
   // Static types are not gc-tracked but own references (their __dict__, __mro__, and the __subclasses__ dict
   // whose weakrefs point at every subclass); all of them hang in the tree of subclasses under `object`.
   static std::vector<PyObject*> static_types() {
@@ -254,135 +236,25 @@ class HeapRefs {
     return out;
   }
 
-  // The edges capture_walk.cpp gives each kind of object, with its flags. Only the flags matter here, so every
-  // object whose edges all carry the same flags goes through tp_traverse, which visits the same references.
+  // Each object's references as the capture follows them (referents.hpp), with the capture's edge flags. The str
+  // keys of a dict are left out, as tp_traverse leaves them out: no search here starts from or passes through one.
   void scan(PyObject* o) {
-    PyTypeObject* t = Py_TYPE(o);
+    const TypeFacts& f = types_.get(Py_TYPE(o), [](PyTypeObject* t, TypeFacts* out) { *out = type_facts(t); });
+    if (Py_TYPE(o) == &PyFrame_Type && Seeds::has(seeds_.skipped, o))
+      skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
     cur_flags_ = o == seeds_.modules_dict ? kRecDeferred : 0;  // sys.modules entries rarely explain a leak
-    if (t == &PyFrame_Type && have_internals()) {
-      scan_frame(o);
-    } else if (t == &PyFunction_Type) {
-      auto* f = reinterpret_cast<PyFunctionObject*>(o);
-      emit(f->func_code);
-      emit(f->func_globals, kRecDeferred);
-      emit(f->func_builtins, kRecDeferred);
-      emit(f->func_module);
-      emit(f->func_defaults);
-      emit(f->func_kwdefaults);
-      emit(f->func_doc);
-      emit(f->func_name);
-      emit(f->func_dict);
-      emit(f->func_closure);
-      emit(f->func_annotations);
-      emit(f->func_qualname);
-    } else if (PyType_Check(o) && (reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
-               have_internals()) {
-      if (t != &PyType_Type && (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) emit(reinterpret_cast<PyObject*>(t));  // metaclass
-      auto* ty = reinterpret_cast<PyTypeObject*>(o);
-      auto* ht = reinterpret_cast<PyHeapTypeObject*>(o);
-      emit(ty->tp_dict);
-      emit(ty->tp_cache);
-      emit(ty->tp_mro, kRecDeferred);
-      emit(ty->tp_bases, kRecDeferred);
-      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred);
-      emit(ht->ht_module);
-      emit(ht->ht_name);
-      emit(ht->ht_qualname);
-      emit(ht->ht_slots);
-      for_each_cached_key(ty, [&](PyObject* key) { emit(key); });
-#if PY_VERSION_HEX < 0x030C0000
-      emit(ty->tp_subclasses, kRecDeferred);
-#endif
-    } else if (PyType_Check(o) && !(reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-      auto* ty = reinterpret_cast<PyTypeObject*>(o);  // static: walk_type's other branch
-      emit(ty->tp_dict);
-      emit(ty->tp_mro, kRecDeferred);
-      emit(ty->tp_bases, kRecDeferred);
-      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred | kRecUncounted);
-#if PY_VERSION_HEX < 0x030C0000
-      emit(ty->tp_subclasses, kRecDeferred);
-#endif
-    } else {
-      // An instance visits its class once; should it also hold its class in an attribute, the first of the two
-      // visits is the deferred one: the same pair of records either way, which is all the search looks at.
-      class_ref_ = visits_own_class(t) ? reinterpret_cast<PyObject*>(t) : nullptr;
-      traverse(o);
-      class_ref_ = nullptr;
-      if (is_weakref_type(t)) {
-        PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
-        if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
-      }
-    }
+    if (walks(o, f)) for_each_referent(o, f, *this);
     cur_flags_ = 0;
   }
 
-  // PyWeakref_Check without PyType_IsSubtype for every object: a small cache by type.
-  bool is_weakref_type(PyTypeObject* t) {
-    TypeFlag& slot = weakref_types_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
-    if (slot.type != t) {
-      slot.type = t;
-      slot.flag = PyType_IsSubtype(t, &_PyWeakref_RefType) || PyType_IsSubtype(t, &_PyWeakref_ProxyType) ||
-                  PyType_IsSubtype(t, &_PyWeakref_CallableProxyType);
-    }
-    return slot.flag;
-  }
-  // instance_layout(t).visit_type (its traverse visits the instance's class), through the same kind of cache.
-  bool visits_own_class(PyTypeObject* t) {
-    if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) return false;
-    TypeFlag& slot = class_visits_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
-    if (slot.type != t) {
-      slot.type = t;
-      slot.flag = instance_layout(t).visit_type;
-    }
-    return slot.flag;
-  }
-  struct TypeFlag {
-    PyTypeObject* type = nullptr;
-    bool flag = false;
-  };
-  TypeFlag weakref_types_[256];
-  TypeFlag class_visits_[256];
-  PyObject* class_ref_ = nullptr;  // while an instance is traversed: its class, until visited
+ public:
+  // for_each_referent's sink.
+  static constexpr bool owned_keys() { return false; }
+  const ThreadSeeds& threads() const { return seeds_.threads; }
+  void ref(PyObject* t, Via, std::uint8_t flags, bool counted) { emit(t, flags | (counted ? 0 : kRecUncounted)); }
 
-  // capture_walk.cpp's walk_frame, edge for edge.
-  void scan_frame(PyObject* o) {
-    if (Seeds::has(seeds_.skipped, o)) skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
-    FrameView fv;
-    if (!frame_view(o, &fv)) {
-      traverse(o);
-      return;
-    }
-    if (Seeds::has(seeds_.current_frames, o)) cur_flags_ = kRecDeferred;
-    auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
-    emit(fv.back);
-    emit(fv.trace);
-    if (fv.owner == FrameView::FrameObject) {
-      emit(fv.locals);
-      emit(fv.func);
-      emit(fv.code);
-      for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
-    } else {
-      const bool executing_generator = fv.owner == FrameView::Generator;
-      if (!executing_generator) {
-        emit(fv.locals);
-        emit(fv.func);
-        emit(fv.code);
-      }
-      if (!executing_generator || fv.stacktop < 0) {
-        for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k]);
-        if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
-            fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
-          for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
-        }
-      }
-      if (fv.back == nullptr) {
-        auto it = seeds_.frame_back.find(o);
-        if (it != seeds_.frame_back.end()) emit(it->second, kRecUncounted);
-      }
-    }
-    emit(fv.globals, kRecDeferred | kRecUncounted);
-    emit(fv.builtins, kRecDeferred | kRecUncounted);
-  }
+ private:
+  TypeTable<TypeFacts> types_;
 
   // Records go straight to their referent's region as they are made: each region fills blocks of kBlock records
   // carved from big mappings that never move (a few hundred regions: their current blocks stay in cache), so there
