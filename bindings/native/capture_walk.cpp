@@ -70,6 +70,7 @@
 
 #include "../../core/src/huge_pages.hpp"
 #include "capture/address_sort.hpp"
+#include "capture/gc_index.hpp"
 #include "capture/referents.hpp"
 #include "capture/seeds.hpp"
 #include "capture/type_facts.hpp"
@@ -111,16 +112,6 @@ struct TypeInfo : TypeFacts {
   std::vector<EdgeLabel> slot_labels;  // of TypeFacts::slots
 };
 
-// PyObject_GC_IsTracked without the call, for an object of a gc type: 3.11's _PyObject_GC_IS_TRACKED (its gc
-// header's next link is set).
-inline bool gc_tracked(PyObject* o) {
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-  return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0;
-#else
-  return PyObject_GC_IsTracked(o);
-#endif
-}
-
 double now_seconds() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
@@ -161,8 +152,8 @@ class Walker {
   void seed_keep(const std::vector<PyObject*>& objs);
   std::size_t gathered() const { return gc_objs_.size(); }
   void skip(PyObject* o) {
-    if (headers_ && has_gc_head(o))
-      tag(o, kSkip);
+    if (headers_.active() && GcHeaderIndex::has_header(o))
+      headers_.set(o, kSkip);
     else
       index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip);
   }
@@ -204,38 +195,25 @@ class Walker {
       std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(o));
       return c == PtrIndex::kAbsent ? kSkip : c;
     }
-    if (headers_ && has_gc_head(o)) return discover_gc(o);
+    if (headers_.active() && GcHeaderIndex::has_header(o)) return discover_gc(o);
     auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
     if (inserted) append(o);
     return c;
   }
   // The node of an object, kSkip for the tool's own, PtrIndex::kAbsent if not met yet.
   std::uint32_t lookup(PyObject* o) const {
-    if (headers_ && has_gc_head(o)) {
-      const std::uintptr_t prev = gc_links(o)->prev;
-      return (prev & kGcScratch) ? static_cast<std::uint32_t>(prev >> 32) : PtrIndex::kAbsent;
-    }
+    if (headers_.active() && GcHeaderIndex::has_header(o)) return GcHeaderIndex::get(o);
     return index_.find(reinterpret_cast<std::uintptr_t>(o));
   }
 
   // Header mode (use_headers()): an object with a gc header keeps its node index in the header's prev link while
   // the walk runs (capture_internals.hpp), so only objects without one need the address set. The read is of a
   // line the walk fetches anyway for the object's reference count.
-  static bool has_gc_head(PyObject* o) {
-    PyTypeObject* t = Py_TYPE(o);
-    return PyType_IS_GC(t) && (t->tp_is_gc == nullptr || t->tp_is_gc(o));
-  }
-  static GcLinks* gc_links(PyObject* o) { return reinterpret_cast<GcLinks*>(o) - 1; }
-  void tag(PyObject* o, std::uint32_t c) {
-    GcLinks* g = gc_links(o);
-    if (g->next == 0) untracked_tagged_.push_back(o);  // before the tag: restore_headers() must find every one
-    g->prev = (std::uintptr_t(c) << 32) | kGcScratch | (g->prev & kGcFinalized);
-  }
   std::uint32_t discover_gc(PyObject* o) {
-    const std::uintptr_t prev = gc_links(o)->prev;
-    if (prev & kGcScratch) return static_cast<std::uint32_t>(prev >> 32);
+    const std::uint32_t known = GcHeaderIndex::get(o);
+    if (known != GcHeaderIndex::kNone) return known;
     const auto c = static_cast<std::uint32_t>(objs_.size());
-    tag(o, c);
+    headers_.set(o, c);
     append(o);
     return c;
   }
@@ -323,7 +301,7 @@ class Walker {
   void classify(Pending& p) {
     p.classified = true;
     p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
-    if (!p.leaf && !(headers_ && has_gc_head(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
+    if (!p.leaf && !(headers_.active() && GcHeaderIndex::has_header(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
   }
 
   void resolve_one() {
@@ -453,8 +431,7 @@ class Walker {
   std::vector<PyObject*> skipped_frames_;
   PyObject* modules_dict_ = nullptr;
 
-  bool headers_ = false;
-  Column<PyObject*> untracked_tagged_;  // tagged objects the gc does not track (in no list)
+  GcHeaderIndex headers_;  // header mode (use_headers())
   std::thread prefaulter_;              // start_prefault()
 
   Pending ring_[kRing] = {};
@@ -517,30 +494,17 @@ void Walker::seed_threads() {
 // objects of a forked server's parent out of the collector's writes so their pages stay shared, and the capture
 // should not be what copies them.
 bool Walker::use_headers() {
-  const GcLinks* heads[8];
-  const int n = gc_list_heads(heads, 8);
-  headers_ = n == 4 && !gc_collecting() && heads[3]->next == reinterpret_cast<std::uintptr_t>(heads[3]);
-  return headers_;
+  if (GcHeaderIndex::at_rest(true)) headers_.activate();
+  return headers_.active();
 }
 
 // Puts back every prev link header mode used: the tracked objects' from gc_objs_ (list order) once the chase has
 // gathered them all, else by following the next links; the untracked ones' held only the "finalized" flag.
 void Walker::restore_headers() {
-  if (!headers_) return;
-  headers_ = false;
-  if (chased_) {
-    // In two halves, the second on another thread (plain stores to distinct headers, no Python call; this thread
-    // holds the GIL throughout).
-    auto restore = [this](std::size_t first, std::size_t last) {
-      restore_gc_prev_links(chase_heads_, chase_heads_n_, chase_list_starts_, gc_objs_, first, last);
-    };
-    const std::size_t n = gc_objs_.size(), mid = n / 2;
-    in_parallel([&] { restore(mid, n); }, [&] { restore(0, mid); }, n >= (1u << 16));
-  } else {
-    rebuild_gc_prev_links();
-  }
-  for (PyObject* o : untracked_tagged_) gc_links(o)->prev &= kGcFinalized;
-  untracked_tagged_.release();
+  if (chased_)
+    headers_.restore_in_order(chase_heads_, chase_heads_n_, chase_list_starts_, gc_objs_);
+  else
+    headers_.restore();
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -593,14 +557,14 @@ void Walker::seed_gathered() {
   const std::size_t n = gc_objs_.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      if (headers_)
-        __builtin_prefetch(gc_links(gc_objs_[i + kAhead]));
+      if (headers_.active())
+        GcHeaderIndex::prefetch(gc_objs_[i + kAhead]);
       else
         index_.prefetch(reinterpret_cast<std::uintptr_t>(gc_objs_[i + kAhead]));
     }
     discover(gc_objs_[i]);
   }
-  if (!headers_) gc_objs_.release();  // else kept for restore_headers(), then scratch for the build
+  if (!headers_.active()) gc_objs_.release();  // else kept for restore_headers(), then scratch for the build
 }
 
 void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
@@ -716,7 +680,7 @@ void Walker::process(std::uint32_t i) {
   const TypeInfo& ti = info(Py_TYPE(o));
   const std::uint64_t size = size_of(o, static_cast<const TypeFacts&>(ti));
   const bool gc = is_gc(o, ti);
-  if (gc && gc_tracked(o)) flags_[i] |= kGcTracked;
+  if (gc && GcHeaderIndex::tracked(o)) flags_[i] |= kGcTracked;
   described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
@@ -738,19 +702,12 @@ void Walker::process_leaf(std::uint32_t i) {
   flags_[i] |= kProcessed;
 }
 
-// size_of, with the commonest case inline: a compact ASCII str with no cached wide copy (3.11's layout), whose
-// __sizeof__ is its header, its characters and the terminating NUL.
+// size_of, with the commonest case inline: an exact str of the compact ASCII layout.
 std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
   if (Py_IS_TYPE(o, &PyUnicode_Type)) {
-    auto* a = reinterpret_cast<PyASCIIObject*>(o);
-    _Py_COMP_DIAG_PUSH
-    _Py_COMP_DIAG_IGNORE_DEPR_DECLS
-    if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
-      return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(a->length) + 1 + ti.pre_header;
-    _Py_COMP_DIAG_POP
+    const Py_ssize_t s = compact_ascii_sizeof(o);
+    if (s >= 0) return static_cast<std::uint64_t>(s + ti.pre_header);
   }
-#endif
   return size_of(o, static_cast<const TypeFacts&>(ti));
 }
 

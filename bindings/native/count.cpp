@@ -34,6 +34,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "capture/gc_index.hpp"
 #include "capture/referents.hpp"
 #include "capture/seeds.hpp"
 #include "capture/type_facts.hpp"
@@ -73,8 +74,7 @@ struct BigAlloc {
 template <class T>
 using BigVector = std::vector<T, BigAlloc<T>>;
 
-// _PyObject_GC_IS_TRACKED without the call: the gc header's next link is set while the gc tracks the object.
-inline bool header_tracked(PyObject* o) { return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0; }
+inline bool header_tracked(PyObject* o) { return GcHeaderIndex::tracked(o); }
 
 // A type's facts and its counts.
 struct TypeRecord : TypeFacts {
@@ -232,8 +232,8 @@ class Counter {
   static constexpr std::uint32_t kNoHolder = 0xFFFFFFFFu;
   static constexpr std::uint32_t kRoot = 0x7FFFFFFFu;
   std::uint32_t gc_index(PyObject* o) {
-    auto* g = const_cast<GcLinks*>(reinterpret_cast<const GcLinks*>(o) - 1);
-    if (g->prev & kGcScratch) return static_cast<std::uint32_t>(g->prev >> 32);
+    const std::uint32_t known = GcHeaderIndex::get(o);
+    if (known != GcHeaderIndex::kNone) return known;
     if (__builtin_expect(refs_.size() >= lim_.nodes, 0)) over_limit(lim_.nodes, "gc-tracked objects");
     const auto k = static_cast<std::uint32_t>(refs_.size());
     const Py_ssize_t rc = Py_REFCNT(o);
@@ -241,7 +241,7 @@ class Counter {
     by_index_.push_back(o);
     edge_begin_.push_back(0);
     edge_end_.push_back(0);
-    g->prev = (std::uintptr_t(k) << 32) | kGcScratch | (g->prev & kGcFinalized);
+    headers_.set(o, k);
     return k;
   }
   std::vector<std::uint8_t> reachable() const;  // by gc index
@@ -255,6 +255,7 @@ class Counter {
                 ", the most it can index (32-bit indices)");
   }
   const CaptureLimits lim_ = capture_limits();
+  GcHeaderIndex headers_;  // gc indices, in the headers while find_garbage_ counts
   const bool sizes_;
   const bool find_garbage_;
   const bool skip_garbage_;
@@ -372,20 +373,13 @@ bool Counter::run() {
   seed_threads();  // allocates frame objects: before the gc lists are read
   GcPause pause;
   exclude_tool_objects();
-  struct Restore {  // the prev links, whatever happens (they are ours only while we hold the GIL)
-    bool armed;
-    ~Restore() {
-      if (armed) rebuild_gc_prev_links();  // slow, for when the walk was cut short
-    }
-  } restore{find_garbage_};
+  if (find_garbage_) headers_.activate();  // restored at the latest when the counter goes, whatever happens
   count_pass(heads, nheads);
   if (find_garbage_) {
     // The links are no longer read: they are put back on a second thread (plain stores to gc headers) while
     // this one searches the recorded edges, which touches no object.
     std::vector<std::uint8_t> reached;
-    in_parallel([&] { restore_gc_prev_links(heads, nheads, list_starts_.data(), order_, 0, order_.size()); },
-                [&] { reached = reachable(); }, order_.size() >= (1u << 16));
-    restore.armed = false;
+    headers_.restore_in_order_beside(heads, nheads, list_starts_.data(), order_, [&] { reached = reachable(); });
     garbage_ = 0;
     for (std::uint8_t r : reached) garbage_ += r == 0;
     if (skip_garbage_ && garbage_ > 0) subtract_garbage(reached);
