@@ -95,7 +95,7 @@ class Counter {
   // for_each_referent's sink (referents.hpp): labels and flags do not matter here.
   static constexpr bool owned_keys() { return true; }
   const ThreadSeeds& threads() const { return *threads_; }
-  void ref(PyObject* o, Via, std::uint8_t, bool counted) { reach(o, counted); }
+  __attribute__((always_inline)) void ref(PyObject* o, Via, std::uint8_t, bool counted) { reach(o, counted); }
   // With find_garbage: how many gc-tracked objects are cyclic garbage (else -1).
   long long garbage() const { return garbage_; }
 
@@ -116,7 +116,7 @@ class Counter {
   // header just before it), two reads that would each miss the cache: so while the gc lists are counted, each
   // reference waits in a ring, prefetched when reached and resolved kRing references later. Counts do not
   // depend on the order; the garbage search's edges stay grouped by holder, since the ring is first in, first out.
-  void reach(PyObject* o, bool owned) {
+  __attribute__((always_inline)) void reach(PyObject* o, bool owned) {
     if (o == nullptr) return;
     if (!pipelined_) {
       resolve(o, owned, holder_);
@@ -220,7 +220,7 @@ class Counter {
   }
 
   // The capture's edges of `o`, as reach(target, owned) calls.
-  void walk(PyObject* o, const TypeRecord& r) { for_each_referent(o, r, *this); }
+  void walk(PyObject* o, const TypeRecord& r);
 
   void seed_threads();
   void exclude_tool_objects();
@@ -296,6 +296,8 @@ class Counter {
 
   std::unordered_map<PyObject*, Py_ssize_t> tool_refs_;  // what the tool's frames refer to, and how often
 };
+
+void Counter::walk(PyObject* o, const TypeRecord& r) { for_each_referent(o, r, *this); }
 
 void Counter::seed_threads() {
   threads_.emplace(skip_files_);

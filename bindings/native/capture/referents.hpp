@@ -99,11 +99,11 @@ void traverse(PyObject* o, traverseproc tp, Sink& sink, std::uint8_t flags, PyOb
 }
 
 template <class Sink>
-inline void ref(Sink& sink, PyObject* t, Via via, std::uint8_t flags = 0, bool counted = true) {
+__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Via via, std::uint8_t flags = 0, bool counted = true) {
   if (t != nullptr) sink.ref(t, via, flags, counted);
 }
 template <class Sink>
-inline void ref(Sink& sink, PyObject* t, Field f, std::uint8_t flags = 0, bool counted = true) {
+__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Field f, std::uint8_t flags = 0, bool counted = true) {
   if (t != nullptr) sink.ref(t, Via::named(f), flags, counted);
 }
 

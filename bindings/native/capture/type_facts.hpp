@@ -49,9 +49,16 @@ class TypeTable {
  public:
   // The Info of t; made by make(t, Info*) the first time.
   template <class Make>
-  Info& get(PyTypeObject* t, Make&& make) {
-    Slot& s = cache_[slot(t)];
-    if (s.type == t) return *s.info;
+  __attribute__((always_inline)) Info& get(PyTypeObject* t, Make&& make) {
+    const Slot& s = cache_[slot(t)];
+    if (__builtin_expect(s.type == t, 1)) return *s.info;
+    return get_slow(t, make);
+  }
+  const std::vector<std::unique_ptr<Info>>& all() const { return infos_; }
+
+ private:
+  template <class Make>
+  __attribute__((noinline)) Info& get_slow(PyTypeObject* t, Make& make) {
     std::uint32_t k = index_.find(reinterpret_cast<std::uintptr_t>(t));
     if (k == PtrIndex::kAbsent) {
       auto info = std::make_unique<Info>();
@@ -60,13 +67,11 @@ class TypeTable {
       infos_.push_back(std::move(info));
       index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
     }
+    Slot& s = cache_[slot(t)];
     s.type = t;
     s.info = infos_[k].get();
     return *s.info;
   }
-  const std::vector<std::unique_ptr<Info>>& all() const { return infos_; }
-
- private:
   static std::size_t slot(PyTypeObject* t) {
     return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
   }
