@@ -69,8 +69,8 @@
 #include <utility>
 
 #include "../../core/src/huge_pages.hpp"
-#include "capture/address_sort.hpp"
 #include "capture/gc_index.hpp"
+#include "capture/graph_build.hpp"
 #include "capture/referents.hpp"
 #include "capture/seeds.hpp"
 #include "capture/type_facts.hpp"
@@ -90,7 +90,6 @@ namespace {
 
 constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
 constexpr std::uint8_t kProcessed = 1u << 6;  // node flag while capturing: processed out of turn (a sole leaf)
-constexpr std::uint8_t kGraphFlagsMask = 0x1F;
 
 enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
 
@@ -166,15 +165,6 @@ class Walker {
   void drop_tool_objects();
   void apply_distinct_names();
   HeapGraph build(Metadata md, CaptureStats* stats);
-  struct EdgeColumns {
-    std::vector<NodeIndex>* targets;
-    std::vector<EdgeLabel>* labels;
-    std::vector<std::uint8_t>* flags;
-  };
-  void fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t m);
-  void fill_edges(EdgeColumns& out, EdgeIndex* row_ends, const std::uint32_t* perm, const std::uint32_t* rank,
-                  std::size_t first, std::size_t last);
-  void fill_columns(RawGraphParts& p, const std::uint32_t* perm, const std::uint32_t* rank, std::size_t m);
 
   std::size_t phase2_start = 0;
   std::size_t num_nodes() const { return objs_.size(); }
@@ -400,12 +390,7 @@ class Walker {
   Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered during phase 1
   Column<std::uint8_t> flags_;
   Column<std::int32_t> balance_;  // counted in-references minus the reference count
-  struct Description {  // together: the build reads them in address order, one cache miss for all three
-    std::uint64_t size;
-    StringId type;
-    StringId label;
-  };
-  Column<Description> described_;
+  Column<NodeDescription> described_;
   Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
   std::vector<bool> keep_;
 
@@ -592,7 +577,7 @@ void Walker::start_prefault(std::size_t blocks) {
       {objs_.begin(), std::min(nodes, objs_.capacity()) * sizeof(PyObject*)},
       {flags_.begin(), std::min(nodes, flags_.capacity())},
       {balance_.begin(), std::min(nodes, balance_.capacity()) * sizeof(std::int32_t)},
-      {described_.begin(), std::min(nodes, described_.capacity()) * sizeof(Description)},
+      {described_.begin(), std::min(nodes, described_.capacity()) * sizeof(NodeDescription)},
       {edge_begin_.begin(), std::min(nodes, edge_begin_.capacity()) * sizeof(std::uint32_t)},
       {edst_.begin(), std::min(edges, edst_.capacity()) * sizeof(std::uint32_t)},
       {elab_.begin(), std::min(edges, elab_.capacity()) * sizeof(EdgeLabel)},
@@ -949,129 +934,53 @@ void Walker::apply_distinct_names() {
   }
 }
 
-// The node columns in address order (r is the rank, perm[r] the capture index).
-void Walker::fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t m) {
-  refgraph::detail::reserve_fresh(p.types, m);  // appended, not resized: no zeros written only to be replaced
-  refgraph::detail::reserve_fresh(p.sizes, m);
-  refgraph::detail::reserve_fresh(p.flags, m);
-  refgraph::detail::reserve_fresh(p.labels, m);
-  constexpr std::size_t kAhead = 16;  // the reads follow perm: random, so each is prefetched ahead
-  for (std::size_t r = 0; r < m; ++r) {
-    if (r + kAhead < m) {
-      __builtin_prefetch(&described_[perm[r + kAhead]]);
-      __builtin_prefetch(&flags_[perm[r + kAhead]]);
-    }
-    const std::uint32_t c = perm[r];
-    const Description& d = described_[c];
-    p.types.push_back(d.type);
-    p.sizes.push_back(d.size);
-    p.flags.push_back(static_cast<std::uint8_t>(flags_[c] & kGraphFlagsMask));
-    p.labels.push_back(d.label);
-  }
-  described_.release();
-  flags_.release();
-}
-
-// The edges of the nodes ranked [first, last), grouped by source in address order, targets renumbered by rank
-// (capture index -> node index), appended to `out`; row_ends[r - first] is out's length after node r's edges.
-void Walker::fill_edges(EdgeColumns& out, EdgeIndex* row_ends, const std::uint32_t* perm, const std::uint32_t* rank,
-                        std::size_t first, std::size_t last) {
-  const std::size_t n = objs_.size();
-  constexpr std::size_t kAhead = 16;  // the reads follow perm: random, so each is prefetched ahead
-  for (std::size_t r = first; r < last; ++r) {
-    if (r + 2 * kAhead < last) __builtin_prefetch(&edge_begin_[perm[r + 2 * kAhead]]);
-    if (r + kAhead < last) {
-      const std::uint32_t e = edge_begin_[perm[r + kAhead]];
-      __builtin_prefetch(&edst_[e]);
-      __builtin_prefetch(&elab_[e]);
-      __builtin_prefetch(&eflg_[e]);
-    }
-    const std::uint32_t c = perm[r];
-    for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
-      const std::uint32_t d = edst_[e];
-      const std::uint32_t t = d < n ? rank[d] : kNoNode;
-      if (t == kNoNode) continue;  // to the tool's own object or a dropped node
-      out.targets->push_back(t);
-      out.labels->push_back(elab_[e]);
-      out.flags->push_back(eflg_[e]);
-    }
-    row_ends[r - first] = static_cast<EdgeIndex>(out.targets->size());
-  }
-}
-
-// The node and edge columns in address order, at the same time: the nodes' on a second thread, the edges' on this
-// one. Both read only what the walk left and write disjoint arrays. (Splitting the edges too, with a tail
-// appended afterwards, was no faster in a fresh process, where the node pass's page faults make it the longer leg.)
-void Walker::fill_columns(RawGraphParts& p, const std::uint32_t* perm, const std::uint32_t* rank, std::size_t m) {
-  const std::size_t total = edst_.size();
-  edge_begin_.push_back(static_cast<std::uint32_t>(total));
-  refgraph::detail::resize_fresh(p.out_row_starts, m + 1);
-  p.out_row_starts[0] = 0;
-  refgraph::detail::reserve_fresh(p.edge_targets, total);
-  refgraph::detail::reserve_fresh(p.edge_labels, total);
-  refgraph::detail::reserve_fresh(p.edge_flags, total);
-  in_parallel([&] { fill_nodes(p, perm, m); },
-              [&] {
-                EdgeColumns out{&p.edge_targets, &p.edge_labels, &p.edge_flags};
-                fill_edges(out, &p.out_row_starts[1], perm, rank, 0, m);
-              },
-              m >= (1u << 16));
-  edst_.release();
-  elab_.release();
-  eflg_.release();
-}
-
 HeapGraph Walker::build(Metadata md, CaptureStats* stats) {
   // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
   // scratch arrays reuse the capture's buffers once they are done with.
   join_prefault();
   finish_nodes();
-  const std::size_t n = objs_.size();
-  std::vector<std::uint64_t> ids;
-  auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
-  auto tb0 = wall_now();  // wall clock: part of the build runs on two threads
-  void* scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
-  std::size_t scratch_bytes = index_.raw_bytes();
-  if (gc_objs_.capacity() * sizeof(PyObject*) > scratch_bytes) {
-    scratch = gc_objs_.begin();
-    scratch_bytes = gc_objs_.capacity() * sizeof(PyObject*);
+  edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
+  WalkArrays w;
+  w.addrs = reinterpret_cast<std::uint64_t*>(objs_.begin());
+  w.n = objs_.size();
+  w.keep = &keep_;
+  w.described = described_.begin();
+  w.flags = flags_.begin();
+  w.edge_begin = edge_begin_.begin();
+  w.targets = edst_.begin();
+  w.labels = elab_.begin();
+  w.edge_flags = eflg_.begin();
+  w.perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
+  w.scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
+  w.scratch_bytes = index_.raw_bytes();
+  if (gc_objs_.capacity() * sizeof(PyObject*) > w.scratch_bytes) {
+    w.scratch = gc_objs_.begin();
+    w.scratch_bytes = gc_objs_.capacity() * sizeof(PyObject*);
   }
-  sort_by_address(reinterpret_cast<std::uint64_t*>(objs_.begin()), n, keep_, scratch, scratch_bytes, &ids, perm);
-  gc_objs_.release();
-  auto tb1 = wall_now();
-  index_.release();
-
-  auto* rank = reinterpret_cast<std::uint32_t*>(objs_.begin());  // the sort is done with the object pointers
-  std::fill(rank, rank + n, kNoNode);
-  // One node per address. Two can share one only if an object with a reference count of 1 (a sole leaf, which
-  // has no address-set entry) was met twice, as a refcount bug in an extension could cause: the first stays, with
-  // its out-edges; edges to the other go to it.
-  std::size_t m = 0;
-  for (std::size_t r = 0; r < ids.size(); ++r) {
-    if (m > 0 && ids[r] == ids[m - 1]) {
-      rank[perm[r]] = static_cast<std::uint32_t>(m - 1);
-      continue;
-    }
-    ids[m] = ids[r];
-    perm[m] = perm[r];
-    rank[perm[r]] = static_cast<std::uint32_t>(m++);
-  }
-  ids.resize(m);
-
-  RawGraphParts p;
-  p.ids = std::move(ids);
-  auto tb2 = wall_now();
-  // The nodes' columns and the edges' read and write disjoint arrays: filled at the same time.
-  fill_columns(p, perm, rank, m);
+  BuildHooks hooks;
+  hooks.sorted = [this] {
+    gc_objs_.release();
+    index_.release();
+  };
+  hooks.nodes_done = [this] {
+    described_.release();
+    flags_.release();
+  };
+  hooks.edges_done = [this] {
+    edst_.release();
+    elab_.release();
+    eflg_.release();
+  };
+  BuildTimes times;
+  RawGraphParts p = build_graph_parts(w, hooks, &times);
   edge_begin_.release();
   objs_.release();
   balance_.release();
-
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
-  stats->sort_seconds = tb1 - tb0;
-  stats->rank_seconds = tb2 - tb1;
-  stats->columns_seconds = wall_now() - tb2;
+  stats->sort_seconds = times.sort;
+  stats->rank_seconds = times.rank;
+  stats->columns_seconds = times.columns;
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
 
