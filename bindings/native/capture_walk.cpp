@@ -69,11 +69,7 @@
 #include <utility>
 
 #include "../../core/src/huge_pages.hpp"
-#include "capture/gc_index.hpp"
-#include "capture/graph_build.hpp"
-#include "capture/referents.hpp"
-#include "capture/seeds.hpp"
-#include "capture/type_facts.hpp"
+#include "capture/walker.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "parallel.hpp"
@@ -86,30 +82,12 @@
 
 namespace refgraph::capture {
 
+using namespace walker;
+
 namespace {
 
-constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
-constexpr std::uint8_t kProcessed = 1u << 6;  // node flag while capturing: processed out of turn (a sole leaf)
-
-enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
-
-PyObject* g_get_objects = nullptr;            // gc.get_objects
+PyObject* g_get_objects = nullptr;  // gc.get_objects
 CaptureLimits g_limits;
-
-static_assert(CaptureLimits{}.nodes <= kSkip && kSkip < PtrIndex::kAbsent && kSkip < kNoNode);
-static_assert(CaptureLimits{}.edges <= 0xFFFFFFFFu && CaptureLimits{}.strings <= kIndexLabelBit);
-
-[[noreturn]] void over_limit(std::size_t limit, const char* what, const char* index) {
-  throw Error("refgraph: capture: the heap has more than " + std::to_string(limit) + " " + what +
-              ", the most one capture can index (" + index + "); nothing was captured");
-}
-
-// The capture's facts of a type: its layout, and its name and slot labels in this capture's string table.
-struct TypeInfo : TypeFacts {
-  StringId name = kNoString;
-  LabelKind label_kind = LabelKind::None;
-  std::vector<EdgeLabel> slot_labels;  // of TypeFacts::slots
-};
 
 double now_seconds() {
   using namespace std::chrono;
@@ -123,336 +101,11 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-class Walker {
- public:
-  explicit Walker(const CaptureOptions& o) : opt_(o), lim_(g_limits) {
-    for (std::size_t f = 0; f < static_cast<std::size_t>(Field::count); ++f) field_labels_[f] = label(kFieldNames[f]);
-    int_key_label_ = label("[<int>]");
-  }
+}  // namespace
 
-  ~Walker() {
-    join_prefault();
-    restore_headers();
-  }
-  void start_prefault(std::size_t blocks);
-  void join_prefault();
-  void collect_threads();
-  bool use_headers();
-  void seed_modules();
-  void seed_threads();
-  void seed_gc_list(PyObject* list);
-  void seed_only(const std::vector<PyObject*>& objs);
-  void set_in_refs(const std::vector<std::int64_t>& in_refs);
-  bool start_chase();
-  void finish_chase() {
-    while (chasing_) chase_step();
-  }
-  void seed_gathered();
-  void seed_keep(const std::vector<PyObject*>& objs);
-  std::size_t gathered() const { return gc_objs_.size(); }
-  void skip(PyObject* o) {
-    if (headers_.active() && GcHeaderIndex::has_header(o))
-      headers_.set(o, kSkip);
-    else
-      index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip);
-  }
-  void restore_headers();
-  void reserve(std::size_t nodes, std::size_t set_entries);
-  void run();
-  void resolve_late();
-  void count_skipped_frames();
-  void mark_external();
-  void drop_tool_objects();
-  void apply_distinct_names();
-  HeapGraph build(Metadata md, CaptureStats* stats);
+}  // namespace refgraph::capture
 
-  std::size_t phase2_start = 0;
-  std::size_t num_nodes() const { return objs_.size(); }
-  std::size_t address_set_size() const { return index_.size(); }
-
- private:
-  EdgeLabel field_labels_[static_cast<std::size_t>(Field::count)] = {};
-
-  StringId label(std::string_view s) {
-    const StringId id = strings_.intern(s);
-    if (__builtin_expect(id >= lim_.strings, 0))
-      over_limit(lim_.strings, "distinct label strings", "31-bit string ids beside sequence-index labels");
-    return id;
-  }
-
-  std::uint32_t discover(PyObject* o) {
-    if (closed_) {  // a restricted capture: no new nodes
-      std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(o));
-      return c == PtrIndex::kAbsent ? kSkip : c;
-    }
-    if (headers_.active() && GcHeaderIndex::has_header(o)) return discover_gc(o);
-    auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
-    if (inserted) append(o);
-    return c;
-  }
-  // The node of an object, kSkip for the tool's own, PtrIndex::kAbsent if not met yet.
-  std::uint32_t lookup(PyObject* o) const {
-    if (headers_.active() && GcHeaderIndex::has_header(o)) return GcHeaderIndex::get(o);
-    return index_.find(reinterpret_cast<std::uintptr_t>(o));
-  }
-
-  // Header mode (use_headers()): an object with a gc header keeps its node index in the header's prev link while
-  // the walk runs (capture_internals.hpp), so only objects without one need the address set. The read is of a
-  // line the walk fetches anyway for the object's reference count.
-  std::uint32_t discover_gc(PyObject* o) {
-    const std::uint32_t known = GcHeaderIndex::get(o);
-    if (known != GcHeaderIndex::kNone) return known;
-    const auto c = static_cast<std::uint32_t>(objs_.size());
-    headers_.set(o, c);
-    append(o);
-    return c;
-  }
-  // A new node. The per-node columns share one capacity; described_ and edge_begin_ are written by
-  // process() and get their length at the end (finish_nodes()).
-  __attribute__((always_inline)) std::uint32_t append(PyObject* o) {
-    const std::size_t i = objs_.size();
-    if (__builtin_expect(i == objs_.capacity(), 0)) grow_nodes(i * 2 + 1024);
-    objs_.push_unchecked(o);
-    flags_.push_unchecked(0);
-    balance_.push_unchecked(0);
-    return static_cast<std::uint32_t>(i);
-  }
-  void grow_nodes(std::size_t cap) {
-    if (objs_.size() >= lim_.nodes) over_limit(lim_.nodes, "objects", "32-bit node indices");
-    cap = std::min(cap, lim_.nodes);
-    objs_.reserve(cap);
-    flags_.reserve(cap);
-    balance_.reserve(cap);
-    described_.reserve(cap);
-    edge_begin_.reserve(cap + 1);
-  }
-  void finish_nodes() {
-    described_.set_size(objs_.size());
-    edge_begin_.set_size(objs_.size());
-  }
-
-  // An object with one reference whose type the gc does not track and that owns nothing we walk (str, int,
-  // float, bytes, ...): its one owner is the only object that reaches it, so the walk meets it once and it needs
-  // no entry in the address set. Most of a heap's str and int objects are such.
-  static bool sole_leaf(PyObject* o) {
-    if (Py_REFCNT(o) != 1) return false;
-    PyTypeObject* t = Py_TYPE(o);
-    return !PyType_HasFeature(t, Py_TPFLAGS_HAVE_GC) && t != &PyCode_Type && t != &PyRange_Type &&
-           t != &PyModuleDef_Type;
-  }
-
-  void set_root(PyObject* o, RootKind kind) {
-    std::uint32_t c = discover(o);
-    if (c == kSkip) return;
-    if ((flags_[c] & kRootKindMask) == 0)
-      flags_[c] = static_cast<std::uint8_t>(flags_[c] | (std::uint8_t(kind) << kRootKindShift));
-  }
-
-  struct Pending {
-    PyObject* target;
-    std::uint32_t edge;
-    bool counted;
-    bool classified;  // leaf is known (and, if not a leaf, the address-set slot prefetched)
-    bool leaf;
-  };
-  static constexpr unsigned kRing = 64, kMid = 32;  // kRing a power of two
-
-  // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
-  // such as a frame's f_globals, is drawn but not counted when judging External).
-  void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
-    if (t == nullptr) return;
-    // Resolving an edge takes two dependent reads that would each miss the cache: the target's header (is it a
-    // sole leaf?) and, for the others, its slot in the address set. So each edge waits in a ring: the header is
-    // prefetched when the edge is emitted, read kMid edges later (then the slot is prefetched), and the edge is
-    // resolved kRing edges after it was emitted.
-    __builtin_prefetch(t);
-    if ((reinterpret_cast<std::uintptr_t>(t) & 63) < sizeof(GcLinks))
-      __builtin_prefetch(reinterpret_cast<char*>(t) - sizeof(GcLinks));  // the gc header, in the line before
-    if (__builtin_expect(edst_.size() == edst_.capacity(), 0)) grow_edges(edst_.size() * 2 + 1024);
-    const auto e = static_cast<std::uint32_t>(edst_.size());
-    edst_.push_unchecked(kSkip);  // filled in by resolve_one
-    elab_.push_unchecked(lab);
-    eflg_.push_unchecked(static_cast<std::uint8_t>(eflags | cur_flags_));
-    if (ring_count_ == kRing) resolve_one();
-    ring_[(ring_head_ + ring_count_) & (kRing - 1)] = Pending{t, e, counted, false, false};
-    ++ring_count_;
-    if (ring_count_ > kMid) classify(ring_[(ring_head_ + ring_count_ - 1 - kMid) & (kRing - 1)]);
-  }
-
-  // The edge columns share one capacity, at most the edge limit.
-  void grow_edges(std::size_t cap) {
-    if (edst_.size() >= lim_.edges) over_limit(lim_.edges, "references", "32-bit edge indices");
-    cap = std::min(cap, lim_.edges);
-    edst_.reserve(cap);
-    elab_.reserve(cap);
-    eflg_.reserve(cap);
-  }
-
-  void classify(Pending& p) {
-    p.classified = true;
-    p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
-    if (!p.leaf && !(headers_.active() && GcHeaderIndex::has_header(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
-  }
-
-  void resolve_one() {
-    Pending p = ring_[ring_head_];
-    ring_head_ = (ring_head_ + 1) & (kRing - 1);
-    --ring_count_;
-    if (!p.classified) classify(p);
-    if (p.leaf) {
-      if (p.counted) {  // the owner's reference: a node of its own, never looked up
-        const std::uint32_t c = append(p.target);
-        edst_[p.edge] = c;
-        process_leaf(c);  // now, while the object is in cache; its balance stays 0 (one reference, counted)
-      } else {  // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
-        late_.push_back(p);
-      }
-      return;
-    }
-    std::uint32_t c = discover(p.target);
-    edst_[p.edge] = c;  // kSkip: the tool's own object; the edge is dropped at build
-    if (c != kSkip && p.counted) ++balance_[c];
-  }
-  void flush() {
-    while (ring_count_ > 0) resolve_one();
-  }
-
-  // for_each_referent's sink (referents.hpp): each reference of the object being processed, labelled.
- public:
-  static constexpr bool owned_keys() { return true; }
-  const ThreadSeeds& threads() const { return *threads_; }
-  void ref(PyObject* t, Via via, std::uint8_t flags, bool counted) { emit(t, edge_label(via), flags, counted); }
-
- private:
-  EdgeLabel edge_label(Via via) {
-    switch (via.kind) {
-      case Via::None:
-        return kNoEdgeLabel;
-      case Via::Named:
-        return field_labels_[via.n];
-      case Via::Index:
-        return index_label(via.n);
-      case Via::Key:
-        return key_label(via.key);
-      case Via::Attr:
-        return attr_label(via.key);
-      case Via::Slot:
-        return cur_info_->slot_labels[via.n];
-      case Via::Local: {
-        if (via.key != last_code_) {
-          last_code_ = via.key;
-          last_locals_ = &local_labels(reinterpret_cast<PyCodeObject*>(via.key));
-        }
-        return via.n < last_locals_->size() ? (*last_locals_)[via.n] : kNoEdgeLabel;
-      }
-    }
-    return kNoEdgeLabel;
-  }
-  const TypeInfo* cur_info_ = nullptr;  // of the object being processed
-  PyObject* last_code_ = nullptr;       // local_labels(last_code_) is *last_locals_
-  const std::vector<EdgeLabel>* last_locals_ = nullptr;
-
-  const TypeInfo& info(PyTypeObject* t) {
-    return types_.get(t, [this](PyTypeObject* type, TypeInfo* ti) { make_info(type, ti); });
-  }
-  void make_info(PyTypeObject* t, TypeInfo* ti);
-  void process(std::uint32_t i);
-  void process_leaf(std::uint32_t i);
-  std::uint64_t leaf_size(PyObject* o, const TypeInfo& ti);
-  StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
-  std::string frame_label(PyObject* frame);
-  EdgeLabel key_label(PyObject* k);
-  EdgeLabel attr_label(PyObject* name);
-  const std::vector<EdgeLabel>& local_labels(PyCodeObject* code);
-  std::string private_str(PyObject* s, bool quoted);
-
-  // The sink of count_skipped_frames(): the nodes the tool's frames refer to get their counted references, and
-  // marks for drop_tool_objects().
-  struct SkippedFrameRefs {
-    Walker& w;
-    static constexpr bool owned_keys() { return true; }
-    const ThreadSeeds& threads() const { return *w.threads_; }
-    void ref(PyObject* t, Via, std::uint8_t, bool counted) {
-      const std::uint32_t c = w.lookup(t);
-      if (c == PtrIndex::kAbsent || c == kSkip) return;
-      if (counted) ++w.balance_[c];
-      w.skip_refs_.push_back(c);
-    }
-  };
-
-  const CaptureOptions& opt_;
-  const CaptureLimits lim_;
-  StringTable strings_;
-  PtrIndex index_{1 << 16};
-
-  // Nodes, by capture index (discovery order).
-  Column<PyObject*> objs_;
-  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered during phase 1
-  Column<std::uint8_t> flags_;
-  Column<std::int32_t> balance_;  // counted in-references minus the reference count
-  Column<NodeDescription> described_;
-  Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
-  std::vector<bool> keep_;
-
-  // Edges, grouped by source in capture order.
-  Column<std::uint32_t> edst_;
-  Column<EdgeLabel> elab_;
-  Column<std::uint8_t> eflg_;
-  std::uint8_t cur_flags_ = 0;
-
-  // Caches, valid for this capture only (nothing is freed while it runs).
-  TypeTable<TypeInfo> types_;
-  // distinct_names: the type that took each short name first (nullptr once another took it too), and the type
-  // names apply_distinct_names() changes (from, to), all at once.
-  std::unordered_map<StringId, PyTypeObject*> name_owner_;
-  std::vector<std::pair<StringId, StringId>> shared_names_;
-  EdgeLabel int_key_label_ = kNoEdgeLabel;
-  PtrIndex key_labels_{1024};
-  PtrIndex attr_labels_{1024};
-  std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
-
-  // Frames.
-  std::optional<ThreadSeeds> threads_;  // collect_threads()
-  std::vector<PyObject*> skipped_frames_;
-  PyObject* modules_dict_ = nullptr;
-
-  GcHeaderIndex headers_;  // header mode (use_headers())
-  std::thread prefaulter_;              // start_prefault()
-
-  Pending ring_[kRing] = {};
-  std::vector<Pending> late_;  // uncounted edges to sole leaves
-  unsigned ring_head_ = 0, ring_count_ = 0;
-
-  bool closed_ = false;
-  std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
-  std::vector<std::uint32_t> asked_;      // nodes of CaptureOptions::keep: never the tool's own
-  std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
-
-  // Following the gc's lists (start_chase()).
-  const GcLinks* chase_heads_[8] = {};
-  std::size_t chase_list_starts_[8] = {};  // where each list begins in gc_objs_
-  int chase_heads_n_ = 0, chase_h_ = 0;
-  const GcLinks* chase_at_ = nullptr;
-  bool chasing_ = false, chased_ = false;  // chased_: gc_objs_ holds every tracked object, in list order
-  void chase_step() {
-    if (!chasing_) return;
-    const auto* g = reinterpret_cast<const GcLinks*>(chase_at_->next);
-    if (g == chase_heads_[chase_h_]) {
-      if (++chase_h_ == chase_heads_n_) {
-        chasing_ = false;
-        chased_ = true;
-        return;
-      }
-      chase_list_starts_[chase_h_] = gc_objs_.size();
-      chase_at_ = chase_heads_[chase_h_];
-      return;
-    }
-    gc_objs_.push_back(reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1)));
-    __builtin_prefetch(g);  // read at the next step, a node's processing later: the miss is not waited for
-    chase_at_ = g;
-  }
-
-};
+namespace refgraph::capture::walker {
 
 // ---- seeds ----
 
@@ -626,40 +279,6 @@ void Walker::run() {
   } while (processed_ < objs_.size());
 }
 
-void Walker::make_info(PyTypeObject* t, TypeInfo* ti) {
-  static_cast<TypeFacts&>(*ti) = type_facts(t);
-  for (const auto& slot : ti->slots) ti->slot_labels.push_back(label(slot.second));
-  ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
-  if (opt_.shortnames && opt_.distinct_names) {
-    auto [owner, first] = name_owner_.try_emplace(ti->name, t);
-    if (!first) {
-      // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
-      if (owner->second != nullptr && !type_is_builtin(owner->second))
-        shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
-      owner->second = nullptr;
-      const StringId plain = ti->name;
-      ti->name = label(type_distinct_name(t));
-      if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
-    }
-  }
-  if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
-    ti->label_kind = LabelKind::Type;
-  else if (t == &PyModule_Type || PyType_IsSubtype(t, &PyModule_Type))
-    ti->label_kind = LabelKind::Module;
-  else if (t == &PyFunction_Type)
-    ti->label_kind = LabelKind::Function;
-  else if (t == &PyCode_Type)
-    ti->label_kind = LabelKind::Code;
-  else if (t == &PyFrame_Type)
-    ti->label_kind = LabelKind::Frame;
-  else if (t == &PyCFunction_Type || t == &PyCMethod_Type)
-    ti->label_kind = LabelKind::CFunction;
-  else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_UNICODE_SUBCLASS))
-    ti->label_kind = LabelKind::Str;
-  else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_BYTES_SUBCLASS))
-    ti->label_kind = LabelKind::Bytes;
-}
-
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
@@ -694,142 +313,6 @@ std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
     if (s >= 0) return static_cast<std::uint64_t>(s + ti.pre_header);
   }
   return size_of(o, static_cast<const TypeFacts&>(ti));
-}
-
-// ---- sizes and labels ----
-
-std::string Walker::frame_label(PyObject* frame) {
-  auto* f = reinterpret_cast<PyFrameObject*>(frame);
-  PyCodeObject* code = PyFrame_GetCode(f);
-  std::string file = utf8_of(code->co_filename);
-  auto slash = file.find_last_of('/');
-  if (slash != std::string::npos) file.erase(0, slash + 1);
-  std::string out = file + ":" + std::to_string(PyFrame_GetLineNumber(f)) + " in ";
-#if PY_VERSION_HEX >= 0x030B0000
-  if (!append_utf8(out, code->co_qualname)) append_utf8(out, code->co_name);
-#else
-  append_utf8(out, code->co_name);
-#endif
-  Py_DECREF(code);
-  return out;
-}
-
-StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags) {
-  std::string text;
-  switch (ti.label_kind) {
-    case LabelKind::None:
-      return kNoString;
-    case LabelKind::Module:
-      append_utf8(text, dict_find_str(PyModule_GetDict(o), "__name__"));
-      break;
-    case LabelKind::Function:
-      append_utf8(text, reinterpret_cast<PyFunctionObject*>(o)->func_qualname);
-      break;
-    case LabelKind::Type: {
-      auto* t = reinterpret_cast<PyTypeObject*>(o);
-      if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
-        append_utf8(text, reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
-      else
-        text = type_short_name(t);
-      break;
-    }
-    case LabelKind::Code:
-#if PY_VERSION_HEX >= 0x030B0000
-      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_qualname);
-#else
-      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_name);
-#endif
-      break;
-    case LabelKind::Frame:
-      text = frame_label(o);
-      break;
-    case LabelKind::CFunction: {
-      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
-      if (f->m_ml != nullptr && f->m_ml->ml_name != nullptr) text = f->m_ml->ml_name;
-      break;
-    }
-    case LabelKind::Str: {
-      bool cut = false;
-      if (!append_utf8(text, o, opt_.max_value_len, &cut)) return kNoString;
-      if (cut) text += "...";
-      *flags |= kLabelIsValue;
-      break;
-    }
-    case LabelKind::Bytes: {
-      bool cut = false;
-      text = bytes_text(o, opt_.max_value_len, &cut);
-      if (cut) text += "...";
-      *flags |= kLabelIsValue;
-      break;
-    }
-  }
-  return text.empty() ? kNoString : label(text);
-}
-
-// A str key or attribute name as shown: the name itself if the program's code chose it (is_program_name), its
-// value with values=True, else only its length, so that a token used as a key stays out of dumps and reports.
-std::string Walker::private_str(PyObject* s, bool quoted) {
-  if (is_program_name(s)) return quoted ? "'" + utf8_of(s) + "'" : utf8_of(s);
-  if (opt_.values) {
-    std::string text;
-    bool cut = false;
-    append_utf8(text, s, opt_.max_value_len, &cut);
-    text = escape_quoted(text);
-    if (cut) text += "...";
-    return "'" + text + "'";
-  }
-  return "<str len=" + std::to_string(PyUnicode_GET_LENGTH(s)) + ">";
-}
-
-EdgeLabel Walker::key_label(PyObject* k) {
-  if (PyLong_CheckExact(k)) {
-    if (!opt_.values) return int_key_label_;  // an int key is data (a user id, a card number), never a name
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(k, &overflow);
-    if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit)) return index_label(static_cast<std::uint32_t>(v));
-    if (!overflow) return label("[" + std::to_string(v) + "]");
-    return label("[<int>]");
-  }
-  std::uint32_t cached = key_labels_.find(reinterpret_cast<std::uintptr_t>(k));
-  if (cached != PtrIndex::kAbsent) return cached;
-  std::string text;
-  if (PyUnicode_Check(k)) {
-    text = "[" + private_str(k, true) + "]";
-  } else if (PyBytes_Check(k)) {
-    if (opt_.values) {
-      bool cut = false;
-      text = "[b'" + escape_quoted(bytes_text(k, opt_.max_value_len, &cut)) + (cut ? "...'" : "'") + "]";
-    } else {
-      text = "[<bytes len=" + std::to_string(PyBytes_GET_SIZE(k)) + ">]";
-    }
-  } else {
-    text = "[<" + std::string(strings_[info(Py_TYPE(k)).name]) + ">]";
-  }
-  EdgeLabel l = label(text);
-  key_labels_.insert(reinterpret_cast<std::uintptr_t>(k), l);
-  return l;
-}
-
-EdgeLabel Walker::attr_label(PyObject* name) {
-  std::uint32_t cached = attr_labels_.find(reinterpret_cast<std::uintptr_t>(name));
-  if (cached != PtrIndex::kAbsent) return cached;
-  EdgeLabel l = PyUnicode_Check(name) ? label(private_str(name, false)) : kNoEdgeLabel;
-  attr_labels_.insert(reinterpret_cast<std::uintptr_t>(name), l);
-  return l;
-}
-
-const std::vector<EdgeLabel>& Walker::local_labels(PyCodeObject* code) {
-  auto [it, inserted] = code_labels_.try_emplace(reinterpret_cast<PyObject*>(code));
-  if (inserted) {
-    PyObject* names = code->co_localsplusnames;
-    if (names != nullptr && PyTuple_Check(names)) {
-      for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); ++k) {
-        PyObject* n = PyTuple_GET_ITEM(names, k);
-        it->second.push_back(label("f_locals[" + private_str(n, true) + "]"));
-      }
-    }
-  }
-  return it->second;
 }
 
 // ---- after the walk ----
@@ -983,6 +466,12 @@ HeapGraph Walker::build(Metadata md, CaptureStats* stats) {
   stats->columns_seconds = times.columns;
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
+
+}  // namespace refgraph::capture::walker
+
+namespace refgraph::capture {
+
+namespace {
 
 // A builtin module's function as the interpreter defines it (a new reference), made from the module's own method
 // table: the attribute (`sys.getallocatedblocks`, `gc.get_objects`) is replaceable by user code, which the capture
