@@ -344,13 +344,15 @@ void Walker::resolve_late() {
 }
 
 void Walker::count_skipped_frames() {
-  // The tool's frames are not nodes, but what they hold is not held from C either.
-  SkippedFrameRefs sink{*this};
+  // The tool's frames are not nodes, but what they hold is not held from C either: the nodes they refer to get
+  // their counted references, and marks for drop_tool_objects().
   for (PyObject* f : skipped_frames_) {
-    if (Py_TYPE(f) == &PyFrame_Type && have_internals())
-      frame_referents(f, sink);
-    else if (PyObject_IS_GC(f))
-      detail::traverse(f, Py_TYPE(f)->tp_traverse, sink, 0);
+    for_each_frame_ref(f, *threads_, [this](PyObject* t, bool counted) {
+      const std::uint32_t c = lookup(t);
+      if (c == PtrIndex::kAbsent || c == kSkip) return;
+      if (counted) ++balance_[c];
+      skip_refs_.push_back(c);
+    });
   }
 }
 

@@ -311,18 +311,10 @@ void Counter::exclude_tool_objects() {
   for (PyObject* f : tool_frames_) not_counted_.push_back(f);
   if (tool_frames_.empty()) return;
   // What the tool's frames refer to (their counted references, as the capture sees them), and how often.
-  struct ToolRefs {
-    Counter& c;
-    static constexpr bool owned_keys() { return true; }
-    const ThreadSeeds& threads() const { return *c.threads_; }
-    void ref(PyObject* x, Via, std::uint8_t, bool counted) {
-      if (counted) ++c.tool_refs_[x];
-    }
-  } sink{*this};
-  for (PyObject* f : tool_frames_) {
-    FrameView fv;
-    if (frame_view(f, &fv)) frame_referents(f, sink);
-  }
+  for (PyObject* f : tool_frames_)
+    for_each_frame_ref(f, *threads_, [this](PyObject* x, bool counted) {
+      if (counted) ++tool_refs_[x];
+    });
   std::vector<PyObject*> stack;
   for (auto [o, refs] : tool_refs_)
     if (Py_REFCNT(o) == refs) stack.push_back(o);

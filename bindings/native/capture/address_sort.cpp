@@ -109,13 +109,35 @@ unsigned bit_width(std::uint64_t x) {
   return b;
 }
 
+// `scratch` if it has room for m words, else `own`, resized.
+std::uint64_t* scratch_or_own(void* scratch, std::size_t scratch_bytes, std::size_t m, std::vector<std::uint64_t>* own) {
+  if (scratch_bytes >= m * sizeof(std::uint64_t)) return static_cast<std::uint64_t*>(scratch);
+  own->resize(m);
+  return own->data();
+}
+
+constexpr unsigned kRegionBits = 20;
+
+// Sorted records ((region number, offset) << idx_bits | index) back to addresses and indices; regions[number] - bias
+// is the region's address >> kRegionBits.
+void unpack_records(const std::uint64_t* r, std::size_t m, unsigned idx_bits, unsigned off_bits,
+                    const std::vector<std::uint64_t>& regions, std::uint64_t bias, std::vector<std::uint64_t>* ids,
+                    std::uint32_t* perm) {
+  const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
+  const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
+  for (std::size_t k = 0; k < m; ++k) {
+    perm[k] = static_cast<std::uint32_t>(r[k] & mask);
+    const std::uint64_t key = r[k] >> idx_bits;
+    (*ids)[k] = ((regions[key >> off_bits] - bias) << kRegionBits) | ((key & off_mask) << 3);
+  }
+}
+
 }  // namespace
 
 // Sorting in the capture's buffers rather than in fresh pages: on this path page faults cost more than the sort.
 void sort_by_address(std::uint64_t* objs, std::size_t n, const std::vector<bool>& keep, void* scratch,
                      std::size_t scratch_bytes, std::vector<std::uint64_t>* ids, std::uint32_t* perm,
                      std::size_t big_above) {
-  constexpr unsigned kRegionBits = 20;
   const unsigned off_bits = kRegionBits - 3;
   if (n > 0 && n <= big_above && 2 * bit_width(n - 1) + off_bits <= 64) {
     // Records (region, offset, index) written over the object pointers (j <= i) in one pass. Regions are numbered
@@ -153,19 +175,9 @@ void sort_by_address(std::uint64_t* objs, std::size_t n, const std::vector<bool>
     std::sort(by_address.begin(), by_address.end(), [&](auto x, auto y) { return regions[x] < regions[y]; });
     for (std::uint32_t k = 0; k < by_address.size(); ++k) rank_of[by_address[k]] = k;
     std::vector<std::uint64_t> own;
-    auto* tmp = static_cast<std::uint64_t*>(scratch);
-    if (scratch_bytes < m * sizeof(std::uint64_t)) {
-      own.resize(m);
-      tmp = own.data();
-    }
+    std::uint64_t* tmp = scratch_or_own(scratch, scratch_bytes, m, &own);
     const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size(), rank_of.data());
-    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
-    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
-    for (std::size_t k = 0; k < m; ++k) {
-      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
-      const std::uint64_t key = r[k] >> idx_bits;
-      (*ids)[k] = (regions[key >> off_bits] << kRegionBits) | ((key & off_mask) << 3);
-    }
+    unpack_records(r, m, idx_bits, off_bits, regions, 0, ids, perm);
     return;
   }
   // Very large heaps: region ranks found in a pass of their own.
@@ -206,19 +218,9 @@ void sort_by_address(std::uint64_t* objs, std::size_t n, const std::vector<bool>
       a[j++] = (key << idx_bits) | i;
     }
     std::vector<std::uint64_t> own;
-    auto* tmp = static_cast<std::uint64_t*>(scratch);
-    if (scratch_bytes < m * sizeof(std::uint64_t)) {
-      own.resize(m);
-      tmp = own.data();
-    }
+    std::uint64_t* tmp = scratch_or_own(scratch, scratch_bytes, m, &own);
     const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size());
-    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
-    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
-    for (std::size_t k = 0; k < m; ++k) {
-      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
-      const std::uint64_t key = r[k] >> idx_bits;
-      (*ids)[k] = ((regions[key >> off_bits] - 1) << kRegionBits) | ((key & off_mask) << 3);
-    }
+    unpack_records(r, m, idx_bits, off_bits, regions, 1, ids, perm);
     return;
   }
   struct Pair {

@@ -318,4 +318,21 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
   }
 }
 
+// fn(target, counted) for each reference a frame holds (with no labels): for a walk that only counts what the
+// tool's own frames hold, so as not to take it for references from C.
+template <class Fn>
+void for_each_frame_ref(PyObject* frame, const ThreadSeeds& seeds, Fn&& fn) {
+  struct Sink {
+    const ThreadSeeds& seeds;
+    Fn& fn;
+    static constexpr bool owned_keys() { return true; }
+    const ThreadSeeds& threads() const { return seeds; }
+    void ref(PyObject* t, Via, std::uint8_t, bool counted) { fn(t, counted); }
+  } sink{seeds, fn};
+  if (Py_TYPE(frame) == &PyFrame_Type && have_internals())
+    frame_referents(frame, sink);
+  else if (PyObject_IS_GC(frame))
+    detail::traverse(frame, Py_TYPE(frame)->tp_traverse, sink, 0);
+}
+
 }  // namespace refgraph::capture

@@ -291,20 +291,6 @@ class Walker {
   const std::vector<EdgeLabel>& local_labels(PyCodeObject* code);
   std::string private_str(PyObject* s, bool quoted);
 
-  // The sink of count_skipped_frames(): the nodes the tool's frames refer to get their counted references, and
-  // marks for drop_tool_objects().
-  struct SkippedFrameRefs {
-    Walker& w;
-    static constexpr bool owned_keys() { return true; }
-    const ThreadSeeds& threads() const { return *w.threads_; }
-    void ref(PyObject* t, Via, std::uint8_t, bool counted) {
-      const std::uint32_t c = w.lookup(t);
-      if (c == PtrIndex::kAbsent || c == kSkip) return;
-      if (counted) ++w.balance_[c];
-      w.skip_refs_.push_back(c);
-    }
-  };
-
   const CaptureOptions& opt_;
   const CaptureLimits lim_;
   StringTable strings_;
