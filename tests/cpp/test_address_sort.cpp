@@ -44,7 +44,8 @@ std::vector<std::pair<std::uint64_t, std::uint32_t>> expected(const Input& in) {
   return out;
 }
 
-std::vector<std::pair<std::uint64_t, std::uint32_t>> sorted(Input in, std::size_t big_above, std::size_t scratch_words) {
+std::vector<std::pair<std::uint64_t, std::uint32_t>> sorted(Input in, std::size_t big_above,
+                                                            std::size_t scratch_words) {
   std::vector<std::uint64_t> ids, scratch(scratch_words);
   std::vector<std::uint32_t> perm(in.addrs.size());
   sort_by_address(in.addrs.data(), in.addrs.size(), in.keep, scratch.data(), scratch.size() * sizeof(std::uint64_t),

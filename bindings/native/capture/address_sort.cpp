@@ -110,7 +110,8 @@ unsigned bit_width(std::uint64_t x) {
 }
 
 // `scratch` if it has room for m words, else `own`, resized.
-std::uint64_t* scratch_or_own(void* scratch, std::size_t scratch_bytes, std::size_t m, std::vector<std::uint64_t>* own) {
+std::uint64_t* scratch_or_own(void* scratch, std::size_t scratch_bytes, std::size_t m,
+                              std::vector<std::uint64_t>* own) {
   if (scratch_bytes >= m * sizeof(std::uint64_t)) return static_cast<std::uint64_t*>(scratch);
   own->resize(m);
   return own->data();

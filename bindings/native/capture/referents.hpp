@@ -12,10 +12,11 @@
 // weakref, and instances of class statements) the fields tp_traverse would visit are read in C, in its order, and
 // say what they are (`via`, for labels); anything else goes through tp_traverse. Strong references tp_traverse
 // omits because they cannot form cycles are reported too (a class's __name__/__qualname__/__slots__ and cached
-// keys, the locals of a running frame, code objects' fields, and where the sink asks (owned_keys()) the str keys of a dict), so that
-// every reference the heap holds is counted. `counted` is false for a borrowed pointer (a frame's f_globals, a
-// weakref's referent): drawn, not counted when judging what is held from C. `flags` are edge flags (kEdgeWeak,
-// kEdgeDeferred). Runs no Python code. An exception thrown by the sink inside tp_traverse is rethrown after it.
+// keys, the locals of a running frame, code objects' fields, and where the sink asks, owned_keys(), the str keys of
+// a dict), so that every reference the heap holds is counted. `counted` is false for a borrowed pointer (a frame's
+// f_globals, a weakref's referent): drawn, not counted when judging what is held from C. `flags` are edge flags
+// (kEdgeWeak, kEdgeDeferred). Runs no Python code. An exception thrown by the sink inside tp_traverse is rethrown
+// after it.
 #pragma once
 
 #include <Python.h>
@@ -99,11 +100,13 @@ void traverse(PyObject* o, traverseproc tp, Sink& sink, std::uint8_t flags, PyOb
 }
 
 template <class Sink>
-__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Via via, std::uint8_t flags = 0, bool counted = true) {
+__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Via via, std::uint8_t flags = 0,
+                                               bool counted = true) {
   if (t != nullptr) sink.ref(t, via, flags, counted);
 }
 template <class Sink>
-__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Field f, std::uint8_t flags = 0, bool counted = true) {
+__attribute__((always_inline)) inline void ref(Sink& sink, PyObject* t, Field f, std::uint8_t flags = 0,
+                                               bool counted = true) {
   if (t != nullptr) sink.ref(t, Via::named(f), flags, counted);
 }
 
@@ -312,7 +315,8 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
     case Layer::Weakref: {
       auto* r = reinterpret_cast<PyWeakReference*>(o);
       ref(sink, r->wr_callback, Field::callback);
-      if (r->wr_object != nullptr && r->wr_object != Py_None) sink.ref(r->wr_object, Via::named(Field::referent), kEdgeWeak, false);
+      if (r->wr_object != nullptr && r->wr_object != Py_None)
+        sink.ref(r->wr_object, Via::named(Field::referent), kEdgeWeak, false);
       return;
     }
   }

@@ -216,7 +216,8 @@ class Walker {
   void classify(Pending& p) {
     p.classified = true;
     p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
-    if (!p.leaf && !(headers_.active() && GcHeaderIndex::has_header(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
+    if (!p.leaf && !(headers_.active() && GcHeaderIndex::has_header(p.target)))
+      index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
   }
 
   void resolve_one() {
