@@ -42,7 +42,7 @@ bench: install ## the benchmarks against objgraph, Pympler and guppy3 (slow)
 	$(PY) benchmarks/run_all.py
 
 lint: ## clang-format and ruff, if installed
-	-clang-format --dry-run --Werror core/src/*.cpp core/include/refgraph/*.hpp cli/*.cpp bindings/native/*.cpp
+	-clang-format --dry-run --Werror core/src/*.cpp core/include/refgraph/*.hpp cli/*.cpp bindings/native/*.cpp bindings/native/capture/*.[ch]pp
 	-ruff check bindings/refgraph tests/python samples benchmarks
 
 # The Python module under ASan: the interpreter is not instrumented, so the runtime is preloaded (libstdc++ with it,

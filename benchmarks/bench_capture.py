@@ -1,6 +1,7 @@
 """Capture speed and memory: ns per object and extra peak bytes per object on a heap of about 1,000,000 objects.
 
-    PYTHONPATH=bindings python3 benchmarks/bench_capture.py [--objects 1000000] [--repeat 3] [--heap users,live]
+    PYTHONPATH=bindings python3 benchmarks/bench_capture.py [--objects 1000000] [--repeat 3] [--heap users,live,small]
+    PYTHONPATH=bindings python3 benchmarks/bench_capture.py --heap big --repeat 1   # 10,000,000 objects
 
 Targets (issue 3): at most 150 ns per object and at most 120 bytes of extra peak memory per object, counting every
 object the capture records (untracked ones included). Each run happens in a fresh process so one capture's freed
@@ -16,6 +17,14 @@ import os
 import subprocess
 import sys
 import time
+
+
+class Small:
+    """A small instance with a dict and a list of its own (issue 14's heap of 300,000 of them: 1.5M objects)."""
+
+    def __init__(self, i):
+        self.d = {}
+        self.l = []
 
 
 class User:
@@ -51,7 +60,12 @@ def reset_peak():
 def build(heap, objects):
     """What the heap holds alive: 'users' (instances with a str, an int and a list: 1.25 references an object) or
     'live' (bench_live.py's heap: instances with a materialised __dict__, a str, an int and an untracked dict:
-    about 2.2 references an object)."""
+    about 2.2 references an object), 'small' (300,000 Small instances whatever --objects says: an instance, its
+    __dict__, a dict and a list each) or 'big' ('users' at 10,000,000 objects)."""
+    if heap == "small":
+        return [Small(i) for i in range(300_000)]
+    if heap == "big":
+        objects = 10_000_000
     if heap == "live":
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import bench_live
@@ -70,7 +84,7 @@ def one_run(objects, heap):
     before = rss()
     exact_peak = reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
-    g = _core.capture()
+    g, stats = _core._testing.capture_with_stats()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = peak_rss() if exact_peak else rss()
     n = g.num_nodes
@@ -79,14 +93,14 @@ def one_run(objects, heap):
     g.in_edges(0)  # builds the in-edge index (first use)
     in_index_s = time.perf_counter() - t1
     result = {
-        "nodes": n, "edges": g.num_edges, "gc_tracked": int(g.metadata["extra"]["gc_tracked"]),
+        "nodes": n, "edges": g.num_edges, "gc_tracked": stats["gc_tracked"],
         "wall_s": wall, "cpu_s": cpu, "ns_per_object_wall": wall / n * 1e9, "ns_per_object_cpu": cpu / n * 1e9,
         "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
         "graph_bytes_per_object": graph_bytes / n, "graph_bytes_with_in_index": g.memory_bytes / n,
-        "in_index_s": in_index_s, "address_set_entries": int(g.metadata["extra"]["address_set_entries"]),
-        "header_index": g.metadata["extra"].get("header_index", "0") == "1",
-        "walk_s": float(g.metadata["extra"]["walk_seconds"]), "build_s": float(g.metadata["extra"]["build_seconds"]),
-        "walk_phases": g.metadata["extra"].get("timing", ""), "build_phases": g.metadata["extra"].get("build_timing", ""),
+        "in_index_s": in_index_s, "address_set_entries": stats["address_set_entries"],
+        "header_index": stats["header_index"], "walk_s": stats["walk_seconds"], "build_s": stats["build_seconds"],
+        "walk_phases": "%.6f %.6f %.6f" % (stats["seeds_seconds"], stats["phase1_seconds"], stats["phase2_seconds"]),
+        "build_phases": "%.6f %.6f %.6f" % (stats["sort_seconds"], stats["rank_seconds"], stats["columns_seconds"]),
     }
     del users
     return result
@@ -96,15 +110,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--heap", default="users,live", help="heaps to build, comma-separated: users, live (see build())")
+    ap.add_argument("--heap", default="users,live,small",
+                    help="heaps to build, comma-separated: users, live, small, big (see build())")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(one_run(args.objects, args.heap)))
         return
     for heap in args.heap.split(","):
-        if heap not in ("users", "live"):
-            ap.error(f"--heap: unknown heap {heap!r} (use users, live)")
+        if heap not in ("users", "live", "small", "big"):
+            ap.error(f"--heap: unknown heap {heap!r} (use users, live, small, big)")
     for heap in args.heap.split(","):
         report(args, heap)
 

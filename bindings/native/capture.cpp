@@ -182,6 +182,29 @@ void register_capture(pb::module_& m) {
   pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
                                                   : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
   testing.def(
+      "capture_with_stats",
+      [](const std::vector<std::string>& skip_files) {
+        auto o = options(false, true, skip_files, 64, "", false, nullptr, nullptr);
+        capture::CaptureStats st;
+        auto g = std::make_shared<HeapGraph>(capture::capture_heap(o, &st));
+        pb::dict d;
+        d["walk_seconds"] = st.walk_seconds;
+        d["seeds_seconds"] = st.seeds_seconds;
+        d["phase1_seconds"] = st.phase1_seconds;
+        d["phase2_seconds"] = st.phase2_seconds;
+        d["build_seconds"] = st.build_seconds;
+        d["sort_seconds"] = st.sort_seconds;
+        d["rank_seconds"] = st.rank_seconds;
+        d["columns_seconds"] = st.columns_seconds;
+        d["gc_tracked"] = st.gc_tracked;
+        d["address_set_entries"] = st.address_set_entries;
+        d["header_index"] = st.header_index;
+        return pb::make_tuple(g, d);
+      },
+      "skip_files"_a = std::vector<std::string>{},
+      "(graph, stats): capture() with its statistics (capture_walk.hpp's CaptureStats: CPU and wall seconds of "
+      "its phases, gc-tracked objects, address-set entries, header mode), which dumps do not carry.");
+  testing.def(
       "capture_limits",
       []() {
         const auto l = capture::capture_limits();

@@ -69,6 +69,21 @@ Py_ssize_t code_sizeof(PyObject* code);
 Py_ssize_t type_sizeof(PyObject* type);
 Py_ssize_t str_sizeof(PyObject* s);
 Py_ssize_t pre_header_size(PyTypeObject* type);  // GC header and managed-dict pointers before the object
+// str_sizeof's commonest case, inline: a compact ASCII str with no cached wide copy (3.11's layout), whose
+// __sizeof__ is its header, its characters and the terminating NUL; -1 for any other str.
+inline Py_ssize_t compact_ascii_sizeof(PyObject* s) {
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+  auto* a = reinterpret_cast<PyASCIIObject*>(s);
+  _Py_COMP_DIAG_PUSH
+  _Py_COMP_DIAG_IGNORE_DEPR_DECLS
+  if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
+    return static_cast<Py_ssize_t>(sizeof(PyASCIIObject)) + a->length + 1;
+  _Py_COMP_DIAG_POP
+#else
+  (void)s;
+#endif
+  return -1;
+}
 
 // The gc's lists of tracked objects (3.11: the three generations and the permanent one), read in place so no
 // list of a million references has to be built. The caller must hold the GIL and, until it is done iterating,

@@ -64,10 +64,12 @@
 #include <system_error>
 #include <thread>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "../../core/src/huge_pages.hpp"
+#include "capture/walker.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "parallel.hpp"
@@ -80,49 +82,12 @@
 
 namespace refgraph::capture {
 
+using namespace walker;
+
 namespace {
 
-constexpr std::uint32_t kSkip = 0xFFFFFFFEu;  // in the address set: the tool's own object, never a node
-constexpr std::uint8_t kProcessed = 1u << 6;  // node flag while capturing: processed out of turn (a sole leaf)
-constexpr std::uint8_t kGraphFlagsMask = 0x1F;
-
-enum class LabelKind : std::uint8_t { None, Module, Function, Type, Code, Frame, CFunction, Str, Bytes };
-
-PyObject* g_get_objects = nullptr;            // gc.get_objects
+PyObject* g_get_objects = nullptr;  // gc.get_objects
 CaptureLimits g_limits;
-
-static_assert(CaptureLimits{}.nodes <= kSkip && kSkip < PtrIndex::kAbsent && kSkip < kNoNode);
-static_assert(CaptureLimits{}.edges <= 0xFFFFFFFFu && CaptureLimits{}.strings <= kIndexLabelBit);
-
-[[noreturn]] void over_limit(std::size_t limit, const char* what, const char* index) {
-  throw Error("refgraph: capture: the heap has more than " + std::to_string(limit) + " " + what +
-              ", the most one capture can index (" + index + "); nothing was captured");
-}
-
-struct TypeInfo {
-  StringId name = kNoString;
-  Layer layer = Layer::None;  // of the nearest base whose tp_traverse is not subtype_traverse
-  traverseproc base_traverse = nullptr;
-  bool gc_type = false;   // PyType_IS_GC
-  bool instance = false;  // tp_traverse is subtype_traverse: walk slots, instance dict and class first
-  bool managed_dict = false;
-  bool visit_dict_ptr = false;
-  bool visit_type = false;
-  std::vector<std::pair<Py_ssize_t, EdgeLabel>> slots;  // __slots__ members, by offset
-  SizeKind size_kind = SizeKind::Basic;
-  Py_ssize_t pre_header = 0;
-  LabelKind label_kind = LabelKind::None;
-};
-
-// PyObject_GC_IsTracked without the call, for an object of a gc type: 3.11's _PyObject_GC_IS_TRACKED (its gc
-// header's next link is set).
-inline bool gc_tracked(PyObject* o) {
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-  return (reinterpret_cast<const GcLinks*>(o) - 1)->next != 0;
-#else
-  return PyObject_GC_IsTracked(o);
-#endif
-}
 
 double now_seconds() {
   using namespace std::chrono;
@@ -136,454 +101,24 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-class Walker {
- public:
-  explicit Walker(const CaptureOptions& o) : opt_(o), lim_(g_limits) {
-    L.dict = label("__dict__");
-    L.cls = label("__class__");
-    L.mro = label("__mro__");
-    L.bases = label("__bases__");
-    L.base = label("__base__");
-    L.subclasses = label("__subclasses__");
-    L.name = label("__name__");
-    L.qualname = label("__qualname__");
-    L.slots = label("__slots__");
-    L.module = label("__module__");
-    L.code = label("__code__");
-    L.globals = label("__globals__");
-    L.builtins = label("__builtins__");
-    L.defaults = label("__defaults__");
-    L.kwdefaults = label("__kwdefaults__");
-    L.doc = label("__doc__");
-    L.closure = label("__closure__");
-    L.annotations = label("__annotations__");
-    L.self = label("__self__");
-    L.func = label("__func__");
-    L.cell = label("cell_contents");
-    L.f_back = label("f_back");
-    L.f_code = label("f_code");
-    L.f_func = label("f_func");
-    L.f_locals = label("f_locals");
-    L.f_globals = label("f_globals");
-    L.f_builtins = label("f_builtins");
-    L.f_trace = label("f_trace");
-    L.callback = label("__callback__");
-    L.referent = label("referent");
-    L.co_consts = label("co_consts");
-    L.co_names = label("co_names");
-    L.co_filename = label("co_filename");
-    L.co_name = label("co_name");
-    L.co_qualname = label("co_qualname");
-    L.co_exceptiontable = label("co_exceptiontable");
-    L.co_localsplusnames = label("co_localsplusnames");
-    L.co_localspluskinds = label("co_localspluskinds");
-    L.co_linetable = label("co_linetable");
-    L.start = label("start");
-    L.stop = label("stop");
-    L.step = label("step");
-    L.m_copy = label("m_copy");
-    int_key_label_ = label("[<int>]");
-  }
+}  // namespace
 
-  ~Walker() {
-    join_prefault();
-    restore_headers();
-  }
-  void start_prefault(std::size_t blocks);
-  void join_prefault();
-  void collect_threads();
-  bool use_headers();
-  void seed_modules();
-  void seed_threads();
-  void seed_gc_list(PyObject* list);
-  void seed_only(const std::vector<PyObject*>& objs);
-  void set_in_refs(const std::vector<std::int64_t>& in_refs);
-  bool start_chase();
-  void finish_chase() {
-    while (chasing_) chase_step();
-  }
-  void seed_gathered();
-  void seed_keep(const std::vector<PyObject*>& objs);
-  std::size_t gathered() const { return gc_objs_.size(); }
-  void skip(PyObject* o) {
-    if (headers_ && has_gc_head(o))
-      tag(o, kSkip);
-    else
-      index_.insert(reinterpret_cast<std::uintptr_t>(o), kSkip);
-  }
-  void restore_headers();
-  void reserve(std::size_t nodes, std::size_t set_entries);
-  void run();
-  void resolve_late();
-  void count_skipped_frames();
-  void mark_external();
-  void drop_tool_objects();
-  void apply_distinct_names();
-  HeapGraph build(Metadata md);
-  struct EdgeColumns {
-    std::vector<NodeIndex>* targets;
-    std::vector<EdgeLabel>* labels;
-    std::vector<std::uint8_t>* flags;
-  };
-  void fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t m);
-  void fill_edges(EdgeColumns& out, EdgeIndex* row_ends, const std::uint32_t* perm, const std::uint32_t* rank,
-                  std::size_t first, std::size_t last);
-  void fill_columns(RawGraphParts& p, const std::uint32_t* perm, const std::uint32_t* rank, std::size_t m);
+}  // namespace refgraph::capture
 
-  std::size_t phase2_start = 0;
-  std::size_t num_nodes() const { return objs_.size(); }
-  std::size_t address_set_size() const { return index_.size(); }
-
- private:
-  struct Labels {
-    EdgeLabel dict, cls, mro, bases, base, subclasses, name, qualname, slots, module, code, globals, builtins,
-        defaults, kwdefaults, doc, closure, annotations, self, func, cell, f_back, f_code, f_func, f_locals,
-        f_globals, f_builtins, f_trace, callback, referent, co_consts, co_names, co_filename, co_name, co_qualname,
-        co_exceptiontable, co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy;
-  } L;
-
-  StringId label(std::string_view s) {
-    const StringId id = strings_.intern(s);
-    if (__builtin_expect(id >= lim_.strings, 0))
-      over_limit(lim_.strings, "distinct label strings", "31-bit string ids beside sequence-index labels");
-    return id;
-  }
-
-  std::uint32_t discover(PyObject* o) {
-    if (closed_) {  // a restricted capture: no new nodes
-      std::uint32_t c = index_.find(reinterpret_cast<std::uintptr_t>(o));
-      return c == PtrIndex::kAbsent ? kSkip : c;
-    }
-    if (headers_ && has_gc_head(o)) return discover_gc(o);
-    auto [c, inserted] = index_.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(objs_.size()));
-    if (inserted) append(o);
-    return c;
-  }
-  // The node of an object, kSkip for the tool's own, PtrIndex::kAbsent if not met yet.
-  std::uint32_t lookup(PyObject* o) const {
-    if (headers_ && has_gc_head(o)) {
-      const std::uintptr_t prev = gc_links(o)->prev;
-      return (prev & kGcScratch) ? static_cast<std::uint32_t>(prev >> 32) : PtrIndex::kAbsent;
-    }
-    return index_.find(reinterpret_cast<std::uintptr_t>(o));
-  }
-
-  // Header mode (use_headers()): an object with a gc header keeps its node index in the header's prev link while
-  // the walk runs (capture_internals.hpp), so only objects without one need the address set. The read is of a
-  // line the walk fetches anyway for the object's reference count.
-  static bool has_gc_head(PyObject* o) {
-    PyTypeObject* t = Py_TYPE(o);
-    return PyType_IS_GC(t) && (t->tp_is_gc == nullptr || t->tp_is_gc(o));
-  }
-  static GcLinks* gc_links(PyObject* o) { return reinterpret_cast<GcLinks*>(o) - 1; }
-  void tag(PyObject* o, std::uint32_t c) {
-    GcLinks* g = gc_links(o);
-    if (g->next == 0) untracked_tagged_.push_back(o);  // before the tag: restore_headers() must find every one
-    g->prev = (std::uintptr_t(c) << 32) | kGcScratch | (g->prev & kGcFinalized);
-  }
-  std::uint32_t discover_gc(PyObject* o) {
-    const std::uintptr_t prev = gc_links(o)->prev;
-    if (prev & kGcScratch) return static_cast<std::uint32_t>(prev >> 32);
-    const auto c = static_cast<std::uint32_t>(objs_.size());
-    tag(o, c);
-    append(o);
-    return c;
-  }
-  // A new node. The per-node columns share one capacity; described_ and edge_begin_ are written by
-  // process() and get their length at the end (finish_nodes()).
-  __attribute__((always_inline)) std::uint32_t append(PyObject* o) {
-    const std::size_t i = objs_.size();
-    if (__builtin_expect(i == objs_.capacity(), 0)) grow_nodes(i * 2 + 1024);
-    objs_.push_unchecked(o);
-    flags_.push_unchecked(0);
-    balance_.push_unchecked(0);
-    return static_cast<std::uint32_t>(i);
-  }
-  void grow_nodes(std::size_t cap) {
-    if (objs_.size() >= lim_.nodes) over_limit(lim_.nodes, "objects", "32-bit node indices");
-    cap = std::min(cap, lim_.nodes);
-    objs_.reserve(cap);
-    flags_.reserve(cap);
-    balance_.reserve(cap);
-    described_.reserve(cap);
-    edge_begin_.reserve(cap + 1);
-  }
-  void finish_nodes() {
-    described_.set_size(objs_.size());
-    edge_begin_.set_size(objs_.size());
-  }
-
-  // An object with one reference whose type the gc does not track and that owns nothing we walk (str, int,
-  // float, bytes, ...): its one owner is the only object that reaches it, so the walk meets it once and it needs
-  // no entry in the address set. Most of a heap's str and int objects are such.
-  static bool sole_leaf(PyObject* o) {
-    if (Py_REFCNT(o) != 1) return false;
-    PyTypeObject* t = Py_TYPE(o);
-    return !PyType_HasFeature(t, Py_TPFLAGS_HAVE_GC) && t != &PyCode_Type && t != &PyRange_Type &&
-           t != &PyModuleDef_Type;
-  }
-
-  void set_root(PyObject* o, RootKind kind) {
-    std::uint32_t c = discover(o);
-    if (c == kSkip) return;
-    if ((flags_[c] & kRootKindMask) == 0)
-      flags_[c] = static_cast<std::uint8_t>(flags_[c] | (std::uint8_t(kind) << kRootKindShift));
-  }
-
-  struct Pending {
-    PyObject* target;
-    std::uint32_t edge;
-    bool counted;
-    bool classified;  // leaf is known (and, if not a leaf, the address-set slot prefetched)
-    bool leaf;
-  };
-  static constexpr unsigned kRing = 64, kMid = 32;  // kRing a power of two
-
-  // One reference from the object being processed. `counted`: the holder owns a reference (a borrowed pointer,
-  // such as a frame's f_globals, is drawn but not counted when judging External).
-  void emit(PyObject* t, EdgeLabel lab, std::uint8_t eflags = 0, bool counted = true) {
-    if (t == nullptr) return;
-    if (count_only_) {
-      std::uint32_t c = lookup(t);
-      if (c != PtrIndex::kAbsent && c != kSkip) {
-        if (counted) ++balance_[c];
-        skip_refs_.push_back(c);
-      }
-      return;
-    }
-    // Resolving an edge takes two dependent reads that would each miss the cache: the target's header (is it a
-    // sole leaf?) and, for the others, its slot in the address set. So each edge waits in a ring: the header is
-    // prefetched when the edge is emitted, read kMid edges later (then the slot is prefetched), and the edge is
-    // resolved kRing edges after it was emitted.
-    __builtin_prefetch(t);
-    if ((reinterpret_cast<std::uintptr_t>(t) & 63) < sizeof(GcLinks))
-      __builtin_prefetch(reinterpret_cast<char*>(t) - sizeof(GcLinks));  // the gc header, in the line before
-    if (__builtin_expect(edst_.size() == edst_.capacity(), 0)) grow_edges(edst_.size() * 2 + 1024);
-    const auto e = static_cast<std::uint32_t>(edst_.size());
-    edst_.push_unchecked(kSkip);  // filled in by resolve_one
-    elab_.push_unchecked(lab);
-    eflg_.push_unchecked(static_cast<std::uint8_t>(eflags | cur_flags_));
-    if (ring_count_ == kRing) resolve_one();
-    ring_[(ring_head_ + ring_count_) & (kRing - 1)] = Pending{t, e, counted, false, false};
-    ++ring_count_;
-    if (ring_count_ > kMid) classify(ring_[(ring_head_ + ring_count_ - 1 - kMid) & (kRing - 1)]);
-  }
-
-  // The edge columns share one capacity, at most the edge limit.
-  void grow_edges(std::size_t cap) {
-    if (edst_.size() >= lim_.edges) over_limit(lim_.edges, "references", "32-bit edge indices");
-    cap = std::min(cap, lim_.edges);
-    edst_.reserve(cap);
-    elab_.reserve(cap);
-    eflg_.reserve(cap);
-  }
-
-  void classify(Pending& p) {
-    p.classified = true;
-    p.leaf = !closed_ && sole_leaf(p.target);  // (a restricted capture makes no new nodes)
-    if (!p.leaf && !(headers_ && has_gc_head(p.target))) index_.prefetch(reinterpret_cast<std::uintptr_t>(p.target));
-  }
-
-  void resolve_one() {
-    Pending p = ring_[ring_head_];
-    ring_head_ = (ring_head_ + 1) & (kRing - 1);
-    --ring_count_;
-    if (!p.classified) classify(p);
-    if (p.leaf) {
-      if (p.counted) {  // the owner's reference: a node of its own, never looked up
-        const std::uint32_t c = append(p.target);
-        edst_[p.edge] = c;
-        process_leaf(c);  // now, while the object is in cache; its balance stays 0 (one reference, counted)
-      } else {  // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
-        late_.push_back(p);
-      }
-      return;
-    }
-    std::uint32_t c = discover(p.target);
-    edst_[p.edge] = c;  // kSkip: the tool's own object; the edge is dropped at build
-    if (c != kSkip && p.counted) ++balance_[c];
-  }
-  void flush() {
-    while (ring_count_ > 0) resolve_one();
-  }
-
-  // Called from a type's tp_traverse, C code that an exception must not unwind through: a failure (a limit,
-  // no memory) stops the traversal and is thrown again once it has returned.
-  static int visit_unlabelled(PyObject* o, void* arg) {
-    auto* w = static_cast<Walker*>(arg);
-    if (o == nullptr) return 0;
-    try {
-      for (int i = 0; i < w->ncand_; ++i) {
-        if (w->cand_[i] == o) {
-          w->cand_[i] = nullptr;  // each labelled slot is used once
-          w->emit(o, w->cand_label_[i]);
-          return 0;
-        }
-      }
-      w->emit(o, kNoEdgeLabel);
-    } catch (...) {
-      w->traverse_error_ = std::current_exception();
-      return 1;
-    }
-    return 0;
-  }
-
-  void traverse(PyObject* o, traverseproc tp) {
-    if (tp != nullptr) tp(o, &Walker::visit_unlabelled, this);
-    ncand_ = 0;
-    if (traverse_error_) std::rethrow_exception(std::exchange(traverse_error_, nullptr));
-  }
-  void candidate(PyObject* o, EdgeLabel lab) {
-    if (o != nullptr && ncand_ < 4) {
-      cand_[ncand_] = o;
-      cand_label_[ncand_] = lab;
-      ++ncand_;
-    }
-  }
-
-  const TypeInfo& info(PyTypeObject* t) {
-    const TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
-    return e.type == t ? *e.info : info_slow(t);
-  }
-  const TypeInfo& info_slow(PyTypeObject* t);
-  void process(std::uint32_t i);
-  void process_leaf(std::uint32_t i);
-  void walk(PyObject* o, const TypeInfo& ti);
-  void walk_instance(PyObject* o, const TypeInfo& ti);
-  void walk_layer(PyObject* o, const TypeInfo& ti);
-  void walk_dict(PyObject* o);
-  void walk_type(PyObject* o);
-  void walk_frame(PyObject* o);
-  std::uint64_t size_of(PyObject* o, const TypeInfo& ti);
-  std::uint64_t leaf_size(PyObject* o, const TypeInfo& ti);
-  StringId node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags);
-  std::string frame_label(PyObject* frame);
-  EdgeLabel key_label(PyObject* k);
-  EdgeLabel attr_label(PyObject* name);
-  const std::vector<EdgeLabel>& local_labels(PyCodeObject* code);
-  std::string private_str(PyObject* s, bool quoted);
-
-  const CaptureOptions& opt_;
-  const CaptureLimits lim_;
-  StringTable strings_;
-  PtrIndex index_{1 << 16};
-
-  // Nodes, by capture index (discovery order).
-  Column<PyObject*> objs_;
-  Column<PyObject*> gc_objs_;  // the gc-tracked objects, gathered during phase 1
-  Column<std::uint8_t> flags_;
-  Column<std::int32_t> balance_;  // counted in-references minus the reference count
-  struct Description {  // together: the build reads them in address order, one cache miss for all three
-    std::uint64_t size;
-    StringId type;
-    StringId label;
-  };
-  Column<Description> described_;
-  Column<std::uint32_t> edge_begin_;  // edges of node i: [edge_begin_[i], edge_begin_[i + 1])
-  std::vector<bool> keep_;
-
-  // Edges, grouped by source in capture order.
-  Column<std::uint32_t> edst_;
-  Column<EdgeLabel> elab_;
-  Column<std::uint8_t> eflg_;
-  std::uint8_t cur_flags_ = 0;
-
-  // Caches, valid for this capture only (nothing is freed while it runs).
-  PtrIndex type_index_{256};
-  std::vector<std::unique_ptr<TypeInfo>> type_infos_;
-  // distinct_names: the type that took each short name first (nullptr once another took it too), and the type
-  // names apply_distinct_names() changes (from, to), all at once.
-  std::unordered_map<StringId, PyTypeObject*> name_owner_;
-  std::vector<std::pair<StringId, StringId>> shared_names_;
-  // In front of type_index_: a direct-mapped cache, since the walk alternates between a few types.
-  struct TypeCacheEntry {
-    PyTypeObject* type = nullptr;
-    const TypeInfo* info = nullptr;
-  };
-  TypeCacheEntry type_cache_[64];
-  static std::size_t type_cache_slot(PyTypeObject* t) {
-    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58);
-  }
-  EdgeLabel int_key_label_ = kNoEdgeLabel;
-  PtrIndex key_labels_{1024};
-  PtrIndex attr_labels_{1024};
-  std::unordered_map<PyObject*, std::vector<EdgeLabel>> code_labels_;
-
-  // Frames.
-  std::unordered_map<PyObject*, PyObject*> frame_back_;  // executing frame -> its caller's frame object
-  PtrIndex current_thread_frames_{64};
-  std::vector<PyObject*> skipped_frames_;
-  std::vector<ThreadFrame> thread_frames_;  // collect_threads() -> seed_threads()
-  PyObject* modules_dict_ = nullptr;
-
-  bool headers_ = false;
-  Column<PyObject*> untracked_tagged_;  // tagged objects the gc does not track (in no list)
-  std::thread prefaulter_;              // start_prefault()
-
-  Pending ring_[kRing] = {};
-  std::vector<Pending> late_;  // uncounted edges to sole leaves
-  unsigned ring_head_ = 0, ring_count_ = 0;
-
-  std::string md_timing_;
-  static double secs(double a, double b) { return b - a; }
-  bool count_only_ = false;
-  bool closed_ = false;
-  std::vector<std::uint32_t> skip_refs_;  // nodes the skipped frames refer to
-  std::vector<std::uint32_t> asked_;      // nodes of CaptureOptions::keep: never the tool's own
-  std::size_t processed_ = 0;             // nodes [0, processed_) are processed (the queue's head)
-
-  // Following the gc's lists (start_chase()).
-  const GcLinks* chase_heads_[8] = {};
-  std::size_t chase_list_starts_[8] = {};  // where each list begins in gc_objs_
-  int chase_heads_n_ = 0, chase_h_ = 0;
-  const GcLinks* chase_at_ = nullptr;
-  bool chasing_ = false, chased_ = false;  // chased_: gc_objs_ holds every tracked object, in list order
-  void chase_step() {
-    if (!chasing_) return;
-    const auto* g = reinterpret_cast<const GcLinks*>(chase_at_->next);
-    if (g == chase_heads_[chase_h_]) {
-      if (++chase_h_ == chase_heads_n_) {
-        chasing_ = false;
-        chased_ = true;
-        return;
-      }
-      chase_list_starts_[chase_h_] = gc_objs_.size();
-      chase_at_ = chase_heads_[chase_h_];
-      return;
-    }
-    gc_objs_.push_back(reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1)));
-    __builtin_prefetch(g);  // read at the next step, a node's processing later: the miss is not waited for
-    chase_at_ = g;
-  }
-
-  PyObject* cand_[4] = {};
-  EdgeLabel cand_label_[4] = {};
-  int ncand_ = 0;
-  std::exception_ptr traverse_error_;
-};
+namespace refgraph::capture::walker {
 
 // ---- seeds ----
 
 void Walker::seed_modules() {
-  modules_dict_ = PyImport_GetModuleDict();  // borrowed
-  if (modules_dict_ == nullptr || !PyDict_Check(modules_dict_)) return;
-  Py_ssize_t pos = 0;
-  PyObject *k, *v;
-  while (PyDict_Next(modules_dict_, &pos, &k, &v)) set_root(v, RootKind::Module);
+  modules_dict_ = for_each_module([this](PyObject* m) { set_root(m, RootKind::Module); });
 }
 
 // The threads' frames, gathered before anything is discovered: gathering them makes frame objects and frees a
 // dict, which relinks the gc's lists (so no prev link may be ours yet, use_headers()).
-void Walker::collect_threads() {
-  for_each_thread_frame(opt_.skip_files, [this](const ThreadFrame& t) {
-    if (t.mine) current_thread_frames_.insert(reinterpret_cast<std::uintptr_t>(t.frame), 1);
-    frame_back_[t.frame] = t.back;
-    thread_frames_.push_back(t);
-  });
-}
+void Walker::collect_threads() { threads_.emplace(opt_.skip_files); }
 
 void Walker::seed_threads() {
-  for (const ThreadFrame& t : thread_frames_) {
+  for (const ThreadFrame& t : threads_->frames) {
     if (t.tool) {
       skip(t.frame);
       skipped_frames_.push_back(t.frame);
@@ -591,37 +126,23 @@ void Walker::seed_threads() {
       set_root(t.frame, RootKind::ThreadFrame);
     }
   }
-  thread_frames_.clear();
 }
 
 // Header mode needs the gc's lists at rest (no collection under way) and nothing frozen: gc.freeze() keeps the
 // objects of a forked server's parent out of the collector's writes so their pages stay shared, and the capture
 // should not be what copies them.
 bool Walker::use_headers() {
-  const GcLinks* heads[8];
-  const int n = gc_list_heads(heads, 8);
-  headers_ = n == 4 && !gc_collecting() && heads[3]->next == reinterpret_cast<std::uintptr_t>(heads[3]);
-  return headers_;
+  if (GcHeaderIndex::at_rest(true)) headers_.activate();
+  return headers_.active();
 }
 
 // Puts back every prev link header mode used: the tracked objects' from gc_objs_ (list order) once the chase has
 // gathered them all, else by following the next links; the untracked ones' held only the "finalized" flag.
 void Walker::restore_headers() {
-  if (!headers_) return;
-  headers_ = false;
-  if (chased_) {
-    // In two halves, the second on another thread (plain stores to distinct headers, no Python call; this thread
-    // holds the GIL throughout).
-    auto restore = [this](std::size_t first, std::size_t last) {
-      restore_gc_prev_links(chase_heads_, chase_heads_n_, chase_list_starts_, gc_objs_, first, last);
-    };
-    const std::size_t n = gc_objs_.size(), mid = n / 2;
-    in_parallel([&] { restore(mid, n); }, [&] { restore(0, mid); }, n >= (1u << 16));
-  } else {
-    rebuild_gc_prev_links();
-  }
-  for (PyObject* o : untracked_tagged_) gc_links(o)->prev &= kGcFinalized;
-  untracked_tagged_.release();
+  if (chased_)
+    headers_.restore_in_order(chase_heads_, chase_heads_n_, chase_list_starts_, gc_objs_);
+  else
+    headers_.restore();
 }
 
 void Walker::seed_gc_list(PyObject* list) {
@@ -674,14 +195,14 @@ void Walker::seed_gathered() {
   const std::size_t n = gc_objs_.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      if (headers_)
-        __builtin_prefetch(gc_links(gc_objs_[i + kAhead]));
+      if (headers_.active())
+        GcHeaderIndex::prefetch(gc_objs_[i + kAhead]);
       else
         index_.prefetch(reinterpret_cast<std::uintptr_t>(gc_objs_[i + kAhead]));
     }
     discover(gc_objs_[i]);
   }
-  if (!headers_) gc_objs_.release();  // else kept for restore_headers(), then scratch for the build
+  if (!headers_.active()) gc_objs_.release();  // else kept for restore_headers(), then scratch for the build
 }
 
 void Walker::reserve(std::size_t nodes, std::size_t set_entries) {
@@ -709,7 +230,7 @@ void Walker::start_prefault(std::size_t blocks) {
       {objs_.begin(), std::min(nodes, objs_.capacity()) * sizeof(PyObject*)},
       {flags_.begin(), std::min(nodes, flags_.capacity())},
       {balance_.begin(), std::min(nodes, balance_.capacity()) * sizeof(std::int32_t)},
-      {described_.begin(), std::min(nodes, described_.capacity()) * sizeof(Description)},
+      {described_.begin(), std::min(nodes, described_.capacity()) * sizeof(NodeDescription)},
       {edge_begin_.begin(), std::min(nodes, edge_begin_.capacity()) * sizeof(std::uint32_t)},
       {edst_.begin(), std::min(edges, edst_.capacity()) * sizeof(std::uint32_t)},
       {elab_.begin(), std::min(edges, elab_.capacity()) * sizeof(EdgeLabel)},
@@ -758,84 +279,21 @@ void Walker::run() {
   } while (processed_ < objs_.size());
 }
 
-const TypeInfo& Walker::info_slow(PyTypeObject* t) {
-  std::uint32_t k = type_index_.find(reinterpret_cast<std::uintptr_t>(t));
-  if (k == PtrIndex::kAbsent) {
-    auto ti = std::make_unique<TypeInfo>();
-    ti->name = label(opt_.shortnames ? type_short_name(t) : type_long_name(t));
-    if (opt_.shortnames && opt_.distinct_names) {
-      auto [owner, first] = name_owner_.try_emplace(ti->name, t);
-      if (!first) {
-        // The first type's nodes are renamed at the end; a builtin type keeps the plain name (renamed back then).
-        if (owner->second != nullptr && !type_is_builtin(owner->second))
-          shared_names_.emplace_back(ti->name, label(type_distinct_name(owner->second)));
-        owner->second = nullptr;
-        const StringId plain = ti->name;
-        ti->name = label(type_distinct_name(t));
-        if (type_is_builtin(t)) shared_names_.emplace_back(ti->name, plain);
-      }
-    }
-    ti->gc_type = PyType_IS_GC(t);
-    ti->pre_header = pre_header_size(t);
-    bool exact = false;
-    ti->size_kind = size_kind_of(t, &exact);
-    if (!have_internals() && (ti->size_kind == SizeKind::Str || ti->size_kind == SizeKind::Type ||
-                              ti->size_kind == SizeKind::Frame || ti->size_kind == SizeKind::Code ||
-                              ti->size_kind == SizeKind::Gen))
-      ti->size_kind = SizeKind::Basic;
-
-    // Layers: a class statement's type walks its instance layer (subtype_traverse in C), then the layer of the
-    // nearest base with another tp_traverse, exactly as subtype_traverse does.
-    const InstanceLayout layout = instance_layout(t);
-    PyTypeObject* base = layout.base;
-    ti->instance = layout.instance;
-    ti->managed_dict = layout.managed_dict;
-    ti->visit_dict_ptr = layout.visit_dict_ptr;
-    ti->visit_type = layout.visit_type;
-    for (const auto& [offset, name] : layout.slots) ti->slots.emplace_back(offset, label(name));
-    ti->layer = layer_of(base);
-    if (!ti->gc_type && !walks_without_gc(ti->layer)) ti->layer = Layer::None;
-    ti->base_traverse = base->tp_traverse;
-
-    if (PyType_FastSubclass(t, Py_TPFLAGS_TYPE_SUBCLASS))
-      ti->label_kind = LabelKind::Type;
-    else if (t == &PyModule_Type || PyType_IsSubtype(t, &PyModule_Type))
-      ti->label_kind = LabelKind::Module;
-    else if (t == &PyFunction_Type)
-      ti->label_kind = LabelKind::Function;
-    else if (t == &PyCode_Type)
-      ti->label_kind = LabelKind::Code;
-    else if (t == &PyFrame_Type)
-      ti->label_kind = LabelKind::Frame;
-    else if (t == &PyCFunction_Type || t == &PyCMethod_Type)
-      ti->label_kind = LabelKind::CFunction;
-    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_UNICODE_SUBCLASS))
-      ti->label_kind = LabelKind::Str;
-    else if (opt_.values && PyType_FastSubclass(t, Py_TPFLAGS_BYTES_SUBCLASS))
-      ti->label_kind = LabelKind::Bytes;
-
-    k = static_cast<std::uint32_t>(type_infos_.size());
-    type_infos_.push_back(std::move(ti));
-    type_index_.insert(reinterpret_cast<std::uintptr_t>(t), k);
-  }
-  TypeCacheEntry& e = type_cache_[type_cache_slot(t)];
-  e.type = t;
-  e.info = type_infos_[k].get();
-  return *e.info;
-}
-
 void Walker::process(std::uint32_t i) {
   PyObject* o = objs_[i];
   const TypeInfo& ti = info(Py_TYPE(o));
-  const std::uint64_t size = size_of(o, ti);
-  const bool is_gc = ti.gc_type && (Py_TYPE(o)->tp_is_gc == nullptr || Py_TYPE(o)->tp_is_gc(o));
-  if (is_gc && gc_tracked(o)) flags_[i] |= kGcTracked;
+  const std::uint64_t size = size_of(o, static_cast<const TypeFacts&>(ti));
+  const bool gc = is_gc(o, ti);
+  if (gc && GcHeaderIndex::tracked(o)) flags_[i] |= kGcTracked;
   described_[i] = {size, ti.name, ti.label_kind == LabelKind::None ? kNoString : node_label(o, ti, &flags_[i])};
   Py_ssize_t rc = Py_REFCNT(o);
   balance_[i] -= static_cast<std::int32_t>(rc > (1 << 30) ? (1 << 30) : rc);
   edge_begin_[i] = static_cast<std::uint32_t>(edst_.size());
   cur_flags_ = o == modules_dict_ ? kEdgeDeferred : 0;  // sys.modules entries rarely explain a leak
-  if (is_gc || walks_without_gc(ti.layer)) walk(o, ti);
+  if (gc || walks_without_gc(ti.layer)) {
+    cur_info_ = &ti;
+    for_each_referent(o, ti, *this);
+  }
   cur_flags_ = 0;
 }
 
@@ -848,374 +306,13 @@ void Walker::process_leaf(std::uint32_t i) {
   flags_[i] |= kProcessed;
 }
 
-// size_of, with the commonest case inline: a compact ASCII str with no cached wide copy (3.11's layout), whose
-// __sizeof__ is its header, its characters and the terminating NUL.
+// size_of, with the commonest case inline: an exact str of the compact ASCII layout.
 std::uint64_t Walker::leaf_size(PyObject* o, const TypeInfo& ti) {
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
   if (Py_IS_TYPE(o, &PyUnicode_Type)) {
-    auto* a = reinterpret_cast<PyASCIIObject*>(o);
-    _Py_COMP_DIAG_PUSH
-    _Py_COMP_DIAG_IGNORE_DEPR_DECLS
-    if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
-      return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(a->length) + 1 + ti.pre_header;
-    _Py_COMP_DIAG_POP
+    const Py_ssize_t s = compact_ascii_sizeof(o);
+    if (s >= 0) return static_cast<std::uint64_t>(s + ti.pre_header);
   }
-#endif
-  return size_of(o, ti);
-}
-
-void Walker::walk(PyObject* o, const TypeInfo& ti) {
-  if (ti.instance) walk_instance(o, ti);
-  walk_layer(o, ti);
-}
-
-void Walker::walk_instance(PyObject* o, const TypeInfo& ti) {
-  for (auto [offset, lab] : ti.slots) emit(*reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offset), lab);
-  PyObject* dict = nullptr;
-  if (ti.managed_dict) {
-    ManagedAttrs a;
-    if (managed_attrs(o, &a)) {
-      for (Py_ssize_t k = 0; k < a.count; ++k)
-        if (PyObject* v = a.values[k]) emit(v, attr_label(managed_key(a, k)));
-      dict = a.dict;
-    }
-  } else if (ti.visit_dict_ptr) {
-    if (PyObject** slot = dict_slot(o)) dict = *slot;
-  }
-  if (ti.visit_dict_ptr) emit(dict, L.dict);
-  // Deferred: that instances refer to their class rarely explains why something hanging off the class is alive,
-  // and a chain search would otherwise expand every instance of a class before the module that holds it.
-  if (ti.visit_type) emit(reinterpret_cast<PyObject*>(Py_TYPE(o)), L.cls, kEdgeDeferred);
-}
-
-void Walker::walk_layer(PyObject* o, const TypeInfo& ti) {
-  switch (ti.layer) {
-    case Layer::None:
-      return;
-    case Layer::Generic:
-      traverse(o, ti.base_traverse);
-      return;
-    case Layer::List: {
-      auto* l = reinterpret_cast<PyListObject*>(o);
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) {
-        if (k + 8 < n && l->ob_item[k + 8]) __builtin_prefetch(l->ob_item[k + 8]);
-        emit(l->ob_item[k], index_label(static_cast<std::uint32_t>(k)));
-      }
-      return;
-    }
-    case Layer::Tuple: {
-      const Py_ssize_t n = Py_SIZE(o);
-      for (Py_ssize_t k = 0; k < n; ++k) emit(PyTuple_GET_ITEM(o, k), index_label(static_cast<std::uint32_t>(k)));
-      return;
-    }
-    case Layer::Dict:
-      walk_dict(o);
-      return;
-    case Layer::Set: {
-      Py_ssize_t pos = 0;
-      PyObject* key;
-      Py_hash_t hash;
-      while (_PySet_NextEntry(o, &pos, &key, &hash)) emit(key, kNoEdgeLabel);
-      return;
-    }
-    case Layer::Cell:
-      emit(PyCell_GET(o), L.cell);
-      return;
-    case Layer::Function: {
-      auto* f = reinterpret_cast<PyFunctionObject*>(o);
-      emit(f->func_code, L.code);
-      emit(f->func_globals, L.globals, kEdgeDeferred);
-      emit(f->func_builtins, L.builtins, kEdgeDeferred);
-      emit(f->func_module, L.module);
-      emit(f->func_defaults, L.defaults);
-      emit(f->func_kwdefaults, L.kwdefaults);
-      emit(f->func_doc, L.doc);
-      emit(f->func_name, L.name);
-      emit(f->func_dict, L.dict);
-      emit(f->func_closure, L.closure);
-      emit(f->func_annotations, L.annotations);
-      emit(f->func_qualname, L.qualname);
-      return;
-    }
-    case Layer::Method: {
-      auto* m = reinterpret_cast<PyMethodObject*>(o);
-      emit(m->im_func, L.func);
-      emit(m->im_self, L.self);
-      return;
-    }
-    case Layer::Module:
-      candidate(PyModule_GetDict(o), L.dict);
-      traverse(o, ti.base_traverse);
-      return;
-    case Layer::CFunction: {
-      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
-      candidate(f->m_self, L.self);
-      candidate(f->m_module, L.module);
-      traverse(o, ti.base_traverse);
-      return;
-    }
-    case Layer::Type:
-      walk_type(o);
-      return;
-    case Layer::Frame:
-      walk_frame(o);
-      return;
-    case Layer::Code: {
-      auto* co = reinterpret_cast<PyCodeObject*>(o);
-      emit(co->co_consts, L.co_consts);
-      emit(co->co_names, L.co_names);
-      emit(co->co_filename, L.co_filename);
-      emit(co->co_name, L.co_name);
-#if PY_VERSION_HEX >= 0x030B0000
-      emit(co->co_exceptiontable, L.co_exceptiontable);
-      emit(co->co_localsplusnames, L.co_localsplusnames);
-      emit(co->co_localspluskinds, L.co_localspluskinds);
-      emit(co->co_qualname, L.co_qualname);
-      emit(co->co_linetable, L.co_linetable);
-      emit(co->_co_code, kNoEdgeLabel);
-#endif
-      return;
-    }
-    case Layer::Range: {
-      auto* r = reinterpret_cast<RangeObject*>(o);
-      emit(r->start, L.start);
-      emit(r->stop, L.stop);
-      emit(r->step, L.step);
-      emit(r->length, kNoEdgeLabel);
-      return;
-    }
-    case Layer::ModuleDef:
-      emit(reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, L.m_copy);
-      return;
-    case Layer::Weakref: {
-      auto* r = reinterpret_cast<PyWeakReference*>(o);
-      emit(r->wr_callback, L.callback);
-      if (r->wr_object != nullptr && r->wr_object != Py_None) emit(r->wr_object, L.referent, kEdgeWeak, false);
-      return;
-    }
-  }
-}
-
-void Walker::walk_dict(PyObject* o) {
-  // tp_traverse reports the keys of a dict only when some key is not a str; a combined table owns its keys
-  // either way, so they are edges (unlabelled); a split table's keys belong to the class's shared keys.
-  const bool split = reinterpret_cast<PyDictObject*>(o)->ma_values != nullptr;
-  const bool with_keys = !split || !dict_keys_are_str(o);
-  for_each_dict_item(o, [&](PyObject* k, PyObject* v) {
-    emit(v, key_label(k));
-    if (with_keys) emit(k, kNoEdgeLabel);
-  });
-}
-
-void Walker::walk_type(PyObject* o) {
-  auto* t = reinterpret_cast<PyTypeObject*>(o);
-  const bool heap = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) != 0;
-  if (heap) {  // type_traverse
-    emit(t->tp_dict, L.dict);
-    emit(t->tp_cache, kNoEdgeLabel);
-    emit(t->tp_mro, L.mro, kEdgeDeferred);
-    emit(t->tp_bases, L.bases, kEdgeDeferred);
-    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred);
-    auto* ht = reinterpret_cast<PyHeapTypeObject*>(t);
-    emit(ht->ht_module, kNoEdgeLabel);
-    // Owned, but left out of type_traverse because they cannot form cycles.
-    emit(ht->ht_name, L.name);
-    emit(ht->ht_qualname, L.qualname);
-    emit(ht->ht_slots, L.slots);
-    for_each_cached_key(t, [&](PyObject* key) { emit(key, kNoEdgeLabel); });
-  } else {  // a static type is not GC-tracked and has no traverse, but it owns these
-    emit(t->tp_dict, L.dict);
-    emit(t->tp_mro, L.mro, kEdgeDeferred);
-    emit(t->tp_bases, L.bases, kEdgeDeferred);
-    emit(reinterpret_cast<PyObject*>(t->tp_base), L.base, kEdgeDeferred, false);
-  }
-#if PY_VERSION_HEX < 0x030C0000
-  emit(t->tp_subclasses, L.subclasses, kEdgeDeferred);
-#endif
-}
-
-void Walker::walk_frame(PyObject* o) {
-  FrameView fv;
-  if (!frame_view(o, &fv)) {
-    traverse(o, Py_TYPE(o)->tp_traverse);
-    return;
-  }
-  const std::uint8_t saved = cur_flags_;
-  if (current_thread_frames_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent)
-    cur_flags_ = kEdgeDeferred;  // the caller's own frames: what it is asking about, rarely why
-  auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
-  const auto& names = local_labels(code);
-  auto local = [&](int k) { return k < static_cast<int>(names.size()) ? names[k] : kNoEdgeLabel; };
-
-  emit(fv.back, L.f_back);  // frame_traverse: f_back, f_trace, then the frame data if the frame object owns it
-  emit(fv.trace, L.f_trace);
-  if (fv.owner == FrameView::FrameObject) {
-    emit(fv.locals, L.f_locals);
-    emit(fv.func, L.f_func);
-    emit(fv.code, L.f_code);
-    for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k], local(k));
-  } else {
-    // Executing (or a generator's): the gc does not see the frame's data; the interpreter frame owns it.
-    const bool executing_generator = fv.owner == FrameView::Generator;
-    if (!executing_generator) {  // a generator's frame data is the generator's to traverse
-      emit(fv.locals, L.f_locals);
-      emit(fv.func, L.f_func);
-      emit(fv.code, L.f_code);
-    }
-    if (!executing_generator || fv.stacktop < 0) {
-      for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k], local(k));
-      if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
-          fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
-        for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k], kNoEdgeLabel);
-      }
-    }
-    if (fv.back == nullptr) {  // a running frame's f_back is computed, not stored: drawn, not counted
-      auto it = frame_back_.find(o);
-      if (it != frame_back_.end()) emit(it->second, L.f_back, 0, false);
-    }
-  }
-  emit(fv.globals, L.f_globals, kEdgeDeferred, false);
-  emit(fv.builtins, L.f_builtins, kEdgeDeferred, false);
-  cur_flags_ = saved;
-}
-
-// ---- sizes and labels ----
-
-std::uint64_t Walker::size_of(PyObject* o, const TypeInfo& ti) { return object_size(o, ti.size_kind, ti.pre_header); }
-
-std::string Walker::frame_label(PyObject* frame) {
-  auto* f = reinterpret_cast<PyFrameObject*>(frame);
-  PyCodeObject* code = PyFrame_GetCode(f);
-  std::string file = utf8_of(code->co_filename);
-  auto slash = file.find_last_of('/');
-  if (slash != std::string::npos) file.erase(0, slash + 1);
-  std::string out = file + ":" + std::to_string(PyFrame_GetLineNumber(f)) + " in ";
-#if PY_VERSION_HEX >= 0x030B0000
-  if (!append_utf8(out, code->co_qualname)) append_utf8(out, code->co_name);
-#else
-  append_utf8(out, code->co_name);
-#endif
-  Py_DECREF(code);
-  return out;
-}
-
-StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags) {
-  std::string text;
-  switch (ti.label_kind) {
-    case LabelKind::None:
-      return kNoString;
-    case LabelKind::Module:
-      append_utf8(text, dict_find_str(PyModule_GetDict(o), "__name__"));
-      break;
-    case LabelKind::Function:
-      append_utf8(text, reinterpret_cast<PyFunctionObject*>(o)->func_qualname);
-      break;
-    case LabelKind::Type: {
-      auto* t = reinterpret_cast<PyTypeObject*>(o);
-      if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
-        append_utf8(text, reinterpret_cast<PyHeapTypeObject*>(t)->ht_qualname);
-      else
-        text = type_short_name(t);
-      break;
-    }
-    case LabelKind::Code:
-#if PY_VERSION_HEX >= 0x030B0000
-      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_qualname);
-#else
-      append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_name);
-#endif
-      break;
-    case LabelKind::Frame:
-      text = frame_label(o);
-      break;
-    case LabelKind::CFunction: {
-      auto* f = reinterpret_cast<PyCFunctionObject*>(o);
-      if (f->m_ml != nullptr && f->m_ml->ml_name != nullptr) text = f->m_ml->ml_name;
-      break;
-    }
-    case LabelKind::Str: {
-      bool cut = false;
-      if (!append_utf8(text, o, opt_.max_value_len, &cut)) return kNoString;
-      if (cut) text += "...";
-      *flags |= kLabelIsValue;
-      break;
-    }
-    case LabelKind::Bytes: {
-      bool cut = false;
-      text = bytes_text(o, opt_.max_value_len, &cut);
-      if (cut) text += "...";
-      *flags |= kLabelIsValue;
-      break;
-    }
-  }
-  return text.empty() ? kNoString : label(text);
-}
-
-// A str key or attribute name as shown: the name itself if the program's code chose it (is_program_name), its
-// value with values=True, else only its length, so that a token used as a key stays out of dumps and reports.
-std::string Walker::private_str(PyObject* s, bool quoted) {
-  if (is_program_name(s)) return quoted ? "'" + utf8_of(s) + "'" : utf8_of(s);
-  if (opt_.values) {
-    std::string text;
-    bool cut = false;
-    append_utf8(text, s, opt_.max_value_len, &cut);
-    text = escape_quoted(text);
-    if (cut) text += "...";
-    return "'" + text + "'";
-  }
-  return "<str len=" + std::to_string(PyUnicode_GET_LENGTH(s)) + ">";
-}
-
-EdgeLabel Walker::key_label(PyObject* k) {
-  if (PyLong_CheckExact(k)) {
-    if (!opt_.values) return int_key_label_;  // an int key is data (a user id, a card number), never a name
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(k, &overflow);
-    if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit)) return index_label(static_cast<std::uint32_t>(v));
-    if (!overflow) return label("[" + std::to_string(v) + "]");
-    return label("[<int>]");
-  }
-  std::uint32_t cached = key_labels_.find(reinterpret_cast<std::uintptr_t>(k));
-  if (cached != PtrIndex::kAbsent) return cached;
-  std::string text;
-  if (PyUnicode_Check(k)) {
-    text = "[" + private_str(k, true) + "]";
-  } else if (PyBytes_Check(k)) {
-    if (opt_.values) {
-      bool cut = false;
-      text = "[b'" + escape_quoted(bytes_text(k, opt_.max_value_len, &cut)) + (cut ? "...'" : "'") + "]";
-    } else {
-      text = "[<bytes len=" + std::to_string(PyBytes_GET_SIZE(k)) + ">]";
-    }
-  } else {
-    text = "[<" + std::string(strings_[info(Py_TYPE(k)).name]) + ">]";
-  }
-  EdgeLabel l = label(text);
-  key_labels_.insert(reinterpret_cast<std::uintptr_t>(k), l);
-  return l;
-}
-
-EdgeLabel Walker::attr_label(PyObject* name) {
-  std::uint32_t cached = attr_labels_.find(reinterpret_cast<std::uintptr_t>(name));
-  if (cached != PtrIndex::kAbsent) return cached;
-  EdgeLabel l = PyUnicode_Check(name) ? label(private_str(name, false)) : kNoEdgeLabel;
-  attr_labels_.insert(reinterpret_cast<std::uintptr_t>(name), l);
-  return l;
-}
-
-const std::vector<EdgeLabel>& Walker::local_labels(PyCodeObject* code) {
-  auto [it, inserted] = code_labels_.try_emplace(reinterpret_cast<PyObject*>(code));
-  if (inserted) {
-    PyObject* names = code->co_localsplusnames;
-    if (names != nullptr && PyTuple_Check(names)) {
-      for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); ++k) {
-        PyObject* n = PyTuple_GET_ITEM(names, k);
-        it->second.push_back(label("f_locals[" + private_str(n, true) + "]"));
-      }
-    }
-  }
-  return it->second;
+  return size_of(o, static_cast<const TypeFacts&>(ti));
 }
 
 // ---- after the walk ----
@@ -1247,16 +344,16 @@ void Walker::resolve_late() {
 }
 
 void Walker::count_skipped_frames() {
-  // The tool's frames are not nodes, but what they hold is not held from C either.
-  count_only_ = true;
+  // The tool's frames are not nodes, but what they hold is not held from C either: the nodes they refer to get
+  // their counted references, and marks for drop_tool_objects().
   for (PyObject* f : skipped_frames_) {
-    if (Py_TYPE(f) == &PyFrame_Type && have_internals()) {
-      walk_frame(f);
-    } else if (PyObject_IS_GC(f)) {
-      traverse(f, Py_TYPE(f)->tp_traverse);
-    }
+    for_each_frame_ref(f, *threads_, [this](PyObject* t, bool counted) {
+      const std::uint32_t c = lookup(t);
+      if (c == PtrIndex::kAbsent || c == kSkip) return;
+      if (counted) ++balance_[c];
+      skip_refs_.push_back(c);
+    });
   }
-  count_only_ = false;
 }
 
 void Walker::mark_external() {
@@ -1322,355 +419,61 @@ void Walker::apply_distinct_names() {
   }
 }
 
-// LSD radix sort of records on key bits [lo_bit, hi_bit): 11-bit digits (2048 buckets stay in cache while
-// scattering), every histogram counted in one read, passes where all records share the digit skipped. `tmp` has
-// room for m records; returns whichever of the two buffers holds the result.
-template <class Rec, class KeyFn>
-Rec* radix_sort(Rec* a, Rec* tmp, std::size_t m, unsigned lo_bit, unsigned hi_bit, KeyFn key) {
-  if (m < 2 || hi_bit <= lo_bit) return a;
-  const unsigned kBits = hi_bit - lo_bit <= 26 ? 13 : 11;  // two passes when the keys are compact
-  const unsigned kBuckets = 1u << kBits;
-  const unsigned passes = (hi_bit - lo_bit + kBits - 1) / kBits;
-  std::vector<std::uint32_t> count(std::size_t(passes) * kBuckets, 0);
-  for (std::size_t i = 0; i < m; ++i) {
-    const std::uint64_t k = key(a[i]) >> lo_bit;
-    for (unsigned p = 0; p < passes; ++p) ++count[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
-  }
-  for (unsigned p = 0; p < passes; ++p) {
-    std::uint32_t* c = &count[p * kBuckets];
-    if (std::find(c, c + kBuckets, static_cast<std::uint32_t>(m)) != c + kBuckets) continue;
-    std::uint32_t sum = 0;
-    for (unsigned b = 0; b < kBuckets; ++b) {
-      std::uint32_t x = c[b];
-      c[b] = sum;
-      sum += x;
-    }
-    const unsigned shift = lo_bit + p * kBits;
-    for (std::size_t i = 0; i < m; ++i) tmp[c[(key(a[i]) >> shift) & (kBuckets - 1)]++] = a[i];
-    std::swap(a, tmp);
-  }
-  return a;
-}
-
-// Sorts records (((region << off_bits) | offset) << idx_bits) | index: one counting pass by region (a few hundred
-// buckets, in the order rank_of gives the region numbers, else their own), then each region, small enough for the
-// cache, by offset with 9-bit LSD passes. Result in tmp.
-std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::size_t m, unsigned idx_bits,
-                                   unsigned off_bits, std::size_t nregions, const std::uint32_t* rank_of = nullptr) {
-  std::vector<std::uint32_t> start(nregions + 1, 0);
-  const unsigned region_shift = idx_bits + off_bits;
-  auto bucket = [&](std::uint64_t rec) {
-    const std::uint64_t r = rec >> region_shift;
-    return rank_of != nullptr ? rank_of[r] : static_cast<std::uint32_t>(r);
-  };
-  // A counting sort by region, each half of the records counted and scattered by its own thread: the second
-  // half's records of a region go after the first half's, so the result is the same as one thread's.
-  const std::size_t half = m / 2;
-  const bool two = m >= (1u << 16);
-  std::vector<std::uint32_t> count2(nregions, 0);
-  in_parallel([&] { for (std::size_t i = half; i < m; ++i) ++count2[bucket(a[i])]; },
-              [&] { for (std::size_t i = 0; i < half; ++i) ++start[bucket(a[i]) + 1]; }, two);
-  std::vector<std::uint32_t> pos(nregions), pos2(nregions);
-  for (std::size_t b = 0; b < nregions; ++b) {
-    pos[b] = start[b];
-    pos2[b] = start[b] + start[b + 1];  // after the first half's start[b + 1] records of region b
-    start[b + 1] = pos2[b] + count2[b];
-  }
-  in_parallel([&] { for (std::size_t i = half; i < m; ++i) tmp[pos2[bucket(a[i])]++] = a[i]; },
-              [&] { for (std::size_t i = 0; i < half; ++i) tmp[pos[bucket(a[i])]++] = a[i]; }, two);
-  constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
-  const unsigned passes = (off_bits + kBits - 1) / kBits;
-  auto sort_regions = [&](std::size_t first, std::size_t last) {
-    std::uint32_t count[kBuckets];
-    for (std::size_t b = first; b < last; ++b) {
-      std::uint64_t* src = tmp + start[b];
-      std::uint64_t* dst = a + start[b];
-      const std::size_t len = start[b + 1] - start[b];
-      if (len < 2) continue;
-      if (len < 64) {
-        std::sort(src, src + len);
-        continue;
-      }
-      for (unsigned p = 0; p < passes; ++p) {
-        const unsigned shift = idx_bits + p * kBits;
-        std::fill(count, count + kBuckets, 0);
-        for (std::size_t i = 0; i < len; ++i) ++count[(src[i] >> shift) & (kBuckets - 1)];
-        std::uint32_t sum = 0;
-        for (auto& c : count) {
-          std::uint32_t x = c;
-          c = sum;
-          sum += x;
-        }
-        for (std::size_t i = 0; i < len; ++i) dst[count[(src[i] >> shift) & (kBuckets - 1)]++] = src[i];
-        std::swap(src, dst);
-      }
-      if (src != tmp + start[b]) std::copy(src, src + len, tmp + start[b]);
-    }
-  };
-  // Regions are sorted independently: the second half of the records' regions on another thread.
-  const std::size_t mid = std::upper_bound(start.begin(), start.end() - 1, start.back() / 2) - start.begin();
-  in_parallel([&] { sort_regions(mid, nregions); }, [&] { sort_regions(0, mid); }, m >= (1u << 16));
-  return tmp;
-}
-
-unsigned bit_width(std::uint64_t x) {
-  unsigned b = 0;
-  while (b < 64 && (x >> b) != 0) ++b;
-  return b;
-}
-
-// The kept nodes in address order: their addresses (ids) and capture indices (perm, room for objs.size()).
-// Sorts in the memory of `objs` and `scratch` (the released address set) rather than in fresh pages: on this
-// path page faults cost more than the sort itself.
-void sort_by_address(Column<PyObject*>& objs, const std::vector<bool>& keep, void* scratch, std::size_t scratch_bytes,
-                     std::vector<std::uint64_t>* ids, std::uint32_t* perm) {
-  const std::size_t n = objs.size();
-  constexpr unsigned kRegionBits = 20;
-  const unsigned off_bits = kRegionBits - 3;
-  if (n > 0 && 2 * bit_width(n - 1) + off_bits <= 64) {
-    // Records (region, offset, index) written over the object pointers (j <= i) in one pass. Regions are numbered
-    // in order of first appearance, with a one-entry cache since neighbours in the walk often share one; there are
-    // at most n of them, so their numbers fit in the bits the index leaves. Ranked by address afterwards.
-    const unsigned idx_bits = std::max(1u, bit_width(n - 1));
-    PtrIndex region_index(1024);
-    std::vector<std::uint64_t> regions;  // by number: address >> kRegionBits
-    auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
-    std::size_t m = 0;
-    // The walk alternates among a few regions (one per kind of object, roughly): a small direct-mapped cache of
-    // region numbers in front of the hash.
-    struct CachedRegion {
-      std::uint64_t region = ~std::uint64_t(0), number = 0;
-    };
-    CachedRegion cache[64];
-    constexpr std::uint64_t kOffMask = (std::uint64_t(1) << kRegionBits) - 1;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!keep[i]) continue;
-      const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(objs[i]));
-      const std::uint64_t region = addr >> kRegionBits;
-      CachedRegion& c = cache[region & 63];
-      if (c.region != region) {
-        auto [number, inserted] = region_index.insert(region + 1, static_cast<std::uint32_t>(regions.size()));
-        if (inserted) regions.push_back(region);
-        c.region = region;
-        c.number = number;
-      }
-      a[m++] = (((c.number << off_bits) | ((addr & kOffMask) >> 3)) << idx_bits) | i;
-    }
-    refgraph::detail::resize_fresh(*ids, m);
-    if (m == 0) return;
-    std::vector<std::uint32_t> by_address(regions.size()), rank_of(regions.size());
-    for (std::uint32_t k = 0; k < by_address.size(); ++k) by_address[k] = k;
-    std::sort(by_address.begin(), by_address.end(), [&](auto x, auto y) { return regions[x] < regions[y]; });
-    for (std::uint32_t k = 0; k < by_address.size(); ++k) rank_of[by_address[k]] = k;
-    std::vector<std::uint64_t> own;
-    auto* tmp = static_cast<std::uint64_t*>(scratch);
-    if (scratch_bytes < m * sizeof(std::uint64_t)) {
-      own.resize(m);
-      tmp = own.data();
-    }
-    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size(), rank_of.data());
-    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
-    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
-    for (std::size_t k = 0; k < m; ++k) {
-      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
-      const std::uint64_t key = r[k] >> idx_bits;
-      (*ids)[k] = (regions[key >> off_bits] << kRegionBits) | ((key & off_mask) << 3);
-    }
-    return;
-  }
-  // Very large heaps: region ranks found in a pass of their own.
-  std::uint64_t lo = ~std::uint64_t(0), hi = 0;
-  std::size_t m = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!keep[i]) continue;
-    const std::uint64_t k = reinterpret_cast<std::uintptr_t>(objs[i]) >> 3;  // objects are 8-byte aligned
-    lo = std::min(lo, k);
-    hi = std::max(hi, k);
-    ++m;
-  }
-  refgraph::detail::resize_fresh(*ids, m);
-  if (m == 0) return;
-  // Compact keys: objects live in a few hundred 1 MiB regions (pymalloc arenas, the malloc heap), so
-  // (rank of the region, offset in it) needs far fewer bits than an address, and the sort fewer passes.
-  PtrIndex region_index(1024);
-  std::vector<std::uint64_t> regions;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!keep[i]) continue;
-    const std::uint64_t r = (reinterpret_cast<std::uintptr_t>(objs[i]) >> kRegionBits) + 1;
-    if (region_index.insert(r, 0).second) regions.push_back(r);
-  }
-  std::sort(regions.begin(), regions.end());
-  PtrIndex region_rank(regions.size() * 2);
-  for (std::size_t k = 0; k < regions.size(); ++k) region_rank.insert(regions[k], static_cast<std::uint32_t>(k));
-  const unsigned idx_bits = std::max(1u, bit_width(n - 1));
-  const unsigned key_bits = bit_width(regions.size() - 1) + off_bits;
-  if (idx_bits + key_bits <= 64) {
-    // One word a record, (key << idx_bits) | index, written over the object pointers (j <= i).
-    auto* a = reinterpret_cast<std::uint64_t*>(objs.begin());
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!keep[i]) continue;
-      const auto addr = reinterpret_cast<std::uintptr_t>(objs[i]);
-      const std::uint64_t rank = region_rank.find((addr >> kRegionBits) + 1);
-      const std::uint64_t key = (rank << off_bits) | ((addr & ((std::uint64_t(1) << kRegionBits) - 1)) >> 3);
-      a[j++] = (key << idx_bits) | i;
-    }
-    std::vector<std::uint64_t> own;
-    auto* tmp = static_cast<std::uint64_t*>(scratch);
-    if (scratch_bytes < m * sizeof(std::uint64_t)) {
-      own.resize(m);
-      tmp = own.data();
-    }
-    const std::uint64_t* r = sort_region_records(a, tmp, m, idx_bits, off_bits, regions.size());
-    const std::uint64_t mask = (std::uint64_t(1) << idx_bits) - 1;
-    const std::uint64_t off_mask = (std::uint64_t(1) << off_bits) - 1;
-    for (std::size_t k = 0; k < m; ++k) {
-      perm[k] = static_cast<std::uint32_t>(r[k] & mask);
-      const std::uint64_t key = r[k] >> idx_bits;
-      (*ids)[k] = ((regions[key >> off_bits] - 1) << kRegionBits) | ((key & off_mask) << 3);
-    }
-    return;
-  }
-  struct Pair {
-    std::uint64_t key;
-    std::uint32_t idx;
-  };
-  std::vector<Pair> a, tmp(m);
-  a.reserve(m);
-  for (std::size_t i = 0; i < n; ++i)
-    if (keep[i]) a.push_back({(reinterpret_cast<std::uintptr_t>(objs[i]) >> 3) - lo, static_cast<std::uint32_t>(i)});
-  const Pair* r = radix_sort(a.data(), tmp.data(), m, 0, bit_width(hi - lo), [](const Pair& x) { return x.key; });
-  for (std::size_t k = 0; k < m; ++k) {
-    perm[k] = r[k].idx;
-    (*ids)[k] = (r[k].key + lo) << 3;
-  }
-}
-
-// The node columns in address order (r is the rank, perm[r] the capture index).
-void Walker::fill_nodes(RawGraphParts& p, const std::uint32_t* perm, std::size_t m) {
-  refgraph::detail::reserve_fresh(p.types, m);  // appended, not resized: no zeros written only to be replaced
-  refgraph::detail::reserve_fresh(p.sizes, m);
-  refgraph::detail::reserve_fresh(p.flags, m);
-  refgraph::detail::reserve_fresh(p.labels, m);
-  constexpr std::size_t kAhead = 16;  // the reads follow perm: random, so each is prefetched ahead
-  for (std::size_t r = 0; r < m; ++r) {
-    if (r + kAhead < m) {
-      __builtin_prefetch(&described_[perm[r + kAhead]]);
-      __builtin_prefetch(&flags_[perm[r + kAhead]]);
-    }
-    const std::uint32_t c = perm[r];
-    const Description& d = described_[c];
-    p.types.push_back(d.type);
-    p.sizes.push_back(d.size);
-    p.flags.push_back(static_cast<std::uint8_t>(flags_[c] & kGraphFlagsMask));
-    p.labels.push_back(d.label);
-  }
-  described_.release();
-  flags_.release();
-}
-
-// The edges of the nodes ranked [first, last), grouped by source in address order, targets renumbered by rank
-// (capture index -> node index), appended to `out`; row_ends[r - first] is out's length after node r's edges.
-void Walker::fill_edges(EdgeColumns& out, EdgeIndex* row_ends, const std::uint32_t* perm, const std::uint32_t* rank,
-                        std::size_t first, std::size_t last) {
-  const std::size_t n = objs_.size();
-  constexpr std::size_t kAhead = 16;  // the reads follow perm: random, so each is prefetched ahead
-  for (std::size_t r = first; r < last; ++r) {
-    if (r + 2 * kAhead < last) __builtin_prefetch(&edge_begin_[perm[r + 2 * kAhead]]);
-    if (r + kAhead < last) {
-      const std::uint32_t e = edge_begin_[perm[r + kAhead]];
-      __builtin_prefetch(&edst_[e]);
-      __builtin_prefetch(&elab_[e]);
-      __builtin_prefetch(&eflg_[e]);
-    }
-    const std::uint32_t c = perm[r];
-    for (std::uint32_t e = edge_begin_[c]; e < edge_begin_[c + 1]; ++e) {
-      const std::uint32_t d = edst_[e];
-      const std::uint32_t t = d < n ? rank[d] : kNoNode;
-      if (t == kNoNode) continue;  // to the tool's own object or a dropped node
-      out.targets->push_back(t);
-      out.labels->push_back(elab_[e]);
-      out.flags->push_back(eflg_[e]);
-    }
-    row_ends[r - first] = static_cast<EdgeIndex>(out.targets->size());
-  }
-}
-
-// The node and edge columns in address order, at the same time: the nodes' on a second thread, the edges' on this
-// one. Both read only what the walk left and write disjoint arrays. (Splitting the edges too, with a tail
-// appended afterwards, was no faster in a fresh process, where the node pass's page faults make it the longer leg.)
-void Walker::fill_columns(RawGraphParts& p, const std::uint32_t* perm, const std::uint32_t* rank, std::size_t m) {
-  const std::size_t total = edst_.size();
-  edge_begin_.push_back(static_cast<std::uint32_t>(total));
-  refgraph::detail::resize_fresh(p.out_row_starts, m + 1);
-  p.out_row_starts[0] = 0;
-  refgraph::detail::reserve_fresh(p.edge_targets, total);
-  refgraph::detail::reserve_fresh(p.edge_labels, total);
-  refgraph::detail::reserve_fresh(p.edge_flags, total);
-  in_parallel([&] { fill_nodes(p, perm, m); },
-              [&] {
-                EdgeColumns out{&p.edge_targets, &p.edge_labels, &p.edge_flags};
-                fill_edges(out, &p.out_row_starts[1], perm, rank, 0, m);
-              },
-              m >= (1u << 16));
-  edst_.release();
-  elab_.release();
-  eflg_.release();
-}
-
-HeapGraph Walker::build(Metadata md) {
+HeapGraph Walker::build(Metadata md, CaptureStats* stats) {
   // Fresh memory is the expensive part here (page faults): the graph's own arrays are hinted to huge pages, and
   // scratch arrays reuse the capture's buffers once they are done with.
   join_prefault();
   finish_nodes();
-  const std::size_t n = objs_.size();
-  std::vector<std::uint64_t> ids;
-  auto* perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
-  auto tb0 = wall_now();  // wall clock: part of the build runs on two threads
-  void* scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
-  std::size_t scratch_bytes = index_.raw_bytes();
-  if (gc_objs_.capacity() * sizeof(PyObject*) > scratch_bytes) {
-    scratch = gc_objs_.begin();
-    scratch_bytes = gc_objs_.capacity() * sizeof(PyObject*);
+  edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
+  WalkArrays w;
+  w.addrs = reinterpret_cast<std::uint64_t*>(objs_.begin());
+  w.n = objs_.size();
+  w.keep = &keep_;
+  w.described = described_.begin();
+  w.flags = flags_.begin();
+  w.edge_begin = edge_begin_.begin();
+  w.targets = edst_.begin();
+  w.labels = elab_.begin();
+  w.edge_flags = eflg_.begin();
+  w.perm = reinterpret_cast<std::uint32_t*>(balance_.begin());  // balances are done with
+  w.scratch = index_.raw_buffer();  // the address set is done with; in header mode the gathered list is
+  w.scratch_bytes = index_.raw_bytes();
+  if (gc_objs_.capacity() * sizeof(PyObject*) > w.scratch_bytes) {
+    w.scratch = gc_objs_.begin();
+    w.scratch_bytes = gc_objs_.capacity() * sizeof(PyObject*);
   }
-  sort_by_address(objs_, keep_, scratch, scratch_bytes, &ids, perm);
-  gc_objs_.release();
-  auto tb1 = wall_now();
-  index_.release();
-
-  auto* rank = reinterpret_cast<std::uint32_t*>(objs_.begin());  // the sort is done with the object pointers
-  std::fill(rank, rank + n, kNoNode);
-  // One node per address. Two can share one only if an object with a reference count of 1 (a sole leaf, which
-  // has no address-set entry) was met twice, as a refcount bug in an extension could cause: the first stays, with
-  // its out-edges; edges to the other go to it.
-  std::size_t m = 0;
-  for (std::size_t r = 0; r < ids.size(); ++r) {
-    if (m > 0 && ids[r] == ids[m - 1]) {
-      rank[perm[r]] = static_cast<std::uint32_t>(m - 1);
-      continue;
-    }
-    ids[m] = ids[r];
-    perm[m] = perm[r];
-    rank[perm[r]] = static_cast<std::uint32_t>(m++);
-  }
-  ids.resize(m);
-
-  RawGraphParts p;
-  p.ids = std::move(ids);
-  auto tb2 = wall_now();
-  // The nodes' columns and the edges' read and write disjoint arrays: filled at the same time.
-  fill_columns(p, perm, rank, m);
+  BuildHooks hooks;
+  hooks.sorted = [this] {
+    gc_objs_.release();
+    index_.release();
+  };
+  hooks.nodes_done = [this] {
+    described_.release();
+    flags_.release();
+  };
+  hooks.edges_done = [this] {
+    edst_.release();
+    elab_.release();
+    eflg_.release();
+  };
+  BuildTimes times;
+  RawGraphParts p = build_graph_parts(w, hooks, &times);
   edge_begin_.release();
   objs_.release();
   balance_.release();
-
   p.strings = std::move(strings_);
   p.metadata = std::move(md);
-  md_timing_ = std::to_string(secs(tb0, tb1)) + " " + std::to_string(secs(tb1, tb2)) + " " +
-               std::to_string(secs(tb2, wall_now()));
-  p.metadata.extra["build_timing"] = md_timing_;
+  stats->sort_seconds = times.sort;
+  stats->rank_seconds = times.rank;
+  stats->columns_seconds = times.columns;
   return std::move(p).assemble_unchecked("capture");  // arrays built to the invariants; dumps of it load checked
 }
+
+}  // namespace refgraph::capture::walker
+
+namespace refgraph::capture {
+
+namespace {
 
 // A builtin module's function as the interpreter defines it (a new reference), made from the module's own method
 // table: the attribute (`sys.getallocatedblocks`, `gc.get_objects`) is replaceable by user code, which the capture
@@ -1747,7 +550,7 @@ void init_capture() {
 namespace {
 
 // Only the given objects, walked for their labels, sizes and the edges between them (capture_walk.hpp).
-HeapGraph capture_only(const CaptureOptions& opt) {
+HeapGraph capture_only(const CaptureOptions& opt, CaptureStats* stats) {
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   md.extra["producer"] = "refgraph._core.local";
@@ -1764,16 +567,23 @@ HeapGraph capture_only(const CaptureOptions& opt) {
   w.mark_external();
   w.phase2_start = w.num_nodes();
   w.drop_tool_objects();
-  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  stats->walk_seconds = cpu_now() - t0;
+  stats->address_set_entries = w.address_set_size();
   pause.restore();
-  return w.build(std::move(md));  // with the GIL held: nothing can die meanwhile
+  const auto t1 = wall_now();
+  HeapGraph g = w.build(std::move(md), stats);  // with the GIL held: nothing can die meanwhile
+  stats->build_seconds = wall_now() - t1;
+  return g;
 }
 
 }  // namespace
 
-HeapGraph capture_heap(const CaptureOptions& opt) {
+HeapGraph capture_heap(const CaptureOptions& opt, CaptureStats* stats_out) {
   if (g_get_objects == nullptr) throw Error("refgraph: capture used before init_capture");
-  if (opt.only != nullptr) return capture_only(opt);
+  CaptureStats local_stats;
+  CaptureStats* stats = stats_out != nullptr ? stats_out : &local_stats;
+  *stats = CaptureStats{};
+  if (opt.only != nullptr) return capture_only(opt, stats);
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
   GcPause pause;
@@ -1815,9 +625,9 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.run();
   w.resolve_late();
   const auto tc = cpu_now();
-  md.extra["timing"] = std::to_string(ta - t0) + " " +
-                       std::to_string(tb - ta) + " " +
-                       std::to_string(tc - tb);
+  stats->seeds_seconds = ta - t0;
+  stats->phase1_seconds = tb - ta;
+  stats->phase2_seconds = tc - tb;
   w.count_skipped_frames();
   w.mark_external();
   w.drop_tool_objects();
@@ -1825,23 +635,23 @@ HeapGraph capture_heap(const CaptureOptions& opt) {
   w.restore_headers();
   Py_XDECREF(list.p);  // nothing dies here: every item existed before the list did
   list.p = nullptr;
-  md.extra["walk_seconds"] = std::to_string(cpu_now() - t0);
+  stats->walk_seconds = cpu_now() - t0;
   const auto t1 = wall_now();
-  md.extra["gc_tracked"] = std::to_string(tracked);
-  md.extra["address_set_entries"] = std::to_string(w.address_set_size());
-  md.extra["header_index"] = headers ? "1" : "0";
+  stats->gc_tracked = tracked;
+  stats->address_set_entries = w.address_set_size();
+  stats->header_index = headers;
   HeapGraph g;
   if (opt.pin) {
     // The graph is built with the GIL held, so nothing can die before it is pinned.
     pause.restore();
-    g = w.build(std::move(md));
+    g = w.build(std::move(md), stats);
     for (std::uint64_t id : g.ids()) Py_INCREF(reinterpret_cast<PyObject*>(id));
   } else {
     pause.restore();
     NoGil nogil;
-    g = w.build(std::move(md));
+    g = w.build(std::move(md), stats);
   }
-  g.metadata().extra["build_seconds"] = std::to_string(wall_now() - t1);  // wall: two threads
+  stats->build_seconds = wall_now() - t1;
   return g;
 }
 

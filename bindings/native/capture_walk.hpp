@@ -41,8 +41,21 @@ struct CaptureOptions {
   PyObject* keep_holder = nullptr;
 };
 
-// Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept.
-HeapGraph capture_heap(const CaptureOptions& options);
+// How a capture went: for benchmarks and tests (_core._testing.capture_with_stats), never in a dump, so that two
+// dumps of one heap do not differ by timings.
+struct CaptureStats {
+  double walk_seconds = 0;  // this thread's CPU time from the start to the build
+  double seeds_seconds = 0, phase1_seconds = 0, phase2_seconds = 0;  // parts of it (CPU)
+  double build_seconds = 0;  // wall clock: the build runs on two threads
+  double sort_seconds = 0, rank_seconds = 0, columns_seconds = 0;  // parts of it (wall)
+  std::size_t gc_tracked = 0;           // objects in the gc's lists
+  std::size_t address_set_entries = 0;  // objects looked up by address rather than through their gc header
+  bool header_index = false;            // gc objects kept their node index in their gc headers
+};
+
+// Requires the GIL. Throws refgraph::Error (or std::bad_alloc) on failure, with no reference kept. Fills *stats
+// when given.
+HeapGraph capture_heap(const CaptureOptions& options, CaptureStats* stats = nullptr);
 
 // The most a capture indexes: its node and edge indices and its label string ids are 32-bit (node indices
 // 0xFFFFFFFE and up are markers; string ids share the edge-label word with sequence indices, whose bit is

@@ -35,6 +35,9 @@
 
 #include <pybind11/stl.h>
 
+#include "capture/referents.hpp"
+#include "capture/seeds.hpp"
+#include "capture/type_facts.hpp"
 #include "capture_frames.hpp"
 #include "gc_pause.hpp"
 #include "capture_internals.hpp"
@@ -60,6 +63,7 @@ namespace {
 constexpr std::uint8_t kRecWeak = 1;
 constexpr std::uint8_t kRecDeferred = 2;
 constexpr std::uint8_t kRecUncounted = 4;
+static_assert(kRecWeak == kEdgeWeak && kRecDeferred == kEdgeDeferred);
 constexpr unsigned kFlagBits = 3;
 constexpr unsigned kIdxBits = 26;  // up to 64 million gc-tracked objects
 constexpr unsigned kLowBits = kIdxBits + kFlagBits;  // a record: (referent key << kLowBits) | (source << 3) | flags
@@ -68,34 +72,24 @@ constexpr unsigned kOffBits = kRegionShift - 3;
 constexpr unsigned kPageShift = 7;  // of a key's offset bits: records grouped by KiB of referent address
 constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 
-std::string g_last_timing;  // for benchmarks: CPU seconds of the phases of the last call
-
 // Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
 // frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
 struct Seeds {
+  ThreadSeeds threads;          // first: gathering the frames allocates
   PyObject* modules_dict = nullptr;
   PtrIndex modules{256};         // values of sys.modules
   PtrIndex thread_frames{64};    // frames of every thread, not the tool's
-  PtrIndex current_frames{64};   // frames of this thread (their references are deferred edges)
   PtrIndex skipped{64};          // the tool's frames: never nodes, their references counted
-  std::unordered_map<PyObject*, PyObject*> frame_back;  // frame -> its caller's frame object
 
-  explicit Seeds(const std::vector<std::string>& skip_files) {
-    modules_dict = PyImport_GetModuleDict();
-    if (modules_dict != nullptr && PyDict_Check(modules_dict)) {
-      Py_ssize_t pos = 0;
-      PyObject *k, *v;
-      while (PyDict_Next(modules_dict, &pos, &k, &v)) modules.insert(reinterpret_cast<std::uintptr_t>(v), 1);
-    }
-    for_each_thread_frame(skip_files, [this](const ThreadFrame& t) {
+  explicit Seeds(const std::vector<std::string>& skip_files) : threads(skip_files) {
+    modules_dict = for_each_module([this](PyObject* m) { modules.insert(reinterpret_cast<std::uintptr_t>(m), 1); });
+    for (const ThreadFrame& t : threads.frames) {
       const auto a = reinterpret_cast<std::uintptr_t>(t.frame);
-      if (t.mine) current_frames.insert(a, 1);
-      frame_back[t.frame] = t.back;
       if (t.tool)
         skipped.insert(a, 1);
       else if (modules.find(a) == PtrIndex::kAbsent)
         thread_frames.insert(a, 1);
-    });
+    }
   }
 
   static bool has(const PtrIndex& s, PyObject* o) {
@@ -115,7 +109,6 @@ class HeapRefs {
 
   // False when the gc lists cannot be read in place or the records do not fit their compact form.
   bool build() {
-    const double t0 = cpu_now();
     objs_.reserve(std::size_t(1) << 20);
     // Each object is scanned as the gc's linked list reaches it, the list followed a few objects ahead of the
     // scan (for_each_in_gc_list): its misses overlap the scan's instead of stalling it.
@@ -130,19 +123,15 @@ class HeapRefs {
     for (int h = 0; h < nheads; ++h) for_each_in_gc_list(heads[h], one, [](PyObject* a) { prefetch_body(a); });
     // A frame object made for a running frame is not tracked until the frame finishes, and its locals are the
     // references that matter most.
-    for (const auto& [frame, back] : seeds_.frame_back)
-      if (!PyObject_GC_IsTracked(frame)) one(frame);
+    for (const ThreadFrame& t : seeds_.threads.frames)
+      if (!PyObject_GC_IsTracked(t.frame)) one(t.frame);
     for (PyObject* t : static_types()) one(t);
     const unsigned region_bits = 64 - kOffBits - kLowBits;
     if (objs_.size() >= (std::size_t(1) << kIdxBits) || (std::uint64_t(nregions_) >> region_bits) != 0) return false;
-    const double t1 = cpu_now();
     sort_records();
-    timing = "scan " + std::to_string(t1 - t0) + " regions " +
-             std::to_string(nregions_);
     return true;
   }
 
-  std::string timing;
   std::size_t num_objects() const { return objs_.size(); }
   std::size_t num_records() const { return num_records_; }
 
@@ -220,20 +209,6 @@ class HeapRefs {
     *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_);
   }
 
-  static int visit(PyObject* t, void* arg) {
-    auto* self = static_cast<HeapRefs*>(arg);
-    if (t == self->class_ref_ && t != nullptr) {  // capture_walk.cpp defers an instance's __class__ edge
-      self->class_ref_ = nullptr;
-      self->emit(t, kRecDeferred);
-    } else {
-      self->emit(t);
-    }
-    return 0;
-  }
-  void traverse(PyObject* o) {
-    if (traverseproc tp = Py_TYPE(o)->tp_traverse) tp(o, &HeapRefs::visit, this);
-  }
-
   // Static types are not gc-tracked but own references (their __dict__, __mro__, and the __subclasses__ dict
   // whose weakrefs point at every subclass); all of them hang in the tree of subclasses under `object`.
   static std::vector<PyObject*> static_types() {
@@ -261,135 +236,25 @@ class HeapRefs {
     return out;
   }
 
-  // The edges capture_walk.cpp gives each kind of object, with its flags. Only the flags matter here, so every
-  // object whose edges all carry the same flags goes through tp_traverse, which visits the same references.
+  // Each object's references as the capture follows them (referents.hpp), with the capture's edge flags. The str
+  // keys of a dict are left out, as tp_traverse leaves them out: no search here starts from or passes through one.
   void scan(PyObject* o) {
-    PyTypeObject* t = Py_TYPE(o);
+    const TypeFacts& f = types_.get(Py_TYPE(o), [](PyTypeObject* t, TypeFacts* out) { *out = type_facts(t); });
+    if (Py_TYPE(o) == &PyFrame_Type && Seeds::has(seeds_.skipped, o))
+      skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
     cur_flags_ = o == seeds_.modules_dict ? kRecDeferred : 0;  // sys.modules entries rarely explain a leak
-    if (t == &PyFrame_Type && have_internals()) {
-      scan_frame(o);
-    } else if (t == &PyFunction_Type) {
-      auto* f = reinterpret_cast<PyFunctionObject*>(o);
-      emit(f->func_code);
-      emit(f->func_globals, kRecDeferred);
-      emit(f->func_builtins, kRecDeferred);
-      emit(f->func_module);
-      emit(f->func_defaults);
-      emit(f->func_kwdefaults);
-      emit(f->func_doc);
-      emit(f->func_name);
-      emit(f->func_dict);
-      emit(f->func_closure);
-      emit(f->func_annotations);
-      emit(f->func_qualname);
-    } else if (PyType_Check(o) && (reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
-               have_internals()) {
-      if (t != &PyType_Type && (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) emit(reinterpret_cast<PyObject*>(t));  // metaclass
-      auto* ty = reinterpret_cast<PyTypeObject*>(o);
-      auto* ht = reinterpret_cast<PyHeapTypeObject*>(o);
-      emit(ty->tp_dict);
-      emit(ty->tp_cache);
-      emit(ty->tp_mro, kRecDeferred);
-      emit(ty->tp_bases, kRecDeferred);
-      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred);
-      emit(ht->ht_module);
-      emit(ht->ht_name);
-      emit(ht->ht_qualname);
-      emit(ht->ht_slots);
-      for_each_cached_key(ty, [&](PyObject* key) { emit(key); });
-#if PY_VERSION_HEX < 0x030C0000
-      emit(ty->tp_subclasses, kRecDeferred);
-#endif
-    } else if (PyType_Check(o) && !(reinterpret_cast<PyTypeObject*>(o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-      auto* ty = reinterpret_cast<PyTypeObject*>(o);  // static: walk_type's other branch
-      emit(ty->tp_dict);
-      emit(ty->tp_mro, kRecDeferred);
-      emit(ty->tp_bases, kRecDeferred);
-      emit(reinterpret_cast<PyObject*>(ty->tp_base), kRecDeferred | kRecUncounted);
-#if PY_VERSION_HEX < 0x030C0000
-      emit(ty->tp_subclasses, kRecDeferred);
-#endif
-    } else {
-      // An instance visits its class once; should it also hold its class in an attribute, the first of the two
-      // visits is the deferred one: the same pair of records either way, which is all the search looks at.
-      class_ref_ = visits_own_class(t) ? reinterpret_cast<PyObject*>(t) : nullptr;
-      traverse(o);
-      class_ref_ = nullptr;
-      if (is_weakref_type(t)) {
-        PyObject* referent = reinterpret_cast<PyWeakReference*>(o)->wr_object;
-        if (referent != nullptr && referent != Py_None) emit(referent, kRecWeak | kRecUncounted);
-      }
-    }
+    if (walks(o, f)) for_each_referent(o, f, *this);
     cur_flags_ = 0;
   }
 
-  // PyWeakref_Check without PyType_IsSubtype for every object: a small cache by type.
-  bool is_weakref_type(PyTypeObject* t) {
-    TypeFlag& slot = weakref_types_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
-    if (slot.type != t) {
-      slot.type = t;
-      slot.flag = PyType_IsSubtype(t, &_PyWeakref_RefType) || PyType_IsSubtype(t, &_PyWeakref_ProxyType) ||
-                  PyType_IsSubtype(t, &_PyWeakref_CallableProxyType);
-    }
-    return slot.flag;
-  }
-  // instance_layout(t).visit_type (its traverse visits the instance's class), through the same kind of cache.
-  bool visits_own_class(PyTypeObject* t) {
-    if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) return false;
-    TypeFlag& slot = class_visits_[(reinterpret_cast<std::uintptr_t>(t) >> 4) & 255];
-    if (slot.type != t) {
-      slot.type = t;
-      slot.flag = instance_layout(t).visit_type;
-    }
-    return slot.flag;
-  }
-  struct TypeFlag {
-    PyTypeObject* type = nullptr;
-    bool flag = false;
-  };
-  TypeFlag weakref_types_[256];
-  TypeFlag class_visits_[256];
-  PyObject* class_ref_ = nullptr;  // while an instance is traversed: its class, until visited
+ public:
+  // for_each_referent's sink.
+  static constexpr bool owned_keys() { return false; }
+  const ThreadSeeds& threads() const { return seeds_.threads; }
+  void ref(PyObject* t, Via, std::uint8_t flags, bool counted) { emit(t, flags | (counted ? 0 : kRecUncounted)); }
 
-  // capture_walk.cpp's walk_frame, edge for edge.
-  void scan_frame(PyObject* o) {
-    if (Seeds::has(seeds_.skipped, o)) skipped_.push_back(static_cast<std::uint32_t>(cur_src_ >> kFlagBits));
-    FrameView fv;
-    if (!frame_view(o, &fv)) {
-      traverse(o);
-      return;
-    }
-    if (Seeds::has(seeds_.current_frames, o)) cur_flags_ = kRecDeferred;
-    auto* code = reinterpret_cast<PyCodeObject*>(fv.code);
-    emit(fv.back);
-    emit(fv.trace);
-    if (fv.owner == FrameView::FrameObject) {
-      emit(fv.locals);
-      emit(fv.func);
-      emit(fv.code);
-      for (int k = 0; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
-    } else {
-      const bool executing_generator = fv.owner == FrameView::Generator;
-      if (!executing_generator) {
-        emit(fv.locals);
-        emit(fv.func);
-        emit(fv.code);
-      }
-      if (!executing_generator || fv.stacktop < 0) {
-        for (int k = 0; k < fv.nlocalsplus; ++k) emit(fv.localsplus[k]);
-        if (!executing_generator && fv.stacktop > fv.nlocalsplus &&
-            fv.stacktop <= fv.nlocalsplus + code->co_stacksize) {
-          for (int k = fv.nlocalsplus; k < fv.stacktop; ++k) emit(fv.localsplus[k]);
-        }
-      }
-      if (fv.back == nullptr) {
-        auto it = seeds_.frame_back.find(o);
-        if (it != seeds_.frame_back.end()) emit(it->second, kRecUncounted);
-      }
-    }
-    emit(fv.globals, kRecDeferred | kRecUncounted);
-    emit(fv.builtins, kRecDeferred | kRecUncounted);
-  }
+ private:
+  TypeTable<TypeFacts> types_;
 
   // Records go straight to their referent's region as they are made: each region fills blocks of kBlock records
   // carved from big mappings that never move (a few hundred regions: their current blocks stay in cache), so there
@@ -675,11 +540,6 @@ struct LocalScan {
     co.only_in_refs = &in_refs;
     return capture_heap(co);
   }
-  // The scan's part of g_last_timing.
-  std::string timing() const {
-    return "gc_objects " + std::to_string(refs.num_objects()) + " " + refs.timing + " records " +
-           std::to_string(refs.num_records());
-  }
 };
 
 struct RootTest {
@@ -723,13 +583,11 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
                                               const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty()) return std::nullopt;
-  const double t0 = cpu_now();
   LocalScan scan(skip_files);
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
   const Seeds& seeds = scan.seeds;
-  const double t1 = cpu_now();
 
   PtrIndex ignored(64);
   for (std::uint64_t id : ignore_ids)
@@ -743,7 +601,6 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
   const std::vector<PyObject*> chain =
       search.find(*start_idx, refs.indices_of(ignore_list), 0, &used_deferred);
-  const double t2 = cpu_now();
 
   // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
   constexpr std::size_t kMaxNodes = kMaxDrawnObjects;  // NeighbourhoodOptions::max_nodes
@@ -781,9 +638,7 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
     }
   }
   for (PyObject* o : chain) add_member(o);
-  const double t3 = cpu_now();
   HeapGraph g = scan.capture(members, skip_files, shortnames);
-  const double t4 = cpu_now();
 
   std::vector<NodeIndex> start_nodes, ignore_nodes;
   for (PyObject* s : starts) start_nodes.push_back(g.find(reinterpret_cast<std::uintptr_t>(s)));
@@ -806,10 +661,6 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   for (PyObject* h : chain) extra += slot.find(reinterpret_cast<std::uintptr_t>(h)) == PtrIndex::kAbsent;
   if (s.nodes.size() != shown.size() + extra) return std::nullopt;
   std::string dot = to_dot(g, s);
-  const double t5 = cpu_now();
-  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(t2 - t1) + " pick " +
-                  std::to_string(t3 - t2) + " capture " + std::to_string(t4 - t3) + " draw " +
-                  std::to_string(t5 - t4) + " " + scan.timing() + " nodes " + std::to_string(members.size());
   return dot;
 }
 
@@ -877,12 +728,10 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
                                                               const std::vector<std::string>& skip_files) {
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty() || types.empty()) return std::nullopt;
-  const double t0 = cpu_now();
   LocalScan scan(skip_files);
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
-  const double t1 = cpu_now();
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
   auto is_target = [&](PyObject* o) {
@@ -900,8 +749,6 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
       search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
   std::vector<std::uint64_t> out;
   for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
-  g_last_timing = "records " + std::to_string(t1 - t0) + " chain " + std::to_string(cpu_now() - t1) + " " +
-                  scan.timing();
   return out;
 }
 
@@ -936,7 +783,6 @@ void register_local(pb::module_& m) {
       "A Graph of only the live gc-tracked objects with these ids (as the whole capture has them, edges between them "
       "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
       "gc-tracked object).");
-  m.def("_local_timing", []() { return capture::g_last_timing; }, "CPU seconds of the last local call's phases.");
 }
 
 }  // namespace refgraph::py

@@ -722,8 +722,8 @@ def test_capture_and_garbage_search_put_every_gc_header_back():
         assert not any(gc.is_tracked(d) for d in untracked)
         before = [gc_header(o) for o in samples]
         assert gc_header(finalized)[1] & 1 == 1
-        g = _core.capture()
-        assert g.metadata["extra"]["header_index"] == "1"
+        g, stats = _core._testing.capture_with_stats()
+        assert stats["header_index"]
         assert [gc_header(o) for o in samples] == before
         assert broken_gc_links() == 0
         assert g.find(id(finalized)) >= 0 and g.find(id(untracked[7])) >= 0
@@ -756,14 +756,14 @@ def test_header_mode_and_address_set_give_the_same_graph(app_module):
     objs += [u.tags for u in users] + [u.name for u in users] + [{"untracked": 1}]
     held = objs[-1]
     gc.collect()
-    with_headers = _core.capture()
+    with_headers, with_stats = _core._testing.capture_with_stats()
     gc.freeze()
     try:
-        without = _core.capture()
+        without, without_stats = _core._testing.capture_with_stats()
     finally:
         gc.unfreeze()
-    assert with_headers.metadata["extra"]["header_index"] == "1"
-    assert without.metadata["extra"]["header_index"] == "0"
+    assert with_stats["header_index"] and not without_stats["header_index"]
+    assert with_stats["address_set_entries"] < without_stats["address_set_entries"]
     assert graph_facts(with_headers, objs) == graph_facts(without, objs)
     assert node_of(with_headers, held)["type"] == "dict"
     counts = [{t: c for t, c, _ in g.type_stats() if t in ("User", "function", "module", "type")} for g in (with_headers, without)]
@@ -776,14 +776,53 @@ def test_capture_inside_a_collection_uses_the_address_set():
 
     def callback(phase, info):
         if phase == "start" and not seen:
-            seen.append(_core.capture())
+            seen.append(_core._testing.capture_with_stats())
 
     gc.callbacks.append(callback)
     try:
         gc.collect()
     finally:
         gc.callbacks.remove(callback)
-    assert seen and seen[0].metadata["extra"]["header_index"] == "0"
-    assert seen[0].num_nodes > 1000
+    assert seen and not seen[0][1]["header_index"]
+    assert seen[0][0].num_nodes > 1000
     gc.collect()
     assert len(gc.get_objects()) > 1000
+
+
+STATS_KEYS = ("timing", "build_timing", "walk_seconds", "build_seconds", "gc_tracked", "address_set_entries",
+              "header_index")
+
+
+def test_statistics_stay_out_of_dumps(tmp_path):
+    # Timings and counts of the walk are the capture's statistics (_testing.capture_with_stats), not metadata: two
+    # dumps of one heap do not differ by them.
+    g, stats = _core._testing.capture_with_stats()
+    assert not set(STATS_KEYS) & set(g.metadata["extra"])
+    assert stats["gc_tracked"] > 1000 and stats["walk_seconds"] > 0 and stats["build_seconds"] > 0
+    assert stats["phase1_seconds"] <= stats["walk_seconds"]
+    g.save(str(tmp_path / "now.rgd"))
+    assert not set(STATS_KEYS) & set(_core.load(str(tmp_path / "now.rgd")).metadata["extra"])
+
+
+def test_dumps_with_the_old_timing_keys_still_load(tmp_path):
+    # Dumps written before the statistics left the metadata carry them in `extra`: they load, keys and all.
+    users = [User("old%d" % i) for i in range(5)]
+    g = _core.capture()
+    path = tmp_path / "old.jsonl"
+    g.save_jsonl(str(path))
+    lines = path.read_text().splitlines()
+    import json
+
+    for i, line in enumerate(lines):
+        rec = json.loads(line)
+        if "extra" in rec.get("metadata", rec):
+            md = rec.get("metadata", rec)
+            md["extra"].update({k: "0.5" for k in STATS_KEYS})
+            lines[i] = json.dumps(rec)
+            break
+    else:
+        raise AssertionError("no metadata line with 'extra' in a JSONL dump")
+    path.write_text("\n".join(lines) + "\n")
+    old = _core.load(str(path))
+    assert old.metadata["extra"]["walk_seconds"] == "0.5"
+    assert old.num_nodes == g.num_nodes and old.find(id(users[0])) >= 0
