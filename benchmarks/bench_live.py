@@ -7,7 +7,9 @@ string, an int and a small dict, all held in lists reachable from a module; plus
 operation of one tool once and prints its time as JSON. The parent prints one markdown table a heap size with each
 ratio (the other tool's time divided by refgraph's) and the target it is checked against. A run that exceeds the
 timeout is reported as '>timeout'. With --repeat N each cell is the fastest of N runs, for both tools alike: on a
-shared machine single runs of the same operation vary by a third or more.
+shared machine single runs of the same operation vary by a third or more. After each table, the find_backref_chain
+rows are set against one gc.get_referrers call on the same heap (one pass over every gc-tracked object's references,
+the floor of any backward search of a live heap).
 """
 
 import argparse
@@ -99,6 +101,12 @@ def op(tool, name, deep, wide, tmp):
         from pympler import muppy, summary
 
         return {"summary": lambda: summary.format_(summary.summarize(muppy.get_objects()))}[name]
+    if tool == "gc":
+        import gc
+
+        # One gc.get_referrers call: a single pass over every gc-tracked object's references, the least any backward
+        # search of a live heap must do.
+        return {"referrers": lambda: gc.get_referrers(deep)}[name]
     if tool == "guppy3":
         from guppy import hpy
 
@@ -198,10 +206,13 @@ def table(n_objects, timeout, only, repeat):
     print("| operation | other tool | other | refgraph | ratio | target | met |")
     print("|---|---|---|---|---|---|---|")
     note = ""
+    chains = []  # (label, refgraph's measurement) of the find_backref_chain rows
     for label, ours, others, min_ratio, limit in COMPARISONS:
         if only and ours not in only:
             continue
         mine = best_of(repeat, "refgraph", ours, n_objects, timeout)
+        if ours.startswith("chain_"):
+            chains.append((label, mine))
         for tool, theirs in others:
             other = best_of(repeat, tool, theirs, n_objects, timeout)
             ratio, met = "", ""
@@ -219,6 +230,25 @@ def table(n_objects, timeout, only, repeat):
             note = f"(refgraph captured {mine['objects']:,} objects, {mine['gc_objects']:,} of them gc-tracked)"
     if note:
         print(f"\n{note}")  # after the table, which a line of text would cut in two
+    if chains:
+        floor_table(chains, n_objects, timeout, repeat)
+
+
+# find_backref_chain against the least a backward search can cost: one scan of every gc-tracked object's references
+CHAIN_FLOOR_TARGET = 1.5
+
+
+def floor_table(chains, n_objects, timeout, repeat):
+    floor = best_of(repeat, "gc", "referrers", n_objects, timeout)
+    print(f"\nfind_backref_chain against one gc.get_referrers call on the same heap ({fmt(floor)}):\n")
+    print("| operation | refgraph | ratio to gc.get_referrers | target | met |")
+    print("|---|---|---|---|---|")
+    for label, mine in chains:
+        ratio, met = "", ""
+        if "seconds" in mine and "seconds" in floor:
+            r = mine["seconds"] / floor["seconds"]
+            ratio, met = "%.2fx" % r, ("yes" if r <= CHAIN_FLOOR_TARGET else "NO")
+        print(f"| {label} | {fmt(mine)} | {ratio} | <= {CHAIN_FLOOR_TARGET:g}x | {met} |", flush=True)
 
 
 def main():
