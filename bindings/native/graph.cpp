@@ -119,29 +119,6 @@ pb::object run_chain(const HeapGraph& g, bool back, const Ids& ids, const std::v
   return chain_hops(g, c);
 }
 
-// Rebuilds a Chain from node ids, choosing for each hop the first strong, non-deferred edge if there is one.
-Chain chain_from_ids(const HeapGraph& g, const Ids& ids) {
-  Chain c;
-  c.nodes = indices_of(g, ids, "chain");
-  for (std::size_t i = 0; i + 1 < c.nodes.size(); ++i) {
-    EdgeIndex best = 0;
-    int best_rank = 99;
-    for (Edge e : g.out_edges(c.nodes[i])) {
-      if (e.target != c.nodes[i + 1]) continue;
-      int rank = (g.edge_weak(e.index) ? 2 : 0) + (g.edge_deferred(e.index) ? 1 : 0);
-      if (rank < best_rank) {
-        best_rank = rank;
-        best = e.index;
-      }
-    }
-    if (best_rank == 99)
-      throw QueryError("chain: no edge from id " + std::to_string(ids[i]) + " to id " + std::to_string(ids[i + 1]));
-    c.used_deferred = c.used_deferred || g.edge_deferred(best);
-    c.edges.push_back(best);
-  }
-  return c;
-}
-
 // Runs a whole-graph analysis without the GIL and answers with object ids.
 template <class Analysis>
 std::vector<std::uint64_t> ids_without_gil(const HeapGraph& g, Analysis analysis) {

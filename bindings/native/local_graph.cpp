@@ -338,42 +338,34 @@ class HeapRefs {
   std::uint8_t cur_flags_ = 0;
 };
 
-// The distinct referrers of n that can be nodes (not the tool's frames), in ascending address order (the order of
-// in-edges in a HeapGraph), each with its records in edge order. `strong_only` drops weak references.
-struct Referrer {
-  PyObject* obj;
-  std::uint32_t src;    // its source index in HeapRefs
-  std::uint32_t first;  // into `recs`
-  std::uint32_t count;
-};
+// The records of references to n (not from the tool's frames, nor with any of the `skip` edge flags) ordered by
+// their source's address, each source's in edge order: the order of in-edges in a HeapGraph. *skipped: the `skip`
+// flags of the records left out. Skipping before sorting matters: a chain search's first phase skips deferred
+// references, and a class's instances (thousands, each with a deferred reference to it) then cost no sort.
 struct Scratch {
   struct Item {
     std::uintptr_t addr;
     std::uint32_t seq;
-    std::uint32_t src;
   };
   std::vector<Item> items, tmp;
-  std::vector<std::uint64_t> ordered;
+  std::vector<std::uint64_t> recs;
 };
-// `skipped_deferred`: when given, deferred references are left out (the first phase of a chain search, which
-// would skip them one by one: a class's instances are many) and *skipped_deferred says whether there were any.
-void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Referrer>* out,
-               std::vector<std::uint64_t>* recs, Scratch* scratch, bool* skipped_deferred = nullptr) {
+void referrers(const HeapRefs& h, PyObject* n, std::uint8_t skip, std::vector<std::uint64_t>* out, Scratch* scratch,
+               std::uint8_t* skipped) {
   using Item = Scratch::Item;
-  out->clear();
-  recs->clear();
   auto& items = scratch->items;
   auto& tmp = scratch->tmp;
+  auto& recs = scratch->recs;
   items.clear();
+  recs.clear();
   h.for_each_record(n, [&](std::uint64_t rec) {
-    if ((strong_only && (HeapRefs::flags(rec) & kRecWeak)) || h.source_skipped(rec)) return;
-    if (skipped_deferred != nullptr && (HeapRefs::flags(rec) & kRecDeferred)) {
-      *skipped_deferred = true;
+    if (h.source_skipped(rec)) return;
+    if (const std::uint8_t passed = HeapRefs::flags(rec) & skip) {
+      *skipped |= passed;
       return;
     }
-    const std::uint32_t src = HeapRefs::source_index(rec);
-    items.push_back({reinterpret_cast<std::uintptr_t>(h.object(src)), static_cast<std::uint32_t>(recs->size()), src});
-    recs->push_back(rec);
+    items.push_back({reinterpret_cast<std::uintptr_t>(h.source(rec)), static_cast<std::uint32_t>(recs.size())});
+    recs.push_back(rec);
   });
   if (items.size() > 4096) {  // a class with many instances: LSD radix by address (stable: keeps edge order)
     std::uintptr_t lo = ~std::uintptr_t(0), hi = 0;
@@ -399,90 +391,49 @@ void referrers(const HeapRefs& h, PyObject* n, bool strong_only, std::vector<Ref
     std::sort(items.begin(), items.end(),
               [](const Item& a, const Item& b) { return a.addr != b.addr ? a.addr < b.addr : a.seq < b.seq; });
   }
-  auto& ordered = scratch->ordered;
-  ordered.clear();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i == 0 || items[i].addr != items[i - 1].addr)
-      out->push_back({reinterpret_cast<PyObject*>(items[i].addr), items[i].src, static_cast<std::uint32_t>(ordered.size()), 0});
-    ordered.push_back((*recs)[items[i].seq]);
-    ++out->back().count;
-  }
-  recs->swap(ordered);
+  out->clear();
+  for (const Item& it : items) out->push_back(recs[it.seq]);
 }
 
-// chain.cpp's search, on the records. Nodes are source indices, so the visited marks are a plain array.
-class ChainSearch {
+// The records as a graph of graph_concept.hpp's InGraph kind, for core's searches (shortest_path, NodePicker): the
+// nodes are the sources (HeapRefs indices), an edge is (its flags << kIdxBits) | the index of the object referred
+// to. Not reentrant: a search asks for one node's referrers at a time.
+class RecordGraph {
  public:
-  ChainSearch(const HeapRefs& h, std::function<bool(PyObject*)> is_target) : h_(h), is_target_(std::move(is_target)) {}
+  using edge_type = std::uint32_t;
+  explicit RecordGraph(const HeapRefs& h) : h_(h) {}
 
-  // Root first, the start last; empty when nothing qualifies. *used_deferred: the chain needed phase 2.
-  std::vector<PyObject*> find(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
-                              std::size_t max_depth, bool* used_deferred) {
-    *used_deferred = false;
-    bool skipped = false;
-    std::uint32_t found = search(from, ignore, max_depth, false, &skipped);
-    if (found == kNone && skipped) {
-      found = search(from, ignore, max_depth, true, &skipped);
-      *used_deferred = true;
+  friend std::size_t num_nodes(const RecordGraph& g) { return g.h_.num_objects(); }
+  friend std::uint8_t edge_flags(const RecordGraph&, edge_type e) { return static_cast<std::uint8_t>(e >> kIdxBits); }
+  friend NodeIndex edge_target(const RecordGraph&, edge_type e) { return e & ((1u << kIdxBits) - 1); }
+  template <class F>
+  friend Walk for_each_in(const RecordGraph& g, NodeIndex n, std::uint8_t skip, F&& f) {
+    Walk w;
+    referrers(g.h_, g.h_.object(n), skip, &g.recs_, &g.scratch_, &w.skipped);
+    for (std::uint64_t rec : g.recs_) {
+      const auto flags = static_cast<std::uint32_t>(HeapRefs::flags(rec) & (kRecWeak | kRecDeferred));
+      if (f(HeapRefs::source_index(rec), (flags << kIdxBits) | n)) {
+        w.stopped = true;
+        break;
+      }
     }
-    std::vector<PyObject*> chain;
-    if (found == kNone) return chain;
-    for (std::uint32_t k = found;; k = parent_[k]) {
-      chain.push_back(h_.object(k));
-      if (parent_[k] == kStart) break;
-    }
-    return chain;
+    return w;
   }
 
  private:
-  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;  // also: not seen
-  static constexpr std::uint32_t kStart = 0xFFFFFFFEu;
-  static constexpr std::uint32_t kIgnored = 0xFFFFFFFDu;
-
-  std::uint32_t search(const std::vector<std::uint32_t>& from, const std::vector<std::uint32_t>& ignore,
-                       std::size_t max_depth, bool allow_deferred, bool* skipped_deferred) {
-    *skipped_deferred = false;
-    parent_.assign(h_.num_objects(), kNone);
-    for (std::uint32_t i : ignore)
-      if (i != kNone) parent_[i] = kIgnored;
-    std::vector<std::uint32_t> queue;
-    for (std::uint32_t s : from) {
-      if (s == kNone || parent_[s] == kStart) continue;
-      parent_[s] = kStart;  // a start is entered even if listed in `ignore`
-      if (is_target_(h_.object(s))) return s;
-      queue.push_back(s);
-    }
-    std::vector<Referrer> refs;
-    std::vector<std::uint64_t> recs;
-    std::size_t head = 0;
-    for (std::size_t depth = 0; head < queue.size(); ++depth) {
-      if (max_depth != 0 && depth >= max_depth) break;
-      const std::size_t level_end = queue.size();
-      for (; head < level_end; ++head) {
-        const std::uint32_t n = queue[head];
-        referrers(h_, h_.object(n), true, &refs, &recs, &scratch_, allow_deferred ? nullptr : skipped_deferred);
-        for (const Referrer& r : refs) {
-          for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {  // chain.cpp looks at each edge in turn
-            if (parent_[r.src] != kNone) break;
-            if (!allow_deferred && (HeapRefs::flags(recs[i]) & kRecDeferred)) {
-              *skipped_deferred = true;
-              continue;
-            }
-            parent_[r.src] = n;
-            if (is_target_(r.obj)) return r.src;
-            queue.push_back(r.src);
-          }
-        }
-      }
-    }
-    return kNone;
-  }
-
   const HeapRefs& h_;
-  std::function<bool(PyObject*)> is_target_;
-  std::vector<std::uint32_t> parent_;  // per source: kNone, kStart, kIgnored or the node it was reached from
-  Scratch scratch_;
+  mutable std::vector<std::uint64_t> recs_;
+  mutable Scratch scratch_;
 };
+static_assert(InGraph<RecordGraph>);
+
+// Root first, the start last: the objects of a path shortest_path() found on the records.
+std::vector<PyObject*> path_objects(const HeapRefs& refs, const Path<RecordGraph::edge_type>& p) {
+  std::vector<PyObject*> out;
+  out.reserve(p.nodes.size());
+  for (NodeIndex n : p.nodes) out.push_back(refs.object(n));
+  return out;
+}
 
 // The short type name the capture gives (type.__name__), compared with `name` without allocating.
 bool type_named(PyTypeObject* t, const std::string& name) {
@@ -542,38 +493,35 @@ struct LocalScan {
   }
 };
 
+// The whole capture's roots: modules, thread frames, and objects with more references than the heap explains.
 struct RootTest {
   const Seeds& seeds;
   const HeapRefs& refs;
-  bool operator()(PyObject* o) const {
+  bool operator()(NodeIndex n) const {
+    PyObject* o = refs.object(n);
     if (Seeds::has(seeds.modules, o) || Seeds::has(seeds.thread_frames, o)) return true;
     const Py_ssize_t rc = Py_REFCNT(o);
     return refs.counted_refs(o) < std::min<std::int64_t>(rc, 1 << 30);  // External
   }
 };
 
-// The chain's edges in the small graph, picked as chain.cpp picks a parent edge: the first strong edge from each
-// hop to the next, not a deferred one unless the search needed them. False if a hop has none.
-bool chain_in_graph(const HeapGraph& g, const std::vector<PyObject*>& hops, bool used_deferred, Chain* c) {
-  for (PyObject* o : hops) {
-    NodeIndex n = g.find(reinterpret_cast<std::uintptr_t>(o));
-    if (n == kNoNode) return false;
-    c->nodes.push_back(n);
-  }
-  for (std::size_t i = 0; i + 1 < c->nodes.size(); ++i) {
-    EdgeIndex best = kNoNode;
-    for (Edge e : g.out_edges(c->nodes[i])) {
-      if (e.target != c->nodes[i + 1] || g.edge_weak(e.index) || (!used_deferred && g.edge_deferred(e.index)))
-        continue;
-      best = e.index;
-      break;
-    }
-    if (best == kNoNode) return false;
-    c->used_deferred = c->used_deferred || g.edge_deferred(best);
-    c->edges.push_back(best);
-  }
-  return true;
+// The source indices of those of these ids that are sources (an id of no gc-tracked object cannot be a referrer).
+std::vector<NodeIndex> known_sources(const HeapRefs& refs, const std::vector<std::uint64_t>& ids) {
+  std::vector<NodeIndex> out;
+  for (std::uint32_t i : refs.indices_of(as_objects(ids)))
+    if (i != 0xFFFFFFFFu) out.push_back(i);
+  return out;
 }
+
+// How many calls each local function answered (rather than returning None), for the tests' _testing hook: a test
+// that compares the fast path's drawing with the whole capture's must know the fast path drew it.
+struct Answers {
+  std::uint64_t backrefs_dot = 0;
+  std::uint64_t backref_chain = 0;
+  std::uint64_t chain_dot = 0;
+  std::uint64_t capture = 0;
+};
+Answers g_answers;
 
 }  // namespace
 
@@ -589,78 +537,57 @@ std::optional<std::string> local_backrefs_dot(const std::vector<std::uint64_t>& 
   const HeapRefs& refs = scan.refs;
   const Seeds& seeds = scan.seeds;
 
-  PtrIndex ignored(64);
-  for (std::uint64_t id : ignore_ids)
-    if (id != 0) ignored.insert(id, 1);
-
-  // The chain neighbourhood() would highlight: backref_chain to any root, no depth limit.
-  ChainSearch search(refs, RootTest{seeds, refs});
-  bool used_deferred = false;
-  // Ignored ids are entered by nobody; ids that are not gc objects cannot be referrers, so they need no entry.
-  std::vector<PyObject*> ignore_list;
-  for (std::uint64_t id : ignore_ids) ignore_list.push_back(reinterpret_cast<PyObject*>(static_cast<std::uintptr_t>(id)));
-  const std::vector<PyObject*> chain =
-      search.find(*start_idx, refs.indices_of(ignore_list), 0, &used_deferred);
-
-  // neighbourhood.cpp's choice of nodes: breadth-first, at most too_many new referrers an expanded node.
-  constexpr std::size_t kMaxNodes = kMaxDrawnObjects;  // NeighbourhoodOptions::max_nodes
-  std::vector<PyObject*> shown;
-  std::vector<std::uint32_t> depth;
-  PtrIndex slot(256);
-  auto show = [&](PyObject* o, std::uint32_t d) {
-    slot.insert(reinterpret_cast<std::uintptr_t>(o), static_cast<std::uint32_t>(shown.size()));
-    shown.push_back(o);
-    depth.push_back(d);
-  };
-  for (PyObject* s : starts)
-    if (slot.find(reinterpret_cast<std::uintptr_t>(s)) == PtrIndex::kAbsent) show(s, 0);
-  std::vector<PyObject*> members = shown;
-  PtrIndex member(256);
-  for (PyObject* o : members) member.insert(reinterpret_cast<std::uintptr_t>(o), 1);
-  auto add_member = [&](PyObject* o) {
-    if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
-  };
-  std::vector<Referrer> rs;
-  std::vector<std::uint64_t> recs;
-  Scratch scratch;
-  for (std::size_t head = 0; head < shown.size(); ++head) {
-    if (depth[head] >= max_depth) continue;
-    referrers(refs, shown[head], false, &rs, &recs, &scratch);
-    std::size_t kept = 0;
-    for (const Referrer& r : rs) {
-      const auto a = reinterpret_cast<std::uintptr_t>(r.obj);
-      if (slot.find(a) != PtrIndex::kAbsent || ignored.find(a) != PtrIndex::kAbsent) continue;
-      add_member(r.obj);  // shown, or summarised in "+N more"
-      if ((too_many == 0 || kept < too_many) && shown.size() < kMaxNodes) {
-        show(r.obj, depth[head] + 1);
-        ++kept;
-      }
-    }
-  }
-  for (PyObject* o : chain) add_member(o);
-  HeapGraph g = scan.capture(members, skip_files, shortnames);
-
-  std::vector<NodeIndex> start_nodes, ignore_nodes;
-  for (PyObject* s : starts) start_nodes.push_back(g.find(reinterpret_cast<std::uintptr_t>(s)));
-  for (std::uint64_t id : ignore_ids) {
-    NodeIndex n = g.find(id);
-    if (n != kNoNode) ignore_nodes.push_back(n);
-  }
-  Chain c;
-  if (!chain.empty() && !chain_in_graph(g, chain, used_deferred, &c)) return std::nullopt;
+  const RecordGraph rg(refs);
   NeighbourhoodOptions o;
   o.direction = Direction::Back;
   o.max_depth = max_depth;
   o.too_many = too_many;
-  o.ignore = ignore_nodes;
+  o.ignore = known_sources(refs, ignore_ids);
+
+  // The chain neighbourhood() would highlight: backref_chain to any root, no depth limit.
+  const Path<RecordGraph::edge_type> path =
+      shortest_path<Direction::Back>(rg, *start_idx, o.ignore, 0, RootTest{seeds, refs});
+  const std::vector<PyObject*> chain = path_objects(refs, path);
+
+  // neighbourhood()'s choice of nodes, on the records; the objects it shows or summarises are captured.
+  NodePicker pick(rg, o, [](NodeIndex) { return true; });
+  pick.run(*start_idx);
+  std::vector<PyObject*> members;
+  PtrIndex member(256);
+  auto add_member = [&](PyObject* obj) {
+    if (member.insert(reinterpret_cast<std::uintptr_t>(obj), 1).second) members.push_back(obj);
+  };
+  for (const SubgraphNode& sn : pick.nodes()) add_member(refs.object(sn.node));
+  const std::size_t shown = members.size();
+  for (NodeIndex n : pick.expanded()) pick.for_each_cut(n, [&](NodeIndex m) { add_member(refs.object(m)); });
+  std::size_t extra = 0;  // the chain's nodes that the picking did not show
+  for (NodeIndex n : path.nodes) extra += !pick.shown(n);
+  for (PyObject* obj : chain) add_member(obj);
+  HeapGraph g = scan.capture(members, skip_files, shortnames);
+
+  std::vector<NodeIndex> start_nodes;
+  for (PyObject* st : starts) start_nodes.push_back(g.find(reinterpret_cast<std::uintptr_t>(st)));
+  o.ignore.clear();
+  for (std::uint64_t id : ignore_ids) {
+    NodeIndex n = g.find(id);
+    if (n != kNoNode) o.ignore.push_back(n);
+  }
+  Chain c;
+  if (path.found()) {
+    std::vector<NodeIndex> hops;
+    for (PyObject* h : chain) hops.push_back(g.find(reinterpret_cast<std::uintptr_t>(h)));
+    try {
+      c = chain_through(g, std::move(hops), path.used_deferred ? HopEdge::SearchedWithDeferred : HopEdge::Searched);
+    } catch (const QueryError&) {
+      return std::nullopt;  // a hop the capture did not record, or no such edge in it
+    }
+  }
   o.chain = &c;
-  o.max_nodes = kMaxNodes;
   Subgraph s = neighbourhood(g, start_nodes, o);
-  // Self-check: the small graph must show what the simulation picked (plus the chain's extra nodes).
-  std::size_t extra = 0;
-  for (PyObject* h : chain) extra += slot.find(reinterpret_cast<std::uintptr_t>(h)) == PtrIndex::kAbsent;
-  if (s.nodes.size() != shown.size() + extra) return std::nullopt;
+  // Self-check: the small graph must show what the picking on the records showed (plus the chain's extra nodes).
+  if (s.nodes.size() != shown + extra) return std::nullopt;
   std::string dot = to_dot(g, s);
+  ++g_answers.backrefs_dot;
   return dot;
 }
 
@@ -679,29 +606,13 @@ std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids
   for (PyObject* o : hops)
     if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
   HeapGraph g = scan.capture(members, skip_files, shortnames);
-  // graph.cpp's chain_from_ids: between two hops, a strong non-deferred edge if there is one, else deferred, else
-  // weak, the first of its kind.
   Chain c;
-  for (PyObject* o : hops) {
-    const NodeIndex n = g.find(reinterpret_cast<std::uintptr_t>(o));
-    if (n == kNoNode) return std::nullopt;
-    c.nodes.push_back(n);
+  try {
+    c = chain_from_ids(g, ids_root_first);
+  } catch (const QueryError&) {
+    return std::nullopt;  // two hops not joined: the caller decides what to draw
   }
-  for (std::size_t i = 0; i + 1 < c.nodes.size(); ++i) {
-    EdgeIndex best = 0;
-    int best_rank = 99;
-    for (Edge e : g.out_edges(c.nodes[i])) {
-      if (e.target != c.nodes[i + 1]) continue;
-      const int rank = (g.edge_weak(e.index) ? 2 : 0) + (g.edge_deferred(e.index) ? 1 : 0);
-      if (rank < best_rank) {
-        best_rank = rank;
-        best = e.index;
-      }
-    }
-    if (best_rank == 99) return std::nullopt;
-    c.used_deferred = c.used_deferred || g.edge_deferred(best);
-    c.edges.push_back(best);
-  }
+  ++g_answers.chain_dot;
   return to_dot(g, chain_subgraph(g, c, Direction::Back));
 }
 
@@ -716,6 +627,7 @@ std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids, co
   PtrIndex member(64);
   for (PyObject* o : objs)
     if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
+  ++g_answers.capture;
   return scan.capture(members, skip_files, shortnames);
 }
 
@@ -734,8 +646,8 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   const HeapRefs& refs = scan.refs;
   PyTypeObject* last_type = nullptr;
   bool last_answer = false;
-  auto is_target = [&](PyObject* o) {
-    PyTypeObject* type = Py_TYPE(o);
+  auto is_target = [&](NodeIndex n) {
+    PyTypeObject* type = Py_TYPE(refs.object(n));
     if (type != last_type) {
       last_type = type;
       last_answer = false;
@@ -743,12 +655,11 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
     }
     return last_answer;
   };
-  ChainSearch search(refs, is_target);
-  bool used_deferred = false;
-  const std::vector<PyObject*> chain =
-      search.find(*start_idx, refs.indices_of(as_objects(ignore_ids)), max_depth, &used_deferred);
+  const Path<RecordGraph::edge_type> path =
+      shortest_path<Direction::Back>(RecordGraph(refs), *start_idx, known_sources(refs, ignore_ids), max_depth, is_target);
   std::vector<std::uint64_t> out;
-  for (PyObject* o : chain) out.push_back(reinterpret_cast<std::uintptr_t>(o));
+  for (PyObject* o : path_objects(refs, path)) out.push_back(reinterpret_cast<std::uintptr_t>(o));
+  ++g_answers.backref_chain;
   return out;
 }
 
@@ -783,6 +694,16 @@ void register_local(pb::module_& m) {
       "A Graph of only the live gc-tracked objects with these ids (as the whole capture has them, edges between them "
       "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
       "gc-tracked object).");
+  pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
+                                                  : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
+  testing.def(
+      "local_answers",
+      []() {
+        const capture::Answers& a = capture::g_answers;
+        return pb::dict("backrefs_dot"_a = a.backrefs_dot, "backref_chain"_a = a.backref_chain,
+                        "chain_dot"_a = a.chain_dot, "capture"_a = a.capture);
+      },
+      "How many calls each local_* function answered (returned something other than None) in this process.");
 }
 
 }  // namespace refgraph::py

@@ -1,21 +1,15 @@
-// Shortest chains by multi-source breadth-first search over plain arrays: a parent edge per node (which doubles as
-// the visited mark) and a vector used as the queue. Linear in the nodes and edges it touches, so an object held
-// by a class attribute (whose class has a million instances pointing at it) costs one pass, not a wander.
+// Shortest chains: shortest_path() (chain.hpp) on a HeapGraph, with the targets the options name. The search is
+// multi-source breadth-first over plain arrays (a parent edge per node, a bitmap of seen nodes, a vector used as the
+// queue): linear in the nodes and edges it touches, so an object held by a class attribute (whose class has a
+// million instances pointing at it) costs one pass, not a wander.
 #include "refgraph/chain.hpp"
 
-#include <algorithm>
-
+#include "refgraph/errors.hpp"
 #include "traversal.hpp"
 
 namespace refgraph {
 
 namespace {
-
-using detail::kNoEdge;
-using detail::Way;
-
-constexpr EdgeIndex kStartEdge = 0xFFFFFFFEu;  // parent mark of a start node
-constexpr EdgeIndex kIgnored = 0xFFFFFFFDu;    // parent mark of an ignored node: never entered
 
 class TargetTest {
  public:
@@ -39,103 +33,84 @@ class TargetTest {
   bool any_root_;
 };
 
-struct SearchResult {
-  NodeIndex found = kNoNode;
-  bool skipped_deferred = false;  // a deferred edge was passed over: a second phase could find more
-};
-
-SearchResult search(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options,
-                    const TargetTest& is_target, Way way, bool allow_deferred, std::vector<EdgeIndex>& parent,
-                    detail::Bitmap& seen, std::vector<NodeIndex>& queue) {
-  SearchResult result;
-  parent.assign(g.num_nodes(), kNoEdge);
-  seen.clear(g.num_nodes());
-  for (NodeIndex n : options.ignore) {
-    parent[n] = kIgnored;
-    seen.set(n);
-  }
-  queue.clear();
-  for (NodeIndex s : from) {
-    if (parent[s] == kStartEdge) continue;  // listed twice
-    parent[s] = kStartEdge;                 // a start is entered even if listed in `ignore`
-    seen.set(s);
-    if (is_target(s)) {
-      result.found = s;
-      return result;
-    }
-    queue.push_back(s);
-  }
-  std::size_t head = 0;
-  for (std::size_t depth = 0; head < queue.size(); ++depth) {
-    if (options.max_depth != 0 && depth >= options.max_depth) break;
-    const std::size_t level_end = queue.size();
-    for (; head < level_end; ++head) {
-      bool stop = detail::for_each_neighbour(g, queue[head], way, kEdgeWeak, [&](NodeIndex m, EdgeIndex e) {
-        if (seen.test(m)) return false;
-        if (!allow_deferred && g.edge_deferred(e)) {
-          result.skipped_deferred = true;
-          return false;
-        }
-        seen.set(m);
-        parent[m] = e;
-        if (is_target(m)) {
-          result.found = m;
-          return true;
-        }
-        queue.push_back(m);
-        return false;
-      });
-      if (stop) return result;
-    }
-  }
-  return result;
-}
-
-Chain find_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options, Way way) {
-  detail::check_nodes(g, from, way == Way::In ? "backref chain start" : "ref chain start");
+template <Direction D>
+Chain find_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options) {
+  detail::check_nodes(g, from, D == Direction::Back ? "backref chain start" : "ref chain start");
   detail::check_nodes(g, options.ignore, "chain ignore list");
   Chain chain;
   if (from.empty()) return chain;
-  TargetTest is_target(g, options.target);
-  std::vector<EdgeIndex> parent;
-  std::vector<NodeIndex> queue;
-  detail::Bitmap seen;
-  queue.reserve(1024);
-  SearchResult r = search(g, from, options, is_target, way, false, parent, seen, queue);
-  if (r.found == kNoNode && r.skipped_deferred) r = search(g, from, options, is_target, way, true, parent, seen, queue);
-  if (r.found == kNoNode) return chain;
-
-  // Walk the parent edges from the target back to a start. For a backref search the parent edge of a node points
-  // from it towards the start, so the walk yields root ... start already; a ref search walks start <- ... <- found.
-  NodeIndex n = r.found;
-  chain.nodes.push_back(n);
-  while (parent[n] != kStartEdge) {
-    EdgeIndex e = parent[n];
-    chain.edges.push_back(e);
-    chain.used_deferred = chain.used_deferred || g.edge_deferred(e);
-    n = way == Way::In ? g.edge_target(e) : g.edge_source(e);
-    chain.nodes.push_back(n);
-  }
-  if (way == Way::Out) {
-    std::reverse(chain.nodes.begin(), chain.nodes.end());
-    std::reverse(chain.edges.begin(), chain.edges.end());
-  }
+  Path<EdgeIndex> p = shortest_path<D>(g, from, options.ignore, options.max_depth, TargetTest(g, options.target));
+  chain.nodes = std::move(p.nodes);
+  chain.edges = std::move(p.edges);
+  chain.used_deferred = p.used_deferred;
   return chain;
+}
+
+// Rank of an edge between two hops under `pick`: lower is better, -1 never chosen.
+int hop_rank(const HeapGraph& g, EdgeIndex e, HopEdge pick) {
+  const bool weak = g.edge_weak(e), deferred = g.edge_deferred(e);
+  switch (pick) {
+    case HopEdge::Preferred:
+      return (weak ? 2 : 0) + (deferred ? 1 : 0);
+    case HopEdge::Searched:
+      return weak || deferred ? -1 : 0;
+    case HopEdge::SearchedWithDeferred:
+      return weak ? -1 : 0;
+  }
+  return -1;
+}
+
+Chain join_hops(const HeapGraph& g, std::vector<NodeIndex> nodes, HopEdge pick,
+                const std::function<std::string(std::size_t, NodeIndex)>& name) {
+  Chain c;
+  c.nodes = std::move(nodes);
+  for (std::size_t i = 0; i + 1 < c.nodes.size(); ++i) {
+    EdgeIndex best = 0;
+    int best_rank = -1;
+    for (Edge e : g.out_edges(c.nodes[i])) {
+      if (e.target != c.nodes[i + 1]) continue;
+      const int rank = hop_rank(g, e.index, pick);
+      if (rank >= 0 && (best_rank < 0 || rank < best_rank)) {
+        best_rank = rank;
+        best = e.index;
+      }
+    }
+    if (best_rank < 0) throw QueryError("chain: no edge from " + name(i, c.nodes[i]) + " to " + name(i + 1, c.nodes[i + 1]));
+    c.used_deferred = c.used_deferred || g.edge_deferred(best);
+    c.edges.push_back(best);
+  }
+  return c;
 }
 
 }  // namespace
 
 Chain backref_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options) {
-  return find_chain(g, from, options, Way::In);
+  return find_chain<Direction::Back>(g, from, options);
 }
 
 Chain ref_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const ChainOptions& options) {
-  return find_chain(g, from, options, Way::Out);
+  return find_chain<Direction::Forward>(g, from, options);
 }
 
 RootKind chain_root_kind(const HeapGraph& g, const Chain& c) {
   if (c.nodes.empty()) return RootKind::None;
   return g.root_kind(c.nodes.front());
+}
+
+Chain chain_through(const HeapGraph& g, std::vector<NodeIndex> nodes, HopEdge pick) {
+  detail::check_nodes(g, nodes, "chain");
+  return join_hops(g, std::move(nodes), pick, [](std::size_t, NodeIndex n) { return "node " + std::to_string(n); });
+}
+
+Chain chain_from_ids(const HeapGraph& g, const std::vector<std::uint64_t>& ids, HopEdge pick) {
+  std::vector<NodeIndex> nodes;
+  nodes.reserve(ids.size());
+  for (std::uint64_t id : ids) {
+    const NodeIndex n = g.find(id);
+    if (n == kNoNode) throw QueryError("chain: id " + std::to_string(id) + " is not in the graph");
+    nodes.push_back(n);
+  }
+  return join_hops(g, std::move(nodes), pick, [&](std::size_t i, NodeIndex) { return "id " + std::to_string(ids[i]); });
 }
 
 }  // namespace refgraph

@@ -1,6 +1,6 @@
-// Neighbourhoods for drawing: breadth-first over plain per-node arrays (slot in the subgraph, filter verdict,
-// a stamp to see each neighbour once per expansion). Summaries are counted after the search, so "+N more" is
-// exactly what the drawing leaves out around a node.
+// Neighbourhoods for drawing: NodePicker (neighbourhood.hpp) chooses the nodes, breadth-first over plain per-node
+// arrays (slot in the subgraph, filter verdict, a stamp to see each neighbour once per expansion). Summaries are
+// counted after the search, so "+N more" is exactly what the drawing leaves out around a node.
 #include "refgraph/neighbourhood.hpp"
 
 #include <algorithm>
@@ -11,72 +11,21 @@
 
 namespace refgraph {
 
-namespace {
-
-using detail::Way;
-
-constexpr std::uint32_t kNotShown = 0xFFFFFFFFu;
-enum Verdict : std::uint8_t { kUnknown = 0, kEnter = 1, kReject = 2 };
-
-}  // namespace
-
 Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& o) {
   detail::check_nodes(g, start, "neighbourhood start");
   detail::check_nodes(g, o.ignore, "neighbourhood ignore list");
   Subgraph s;
   s.direction = o.direction;
-  const Way way = o.direction == Direction::Back ? Way::In : Way::Out;
   const std::uint8_t skip = o.follow_weak ? 0 : kEdgeWeak;
   const std::vector<StringId> include = detail::find_strings(g, o.include_types);
   const std::vector<StringId> exclude = detail::find_strings(g, o.exclude_types);
-
-  std::vector<std::uint32_t> slot(g.num_nodes(), kNotShown);  // position in s.nodes
-  std::vector<std::uint8_t> verdict(g.num_nodes(), kUnknown);  // may this node be entered? (filter called once)
-  std::vector<std::uint32_t> stamp(g.num_nodes(), 0);          // last expansion that saw the node
-  std::uint32_t epoch = 0;
-  for (NodeIndex n : o.ignore) verdict[n] = kReject;
-
-  auto may_enter = [&](NodeIndex m) {
-    if (slot[m] != kNotShown) return true;
-    if (verdict[m] == kUnknown) {
-      StringId t = g.type(m);
-      bool ok = !detail::contains(exclude, t) && (o.include_types.empty() || detail::contains(include, t)) &&
-                (!o.filter || o.filter(m));
-      verdict[m] = ok ? kEnter : kReject;
-    }
-    return verdict[m] == kEnter;
+  auto filter = [&](NodeIndex m) {
+    const StringId t = g.type(m);
+    return !detail::contains(exclude, t) && (o.include_types.empty() || detail::contains(include, t)) &&
+           (!o.filter || o.filter(m));
   };
-  auto show = [&](NodeIndex m, std::uint32_t depth) {
-    slot[m] = static_cast<std::uint32_t>(s.nodes.size());
-    s.nodes.push_back(SubgraphNode{m, depth, false, false});
-  };
-
-  for (NodeIndex n : start) {
-    if (slot[n] != kNotShown) continue;
-    show(n, 0);
-    s.nodes.back().start = true;
-  }
-
-  // Breadth-first; s.nodes is the queue. Neighbours already shown are drawn anyway and do not use up the cap.
-  std::vector<NodeIndex> expanded;
-  for (std::size_t head = 0; head < s.nodes.size(); ++head) {
-    const NodeIndex n = s.nodes[head].node;
-    const std::uint32_t depth = s.nodes[head].depth;
-    if (depth >= o.max_depth) continue;
-    expanded.push_back(n);
-    ++epoch;
-    std::size_t kept = 0;
-    detail::for_each_neighbour(g, n, way, skip, [&](NodeIndex m, EdgeIndex) {
-      if (stamp[m] == epoch) return false;
-      stamp[m] = epoch;
-      if (slot[m] != kNotShown || !may_enter(m)) return false;
-      if ((o.too_many == 0 || kept < o.too_many) && s.nodes.size() < o.max_nodes) {
-        show(m, depth + 1);
-        ++kept;
-      }
-      return false;
-    });
-  }
+  NodePicker pick(g, o, filter);
+  pick.run(start);
 
   // The chain to a root, drawn even where it runs past max_depth or through filtered types: it is the answer to
   // "who keeps this alive", so it is shown whole (its extra nodes are not expanded).
@@ -87,8 +36,8 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
     // Walk from the start end (the chain's last node) outwards, so extra nodes come in order of distance.
     for (std::size_t k = 0; k < chain.nodes.size(); ++k) {
       NodeIndex m = chain.nodes[chain.nodes.size() - 1 - k];
-      if (slot[m] == kNotShown) show(m, static_cast<std::uint32_t>(k));
-      s.nodes[slot[m]].on_chain = true;
+      if (!pick.shown(m)) pick.show(m, static_cast<std::uint32_t>(k));
+      pick.node(m).on_chain = true;
     }
     s.chain_edges = chain.edges;
     std::sort(s.chain_edges.begin(), s.chain_edges.end());
@@ -101,13 +50,9 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
     std::uint64_t size;
   };
   std::vector<Cut> cuts;
-  for (NodeIndex n : expanded) {
-    ++epoch;
+  for (NodeIndex n : pick.expanded()) {
     cuts.clear();
-    detail::for_each_neighbour(g, n, way, skip, [&](NodeIndex m, EdgeIndex) {
-      if (stamp[m] == epoch) return false;
-      stamp[m] = epoch;
-      if (slot[m] != kNotShown || !may_enter(m)) return false;
+    pick.for_each_cut(n, [&](NodeIndex m) {
       auto it = std::find_if(cuts.begin(), cuts.end(), [&](const Cut& c) { return c.type == g.type(m); });
       if (it == cuts.end()) {
         cuts.push_back(Cut{g.type(m), 1, g.size(m)});
@@ -115,7 +60,6 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
         ++it->count;
         it->size += g.size(m);
       }
-      return false;
     });
     std::sort(cuts.begin(), cuts.end(), [&](const Cut& a, const Cut& b) {
       if (a.count != b.count) return a.count > b.count;
@@ -124,13 +68,14 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
     for (const Cut& c : cuts) s.summaries.push_back(SummaryNode{n, std::string(g.strings()[c.type]), c.count, c.size});
   }
 
-  for (const SubgraphNode& sn : s.nodes) {
-    detail::for_each_neighbour(g, sn.node, Way::Out, skip, [&](NodeIndex m, EdgeIndex e) {
-      if (slot[m] != kNotShown) s.edges.push_back(e);
+  for (const SubgraphNode& sn : pick.nodes()) {
+    detail::for_each_neighbour(g, sn.node, detail::Way::Out, skip, [&](NodeIndex m, EdgeIndex e) {
+      if (pick.shown(m)) s.edges.push_back(e);
       return false;
     });
   }
   std::sort(s.edges.begin(), s.edges.end());
+  s.nodes = std::move(pick.nodes());
   return s;
 }
 

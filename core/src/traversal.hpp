@@ -15,6 +15,7 @@
 
 #include "refgraph/errors.hpp"
 #include "refgraph/graph.hpp"
+#include "refgraph/graph_concept.hpp"
 
 namespace refgraph::detail {
 
@@ -22,38 +23,11 @@ enum class Way : std::uint8_t { In, Out };
 
 inline constexpr EdgeIndex kNoEdge = 0xFFFFFFFFu;
 
-// A visited set of one bit a node: a million nodes fit in 128 KiB, in cache, where a 4-byte-a-node array does not.
-class Bitmap {
- public:
-  void clear(std::size_t n) { words_.assign((n + 63) / 64, 0); }
-  bool test(NodeIndex n) const { return (words_[n >> 6] >> (n & 63)) & 1u; }
-  void set(NodeIndex n) { words_[n >> 6] |= std::uint64_t{1} << (n & 63); }
-
- private:
-  std::vector<std::uint64_t> words_;
-};
-
 // Calls f(neighbour, edge) for each in-edge (Way::In: neighbour is the source) or out-edge (Way::Out: neighbour is
 // the target) of n, skipping edges that have any of `skip_flags`. Returns true if f stopped the walk.
 template <typename F>
 inline bool for_each_neighbour(const HeapGraph& g, NodeIndex n, Way way, std::uint8_t skip_flags, F&& f) {
-  const std::uint8_t* flags = g.edge_flag_array().data();
-  if (way == Way::Out) {
-    const EdgeIndex* rows = g.out_row_starts().data();
-    const NodeIndex* targets = g.edge_targets().data();
-    for (EdgeIndex e = rows[n], end = rows[n + 1]; e < end; ++e) {
-      if ((flags[e] & skip_flags) == 0 && f(targets[e], e)) return true;
-    }
-  } else {
-    const auto& back = g.csr().m_backward;
-    const EdgeIndex* rows = back.m_rowstart.data();
-    const NodeIndex* sources = back.m_column.data();
-    for (EdgeIndex i = rows[n], end = rows[n + 1]; i < end; ++i) {
-      EdgeIndex e = back.m_edge_properties[i];
-      if ((flags[e] & skip_flags) == 0 && f(sources[i], e)) return true;
-    }
-  }
-  return false;
+  return (way == Way::Out ? for_each_out(g, n, skip_flags, f) : for_each_in(g, n, skip_flags, f)).stopped;
 }
 
 // Throws QueryError unless every index names a node of g; `what` says which argument ("chain start", ...).

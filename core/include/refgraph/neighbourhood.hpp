@@ -14,14 +14,22 @@
 // on_chain, its edges in chain_edges. The chain is shown whole even past max_depth or through filtered types
 // (added as extra nodes, not expanded, at their distance along the chain); it never uses a weak edge.
 // `edges` are all graph edges whose two ends are shown (weak ones only with follow_weak).
+//
+// The choice of nodes is NodePicker below, a template over graph_concept.hpp's small interface: neighbourhood()
+// runs it on a HeapGraph, the live local scan (bindings/native/local_graph.cpp) on its records to learn which
+// objects to capture before it draws them with neighbourhood().
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "refgraph/errors.hpp"
 #include "refgraph/graph.hpp"
+#include "refgraph/graph_concept.hpp"
 
 namespace refgraph {
 
@@ -34,8 +42,6 @@ inline constexpr std::size_t kMaxDrawnSummaries = 500;  // "+N more <type>" node
 inline constexpr std::size_t kMaxDrawnEdges = 3000;     // parallel references between two objects count once
 inline constexpr std::size_t kMaxDrawnEdgeRows = 5000;  // rows crossed by the edges longer than one row, in all
 inline constexpr std::size_t kMaxDrawnCrossEdges = 500;  // edges that do not rank the layout (see dot.cpp)
-
-enum class Direction { Back, Forward };
 
 struct SubgraphNode {
   NodeIndex node;
@@ -81,7 +87,106 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
 // A chain (chain.hpp) as a drawable subgraph: its nodes, its edges, all marked on_chain. The start (the last node
 // of a backref chain, Direction::Back; the first of a ref chain, Forward) comes first with depth 0, then the others
 // by distance. Throws QueryError if the edges do not join the nodes in order.
-struct Chain;
 Subgraph chain_subgraph(const HeapGraph& g, const Chain& chain, Direction direction = Direction::Back);
+
+// neighbourhood()'s breadth-first choice of nodes on any graph G modelling InGraph (Direction::Back) or OutGraph
+// (Forward), with the options' direction, max_depth, too_many, max_nodes, follow_weak and ignore (node indices of
+// G), and `filter(NodeIndex)` for what else may be entered (the type lists and the filter of the options, which
+// need a HeapGraph: the caller's). The filter is asked at most once a node and never about a start node.
+//
+//   NodePicker pick(g, options, filter);
+//   pick.run(starts);                              // pick.nodes(): shown, in discovery order, starts first
+//   pick.show(m, depth);                           // more nodes (a chain's), not expanded
+//   for (NodeIndex n : pick.expanded()) pick.for_each_cut(n, [&](NodeIndex m) { ... });  // what "+N more" stands for
+template <class G, class Filter>
+class NodePicker {
+ public:
+  NodePicker(const G& g, const NeighbourhoodOptions& o, Filter filter)
+      : g_(g), o_(o), filter_(std::move(filter)), skip_(o.follow_weak ? 0 : kEdgeWeak),
+        slot_(num_nodes(g), kNotShown), verdict_(num_nodes(g), kUnknown), stamp_(num_nodes(g), 0) {
+    if (o.direction == Direction::Forward && !OutGraph<G>)
+      throw QueryError("neighbourhood: this graph has no forward direction");
+    for (NodeIndex n : o.ignore) verdict_[n] = kReject;
+  }
+
+  void run(const std::vector<NodeIndex>& start) {
+    for (NodeIndex n : start) {
+      if (shown(n)) continue;
+      show(n, 0);
+      nodes_.back().start = true;
+    }
+    // nodes_ is the queue. Neighbours already shown are drawn anyway and do not use up the cap.
+    for (std::size_t head = 0; head < nodes_.size(); ++head) {
+      const NodeIndex n = nodes_[head].node;
+      const std::uint32_t depth = nodes_[head].depth;
+      if (depth >= o_.max_depth) continue;
+      expanded_.push_back(n);
+      ++epoch_;
+      std::size_t kept = 0;
+      adjacent(n, [&](NodeIndex m) {
+        if (stamp_[m] == epoch_) return false;
+        stamp_[m] = epoch_;
+        if (shown(m) || !may_enter(m)) return false;
+        if ((o_.too_many == 0 || kept < o_.too_many) && nodes_.size() < o_.max_nodes) {
+          show(m, depth + 1);
+          ++kept;
+        }
+        return false;
+      });
+    }
+  }
+
+  bool shown(NodeIndex n) const { return slot_[n] != kNotShown; }
+  void show(NodeIndex n, std::uint32_t depth) {
+    slot_[n] = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.push_back(SubgraphNode{n, depth, false, false});
+  }
+  SubgraphNode& node(NodeIndex n) { return nodes_[slot_[n]]; }  // n must be shown
+  std::vector<SubgraphNode>& nodes() { return nodes_; }
+  const std::vector<NodeIndex>& expanded() const { return expanded_; }
+
+  // f(m) once for each distinct neighbour m of the expanded node n that may be entered but is not shown.
+  template <class F>
+  void for_each_cut(NodeIndex n, F&& f) {
+    ++epoch_;
+    adjacent(n, [&](NodeIndex m) {
+      if (stamp_[m] == epoch_) return false;
+      stamp_[m] = epoch_;
+      if (!shown(m) && may_enter(m)) f(m);
+      return false;
+    });
+  }
+
+ private:
+  static constexpr std::uint32_t kNotShown = 0xFFFFFFFFu;
+  enum Verdict : std::uint8_t { kUnknown = 0, kEnter = 1, kReject = 2 };
+
+  bool may_enter(NodeIndex m) {
+    if (verdict_[m] == kUnknown) verdict_[m] = filter_(m) ? kEnter : kReject;
+    return verdict_[m] == kEnter;
+  }
+  template <class F>
+  void adjacent(NodeIndex n, F&& f) {
+    auto visit = [&](NodeIndex m, const edge_of<G>&) { return f(m); };
+    if constexpr (OutGraph<G>) {
+      if (o_.direction == Direction::Forward) {
+        for_each_out(g_, n, skip_, visit);
+        return;
+      }
+    }
+    for_each_in(g_, n, skip_, visit);
+  }
+
+  const G& g_;
+  const NeighbourhoodOptions& o_;
+  Filter filter_;
+  std::uint8_t skip_;
+  std::vector<std::uint32_t> slot_;    // position in nodes_
+  std::vector<std::uint8_t> verdict_;  // may this node be entered? (the filter asked once)
+  std::vector<std::uint32_t> stamp_;   // last expansion that saw the node
+  std::uint32_t epoch_ = 0;
+  std::vector<SubgraphNode> nodes_;
+  std::vector<NodeIndex> expanded_;
+};
 
 }  // namespace refgraph
