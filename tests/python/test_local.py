@@ -26,15 +26,24 @@ class Slotted:
     __slots__ = ("held",)
 
 
+def _answered(kind):
+    """How many calls of the local path's `kind` (backrefs_dot, backref_chain, chain_dot, capture) it answered."""
+    return _core._testing.local_answers()[kind]
+
+
 def _both(objs, **kw):
     """show_backrefs' DOT through the fast path, then through the whole (pinned) capture: a `filter` that keeps
     everything sends it down the capture path without changing what is drawn (a builtin, so that the filter
-    itself is not among the objects drawn)."""
+    itself is not among the objects drawn). Fails unless the fast path drew the first (it returns None, and the
+    caller silently draws from a whole capture, when it cannot answer or its self-check fails)."""
     outs = []
     for extra in ({}, {"filter": id}):
+        before = _answered("backrefs_dot")
         out = io.StringIO()
         refgraph.show_backrefs(objs, output=out, **kw, **extra)
         outs.append(out.getvalue())
+        drawn_fast = _answered("backrefs_dot") - before
+        assert drawn_fast == (0 if extra else 1), (kw, extra, "fast path answers: %d" % drawn_fast)
     return outs
 
 
