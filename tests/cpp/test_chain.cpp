@@ -296,3 +296,36 @@ TEST_CASE("bad node indices are a QueryError") {
   CHECK_THROWS_AS(backref_chain(g, {99}), QueryError);
   CHECK_THROWS_AS(ref_chain(g, {0}, {.ignore = {4}}), QueryError);
 }
+
+TEST_CASE("chain_from_ids and chain_through: the edge each rule picks between two hops") {
+  HeapGraphBuilder b;
+  b.add_node(0x10, "module", 72, kGcTracked, RootKind::Module);
+  b.add_node(0x20, "A", 16);
+  b.add_node(0x30, "B", 16);
+  b.add_edge(0x10, 0x20, b.text_label("a"));
+  b.add_edge(0x20, 0x30, b.text_label("deferred"), kEdgeDeferred);
+  b.add_edge(0x20, 0x30, b.text_label("weak"), kEdgeWeak);
+  b.add_edge(0x20, 0x30, b.text_label("strong"));
+  b.add_edge(0x30, 0x10, b.text_label("only weak"), kEdgeWeak);
+  HeapGraph g = std::move(b).build();
+
+  Chain c = chain_from_ids(g, {0x10, 0x20, 0x30});
+  check_shape(g, c);
+  CHECK(labels(g, c) == std::vector<std::string>{"a", "strong"});
+  CHECK_FALSE(c.used_deferred);
+  CHECK(labels(g, chain_through(g, c.nodes, HopEdge::Searched)) == std::vector<std::string>{"a", "strong"});
+  c = chain_through(g, c.nodes, HopEdge::SearchedWithDeferred);  // the second phase follows the first strong edge
+  CHECK(labels(g, c) == std::vector<std::string>{"a", "deferred"});
+  CHECK(c.used_deferred);
+
+  // A weak edge joins hops only for show_chain's rule; the search's rules never follow one.
+  CHECK(labels(g, chain_from_ids(g, {0x30, 0x10})) == std::vector<std::string>{"only weak"});
+  CHECK_THROWS_AS(chain_through(g, {g.find(0x30), g.find(0x10)}, HopEdge::Searched), QueryError);
+  CHECK_THROWS_AS(chain_through(g, {g.find(0x30), g.find(0x10)}, HopEdge::SearchedWithDeferred), QueryError);
+
+  CHECK_THROWS_WITH_AS(chain_from_ids(g, {0x10, 0x30}), "chain: no edge from id 16 to id 48", QueryError);
+  CHECK_THROWS_WITH_AS(chain_from_ids(g, {0x10, 0x99}), "chain: id 153 is not in the graph", QueryError);
+  CHECK_THROWS_AS(chain_through(g, {0, 7}), QueryError);
+  CHECK(chain_from_ids(g, {0x20}).nodes.size() == 1);
+  CHECK_FALSE(chain_from_ids(g, {}).found());
+}

@@ -36,7 +36,10 @@ struct Walk {
 };
 
 template <class G>
-struct GraphTraits {
+struct GraphTraits {};  // no edge type: not a graph
+template <class G>
+  requires requires { typename G::edge_type; }
+struct GraphTraits<G> {
   using edge_type = typename G::edge_type;
 };
 template <>
@@ -54,7 +57,7 @@ struct EdgeSink {  // a callback of the shape the concepts require
 }  // namespace detail
 
 template <class G>
-concept RefGraph = std::copyable<edge_of<G>> && requires(const G& g, edge_of<G> e) {
+concept RefGraph = requires { typename edge_of<G>; } && std::copyable<edge_of<G>> && requires(const G& g, edge_of<G> e) {
   { num_nodes(g) } -> std::convertible_to<std::size_t>;
   { edge_flags(g, e) } -> std::convertible_to<std::uint8_t>;
 };
