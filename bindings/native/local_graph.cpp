@@ -7,11 +7,11 @@
 // One pass over the gc's lists (read in place) records every reference each gc-tracked object holds, with the
 // flags the capture gives that edge (weak, deferred, not counted); the records are grouped by referent address
 // (by 1 MiB region as they are made, by KiB when a region is first read), so the referrers of any object are one
-// lookup away. A chain is then chain.cpp's breadth-first search run on those records with its exact rules (no
-// deferred edge unless no chain exists without one; in-edges in source address order; the first target discovered
-// wins), and a drawing's nodes are picked with neighbourhood.cpp's rules. Only those objects (and the referrers the
-// drawing summarises) are then captured, with capture_walk's `only` option, so that types, sizes, labels, edges
-// and root kinds are the capture's own and neighbourhood()/to_dot() draw them as they would the whole heap.
+// lookup away. The records model core's graph concept (RecordGraph below, graph_concept.hpp), so a chain is core's
+// own search (shortest_path, chain.hpp) run on them, and a drawing's nodes are picked by core's NodePicker
+// (neighbourhood.hpp). Only those objects (and the referrers the drawing summarises) are then captured, with
+// capture_walk's `only` option, so that types, sizes, labels, edges and root kinds are the capture's own and
+// neighbourhood()/to_dot() draw them as they would the whole heap.
 //
 // What the records do not see: references held by objects that are neither gc-tracked nor types (code objects'
 // constants, module definitions). So the start objects must be gc-tracked (every referrer of a gc-tracked object
@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -50,6 +49,7 @@
 #include "refgraph/chain.hpp"
 #include "refgraph/dot.hpp"
 #include "refgraph/errors.hpp"
+#include "refgraph/graph_concept.hpp"
 #include "refgraph/neighbourhood.hpp"
 
 namespace pb = pybind11;
@@ -655,8 +655,9 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
     }
     return last_answer;
   };
+  const std::vector<NodeIndex> ignore = known_sources(refs, ignore_ids);
   const Path<RecordGraph::edge_type> path =
-      shortest_path<Direction::Back>(RecordGraph(refs), *start_idx, known_sources(refs, ignore_ids), max_depth, is_target);
+      shortest_path<Direction::Back>(RecordGraph(refs), *start_idx, ignore, max_depth, is_target);
   std::vector<std::uint64_t> out;
   for (PyObject* o : path_objects(refs, path)) out.push_back(reinterpret_cast<std::uintptr_t>(o));
   ++g_answers.backref_chain;

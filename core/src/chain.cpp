@@ -75,7 +75,8 @@ Chain join_hops(const HeapGraph& g, std::vector<NodeIndex> nodes, HopEdge pick,
         best = e.index;
       }
     }
-    if (best_rank < 0) throw QueryError("chain: no edge from " + name(i, c.nodes[i]) + " to " + name(i + 1, c.nodes[i + 1]));
+    if (best_rank < 0)
+      throw QueryError("chain: no edge from " + name(i, c.nodes[i]) + " to " + name(i + 1, c.nodes[i + 1]));
     c.used_deferred = c.used_deferred || g.edge_deferred(best);
     c.edges.push_back(best);
   }

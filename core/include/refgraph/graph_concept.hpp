@@ -57,7 +57,8 @@ struct EdgeSink {  // a callback of the shape the concepts require
 }  // namespace detail
 
 template <class G>
-concept RefGraph = requires { typename edge_of<G>; } && std::copyable<edge_of<G>> && requires(const G& g, edge_of<G> e) {
+concept RefGraph = requires { typename edge_of<G>; } && std::copyable<edge_of<G>> &&
+                   requires(const G& g, edge_of<G> e) {
   { num_nodes(g) } -> std::convertible_to<std::size_t>;
   { edge_flags(g, e) } -> std::convertible_to<std::uint8_t>;
 };
