@@ -102,7 +102,11 @@ tiny::Graph sample() {
 // The same graph as a HeapGraph: node i has id 0x10 * (i + 1), so NodeIndex order is i's order.
 HeapGraph as_heap(std::size_t n, const std::vector<tiny::Arc>& arcs, const std::vector<NodeIndex>& roots) {
   HeapGraphBuilder b;
-  for (std::size_t i = 0; i < n; ++i) b.add_node(0x10 * (i + 1), "T" + std::to_string(i), 16 * (i + 1));
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string type = "T";  // appended, not "T" + ...: GCC 12 warns falsely (-Wrestrict) on that
+    type += std::to_string(i);
+    b.add_node(0x10 * (i + 1), type, 16 * (i + 1));
+  }
   for (const tiny::Arc& a : arcs) b.add_edge(0x10 * (a.from + 1), 0x10 * (a.to + 1), kNoEdgeLabel, a.flags);
   for (NodeIndex r : roots) b.set_root(0x10 * (r + 1), RootKind::Other);
   return std::move(b).build();
