@@ -22,8 +22,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -89,6 +92,30 @@ Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, 
 // by distance. Throws QueryError if the edges do not join the nodes in order.
 Subgraph chain_subgraph(const HeapGraph& g, const Chain& chain, Direction direction = Direction::Back);
 
+namespace detail {
+
+// n zeros that cost nothing until written: calloc's fresh pages are zero already, so a picking that touches a few
+// hundred nodes of a million does not pay to clear the rest.
+template <class T>
+class ZeroArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  explicit ZeroArray(std::size_t n) : p_(static_cast<T*>(std::calloc(n == 0 ? 1 : n, sizeof(T)))) {
+    if (p_ == nullptr) throw std::bad_alloc();
+  }
+  ~ZeroArray() { std::free(p_); }
+  ZeroArray(const ZeroArray&) = delete;
+  ZeroArray& operator=(const ZeroArray&) = delete;
+  T& operator[](std::size_t i) { return p_[i]; }
+  const T& operator[](std::size_t i) const { return p_[i]; }
+
+ private:
+  T* p_;
+};
+
+}  // namespace detail
+
 // neighbourhood()'s breadth-first choice of nodes on any graph G modelling InGraph (Direction::Back) or OutGraph
 // (Forward), with the options' direction, max_depth, too_many, max_nodes, follow_weak and ignore (node indices of
 // G), and `filter(NodeIndex)` for what else may be entered (the type lists and the filter of the options, which
@@ -103,7 +130,7 @@ class NodePicker {
  public:
   NodePicker(const G& g, const NeighbourhoodOptions& o, Filter filter)
       : g_(g), o_(o), filter_(std::move(filter)), skip_(o.follow_weak ? 0 : kEdgeWeak),
-        slot_(num_nodes(g), kNotShown), verdict_(num_nodes(g), kUnknown), stamp_(num_nodes(g), 0) {
+        slot_(num_nodes(g)), verdict_(num_nodes(g)), stamp_(num_nodes(g)) {
     if (o.direction == Direction::Forward && !OutGraph<G>)
       throw QueryError("neighbourhood: this graph has no forward direction");
     for (NodeIndex n : o.ignore) verdict_[n] = kReject;
@@ -136,12 +163,12 @@ class NodePicker {
     }
   }
 
-  bool shown(NodeIndex n) const { return slot_[n] != kNotShown; }
+  bool shown(NodeIndex n) const { return slot_[n] != 0; }
   void show(NodeIndex n, std::uint32_t depth) {
-    slot_[n] = static_cast<std::uint32_t>(nodes_.size());
     nodes_.push_back(SubgraphNode{n, depth, false, false});
+    slot_[n] = static_cast<std::uint32_t>(nodes_.size());
   }
-  SubgraphNode& node(NodeIndex n) { return nodes_[slot_[n]]; }  // n must be shown
+  SubgraphNode& node(NodeIndex n) { return nodes_[slot_[n] - 1]; }  // n must be shown
   std::vector<SubgraphNode>& nodes() { return nodes_; }
   const std::vector<NodeIndex>& expanded() const { return expanded_; }
 
@@ -158,7 +185,6 @@ class NodePicker {
   }
 
  private:
-  static constexpr std::uint32_t kNotShown = 0xFFFFFFFFu;
   enum Verdict : std::uint8_t { kUnknown = 0, kEnter = 1, kReject = 2 };
 
   bool may_enter(NodeIndex m) {
@@ -181,9 +207,9 @@ class NodePicker {
   const NeighbourhoodOptions& o_;
   Filter filter_;
   std::uint8_t skip_;
-  std::vector<std::uint32_t> slot_;    // position in nodes_
-  std::vector<std::uint8_t> verdict_;  // may this node be entered? (the filter asked once)
-  std::vector<std::uint32_t> stamp_;   // last expansion that saw the node
+  detail::ZeroArray<std::uint32_t> slot_;    // 1 + position in nodes_; 0: not shown
+  detail::ZeroArray<std::uint8_t> verdict_;  // may this node be entered? (the filter asked once)
+  detail::ZeroArray<std::uint32_t> stamp_;   // last expansion that saw the node
   std::uint32_t epoch_ = 0;
   std::vector<SubgraphNode> nodes_;
   std::vector<NodeIndex> expanded_;
