@@ -126,6 +126,7 @@ class ZeroArray {
 //   pick.show(m, depth);                           // more nodes (a chain's), not expanded
 //   for (NodeIndex n : pick.expanded()) pick.for_each_cut(n, [&](NodeIndex m) { ... });  // what "+N more" stands for
 template <class G, class Filter>
+  requires InGraph<G>
 class NodePicker {
  public:
   NodePicker(const G& g, const NeighbourhoodOptions& o, Filter filter)
