@@ -247,7 +247,7 @@ def floor_table(chains, n_objects, timeout, repeat):
         ratio, met = "", ""
         if "seconds" in mine and "seconds" in floor:
             r = mine["seconds"] / floor["seconds"]
-            ratio, met = "%.2fx" % r, ("yes" if r <= CHAIN_FLOOR_TARGET else "NO")
+            ratio, met = f"{r:.2f}x", ("yes" if r <= CHAIN_FLOOR_TARGET else "NO")
         print(f"| {label} | {fmt(mine)} | {ratio} | <= {CHAIN_FLOOR_TARGET:g}x | {met} |", flush=True)
 
 

@@ -43,7 +43,7 @@ def _both(objs, **kw):
         refgraph.show_backrefs(objs, output=out, **kw, **extra)
         outs.append(out.getvalue())
         drawn_fast = _answered("backrefs_dot") - before
-        assert drawn_fast == (0 if extra else 1), (kw, extra, "fast path answers: %d" % drawn_fast)
+        assert drawn_fast == (0 if extra else 1), (kw, extra, f"fast path answers: {drawn_fast}")
     return outs
 
 
