@@ -244,29 +244,23 @@ void run_suspects(const SuspectsArgs& a) {
     print_json(j);
     return;
   }
-  if (groups.empty()) {
-    std::printf("no leak suspects: no group of objects made after %s survived to %s and grew\n",
-                printable(a.dumps[0]).c_str(), printable(a.dumps[2]).c_str());
-    return;
+  std::vector<SuspectLines> lines;
+  for (const SuspectGroup& g : groups) {
+    SuspectLines x;
+    x.signature = printable(g.signature);
+    x.objects_b = g.count_b;
+    x.bytes_b = g.bytes_b;
+    x.objects_c = g.count_c;
+    x.bytes_c = g.bytes_c;
+    x.retained = g.retained_c;
+    x.grew = g.grew();
+    for (const auto& [type, n] : g.types) x.types.emplace_back(printable(type), n);
+    if (g.accumulation != kNoNode) x.accumulation = describe_node(gc, g.accumulation) + " " + hex(gc.id(g.accumulation));
+    if (g.sample_chain.found()) x.sample_chain = printable(chain_text(gc, g.sample_chain));
+    lines.push_back(std::move(x));
   }
-  std::string out;
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    const SuspectGroup& g = groups[i];
-    out += std::to_string(i + 1) + ". " + printable(g.signature) + "\n";
-    out += "   " + std::to_string(g.count_b) + " objects (" + human_size(g.bytes_b) + ") new in B, " +
-           std::to_string(g.count_c) + " (" + human_size(g.bytes_c) + ") in C" + (g.grew() ? ", growing" : ", stable") +
-           "; retains " + human_size(g.retained_c) + "\n";
-    std::string types;
-    for (std::size_t k = 0; k < g.types.size() && k < 5; ++k) {
-      types += (k ? ", " : "") + printable(g.types[k].first) + " +" + std::to_string(g.types[k].second);
-    }
-    if (!types.empty()) out += "   gains per B->C: " + types + "\n";
-    if (g.accumulation != kNoNode) {
-      out += "   accumulates in: " + describe_node(gc, g.accumulation) + " " + hex(gc.id(g.accumulation)) + "\n";
-    }
-    if (g.sample_chain.found()) out += "   e.g. " + printable(chain_text(gc, g.sample_chain)) + "\n";
-  }
-  if (!a.output.empty()) out += "wrote " + printable(a.output) + "\n";
+  std::string out = suspects_text(lines, printable(a.dumps[0]), printable(a.dumps[2])) + "\n";
+  if (!a.output.empty() && !groups.empty()) out += "wrote " + printable(a.output) + "\n";
   std::fputs(out.c_str(), stdout);
 }
 

@@ -11,6 +11,7 @@
 #include "common.hpp"
 #include "progress.hpp"
 #include "refgraph/dominators.hpp"
+#include "refgraph/report.hpp"
 #include "refgraph/growth.hpp"
 #include "refgraph/type_stats.hpp"
 
@@ -71,17 +72,7 @@ void run_info(const InfoArgs& a) {
       r[root_kind_name(k)] = roots[static_cast<int>(k)];
     }
     j["roots"] = r;
-    Json md;
-    md["pid"] = m.pid;
-    md["host"] = m.host;
-    md["python_version"] = m.python_version;
-    md["time"] = m.time;
-    md["rss"] = m.rss;
-    md["tag"] = m.tag;
-    md["values_included"] = m.values_included;
-    md["extra"] = Json::object();
-    for (const auto& [k, v] : m.extra) md["extra"][k] = v;
-    j["metadata"] = md;
+    j["metadata"] = Json::parse(metadata_json(m));
     print_json(j);
     return;
   }
@@ -332,7 +323,7 @@ void run_growth(const GrowthArgs& a) {
     Table t({"type", "count", "delta", "size", "size delta"}, {false, true, true, true, true});
     for (const TypeGrowth& g : grown) {
       t.add({printable(g.type), std::to_string(g.count_after), with_sign(g.count_delta), human_size(g.size_after),
-             human_delta(g.size_delta)});
+             human_size(static_cast<double>(g.size_delta), true)});
     }
     text += t.str();
   }

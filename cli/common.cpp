@@ -173,11 +173,6 @@ std::vector<NodeIndex> nodes_of_type(const HeapGraph& g, const std::string& dump
   return out;
 }
 
-std::string human_delta(std::int64_t bytes) {
-  std::uint64_t magnitude = bytes < 0 ? 0 - static_cast<std::uint64_t>(bytes) : static_cast<std::uint64_t>(bytes);
-  return (bytes < 0 ? "-" : "+") + human_size(magnitude);
-}
-
 std::string with_sign(std::int64_t n) { return n > 0 ? "+" + std::to_string(n) : std::to_string(n); }
 
 std::string iso_time(double unix_seconds) {

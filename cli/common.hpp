@@ -57,7 +57,6 @@ std::vector<NodeIndex> nodes_of_type(const HeapGraph& g, const std::string& dump
 // Up to five type names of `g` that look like `wanted` (case, typos, substrings), best first.
 std::vector<std::string> similar_types(const HeapGraph& g, const std::string& wanted);
 
-std::string human_delta(std::int64_t bytes);  // "+1.5 KiB", "-72 B"
 std::string with_sign(std::int64_t n);        // "+12", "-3", "0"
 std::string iso_time(double unix_seconds);    // "2026-11-21T19:20:46Z", "" for 0
 

@@ -15,6 +15,7 @@
 #include "refgraph/growth.hpp"
 #include "refgraph/neighbourhood.hpp"
 #include "refgraph/reachability.hpp"
+#include "refgraph/report.hpp"
 #include "refgraph/type_stats.hpp"
 #include "register.hpp"
 
@@ -61,12 +62,9 @@ pb::object root_name(const HeapGraph& g, NodeIndex n) {
   return pb::str(root_kind_name(g.root_kind(n)));
 }
 
+// report.hpp's JSON of the metadata, the form the dumps and `refgraph info --json` hold, as a dict.
 pb::dict metadata_dict(const HeapGraph& g) {
-  const Metadata& md = g.metadata();
-  pb::dict extra;
-  for (const auto& [k, v] : md.extra) extra[pb::str(k)] = pb::str(v);
-  return pb::dict("pid"_a = md.pid, "host"_a = md.host, "python_version"_a = md.python_version, "time"_a = md.time,
-                  "rss"_a = md.rss, "tag"_a = md.tag, "values_included"_a = md.values_included, "extra"_a = extra);
+  return pb::dict(pb::module_::import("json").attr("loads")(metadata_json(g.metadata())));
 }
 
 SortBy parse_sort(const std::string& s) {
@@ -279,7 +277,7 @@ void register_graph(pb::module_& m) {
           [](const HeapGraph& g, const Ids& ids, const std::string& direction, std::size_t max_depth,
              std::size_t too_many, const std::vector<std::string>& include_types,
              const std::vector<std::string>& exclude_types, const Ids& ignore_ids, const pb::object& filter,
-             bool highlight, const std::string& title, const pb::object& extra_info) {
+             bool highlight, const std::string& title, const pb::object& extra_info, const pb::object& node_attrs) {
             NeighbourhoodOptions o;
             o.direction = parse_direction(direction);
             o.max_depth = max_depth;
@@ -296,16 +294,28 @@ void register_graph(pb::module_& m) {
                 pb::object r = extra_info(n);
                 return r.is_none() ? std::string() : pb::cast<std::string>(pb::str(r));
               };
+            if (!node_attrs.is_none())
+              d.node_attrs = [node_attrs](NodeIndex n) {
+                std::vector<std::pair<std::string, std::string>> out;
+                pb::object r = node_attrs(n);
+                if (r.is_none()) return out;
+                for (auto [name, value] : pb::cast<pb::dict>(r)) {
+                  if (!value.is_none()) out.emplace_back(pb::cast<std::string>(pb::str(name)), pb::cast<std::string>(pb::str(value)));
+                }
+                std::sort(out.begin(), out.end());
+                return out;
+              };
             auto start = indices_of(g, ids, "neighbourhood_dot");
-            if (o.filter || d.extra_info) return to_dot(g, neighbourhood(g, start, o), d);
+            if (o.filter || d.extra_info || d.node_attrs) return to_dot(g, neighbourhood(g, start, o), d);
             pb::gil_scoped_release nogil;
             return to_dot(g, neighbourhood(g, start, o), d);
           },
           "ids"_a, "direction"_a = "back", "max_depth"_a = 3, "too_many"_a = 10,
           "include_types"_a = std::vector<std::string>{}, "exclude_types"_a = std::vector<std::string>{},
           "ignore_ids"_a = Ids{}, "filter"_a = pb::none(), "highlight"_a = true, "title"_a = "",
-          "extra_info"_a = pb::none(),
-          "DOT text of the objects around `ids` (direction 'back' for referrers, 'forward' for referents).")
+          "extra_info"_a = pb::none(), "node_attrs"_a = pb::none(),
+          "DOT text of the objects around `ids` (direction 'back' for referrers, 'forward' for referents). "
+          "`extra_info(index)`: a line under the node; `node_attrs(index)`: a dict of its Graphviz attributes.")
       .def(
           "chain_dot",
           [](const HeapGraph& g, const Ids& ids_root_first, const std::string& title) {

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   refgraph::py::register_memory(m);
   refgraph::py::register_dominators(m);
   refgraph::py::register_sites(m);
+  refgraph::py::register_report(m);
 }

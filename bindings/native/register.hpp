@@ -14,5 +14,6 @@ void register_local(pybind11::module_& m);    // local_graph.cpp: show_backrefs 
 void register_memory(pybind11::module_& m);   // memory.cpp: allocator statistics for refgraph.memory()
 void register_dominators(pybind11::module_& m);  // dominators.cpp: dominator tree and retained sizes
 void register_sites(pybind11::module_& m);    // sites.cpp: nodes and allocation sites in one pass (after graph)
+void register_report(pybind11::module_& m);   // report.cpp: the texts the CLI prints too (sizes, chains, suspects)
 
 }  // namespace refgraph::py

@@ -13,7 +13,7 @@ from . import _core
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 SKIP_FILES = (PACKAGE_DIR,)
 
-IMAGE_FORMATS = {".dot": "dot", ".gv": "dot", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
+IMAGE_FORMATS = dict(_core.OUTPUT_FORMATS)  # {".dot": "dot", ".gv": "dot", ".png": "png", ...}: the CLI's table
 
 
 def capture(values=False, shortnames=True, tag="", keep=None, distinct_names=False):
@@ -69,14 +69,10 @@ def long_typename(obj):
 
 def format_for(filename):
     """The renderer's format name for an output file name, or ValueError naming the file."""
-    ext = os.path.splitext(filename)[1].lower()
     try:
-        return IMAGE_FORMATS[ext]
-    except KeyError:
-        raise ValueError(
-            f"{filename}: unknown output format {ext or '(no extension)'!r}; use one of "
-            + ", ".join(sorted(IMAGE_FORMATS))
-        ) from None
+        return _core.format_from_path(os.fspath(filename))
+    except _core.QueryError as e:
+        raise ValueError(str(e)) from None
 
 
 def is_binary_file(output):
@@ -119,15 +115,9 @@ def prepare_output(filename, output, fmt=None):
     return fmt
 
 
-def human_size(n):
-    """Bytes as text with binary units: 512 B, 1.50 KiB, 64.00 MiB."""
-    if n < 1024:
-        return f"{n} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        n /= 1024.0
-        if n < 1024 or unit == "TiB":
-            return f"{n:.2f} {unit}"
-    raise AssertionError("unreachable")
+def human_size(n, sign=False):
+    """Bytes as text with binary units, as the CLI prints them: 512 B, 1.5 KiB, 64 MiB; ``sign``: +1.5 KiB."""
+    return _core.human_size(n, sign)
 
 
 def stdout(file):

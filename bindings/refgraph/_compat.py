@@ -647,32 +647,6 @@ def _deliver(dot, filename, output, what, fmt):
     print(f"{what} ({nodes} nodes): image generated as {path}")
 
 
-def _node_attrs(attrs):
-    return ", ".join('%s="%s"' % (name, _quote(str(value))) for name, value in sorted(attrs.items()) if value is not None)
-
-
-def _quote(s):
-    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _decorate(dot, graph, lookup, highlight, extra_node_attrs):
-    """Add objgraph's per-object attributes (``highlight`` in blue, ``extra_node_attrs``) to the drawn nodes."""
-    lines = []
-    for node_id in dict.fromkeys(_NODE_STATEMENT.findall(dot)):
-        obj = lookup(int(node_id[1:], 16))
-        attrs = {}
-        if highlight is not None and highlight(obj):
-            attrs.update(fillcolor="0.6,0.6,0.8", style="filled")
-        if extra_node_attrs is not None:
-            attrs.update(extra_node_attrs(obj))
-        if attrs:
-            lines.append(f"  {node_id} [{_node_attrs(attrs)}];\n")
-    if not lines:
-        return dot
-    end = dot.rstrip().rfind("}")
-    return dot[:end] + "".join(lines) + dot[end:]
-
-
 def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
                 refcounts, shortnames, output, extra_node_attrs, what, only_ids=None, format=None):
     ignore = [id(objs)] + _ignored_ids(extra_ignore)
@@ -722,6 +696,19 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
                     lines.append(str(extra_info(obj)))
                 return "\n".join(lines)
 
+        native_attrs = None
+        if highlight is not None or extra_node_attrs is not None:
+
+            def native_attrs(index):
+                """objgraph's per-object attributes: ``highlight`` in blue, then ``extra_node_attrs``."""
+                obj = lookup(node(index)["id"])
+                attrs = {}
+                if highlight is not None and highlight(obj):
+                    attrs.update(fillcolor="0.6,0.6,0.8", style="filled")
+                if extra_node_attrs is not None:
+                    attrs.update(extra_node_attrs(obj))
+                return attrs
+
         dot = graph.neighbourhood_dot(
             [i for i in start_ids if graph.find(i) >= 0],
             direction=direction,
@@ -730,9 +717,8 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
             ignore_ids=ignore,
             filter=native_filter,
             extra_info=native_extra,
+            node_attrs=native_attrs,
         )
-        if highlight is not None or extra_node_attrs is not None:
-            dot = _decorate(dot, graph, lookup, highlight, extra_node_attrs)
     finally:
         if heap is not None:
             heap.release()

@@ -68,8 +68,7 @@ class Memory:
                                   f"{h(self.arenas_free)} free")),
             ("C heap (malloc)", f"{h(self.heap_in_use)} in use, {h(self.heap_free)} free"),
             ("not Python objects", f"{h(self.not_python_objects)} (C allocations, allocator rounding)"),
-            ("unaccounted", (f"{'-' if self.unaccounted < 0 else ''}{h(abs(self.unaccounted))} (stacks, other "
-                             "mappings, pages not resident)")),
+            ("unaccounted", f"{h(self.unaccounted)} (stacks, other mappings, pages not resident)"),
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -78,21 +78,7 @@ class Suspects(list):
     """[:class:`SuspectGroup`], biggest retained size first; ``str()`` is the readable report."""
 
     def __str__(self):
-        if not self:
-            return "no leak suspects: no group of objects made after A survived to C and grew"
-        lines = []
-        for k, g in enumerate(self, 1):
-            lines.append(f"{k}. {g.signature}")
-            lines.append(f"   {g.objects_b} objects ({_common.human_size(g.bytes_b)}) new in B, {g.objects_c} "
-                         f"({_common.human_size(g.bytes_c)}) in C, {'growing' if g.grew else 'stable'}; "
-                         f"retains {_common.human_size(g.retained)}")
-            if g.types:
-                lines.append("   gains per B->C: " + ", ".join(f"{t} +{n}" for t, n in g.types[:5]))
-            if g.sample_chain:
-                lines.append(f"   e.g. {g.sample_chain}")
-            if g.sites:
-                lines.append("   allocated at: " + ", ".join(f"{site} ({n})" for site, n in g.sites[:3]))
-        return "\n".join(lines)
+        return _core.suspects_text(self)
 
 
 def leak_suspects(a, b, c, limit=0, include_stable=False):

@@ -104,58 +104,14 @@ class Chain:
         return "\n".join(lines)
 
 
-_SPECIAL_NAMES = {"cell_contents", "f_back", "f_code", "f_globals", "f_builtins", "referent", "f_locals"}
-
-
-def _is_attribute_name(label):
-    return label.isidentifier() and not label.startswith("__") and label not in _SPECIAL_NAMES
-
-
 def _describe(hop):
     return f"{hop.type} {hop.label}" if hop.label else hop.type
 
 
-def _root_text(hop, root_kind):
-    if root_kind == "module":
-        return f"module {hop.label}" if hop.type == "module" else f"{_describe(hop)} (module)"
-    if root_kind == "thread frame":
-        return f"thread frame {hop.label}" if hop.type == "frame" else f"{_describe(hop)} (thread frame)"
-    if root_kind == "external":
-        return f"{_describe(hop)} (held from C)"
-    if root_kind == UNREACHABLE:
-        return f"{_describe(hop)} (unreachable: no root reaches it)"
-    if root_kind:
-        return f"{_describe(hop)} ({root_kind})"
-    return _describe(hop)
-
-
 def _steps(hops, root_kind):
-    """[(text, index of the hop the text ends at)], the root first.
-
-    A ``__dict__`` edge followed by a ``['name']`` entry reads ``attr 'name'``, and so does an attribute held
-    directly by an object (a bare name); each step shows the type of the object it reaches in parentheses, except
-    the last, which is the object asked about.
-    """
-    if not hops:
-        return []
-    steps = [(_root_text(hops[0], root_kind), 0)]
-    last = len(hops) - 1
-    k = 0
-    while k < last:
-        edge = hops[k].edge
-        nxt = k + 1
-        if edge == "__dict__" and nxt < last and hops[nxt].edge.startswith("['") and hops[nxt].edge.endswith("']"):
-            edge = f"attr '{hops[nxt].edge[2:-2]}'"
-            nxt += 1
-        elif _is_attribute_name(edge):
-            edge = f"attr '{edge}'"
-        target = hops[nxt]
-        if nxt == last:
-            steps.append((f"{edge} -> {_describe(target)}" if edge else _describe(target), nxt))
-        else:
-            steps.append((f"{edge} ({target.type})" if edge else f"({target.type})", nxt))
-        k = nxt
-    return steps
+    """[(text, index of the hop the text ends at)], the root first: the core's chain text (report.hpp), which the
+    CLI prints too."""
+    return _core.chain_steps([(h.type, h.label, h.edge) for h in hops], root_kind)
 
 
 class Snapshot:

@@ -178,13 +178,7 @@ def _number(x):
 
 
 def _size_text(n):
-    if abs(n) < 1024:
-        return f"{_number(n)} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        n /= 1024.0
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.1f} {unit}"
-    raise AssertionError("unreachable")
+    return _core.human_size(n)
 
 
 def _objects_text(n):

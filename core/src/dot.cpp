@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -199,7 +200,18 @@ std::string merged_labels(const HeapGraph& g, const std::vector<EdgeIndex>& edge
 }  // namespace
 
 
-std::string dot_escape(std::string_view text) {
+namespace {
+
+bool is_dot_id(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (unsigned char c : s) {
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+// `entities`: '&' as "&amp;", which Graphviz decodes in labels; other attributes (URL, colours) take '&' as itself.
+std::string escape(std::string_view text, bool entities) {
   std::string out;
   out.reserve(text.size() + 8);
   for (std::size_t i = 0; i < text.size();) {
@@ -219,7 +231,7 @@ std::string dot_escape(std::string_view text) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
-      case '&': out += "&amp;"; break;  // Graphviz decodes HTML entities in plain labels too
+      case '&': out += entities ? "&amp;" : "&"; break;  // Graphviz decodes HTML entities in plain labels too
       default:
         if (c < 0x20 || c == 0x7F) {
           char buf[8];
@@ -233,6 +245,10 @@ std::string dot_escape(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string dot_escape(std::string_view text) { return escape(text, true); }
 
 std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& options) {
   const std::size_t max_objects = std::min(options.max_objects, kMaxDrawnObjects);
@@ -298,6 +314,12 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       out += ", fillcolor=\"" + depth_colour(sn.depth, max_depth) + "\"";
     }
     if (sn.on_chain) out += ", color=red";
+    if (options.node_attrs) {
+      for (const auto& [name, value] : options.node_attrs(n)) {
+        if (!is_dot_id(name)) throw std::invalid_argument("node attribute name '" + name + "' is not a DOT identifier");
+        out += ", " + name + "=\"" + escape(value, false) + "\"";
+      }
+    }
     out += "];\n";
   }
 

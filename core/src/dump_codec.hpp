@@ -165,10 +165,6 @@ std::string unpack_payload(std::string_view packed, std::uint64_t raw_size);
 nlohmann::ordered_json metadata_to_json(const Metadata& m);
 Metadata metadata_from_json(const nlohmann::json& j);
 
-// For tests: off makes the JSON Lines reader parse every line as a JSON tree (the path that words the errors)
-// instead of taking the SAX fast path for well-formed node lines, so the two can be compared.
-extern bool jsonl_sax_fast_path;
-
 // Opens `path` for binary reading; throws Error naming the path. Returns the size of a regular file, or
 // kUnknownSize for a pipe or device.
 inline constexpr std::uint64_t kUnknownSize = ~std::uint64_t(0);

@@ -21,8 +21,6 @@ namespace dump_detail {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-bool jsonl_sax_fast_path = true;
-
 ordered_json metadata_to_json(const Metadata& m) {
   ordered_json j;
   j["pid"] = m.pid;
@@ -325,7 +323,8 @@ class NodeLineSax {
 
 class JsonlReader {
  public:
-  JsonlReader(std::istream& in, const std::string& name) : in_(in), name_(name) {}
+  JsonlReader(std::istream& in, const std::string& name, const JsonlReadOptions& options)
+      : in_(in), name_(name), options_(options) {}
   HeapGraph read();
 
  private:
@@ -340,6 +339,7 @@ class JsonlReader {
 
   std::istream& in_;
   const std::string& name_;
+  const JsonlReadOptions options_;
   StringTable strings_;
   Metadata metadata_;
   std::vector<PendingNode> nodes_;
@@ -499,7 +499,7 @@ bool JsonlReader::read_lines() {
     if (const auto nul = text.find('\0'); nul != std::string::npos)
       fail(line, "NUL byte at column " + std::to_string(nul + 1));
     sax_.reset();
-    if (jsonl_sax_fast_path && json::sax_parse(text, &sax_)) {
+    if (options_.sax_fast_path && json::sax_parse(text, &sax_)) {
       commit(sax_, line);
       first = false;
       continue;
@@ -584,15 +584,15 @@ HeapGraph JsonlReader::read() {
 
 }  // namespace
 
-HeapGraph read_jsonl(std::istream& in, const std::string& name) {
-  JsonlReader reader(in, name);
+HeapGraph read_jsonl(std::istream& in, const std::string& name, const JsonlReadOptions& options) {
+  JsonlReader reader(in, name, options);
   return reader.read();
 }
 
-HeapGraph read_jsonl(const std::string& path) {
+HeapGraph read_jsonl(const std::string& path, const JsonlReadOptions& options) {
   std::ifstream in;
   open_input(in, path);
-  return read_jsonl(in, path);
+  return read_jsonl(in, path, options);
 }
 
 }  // namespace refgraph

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <iterator>
 #include <mutex>
 #include <ostream>
 #include <system_error>
@@ -155,26 +156,41 @@ const char* format_name(Format f) {
   return "dot";
 }
 
+namespace {
+
+// "dot, gv, png, svg or pdf" (with_dot: ".dot, .gv, ...").
+std::string format_choices(bool with_dot) {
+  std::string out;
+  const std::size_t n = std::size(kFormatExtensions);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += i == 0 ? "" : i + 1 == n ? " or " : ", ";
+    out += kFormatExtensions[i].extension + (with_dot ? 0 : 1);
+  }
+  return out;
+}
+
+}  // namespace
+
 Format parse_format(std::string_view name) {
-  std::string n = lower(name);
-  if (n == "dot" || n == "gv") return Format::Dot;
-  if (n == "png") return Format::Png;
-  if (n == "svg") return Format::Svg;
-  if (n == "pdf") return Format::Pdf;
-  throw QueryError("unknown output format '" + std::string(name) + "' (expected dot, png, svg or pdf)");
+  const std::string n = "." + lower(name);
+  for (const FormatExtension& f : kFormatExtensions) {
+    if (n == f.extension) return f.format;
+  }
+  throw QueryError("unknown output format '" + std::string(name) + "' (expected " + format_choices(false) + ")");
 }
 
 Format format_from_path(const std::string& path) {
   auto slash = path.find_last_of('/');
   auto dot = path.find_last_of('.');
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot + 1 == path.size()) {
-    throw QueryError(path + ": no file extension to choose the output format by (expected .dot, .png, .svg or .pdf)");
+    throw QueryError(path + ": no file extension to choose the output format by (expected " + format_choices(true) +
+                     ")");
   }
   try {
     return parse_format(std::string_view(path).substr(dot + 1));
   } catch (const QueryError&) {
-    throw QueryError(path + ": unknown output format '" + path.substr(dot + 1) +
-                     "' (expected .dot, .png, .svg or .pdf)");
+    throw QueryError(path + ": unknown output format '" + path.substr(dot + 1) + "' (expected " +
+                     format_choices(true) + ")");
   }
 }
 

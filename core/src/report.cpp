@@ -3,6 +3,9 @@
 #include <array>
 #include <string_view>
 
+#include "dump_codec.hpp"
+#include "refgraph/units.hpp"
+
 namespace refgraph {
 namespace {
 
@@ -28,53 +31,30 @@ bool is_attribute_name(std::string_view label) {
 }
 
 
-std::string root_text(const HeapGraph& g, NodeIndex n) {
-  const std::string_view type = g.type_name(n);
-  switch (g.root_kind(n)) {
-    case RootKind::Module:
-      return type == "module" ? "module " + std::string(g.label_text(n)) : node_text(g, n) + " (module)";
-    case RootKind::ThreadFrame:
-      return type == "frame" ? "thread frame " + std::string(g.label_text(n)) : node_text(g, n) + " (thread frame)";
-    case RootKind::External:
-      return node_text(g, n) + " (held from C)";
-    case RootKind::Other:
-      return node_text(g, n) + " (other)";
-    case RootKind::None:
-      break;
-  }
-  return node_text(g, n);
+std::string describe(const ChainHop& h) { return h.label.empty() ? h.type : h.type + " " + h.label; }
+
+std::string root_text(const ChainHop& h, std::string_view kind) {
+  if (kind == "module") return h.type == "module" ? "module " + h.label : describe(h) + " (module)";
+  if (kind == "thread frame") return h.type == "frame" ? "thread frame " + h.label : describe(h) + " (thread frame)";
+  if (kind == "external") return describe(h) + " (held from C)";
+  if (kind == "unreachable") return describe(h) + " (unreachable: no root reaches it)";
+  if (!kind.empty() && kind != "none") return describe(h) + " (" + std::string(kind) + ")";
+  return describe(h);
 }
 
-std::string label_of(const HeapGraph& g, EdgeIndex e, bool wildcard) {
-  return wildcard ? wildcard_label(g.edge_label_text(e)) : g.edge_label_text(e);
+std::vector<ChainHop> hops_of(const HeapGraph& g, const Chain& c) {
+  std::vector<ChainHop> hops(c.nodes.size());
+  for (std::size_t k = 0; k < c.nodes.size(); ++k) {
+    hops[k].type = g.type_name(c.nodes[k]);
+    hops[k].label = g.label_text(c.nodes[k]);
+    if (k < c.edges.size()) hops[k].edge = g.edge_label_text(c.edges[k]);
+  }
+  return hops;
 }
 
 std::string chain_words(const HeapGraph& g, const Chain& c, bool wildcard) {
   if (!c.found()) return "";
-  std::string out = root_text(g, c.nodes.front());
-  const std::size_t last = c.nodes.size() - 1;
-  for (std::size_t k = 0; k < last;) {
-    std::string edge = label_of(g, c.edges[k], wildcard);
-    std::size_t next = k + 1;
-    if (edge == "__dict__" && next < last) {
-      const std::string entry = label_of(g, c.edges[next], wildcard);
-      if (entry.size() >= 4 && entry.compare(0, 2, "['") == 0 && entry.compare(entry.size() - 2, 2, "']") == 0) {
-        edge = "attr '" + entry.substr(2, entry.size() - 4) + "'";
-        ++next;
-      }
-    } else if (is_attribute_name(edge)) {
-      edge = "attr '" + edge + "'";
-    }
-    out += " -> ";
-    if (next == last) {
-      const std::string what = wildcard ? std::string(g.type_name(c.nodes[next])) : node_text(g, c.nodes[next]);
-      out += edge.empty() ? what : edge + " -> " + what;
-    } else {
-      out += (edge.empty() ? "" : edge + " ") + "(" + std::string(g.type_name(c.nodes[next])) + ")";
-    }
-    k = next;
-  }
-  return out;
+  return chain_text(chain_steps(hops_of(g, c), root_kind_name(g.root_kind(c.nodes.front())), wildcard));
 }
 
 }  // namespace
@@ -129,7 +109,80 @@ std::string wildcard_text(std::string_view text) {
   return out;
 }
 
+std::vector<ChainStep> chain_steps(const std::vector<ChainHop>& hops, std::string_view root_kind, bool wildcard) {
+  std::vector<ChainStep> steps;
+  if (hops.empty()) return steps;
+  steps.push_back({root_text(hops.front(), root_kind), 0});
+  auto label = [&](std::size_t k) { return wildcard ? wildcard_label(hops[k].edge) : hops[k].edge; };
+  const std::size_t last = hops.size() - 1;
+  for (std::size_t k = 0; k < last;) {
+    std::string edge = label(k);
+    std::size_t next = k + 1;
+    if (edge == "__dict__" && next < last) {
+      const std::string entry = label(next);
+      if (entry.size() >= 4 && entry.compare(0, 2, "['") == 0 && entry.compare(entry.size() - 2, 2, "']") == 0) {
+        edge = "attr '" + entry.substr(2, entry.size() - 4) + "'";
+        ++next;
+      }
+    } else if (is_attribute_name(edge)) {
+      edge = "attr '" + edge + "'";
+    }
+    std::string text;
+    if (next == last) {
+      const std::string what = wildcard ? hops[next].type : describe(hops[next]);
+      text = edge.empty() ? what : edge + " -> " + what;
+    } else {
+      text = (edge.empty() ? "" : edge + " ") + "(" + hops[next].type + ")";
+    }
+    steps.push_back({std::move(text), next});
+    k = next;
+  }
+  return steps;
+}
+
+std::string chain_text(const std::vector<ChainStep>& steps) {
+  std::string out;
+  for (const ChainStep& s : steps) out += (out.empty() ? "" : " -> ") + s.text;
+  return out;
+}
+
 std::string chain_text(const HeapGraph& g, const Chain& c) { return chain_words(g, c, false); }
 std::string chain_signature(const HeapGraph& g, const Chain& c) { return chain_words(g, c, true); }
+
+std::string suspects_text(const std::vector<SuspectLines>& groups, std::string_view baseline, std::string_view latest) {
+  if (groups.empty()) {
+    return "no leak suspects: no group of objects made after " + std::string(baseline) + " survived to " +
+           std::string(latest) + " and grew";
+  }
+  std::string out;
+  auto list = [](const std::vector<std::pair<std::string, std::uint64_t>>& items, std::size_t most, auto&& item) {
+    std::string text;
+    for (std::size_t k = 0; k < items.size() && k < most; ++k) text += (k ? ", " : "") + item(items[k]);
+    return text;
+  };
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const SuspectLines& g = groups[i];
+    if (i) out += "\n";
+    out += std::to_string(i + 1) + ". " + g.signature + "\n";
+    out += "   " + std::to_string(g.objects_b) + " objects (" + human_size(g.bytes_b) + ") new in B, " +
+           std::to_string(g.objects_c) + " (" + human_size(g.bytes_c) + ") in C" + (g.grew ? ", growing" : ", stable") +
+           "; retains " + human_size(g.retained);
+    if (!g.types.empty()) {
+      out += "\n   gains per B->C: " +
+             list(g.types, 5, [](const auto& t) { return t.first + " +" + std::to_string(t.second); });
+    }
+    if (!g.accumulation.empty()) out += "\n   accumulates in: " + g.accumulation;
+    if (!g.sample_chain.empty()) out += "\n   e.g. " + g.sample_chain;
+    if (!g.sites.empty()) {
+      out += "\n   allocated at: " +
+             list(g.sites, 3, [](const auto& s) { return s.first + " (" + std::to_string(s.second) + ")"; });
+    }
+  }
+  return out;
+}
+
+std::string metadata_json(const Metadata& m) {
+  return dump_detail::metadata_to_json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace refgraph

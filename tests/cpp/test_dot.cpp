@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "refgraph/dot.hpp"
@@ -128,6 +129,26 @@ TEST_CASE("to_dot options: no sizes, no edge labels, cut labels, extra info, for
   CHECK(contains(dot, "  sa_0 [label=\"+3 more dict\", shape=note"));
   CHECK(contains(dot, "  oa -> sa_0 [style=dashed, color=grey50];\n"));
   CHECK_FALSE(contains(dot, "labelloc"));
+}
+
+TEST_CASE("to_dot: node attributes come after the drawing's own, quoted; a name that is no identifier is refused") {
+  HeapGraph g = small_graph();
+  Subgraph s = neighbourhood(g, {3});
+  DotOptions o;
+  o.node_attrs = [](NodeIndex n) {
+    std::vector<std::pair<std::string, std::string>> a;
+    if (n == 2) a = {{"URL", "http://x/?a=1&b=\"2\""}, {"fillcolor", "0.6,0.6,0.8"}, {"style", "filled"}};
+    return a;
+  };
+  const std::string dot = to_dot(g, s, o);
+  CHECK(contains(dot, ", URL=\"http://x/?a=1&b=\\\"2\\\"\", fillcolor=\"0.6,0.6,0.8\", style=\"filled\"];\n"));
+  const std::size_t list_at = dot.find("  o3000 ["), attrs_at = dot.find("URL=");
+  REQUIRE(list_at != std::string::npos);
+  CHECK(attrs_at > list_at);
+  CHECK(attrs_at < dot.find('\n', list_at));  // in the list node's own statement
+  CHECK(dot.find("URL=", attrs_at + 1) == std::string::npos);
+  o.node_attrs = [](NodeIndex) { return std::vector<std::pair<std::string, std::string>>{{"a]; b [c", "x"}}; };
+  CHECK_THROWS_AS(to_dot(g, s, o), std::invalid_argument);
 }
 
 TEST_CASE("to_dot: only edges one step from the start rank the layout") {

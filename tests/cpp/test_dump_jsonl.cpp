@@ -21,10 +21,12 @@ std::string to_jsonl(const HeapGraph& g) {
   return out.str();
 }
 
-HeapGraph from_jsonl(const std::string& text) {
+HeapGraph from_jsonl(const std::string& text, const JsonlReadOptions& options = {}) {
   std::istringstream in(text);
-  return read_jsonl(in, "x.jsonl");
+  return read_jsonl(in, "x.jsonl", options);
 }
+
+const JsonlReadOptions kTreePath{.sax_fast_path = false};
 
 std::string error_of(const std::string& text) {
   try {
@@ -207,9 +209,7 @@ TEST_CASE("the JSON Lines fast path reads exactly what the tree path reads") {
                      "{\"id\": 3, \"type\": \"V\", \"size\": 5, \"root\": \"frame\", \"refs\": [{\"to\": 2}]}\n"
                      "{\"id\": 4, \"type\": \"\", \"size\": 5}\n";  // an alias and an empty type name: the tree path's
   HeapGraph fast = from_jsonl(text);
-  dump_detail::jsonl_sax_fast_path = false;
-  HeapGraph tree = from_jsonl(text);
-  dump_detail::jsonl_sax_fast_path = true;
+  HeapGraph tree = from_jsonl(text, kTreePath);
   check_same_graph(fast, tree);
   CHECK(fast.strings().size() == tree.strings().size());
   CHECK(fast.root_kind(fast.find(3)) == RootKind::ThreadFrame);
@@ -222,9 +222,9 @@ TEST_CASE("mangled JSON Lines: the fast path and the tree path agree on every re
   const std::string good = to_jsonl(test::full_graph());
   std::mt19937 rng(777);
   const std::string alphabet = "{}[]\":,0123456789-.etrufalsn \\x";
-  auto outcome = [&](const std::string& text) -> std::string {
+  auto outcome = [&](const std::string& text, const JsonlReadOptions& options) -> std::string {
     try {
-      HeapGraph g = from_jsonl(text);
+      HeapGraph g = from_jsonl(text, options);
       std::ostringstream out;
       write_jsonl(g, out);
       return out.str();
@@ -243,10 +243,8 @@ TEST_CASE("mangled JSON Lines: the fast path and the tree path agree on every re
         case 2: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
       }
     }
-    const std::string fast = outcome(text);
-    dump_detail::jsonl_sax_fast_path = false;
-    const std::string tree = outcome(text);
-    dump_detail::jsonl_sax_fast_path = true;
+    const std::string fast = outcome(text, {});
+    const std::string tree = outcome(text, kTreePath);
     CAPTURE(text);
     CHECK(fast == tree);
     errors += fast.rfind("error: ", 0) == 0;

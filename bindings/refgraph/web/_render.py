@@ -97,7 +97,7 @@ def _table(header, cells, out):
 
 
 def _bytes(n):
-    return ("-" if n < 0 else "") + human_size(abs(n))
+    return human_size(n)
 
 
 def memory_text(m):
@@ -116,7 +116,7 @@ def _signed(n):
 
 
 def _signed_size(n):
-    return ("+" if n >= 0 else "-") + human_size(abs(n))
+    return human_size(n, sign=True)
 
 
 # -- /summary -------------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "refgraph/graph.hpp"
 #include "refgraph/neighbourhood.hpp"
@@ -28,6 +30,10 @@ struct DotOptions {
   bool show_edge_labels = true;
   std::size_t max_label_chars = 40;                     // longer labels are cut with "..." (0, or past 500: 500)
   std::function<std::string(NodeIndex)> extra_info;     // an extra line under a node (objgraph's extra_info)
+  // Graphviz attributes of an object's node, (name, value), after (so over) the drawing's own: objgraph's
+  // highlight and extra_node_attrs. Names must be DOT identifiers (std::invalid_argument otherwise); values are
+  // quoted and escaped.
+  std::function<std::vector<std::pair<std::string, std::string>>(NodeIndex)> node_attrs;
   // Caps on what is drawn; larger values mean the hard caps of neighbourhood.hpp.
   std::size_t max_objects = kMaxDrawnObjects;
   std::size_t max_summaries = kMaxDrawnSummaries;

@@ -36,8 +36,13 @@ HeapGraph read_dump(std::istream& in, const std::string& name, const ProgressFn&
 // Reader errors name the file and line: "x.jsonl: line 7: 'size' must be a non-negative integer".
 void write_jsonl(const HeapGraph& g, const std::string& path);  // atomic
 void write_jsonl(const HeapGraph& g, std::ostream& out);
-HeapGraph read_jsonl(const std::string& path);
-HeapGraph read_jsonl(std::istream& in, const std::string& name);
+struct JsonlReadOptions {
+  // Well-formed node lines go through a SAX parser into a small record; off, every line is parsed as a JSON tree
+  // (the path that words the errors). The tests turn it off to compare the two.
+  bool sax_fast_path = true;
+};
+HeapGraph read_jsonl(const std::string& path, const JsonlReadOptions& options = {});
+HeapGraph read_jsonl(std::istream& in, const std::string& name, const JsonlReadOptions& options = {});
 
 // Reads either format: binary when the file starts with the .rgd magic's first byte, JSON Lines otherwise. An empty
 // file is a DumpFormatError; a missing or unreadable one an Error naming the path.

@@ -11,6 +11,14 @@ namespace refgraph {
 
 enum class Format { Dot, Png, Svg, Pdf };
 
+// The output formats by file extension: the one table the CLI and the Python package choose by.
+struct FormatExtension {
+  const char* extension;  // ".dot"
+  Format format;
+};
+inline constexpr FormatExtension kFormatExtensions[] = {
+    {".dot", Format::Dot}, {".gv", Format::Dot}, {".png", Format::Png}, {".svg", Format::Svg}, {".pdf", Format::Pdf}};
+
 const char* format_name(Format f);                // "dot", "png", "svg", "pdf"
 Format parse_format(std::string_view name);       // throws QueryError on an unknown name
 Format format_from_path(const std::string& path);  // by extension; throws QueryError on an unknown one
