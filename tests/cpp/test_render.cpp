@@ -51,6 +51,10 @@ TEST_CASE("format names and extensions") {
   CHECK_THROWS_AS(format_from_path("graph"), QueryError);
   CHECK_THROWS_AS(format_from_path("dir.d/graph"), QueryError);
   CHECK_THROWS_AS(format_from_path("graph.jpg"), QueryError);
+  CHECK(format_from_path("graph.gv") == Format::Dot);
+  CHECK_THROWS_WITH(format_from_path("graph.jpg"),
+                    "graph.jpg: unknown output format 'jpg' (expected .dot, .gv, .png, .svg or .pdf)");
+  CHECK_THROWS_WITH(parse_format("gif"), "unknown output format 'gif' (expected dot, gv, png, svg or pdf)");
 }
 
 TEST_CASE("render produces PNG, SVG and PDF in-process") {
