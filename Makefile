@@ -4,10 +4,10 @@ BUILD ?= build/dev
 JOBS ?= 2
 DEB_PACKAGES = build-essential pkg-config libboost-graph-dev libgraphviz-dev graphviz doctest-dev libcli11-dev \
                nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev file gdb \
-               chromium clang-14 libclang-rt-14-dev
+               chromium clang-14 libclang-rt-14-dev clang-format
 PYBIND11_DIR = $(shell $(PY) -c "import pybind11; print(pybind11.get_cmake_dir())" 2>/dev/null)
 
-.PHONY: help deps build install test test-cpp test-python demo bench lint asan fuzz fuzz-smoke clean
+.PHONY: help deps build install test test-cpp test-python demo bench lint format asan fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,17 +17,22 @@ deps: ## install the Debian and PyPI packages refgraph builds and tests with (ne
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES); fi
 	$(PY) -m pip install -q --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.12" cmake ninja \
 	  "pytest>=7" "objgraph>=3.6" "gunicorn>=21" "flask>=2.2" \
-	  uvicorn fastapi prometheus_client "xxhash>=3" "zstandard>=0.21"
+	  uvicorn fastapi prometheus_client "xxhash>=3" "zstandard>=0.21" ruff
 
 build: deps ## dev build of the core library, the CLI, the Python module and the doctest suite
 	cmake -S . -B $(BUILD) -G Ninja -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# One compile serves both suites: pip's build (scikit-build-core, in PIP_BUILD, kept for incremental rebuilds) also
+# builds the doctests, with warnings as errors, and ctest runs there. No build isolation: `deps` installed the
+# build requirements, and an isolated environment's paths would change on every run and force a full rebuild.
+PIP_BUILD = build/pip
 install: deps ## pip install . (the Python package, its native module and the `refgraph` command)
-	$(PY) -m pip install -q --disable-pip-version-check ".[test]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation \
+	  -C build-dir=$(PIP_BUILD) -C cmake.define.REFGRAPH_BUILD_TESTS=ON -C cmake.define.REFGRAPH_WERROR=ON ".[test]"
 
-test-cpp: build ## the doctest suite through ctest
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+test-cpp: install ## the doctest suite through ctest, in pip's build
+	ctest --test-dir $(PIP_BUILD) --output-on-failure -j $(JOBS)
 
 test-python: install ## the pytest suite against the installed package and CLI
 	$(PY) -m pytest
@@ -41,9 +46,19 @@ bench: install ## the benchmarks against objgraph, Pympler and guppy3 (slow)
 	$(PY) -m pip install -q --disable-pip-version-check ".[bench]"
 	$(PY) benchmarks/run_all.py
 
-lint: ## clang-format and ruff, if installed
-	-clang-format --dry-run --Werror core/src/*.cpp core/include/refgraph/*.hpp cli/*.cpp bindings/native/*.cpp bindings/native/capture/*.[ch]pp
-	-ruff check bindings/refgraph tests/python samples benchmarks
+# What `make lint` checks and `make format` rewrites (.clang-format; ruff's settings are in pyproject.toml).
+CXX_SOURCES = $(wildcard core/src/*.[ch]pp core/include/refgraph/*.hpp cli/*.[ch]pp bindings/native/*.[ch]pp \
+                         bindings/native/capture/*.[ch]pp tests/cpp/*.[ch]pp tests/fuzz/*.cpp)
+PY_SOURCES = bindings/refgraph tests/python samples benchmarks
+lint: deps ## clang-format and ruff (check and format): fails on any finding
+	clang-format --dry-run --Werror $(CXX_SOURCES)
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m ruff format --check $(PY_SOURCES)
+
+format: ## rewrite the files `make lint` checks: clang-format, ruff's safe fixes, ruff format
+	clang-format -i $(CXX_SOURCES)
+	$(PY) -m ruff check --fix-only -q $(PY_SOURCES)
+	$(PY) -m ruff format -q $(PY_SOURCES)
 
 # The Python module under ASan: the interpreter is not instrumented, so the runtime is preloaded (libstdc++ with it,
 # so that its operator new is the one ASan intercepts) and pymalloc is off so ASan sees every object's memory.

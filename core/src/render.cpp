@@ -172,9 +172,9 @@ std::string format_choices(bool with_dot) {
 }  // namespace
 
 Format parse_format(std::string_view name) {
-  const std::string n = "." + lower(name);
+  const std::string n = lower(name);
   for (const FormatExtension& f : kFormatExtensions) {
-    if (n == f.extension) return f.format;
+    if (n == f.extension + 1) return f.format;  // past the '.'
   }
   throw QueryError("unknown output format '" + std::string(name) + "' (expected " + format_choices(false) + ")");
 }

@@ -562,7 +562,7 @@ TEST_CASE("strings that are not UTF-8 are rejected at load, naming the string an
     CHECK(error_of(c.bytes()) == "mem.rgd: strings section at byte " + at(c) + ": string 1 is not valid UTF-8 (at byte " +
                                      std::to_string(1 + first_bad) + " of the uncompressed payload)");
   }
-  for (const std::string good : {std::string("caf\xC3\xA9"), std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x90\x8D"),
+  for (const std::string& good : {std::string("caf\xC3\xA9"), std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x90\x8D"),
                                  std::string("\xEF\xBF\xBD"), std::string(1, '\0')}) {
     Crafted c;
     c.strings = varints({good.size()}) + good;
