@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -33,7 +32,7 @@ TARGET_DUMP_BYTES_PER_NODE = 20.0
 TARGET_PEAK_BYTES_PER_NODE = 120.0
 
 
-def find_cli(explicit: Optional[str]) -> str:
+def find_cli(explicit: str | None) -> str:
     for c in (explicit, os.environ.get("REFGRAPH_CLI"), shutil.which("refgraph"), str(ROOT / "build/dev/refgraph")):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return c
@@ -45,7 +44,7 @@ class Run:
         self.wall, self.load, self.query, self.peak, self.stdout = wall, load, query, peak, stdout
 
 
-def run_cli(cli: str, args: List[str], timing: bool = True) -> Run:
+def run_cli(cli: str, args: list[str], timing: bool = True) -> Run:
     """Runs one command in a fresh process; its own peak RSS comes from wait4, not from all children together."""
     out_path, err_path = OUT / "stdout.txt", OUT / "stderr.txt"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -62,11 +61,11 @@ def run_cli(cli: str, args: List[str], timing: bool = True) -> Run:
     return Run(wall, load, query, usage.ru_maxrss * 1024, out_path.read_text(errors="replace"))
 
 
-def fastest(cli: str, args: List[str], repeat: int, timing: bool = True) -> Run:
+def fastest(cli: str, args: list[str], repeat: int, timing: bool = True) -> Run:
     return min((run_cli(cli, args, timing) for _ in range(repeat)), key=lambda r: r.wall)
 
 
-def generate(cli: str, nodes: int, epn: float, leak: int, seed: int) -> Tuple[Path, Path]:
+def generate(cli: str, nodes: int, epn: float, leak: int, seed: int) -> tuple[Path, Path]:
     OUT.mkdir(parents=True, exist_ok=True)
     base, later = OUT / "base.rgd", OUT / "later.rgd"
     stamp = OUT / "params.json"
@@ -113,7 +112,7 @@ def main() -> int:
     # search and its depth-6 neighbourhood are not shaped by the planted leak. Informational, no target.
     mid = hex(0x7F3A00000000 + (nodes // 3) * 0x40)
 
-    cases: List[Tuple[str, List[str]]] = [
+    cases: list[tuple[str, list[str]]] = [
         ("load (`info`)", ["info", str(base)]),
         ("`summary`", ["summary", str(base)]),
         ("`growth` (1% more objects)", ["growth", str(base), str(later)]),
@@ -121,20 +120,20 @@ def main() -> int:
         ("`backrefs --depth 6` to PNG",
          ["backrefs", str(base), "--type", "LeakedItem", "--depth", "6", "-o", str(png)]),
     ]
-    extra_cases: List[Tuple[str, List[str]]] = [
+    extra_cases: list[tuple[str, list[str]]] = [
         ("`chain --id` of an ordinary object", ["chain", str(base), "--id", mid]),
         ("`backrefs --depth 6` of an ordinary object to PNG",
          ["backrefs", str(base), "--id", mid, "--depth", "6", "-o", str(OUT / "backrefs_mid.png")]),
     ]
     baseline = fastest(cli, ["--version"], args.repeat, timing=False)
-    results: Dict[str, Run] = {}
+    results: dict[str, Run] = {}
     for name, cmd in cases + extra_cases:
         results[name] = fastest(cli, cmd, args.repeat)
         print(f"  {name}: {results[name].wall:.3f} s wall", file=sys.stderr)
     if png.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
         sys.exit("bench_core.py: the backrefs render did not produce a PNG")
 
-    rows: List[Tuple[str, str, str, float]] = []
+    rows: list[tuple[str, str, str, float]] = []
     dump_bpn = base.stat().st_size / nodes
     rows.append(("dump size", f"{base.stat().st_size / 2**20:.1f} MiB = {dump_bpn:.1f} B/object",
                  f"< {TARGET_DUMP_BYTES_PER_NODE:.0f} B/object", dump_bpn / TARGET_DUMP_BYTES_PER_NODE))

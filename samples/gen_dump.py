@@ -21,7 +21,7 @@ import argparse
 import json
 import random
 import sys
-from typing import IO, List, Optional, Tuple
+from typing import IO
 
 BASE_ADDRESS = 0x7F3A00000000
 STRIDE = 0x40  # addresses grow with allocation order, as in a fresh arena
@@ -74,7 +74,7 @@ LEAK_ITEM_SIZE = 72
 class Node:
     __slots__ = ("id", "type", "size", "gc", "root", "label", "refs")
 
-    def __init__(self, id_: int, type_: str, size: int, gc: bool = True, root: Optional[str] = None,
+    def __init__(self, id_: int, type_: str, size: int, gc: bool = True, root: str | None = None,
                  label: str = "") -> None:
         self.id = id_
         self.type = type_
@@ -82,10 +82,10 @@ class Node:
         self.gc = gc
         self.root = root
         self.label = label
-        self.refs: List[Tuple[int, str, bool, bool]] = []  # (target index, label, weak, deferred)
+        self.refs: list[tuple[int, str, bool, bool]] = []  # (target index, label, weak, deferred)
 
 
-def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> Tuple[List[Node], int, int]:
+def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> tuple[list[Node], int, int]:
     """Returns (nodes in id order, index of the leaking list, index of the shared 'state' str)."""
     fixed = len(LEAK_CHAIN) + 1 + 1  # the chain, the leaking list, a shared str
     roots_wanted = max(3, nodes // 2000)
@@ -110,7 +110,7 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> Tuple[List
     frame_at = sorted(root_slots[roots_wanted:roots_wanted + max(1, roots_wanted // 2)])
     external_at = sorted(root_slots[roots_wanted + max(1, roots_wanted // 2):])
 
-    out: List[Optional[Node]] = [None] * nodes
+    out: list[Node | None] = [None] * nodes
     addr = lambda i: BASE_ADDRESS + i * STRIDE  # noqa: E731
     for k, (i, (t, size, label, _)) in enumerate(zip(chain_at, LEAK_CHAIN)):
         out[i] = Node(addr(i), t, size, True, "module" if k == 0 else None, label)
@@ -138,7 +138,7 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> Tuple[List
                 size += 8 * rng.randrange(0, 24)
             label = f"handler_{i % 97}" if t in ("function", "code") else ""
             out[i] = Node(addr(i), t, size, gc, None, label)
-    graph: List[Node] = out  # type: ignore[assignment]
+    graph: list[Node] = out  # type: ignore[assignment]
 
     # The planted structure.
     for a, b in zip(chain_at, chain_at[1:]):
@@ -196,7 +196,7 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> Tuple[List
     return graph, list_at, state_at
 
 
-def write_jsonl(graph: List[Node], out: IO[str], tag: str, time: float, pid: int, rss: int) -> None:
+def write_jsonl(graph: list[Node], out: IO[str], tag: str, time: float, pid: int, rss: int) -> None:
     meta = {"pid": pid, "host": "synthetic", "python_version": "3.11.7", "time": time, "rss": rss, "tag": tag,
             "values_included": False, "extra": {"generator": "samples/gen_dump.py"}}
     out.write(json.dumps({"refgraph": "jsonl", "version": 1, "metadata": meta}) + "\n")
@@ -231,7 +231,7 @@ def write_jsonl(graph: List[Node], out: IO[str], tag: str, time: float, pid: int
     out.write("".join(lines))
 
 
-def grow(graph: List[Node], list_at: int, state_at: int, extra: int) -> List[Node]:
+def grow(graph: list[Node], list_at: int, state_at: int, extra: int) -> list[Node]:
     """The later snapshot: the same objects plus `extra` LeakedItems appended to the leaking list."""
     later = list(graph)
     holder = graph[list_at]
@@ -247,7 +247,7 @@ def grow(graph: List[Node], list_at: int, state_at: int, extra: int) -> List[Nod
     return later
 
 
-def write_file(path: str, graph: List[Node], tag: str, time: float, pid: int) -> None:
+def write_file(path: str, graph: list[Node], tag: str, time: float, pid: int) -> None:
     rss = 96 * len(graph)
     if path == "-":
         write_jsonl(graph, sys.stdout, tag, time, pid, rss)
@@ -257,7 +257,7 @@ def write_file(path: str, graph: List[Node], tag: str, time: float, pid: int) ->
             write_jsonl(graph, out, tag, time, pid, rss)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nodes", type=int, default=300, help="objects in the first dump (default 300)")
     p.add_argument("--edges-per-node", type=float, default=3.0, help="references per object on average (default 3)")

@@ -38,19 +38,19 @@ Known differences from objgraph 3.x, one by one:
   references plus references from untracked containers, and never follow weak references. A function's
   ``__globals__``, a type's ``__mro__``/``__bases__``, an instance's ``__class__`` and references from the
   caller's frames are used only when no other chain exists, so a returned chain can be longer than objgraph's
-  shortest one but reads like the program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is searched natively: the predicate is
-  not called on every object visited. Every object in a returned chain is alive.
+  shortest one but reads like the program (``module -> __dict__ -> USERS -> ...``). ``is_proper_module`` is
+  searched natively: the predicate is not called on every object visited. Every object in a returned chain is alive.
   When ``find_backref_chain`` finds no chain it returns objgraph's ``[obj]`` as a ``ChainToRoot`` (a ``list``
   subclass) with ``root_kind`` and ``root_chain``: where the references to ``obj`` end (a thread's frame, C, a
   module beyond ``max_depth``, or nowhere but the caller: ``'unreachable'``); ``show_chain`` draws that chain.
 * ``show_backrefs``, ``show_refs`` and ``show_chain`` draw in-process through Graphviz's library: no ``dot`` or
   ``xdot`` program is run, no viewer is spawned, and no ``graphviz.Source`` is returned in IPython. With neither
   ``filename`` nor ``output``, a temporary PNG is written and its name printed. ``output`` may also be a binary
-  file object (``io.BytesIO()``): it gets the image, PNG unless the extra keyword ``format=`` says otherwise. A ``filename`` whose extension
-  is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError`` before anything is done. After an
-  image is drawn, one line is printed, ``Image generated as x.png (N nodes)``, where objgraph prints ``Graph
-  written to /tmp/....dot (N nodes)`` and then ``Image generated as x.png``: no intermediate ``.dot`` file is
-  written.
+  file object (``io.BytesIO()``): it gets the image, PNG unless the extra keyword ``format=`` says otherwise. A
+  ``filename`` whose extension is not ``.dot``, ``.gv``, ``.png``, ``.svg`` or ``.pdf`` raises ``ValueError``
+  before anything is done. After an image is drawn, one line is printed, ``Image generated as x.png (N nodes)``,
+  where objgraph prints ``Graph written to /tmp/....dot (N nodes)`` and then ``Image generated as x.png``: no
+  intermediate ``.dot`` file is written.
 * In the drawings, nodes show type, label and shallow size (objgraph shows a ``repr``: refgraph never shows
   ``str``/``bytes`` values, nor dict keys that are data rather than names, unless asked), the chain to a root
   is highlighted, and a node with more than ``too_many`` neighbours shows a "+N more <type>" summary node. The

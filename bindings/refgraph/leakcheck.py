@@ -707,8 +707,8 @@ def _is_new(base, hop):
 
 
 def _chain(graph, oid, base=None, harness_types=frozenset()):
-    """(one-line chain text, root kind, ids root first, (signature, holder key), harness held, holder id) for an object of
-    `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
+    """(one-line chain text, root kind, ids root first, (signature, holder key), harness held, holder id) for an
+    object of `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
     (None: no cut); harness held: the holder is the test harness's bookkeeping (:func:`_signature.harness_held`)."""
     chain = _snapshot_chain(graph, oid)
     if not chain.hops or chain.root_kind is None:
@@ -880,7 +880,7 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     ...     CACHE.append(object())
     >>> remember()  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    refgraph.leakcheck.LeakError: refgraph: ...remember leaks through 1 holder (1 type grew with 5 measured calls after 2 warm-up calls)
+    refgraph.leakcheck.LeakError: refgraph: ...remember leaks through 1 holder (1 type grew with 5 measured calls...)
     ...
     """
     opts = _Options.make(types=types, ignore=ignore, warmup=warmup, calls=calls, allowed=allowed,

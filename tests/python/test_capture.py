@@ -112,7 +112,7 @@ def test_local_of_another_thread_is_held_by_that_thread_frame():
         assert g.chain_root_kind([hop[0] for hop in chain]) == "thread frame"
         assert g.node(g.find(chain[0][0]))["label"].endswith(".<locals>.worker")
         # not the calling thread: its locals are not deferred
-        assert [d for to, l, _w, d in g.out_edges(g.find(chain[0][0])) if l == "f_locals['kept']"] == [False]
+        assert [d for to, label, _w, d in g.out_edges(g.find(chain[0][0])) if label == "f_locals['kept']"] == [False]
     finally:
         done.set()
         t.join()
@@ -305,12 +305,12 @@ def test_edge_labels_of_known_structures():
     assert labelled(g, closure, closure.__code__) == ["__code__"]
     assert labelled(g, method, u) == ["__self__"]
     assert labelled(g, method, User.__init__) == ["__func__"]
-    assert "__dict__" in [l for to, l, w, d_ in out_edges(g, User)]
-    weak = [(l, w) for to, l, w, d_ in out_edges(g, ref) if to == id(u)]
+    assert "__dict__" in [label for to, label, w, d_ in out_edges(g, User)]
+    weak = [(label, w) for to, label, w, d_ in out_edges(g, ref) if to == id(u)]
     assert weak == [("referent", True)]
-    deferred = {l: d_ for to, l, w, d_ in out_edges(g, closure)}
+    deferred = {label: d_ for to, label, w, d_ in out_edges(g, closure)}
     assert deferred["__globals__"] is True and deferred["__code__"] is False
-    mro = {l: d_ for to, l, w, d_ in out_edges(g, User)}
+    mro = {label: d_ for to, label, w, d_ in out_edges(g, User)}
     assert mro["__mro__"] is True and mro["__bases__"] is True
 
 
@@ -345,8 +345,8 @@ def test_labels_are_not_duplicated_as_unlabelled_edges():
     u = User("bob")
     d = {"only": u}
     g = _core.capture()
-    assert [(l, w) for to, l, w, _d in out_edges(g, d) if to == id(u)] == [("['only']", False)]
-    assert [l for to, l, _w, _d in out_edges(g, u) if to == id(u.tags)] == ["tags"]
+    assert [(label, w) for to, label, w, _d in out_edges(g, d) if to == id(u)] == [("['only']", False)]
+    assert [label for to, label, _w, _d in out_edges(g, u) if to == id(u.tags)] == ["tags"]
 
 
 def test_type_names_short_and_long():
@@ -409,7 +409,7 @@ def test_sizes_equal_sys_getsizeof_for_builtin_types():
     ba = bytearray(b"abc")
     ba.extend(b"defghijk")
     inst = User("sized")
-    inst.__dict__  # materialises the instance dict
+    inst.__dict__  # noqa: B018 - materialises the instance dict
 
     class S(str):
         pass

@@ -223,7 +223,7 @@ def test_show_refs_to_output(og):
         og.show_refs([y], output=out, filename="both.png")
 
 
-def computate_something(_cache={}):
+def computate_something(_cache={}):  # noqa: B006 - objgraph's documented leak, kept as written
     _cache[42] = dict(foo=MyBigFatObject(), bar=MyBigFatObject())
     # a very explicit and easy-to-find "leak" but oh well
     x = MyBigFatObject()  # this one doesn't leak

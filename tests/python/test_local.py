@@ -48,7 +48,7 @@ def _both(objs, **kw):
 
 
 def _node_count(dot):
-    return len(set(l.split()[0] for l in dot.splitlines() if l.startswith("  o") and "->" not in l))
+    return len({line.split()[0] for line in dot.splitlines() if line.startswith("  o") and "->" not in line})
 
 
 @pytest.fixture

@@ -273,7 +273,8 @@ def test_the_leak_check_fixture(pytester, run):
     result = run()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks through 1 holder (1 type grew with the block)",
+        "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks through 1 holder "
+        "(1 type grew with the block)",
         "*= refgraph: 1 leaking test, by holder (1) =*",
         "module test_fixture -> attr 'POOL' (list) -> [[][*][]] -> Conn  [[]root: module[]]",
         "    1 test, growing Conn: test_fixture.py::test_block_leaks",
@@ -353,7 +354,8 @@ def test_a_test_that_fails_only_when_repeated_is_not_checked_and_keeps_its_outco
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*= refgraph: 2 tests not leak-checked: fail when repeated =*",
-        "test_once.py::test_start: AssertionError: The setup method 'route' can no longer be called on the application.",
+        "test_once.py::test_start: AssertionError: "
+        "The setup method 'route' can no longer be called on the application.",
         "test_once.py::test_marked_once: RuntimeError: already routed",
         "refgraph: 0 tests leak-checked, 0 leaking, 2 not leak-checked (fail when repeated)",
         "FAILED test_once.py::test_fails_on_its_own - assert 1 == 2",
@@ -413,7 +415,8 @@ def test_a_module_fixture_that_grows_with_every_test_run_is_a_leak(pytester, run
     result.stdout.fnmatch_lines([
         "*LeakError: refgraph: test_module_fixture.py::test_login leaks through 1 holder*",
         # through pytest's record of the fixture's value, whatever the label of its key
-        "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  [[]root: *[]]",
+        "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  "
+        "[[]root: *[]]",
         "*    +1 object/run, +* B/run: Session +1",
     ])
 
@@ -438,7 +441,8 @@ def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
     result.stdout.fnmatch_lines([
         "*= refgraph: 20 leaking tests, by holder (1) =*",
         "module test_twenty -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
-        ("    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], test_twenty.py::test_cached[[]1[]], "
+        ("    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], "
+         "test_twenty.py::test_cached[[]1[]], "
          "test_twenty.py::test_cached[[]2[]] and 17 more"),
         "refgraph: 20 tests leak-checked, 20 leaking, 0 not leak-checked (fail when repeated)",
     ])
@@ -500,7 +504,8 @@ def test_runs_option_and_ini_ignore(pytester, run):
     )
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_orders leaks through 1 holder (1 type grew with 3 measured runs after 2 warm-up runs)"])
+    result.stdout.fnmatch_lines(
+        ["*test_orders leaks through 1 holder (1 type grew with 3 measured runs after 2 warm-up runs)"])
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--refgraph-leaks-runs must be an integer >= 1, got 0"])

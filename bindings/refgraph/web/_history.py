@@ -2,9 +2,9 @@
 
 A sample is ``(time, seconds, memory, counts, sizes, cpu)``: ``counts`` and ``sizes`` are ``array('q')`` columns
 indexed by type (``History.names``), ``seconds`` how long the count held the GIL, ``cpu`` the CPU time it used
-(the process's, which while the GIL is held is the count's: on a busy machine ``seconds`` is longer). The first sample of the process
-is kept apart as the baseline for "since start". The history's own objects are subtracted from every sample, so
-refgraph's bookkeeping never shows as growth.
+(the process's, which while the GIL is held is the count's: on a busy machine ``seconds`` is longer). The first
+sample of the process is kept apart as the baseline for "since start". The history's own objects are subtracted
+from every sample, so refgraph's bookkeeping never shows as growth.
 """
 
 from __future__ import annotations
