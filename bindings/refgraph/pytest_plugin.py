@@ -60,8 +60,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "no_leaks(types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None, "
-        "trace=False, ignore_holders=()): repeat the test (fixtures set up and torn down each run) and fail it if a type grows with "
-        "every run (refgraph); no_leaks(False) turns the check off under --refgraph-leaks.",
+        "trace=False, ignore_holders=()): repeat the test (fixtures set up and torn down each run) and fail it if a "
+        "type grows with every run (refgraph); no_leaks(False) turns the check off under --refgraph-leaks.",
     )
     runs = config.getoption("refgraph_leaks_runs")
     if runs is not None and runs < 1:

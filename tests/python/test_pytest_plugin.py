@@ -566,7 +566,8 @@ def test_a_holder_acknowledged_in_the_ini_is_a_known_leak_listed_not_a_failure(p
         "*LeakError: refgraph: test_known.py::test_own_leak_beside_the_vendors leaks through 1 holder (*)",
         "      module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
         "*",
-        "      ignored, a known leak (ignore_holders): module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle",
+        "      ignored, a known leak (ignore_holders): "
+        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle",
     ])
     # AND the summary lists the known leak by holder, with both tests, and counts them
     result.stdout.fnmatch_lines([
