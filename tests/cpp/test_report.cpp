@@ -90,8 +90,8 @@ TEST_CASE("suspects text: every line a group has, five types and three sites at 
 TEST_CASE("metadata JSON: every field, extras, and invalid UTF-8 replaced") {
   Metadata m;
   m.pid = 42;
-  m.host = std::string("h\xff");  // a std::string, not a literal: GCC 12's -Wrestrict misfires on assign(const char*)
-  m.tag = std::string("t");
+  m.host = "h\xff";
+  m.tag = "t";
   m.extra["k"] = "v";
   CHECK(metadata_json(m) ==
         "{\"pid\":42,\"host\":\"h\xEF\xBF\xBD\",\"python_version\":\"\",\"time\":0.0,\"rss\":0,\"tag\":\"t\","
