@@ -49,7 +49,7 @@ lint: ## clang-format and ruff, if installed
 # so that its operator new is the one ASan intercepts) and pymalloc is off so ASan sees every object's memory.
 ASAN = build/asan
 ASAN_PRELOAD = $(shell $(CXX) -print-file-name=libasan.so) $(shell $(CXX) -print-file-name=libstdc++.so)
-asan: deps ## doctests, then the pytest suite (Python module and CLI), under AddressSanitizer and UBSan (slow: see below)
+asan: deps ## doctests, then the pytest suite (Python module and CLI), under AddressSanitizer and UBSan (slow)
 	cmake -S . -B $(ASAN) -G Ninja -DREFGRAPH_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR) -DREFGRAPH_MODULE_DIR=$(CURDIR)/$(ASAN)/python/refgraph
 	cmake --build $(ASAN) -j $(JOBS)
@@ -67,7 +67,7 @@ asan: deps ## doctests, then the pytest suite (Python module and CLI), under Add
 #  - test_dump_files.py::test_out_of_memory_says_so: ASan's operator new aborts instead of throwing std::bad_alloc.
 # gdb and Chromium, which some tests run, get no LD_PRELOAD: both hang at startup with ASan's runtime preloaded.
 # test_gunicorn_metrics allows no arenas when PYTHONMALLOC=malloc.
-# Not in CI: on 2 cores the sanitized build takes ~30 min from scratch and the pytest run ~10 min.
+# Not in CI: on 2 shared cores the sanitized build took ~30 min from scratch, the doctests 10 s, pytest 5-10 min.
 PY_ASAN_OPTIONS = detect_leaks=0
 
 FUZZ = build/fuzz
