@@ -64,7 +64,7 @@ format: ## rewrite the files `make lint` checks: clang-format, ruff's safe fixes
 # so that its operator new is the one ASan intercepts) and pymalloc is off so ASan sees every object's memory.
 ASAN = build/asan
 ASAN_PRELOAD = $(shell $(CXX) -print-file-name=libasan.so) $(shell $(CXX) -print-file-name=libstdc++.so)
-asan: deps ## doctests, then the pytest suite (Python module and CLI), under AddressSanitizer and UBSan
+asan: deps ## doctests, then the pytest suite (Python module and CLI), under AddressSanitizer and UBSan (slow)
 	cmake -S . -B $(ASAN) -G Ninja -DREFGRAPH_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR) -DREFGRAPH_MODULE_DIR=$(CURDIR)/$(ASAN)/python/refgraph
 	cmake --build $(ASAN) -j $(JOBS)
@@ -76,6 +76,13 @@ asan: deps ## doctests, then the pytest suite (Python module and CLI), under Add
 	  $(PY) -m pytest -p no:cacheprovider
 # CPython does not free everything at exit, so leak checking is left to the doctests (LeakSanitizer above) and the
 # suite's own no-references-kept tests; ASan's memory errors and UBSan stay on.
+# Skipped under ASan, where their premise cannot hold (each still runs in `make test`):
+#  - test_memory.py, the three tests of the allocator figures (arenas, C heap, unaccounted): ASan's malloc replaces
+#    glibc's, which mallinfo2 reads, and PYTHONMALLOC=malloc leaves no arenas; RSS and Python objects are tested;
+#  - test_dump_files.py::test_out_of_memory_says_so: ASan's operator new aborts instead of throwing std::bad_alloc.
+# gdb and Chromium, which some tests run, get no LD_PRELOAD: both hang at startup with ASan's runtime preloaded.
+# test_gunicorn_metrics allows no arenas when PYTHONMALLOC=malloc.
+# Not in CI: on 2 shared cores the sanitized build took ~30 min from scratch, the doctests 10 s, pytest 5-10 min.
 PY_ASAN_OPTIONS = detect_leaks=0
 
 FUZZ = build/fuzz

@@ -144,15 +144,15 @@ def test_jsonl_lines_that_the_json_parser_would_misread_are_rejected(tmp_path, l
 def test_out_of_memory_says_so(tmp_path):
     # GIVEN a JSON Lines line longer than the memory the command may use
     out = tmp_path / "out.rgd"
-    sanitized = b"__asan_init" in Path(CLI).read_bytes()
+    if b"__asan_init" in Path(CLI).read_bytes():
+        pytest.skip("ASan's operator new aborts instead of throwing std::bad_alloc, even with "
+                    "allocator_may_return_null=1 (google/sanitizers#295)")
 
-    def limit_memory():  # ASan reserves terabytes of address space: it gets a cap on allocations instead
-        if not sanitized:
-            resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
 
-    env = dict(os.environ, ASAN_OPTIONS="allocator_may_return_null=1:max_allocation_size_mb=200")
     with subprocess.Popen([CLI, "import", "-", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                          bufsize=0, preexec_fn=limit_memory, env=env) as p:
+                          bufsize=0, preexec_fn=limit_memory) as p:
         chunk = b"a" * (1 << 20)
         try:
             for _ in range(400):

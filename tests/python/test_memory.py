@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import refgraph
 
 MiB = 1 << 20
+
+# Under `make asan` malloc is ASan's allocator, which glibc's mallinfo2 does not see (the C heap reads 0), the
+# object allocator is off (PYTHONMALLOC=malloc: no arenas), and RSS holds ASan's shadow memory and quarantine: the
+# allocator figures, and `unaccounted` with them, describe nothing there. RSS and Python objects are still tested.
+allocator_figures = pytest.mark.skipif(
+    "libasan" in Path("/proc/self/maps").read_text(),
+    reason="ASan replaces malloc and the object allocator is off: no glibc heap or arenas to measure")
 
 # Each case runs in a fresh process: the deltas are then the case's alone.
 GROWTH = r"""
@@ -36,6 +45,16 @@ def grow(kind):
     return r["before"], r["after"], {k: r["after"][k] - r["before"][k] for k in r["before"]}
 
 
+@pytest.fixture(scope="module")
+def objects_growth():
+    return grow("objects")
+
+
+@pytest.fixture(scope="module")
+def native_growth():
+    return grow("native")
+
+
 def tolerance(m):
     return max(8 * MiB, m["rss"] // 20)  # as documented in docs/production.md
 
@@ -45,6 +64,11 @@ def test_memory_fields_add_up_to_rss():
     assert m.rss == m.rss_file + m.rss_anon + m.rss_shmem
     assert 0 < m.python_objects < m.rss
     assert m.python_object_count > 1000
+
+
+@allocator_figures
+def test_memory_allocator_fields_add_up_to_rss_anon():
+    m = refgraph.memory()
     assert m.arenas_allocated == m.arenas_used + m.arenas_free
     assert m.arenas_allocated % MiB == 0 and m.arenas_used > 0
     assert m.heap_in_use > 0
@@ -59,20 +83,30 @@ def test_memory_str_is_a_readable_table():
     assert "MiB" in lines[0] and "objects" in lines[1]
 
 
-def test_growth_of_python_objects_shows_in_python_objects():
-    before, after, d = grow("objects")
+def test_growth_of_python_objects_shows_in_python_objects(objects_growth):
+    before, after, d = objects_growth
     assert d["rss"] >= 95 * MiB
     assert 95 * MiB <= d["python_objects"] <= 110 * MiB
+
+
+@allocator_figures
+def test_growth_of_python_objects_shows_in_the_arenas(objects_growth):
+    before, after, d = objects_growth
     assert d["arenas_used"] >= 70 * MiB  # the floats: small objects live in the arenas
     assert d["not_python_objects"] < d["python_objects"] / 2  # the allocators' rounding only
     for m in (before, after):
         assert abs(m["unaccounted"]) <= tolerance(m)
 
 
-def test_growth_of_a_c_allocation_shows_outside_python_objects():
-    before, after, d = grow("native")
+def test_growth_of_a_c_allocation_shows_outside_python_objects(native_growth):
+    before, after, d = native_growth
     assert d["rss"] >= 95 * MiB
     assert abs(d["python_objects"]) < 2 * MiB
+
+
+@allocator_figures
+def test_growth_of_a_c_allocation_shows_in_the_c_heap(native_growth):
+    before, after, d = native_growth
     assert d["heap_in_use"] >= 99 * MiB
     assert d["not_python_objects"] >= 99 * MiB
     for m in (before, after):

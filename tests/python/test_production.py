@@ -105,8 +105,17 @@ def stop(p: subprocess.Popen) -> str:
     return (err or b"").decode()
 
 
+def command_env(env: dict | None = None) -> dict:
+    """`env` (default: this one) for the command, without LD_PRELOAD. `make asan` preloads ASan's runtime for the
+    uninstrumented interpreter, and the targets inherit it, as they must to import the sanitized module; the
+    command is linked with the runtime already, and gdb, which it runs, hangs at startup (in setlocale) with the
+    runtime preloaded."""
+    return {k: v for k, v in (os.environ if env is None else env).items() if k != "LD_PRELOAD"}
+
+
 def attach(*args: object, env: dict | None = None, cli: str = CLI) -> subprocess.CompletedProcess:
-    return subprocess.run([cli, "attach", *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([cli, "attach", *map(str, args)], capture_output=True, text=True, timeout=120,
+                          env=command_env(env))
 
 
 def threads(pid: int) -> int:
@@ -198,7 +207,7 @@ def test_attach_interrupted_while_waiting_detaches_and_runs_nothing(tmp_path):
     p = start(GIL_IN_C_SCRIPT, tmp_path)
     try:
         c = subprocess.Popen([CLI, "attach", str(p.pid), "-o", str(tmp_path / "never.rgd"), "--timeout", "60"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=command_env())
         time.sleep(3)  # gdb attached and waits for a safe point
         c.send_signal(signal.SIGINT)  # Ctrl-C
         out, err = c.communicate(timeout=60)
@@ -246,7 +255,8 @@ def test_attach_without_ptrace_permission_names_the_setting(tmp_path):
         cli = public / "refgraph"
         shutil.copy(CLI, cli)
         r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(cli), "attach",
-                            str(p.pid), "-o", str(public / "never.rgd")], capture_output=True, text=True, timeout=120)
+                            str(p.pid), "-o", str(public / "never.rgd")], capture_output=True, text=True, timeout=120,
+                           env=command_env())
         assert_clean_failure(r, 1, "not permitted to ptrace", "kernel.yama.ptrace_scope", "CAP_SYS_PTRACE")
         assert not (public / "never.rgd").exists()
         still_counting(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import os
 import shutil
 import subprocess
 
@@ -27,7 +28,9 @@ def chromium(*args, timeout=120):
     assert CHROMIUM, "chromium is not installed (make deps installs it)"
     argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--hide-scrollbars", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    # Without LD_PRELOAD: `make asan` preloads ASan's runtime for the interpreter, and Chromium hangs with it.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 class Dom(html.parser.HTMLParser):

@@ -150,7 +150,9 @@ def test_gunicorn_metrics(gunicorn):
     for kinds in memory.values():
         assert len(kinds) == 11
         assert kinds["rss"] == kinds["rss_file"] + kinds["rss_anon"] + kinds["rss_shmem"]
-        assert kinds["arenas_allocated"] == kinds["arenas_used"] + kinds["arenas_free"] > 0
+        assert kinds["arenas_allocated"] == kinds["arenas_used"] + kinds["arenas_free"]
+        # PYTHONMALLOC=malloc (`make asan`) turns the object allocator off: no arenas
+        assert kinds["arenas_allocated"] > 0 or os.environ.get("PYTHONMALLOC") == "malloc"
     assert all(s.value > 0 for s in families["refgraph_python_object_bytes"].samples)
     assert all(0 < s.value < 60 for s in families["refgraph_capture_seconds"].samples)
 
