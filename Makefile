@@ -17,7 +17,7 @@ deps: ## install the Debian and PyPI packages refgraph builds and tests with (ne
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES); fi
 	$(PY) -m pip install -q --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.12" cmake ninja \
 	  "pytest>=7" "objgraph>=3.6" "gunicorn>=21" "flask>=2.2" \
-	  uvicorn fastapi prometheus_client "xxhash>=3" "zstandard>=0.21" ruff
+	  uvicorn fastapi prometheus_client "xxhash>=3" "zstandard>=0.21" "ruff==0.17.6"
 
 build: deps ## dev build of the core library, the CLI, the Python module and the doctest suite
 	cmake -S . -B $(BUILD) -G Ninja -DPython_EXECUTABLE=$$(command -v $(PY)) -Dpybind11_DIR=$(PYBIND11_DIR)

@@ -93,12 +93,21 @@ def one_run(objects, heap):
     g.in_edges(0)  # builds the in-edge index (first use)
     in_index_s = time.perf_counter() - t1
     result = {
-        "nodes": n, "edges": g.num_edges, "gc_tracked": stats["gc_tracked"],
-        "wall_s": wall, "cpu_s": cpu, "ns_per_object_wall": wall / n * 1e9, "ns_per_object_cpu": cpu / n * 1e9,
+        "nodes": n,
+        "edges": g.num_edges,
+        "gc_tracked": stats["gc_tracked"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ns_per_object_wall": wall / n * 1e9,
+        "ns_per_object_cpu": cpu / n * 1e9,
         "peak_extra_bytes_per_object": (peak - before) / n if exact_peak else None,
-        "graph_bytes_per_object": graph_bytes / n, "graph_bytes_with_in_index": g.memory_bytes / n,
-        "in_index_s": in_index_s, "address_set_entries": stats["address_set_entries"],
-        "header_index": stats["header_index"], "walk_s": stats["walk_seconds"], "build_s": stats["build_seconds"],
+        "graph_bytes_per_object": graph_bytes / n,
+        "graph_bytes_with_in_index": g.memory_bytes / n,
+        "in_index_s": in_index_s,
+        "address_set_entries": stats["address_set_entries"],
+        "header_index": stats["header_index"],
+        "walk_s": stats["walk_seconds"],
+        "build_s": stats["build_seconds"],
         "walk_phases": "%.6f %.6f %.6f" % (stats["seeds_seconds"], stats["phase1_seconds"], stats["phase2_seconds"]),
         "build_phases": "%.6f %.6f %.6f" % (stats["sort_seconds"], stats["rank_seconds"], stats["columns_seconds"]),
     }
@@ -110,8 +119,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--heap", default="users,live,small",
-                    help="heaps to build, comma-separated: users, live, small, big (see build())")
+    ap.add_argument(
+        "--heap",
+        default="users,live,small",
+        help="heaps to build, comma-separated: users, live, small, big (see build())",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -127,30 +139,52 @@ def main():
 def report(args, heap):
     runs = []
     for _ in range(args.repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", "--objects", str(args.objects), "--heap", heap],
-                             check=True, capture_output=True, text=True, env=os.environ).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--objects", str(args.objects), "--heap", heap],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        ).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["wall_s"])
-    print("%s heap: capture of %d objects (%d gc-tracked), %d edges; best of %d fresh processes"
-          % (heap, best["nodes"], best["gc_tracked"], best["edges"], len(runs)))
-    print("  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
-          % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"]))
+    print(
+        "%s heap: capture of %d objects (%d gc-tracked), %d edges; best of %d fresh processes"
+        % (heap, best["nodes"], best["gc_tracked"], best["edges"], len(runs))
+    )
+    print(
+        "  time:   %.3f s wall (%.3f s cpu): %.0f ns/object wall, %.0f ns/object cpu   [target <= 150]"
+        % (best["wall_s"], best["cpu_s"], best["ns_per_object_wall"], best["ns_per_object_cpu"])
+    )
     print("          lowest cpu over runs: %.0f ns/object" % min(r["ns_per_object_cpu"] for r in runs))
-    print("          walk %.3f s cpu (setup, phase 1, phase 2: %s), build %.3f s wall (sort, node ranks, columns: %s)"
-          % (best["walk_s"], best["walk_phases"], best["build_s"], best["build_phases"]))
+    print(
+        "          walk %.3f s cpu (setup, phase 1, phase 2: %s), build %.3f s wall (sort, node ranks, columns: %s)"
+        % (best["walk_s"], best["walk_phases"], best["build_s"], best["build_phases"])
+    )
     print("          in-edge index on first use (not part of the capture): %.3f s" % best["in_index_s"])
-    print("          address set: %d entries (%s)" % (best["address_set_entries"], "gc objects indexed in their headers"
-                                                     if best["header_index"] else "every object but the sole leaves"))
+    print(
+        "          address set: %d entries (%s)"
+        % (
+            best["address_set_entries"],
+            "gc objects indexed in their headers" if best["header_index"] else "every object but the sole leaves",
+        )
+    )
     peaks = [r["peak_extra_bytes_per_object"] for r in runs if r["peak_extra_bytes_per_object"] is not None]
     if peaks:
-        print("  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"
-              " (%.0f with its in-edge index)"
-              % (min(peaks), max(peaks), best["graph_bytes_per_object"], best["graph_bytes_with_in_index"]))
+        print(
+            "  memory: %.0f extra peak bytes/object (max over runs %.0f)   [target <= 120]; the graph itself %.0f"
+            " (%.0f with its in-edge index)"
+            % (min(peaks), max(peaks), best["graph_bytes_per_object"], best["graph_bytes_with_in_index"])
+        )
     else:
-        print("  memory: peak RSS cannot be reset here (/proc/self/clear_refs); the graph itself %.0f bytes/object"
-              % best["graph_bytes_per_object"])
-    print("  ratio to target: time %.2fx, memory %s" % (
-        best["ns_per_object_wall"] / 150, "%.2fx" % (min(peaks) / 120) if peaks else "n/a"))
+        print(
+            "  memory: peak RSS cannot be reset here (/proc/self/clear_refs); the graph itself %.0f bytes/object"
+            % best["graph_bytes_per_object"]
+        )
+    print(
+        "  ratio to target: time %.2fx, memory %s"
+        % (best["ns_per_object_wall"] / 150, "%.2fx" % (min(peaks) / 120) if peaks else "n/a")
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the fastest run. Load and query times come from the CLI's hidden `--timing` flag
 maximum resident set size (os.wait4), which includes the executable and its libraries (shown as the baseline:
 `refgraph --version`). Prints a markdown table with the targets and the ratio measured/target (< 1 meets it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,9 +77,27 @@ def generate(cli: str, nodes: int, epn: float, leak: int, seed: int) -> tuple[Pa
     later_jsonl = OUT / "later.jsonl"
     t0 = time.perf_counter()
     print(f"generating {nodes:,} objects, {round(nodes * epn):,} references into {OUT} ...", file=sys.stderr)
-    gen = subprocess.Popen([sys.executable, str(GEN), "--nodes", str(nodes), "--edges-per-node", str(epn),
-                            "--leak", str(leak), "--seed", str(seed), "--grow", "1", "-o", "-",
-                            "--later", str(later_jsonl)], stdout=subprocess.PIPE)
+    gen = subprocess.Popen(
+        [
+            sys.executable,
+            str(GEN),
+            "--nodes",
+            str(nodes),
+            "--edges-per-node",
+            str(epn),
+            "--leak",
+            str(leak),
+            "--seed",
+            str(seed),
+            "--grow",
+            "1",
+            "-o",
+            "-",
+            "--later",
+            str(later_jsonl),
+        ],
+        stdout=subprocess.PIPE,
+    )
     imp = subprocess.run([cli, "import", "-", "-o", str(base)], stdin=gen.stdout, capture_output=True, text=True)
     gen.stdout.close()  # type: ignore[union-attr]
     if gen.wait() != 0 or imp.returncode != 0:
@@ -117,13 +136,17 @@ def main() -> int:
         ("`summary`", ["summary", str(base)]),
         ("`growth` (1% more objects)", ["growth", str(base), str(later)]),
         ("`chain --type LeakedItem`", ["chain", str(base), "--type", "LeakedItem"]),
-        ("`backrefs --depth 6` to PNG",
-         ["backrefs", str(base), "--type", "LeakedItem", "--depth", "6", "-o", str(png)]),
+        (
+            "`backrefs --depth 6` to PNG",
+            ["backrefs", str(base), "--type", "LeakedItem", "--depth", "6", "-o", str(png)],
+        ),
     ]
     extra_cases: list[tuple[str, list[str]]] = [
         ("`chain --id` of an ordinary object", ["chain", str(base), "--id", mid]),
-        ("`backrefs --depth 6` of an ordinary object to PNG",
-         ["backrefs", str(base), "--id", mid, "--depth", "6", "-o", str(OUT / "backrefs_mid.png")]),
+        (
+            "`backrefs --depth 6` of an ordinary object to PNG",
+            ["backrefs", str(base), "--id", mid, "--depth", "6", "-o", str(OUT / "backrefs_mid.png")],
+        ),
     ]
     baseline = fastest(cli, ["--version"], args.repeat, timing=False)
     results: dict[str, Run] = {}
@@ -135,34 +158,69 @@ def main() -> int:
 
     rows: list[tuple[str, str, str, float]] = []
     dump_bpn = base.stat().st_size / nodes
-    rows.append(("dump size", f"{base.stat().st_size / 2**20:.1f} MiB = {dump_bpn:.1f} B/object",
-                 f"< {TARGET_DUMP_BYTES_PER_NODE:.0f} B/object", dump_bpn / TARGET_DUMP_BYTES_PER_NODE))
+    rows.append(
+        (
+            "dump size",
+            f"{base.stat().st_size / 2**20:.1f} MiB = {dump_bpn:.1f} B/object",
+            f"< {TARGET_DUMP_BYTES_PER_NODE:.0f} B/object",
+            dump_bpn / TARGET_DUMP_BYTES_PER_NODE,
+        )
+    )
     load = results["load (`info`)"]
-    rows.append(("load time", f"{load.load:.3f} s (process wall {load.wall:.3f} s)", f"< {TARGET_LOAD_S} s",
-                 load.load / TARGET_LOAD_S))
+    rows.append(
+        (
+            "load time",
+            f"{load.load:.3f} s (process wall {load.wall:.3f} s)",
+            f"< {TARGET_LOAD_S} s",
+            load.load / TARGET_LOAD_S,
+        )
+    )
     peak_bpn = load.peak / nodes
-    rows.append(("peak memory, one dump loaded",
-                 f"{load.peak / 2**20:.0f} MiB = {peak_bpn:.0f} B/object (process baseline "
-                 f"{baseline.peak / 2**20:.0f} MiB)", f"<= {TARGET_PEAK_BYTES_PER_NODE:.0f} B/object",
-                 peak_bpn / TARGET_PEAK_BYTES_PER_NODE))
+    rows.append(
+        (
+            "peak memory, one dump loaded",
+            f"{load.peak / 2**20:.0f} MiB = {peak_bpn:.0f} B/object (process baseline {baseline.peak / 2**20:.0f} MiB)",
+            f"<= {TARGET_PEAK_BYTES_PER_NODE:.0f} B/object",
+            peak_bpn / TARGET_PEAK_BYTES_PER_NODE,
+        )
+    )
     for name, _ in cases[1:]:
         r = results[name]
-        rows.append((f"{name}, after load", f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s)",
-                     f"< {TARGET_QUERY_S} s", r.query / TARGET_QUERY_S))
+        rows.append(
+            (
+                f"{name}, after load",
+                f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s)",
+                f"< {TARGET_QUERY_S} s",
+                r.query / TARGET_QUERY_S,
+            )
+        )
     g = results["`growth` (1% more objects)"]
     growth_bpn = g.peak / (nodes + later_nodes)
-    rows.append(("peak memory, `growth` (two dumps loaded)", f"{g.peak / 2**20:.0f} MiB = {growth_bpn:.0f} B/object",
-                 f"<= {TARGET_PEAK_BYTES_PER_NODE:.0f} B/object", growth_bpn / TARGET_PEAK_BYTES_PER_NODE))
+    rows.append(
+        (
+            "peak memory, `growth` (two dumps loaded)",
+            f"{g.peak / 2**20:.0f} MiB = {growth_bpn:.0f} B/object",
+            f"<= {TARGET_PEAK_BYTES_PER_NODE:.0f} B/object",
+            growth_bpn / TARGET_PEAK_BYTES_PER_NODE,
+        )
+    )
 
     for name, _ in extra_cases:
         r = results[name]
         drawn = f"; {r.stdout.strip().split(': ', 1)[-1]}" if "backrefs" in name else ""
-        rows.append((f"{name}, after load (informational)",
-                     f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s){drawn}", "-",
-                     r.query / TARGET_QUERY_S))
+        rows.append(
+            (
+                f"{name}, after load (informational)",
+                f"{r.query:.3f} s (load {r.load:.3f} s, wall {r.wall:.3f} s){drawn}",
+                "-",
+                r.query / TARGET_QUERY_S,
+            )
+        )
 
-    print(f"\nrefgraph core benchmark: {nodes:,} objects, {edges:,} references (later dump: {later_nodes:,} "
-          f"objects); fastest of {args.repeat} runs; {os.cpu_count()} CPUs\n")
+    print(
+        f"\nrefgraph core benchmark: {nodes:,} objects, {edges:,} references (later dump: {later_nodes:,} "
+        f"objects); fastest of {args.repeat} runs; {os.cpu_count()} CPUs\n"
+    )
     print("| measure | measured | target | measured/target |")
     print("|---|---|---|---|")
     for name, measured, target, ratio in rows:

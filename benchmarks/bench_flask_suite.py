@@ -34,7 +34,7 @@ TINY_TESTS = 700
 # (click._compat or click.utils, which imports the function). The decoder those streams hold is referenced only from
 # C (an untracked IncrementalNewlineDecoder), so it has its own holder line.
 KNOWN_LEAKS = ["module click* -> attr '_default_text_std*", "IncrementalDecoder (held from C)"]
-LEAKY_COPY = '''
+LEAKY_COPY = """
 APPS = []
 
 
@@ -48,10 +48,10 @@ def test_options_work_leaky(app, client):
     rv = client.open("/", method="OPTIONS")
     assert sorted(rv.allow) == ["GET", "HEAD", "OPTIONS", "POST"]
     assert rv.data == b""
-'''
+"""
 
 
-CLICK_LEAK = '''
+CLICK_LEAK = """
 import gc, importlib.metadata, tracemalloc
 import click
 from click import _compat
@@ -81,13 +81,14 @@ print(f"click {importlib.metadata.version('click')}: {INVOKES:,} invokes of a co
       f"deleted and gc.collect(): the stdout stream cache holds {len(entries) - before:+,} entries "
       f"(each value is its key: {all(k is v for k, v in entries.items())}), traced memory "
       f"{(tracemalloc.get_traced_memory()[0] - traced) / INVOKES:+,.0f} B per invoke")
-'''
+"""
 
 
 def click_leak(invokes=2000):
     """What click's CliRunner keeps per invoke, outside pytest (the leak the flagged Flask run reports)."""
-    result = subprocess.run([sys.executable, "-c", CLICK_LEAK.replace("INVOKES", str(invokes))], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CLICK_LEAK.replace("INVOKES", str(invokes))], capture_output=True, text=True, check=False
+    )
     print(f"  {(result.stdout or result.stderr).strip()}")
 
 
@@ -95,14 +96,21 @@ def pytest_run(cwd, *args):
     """(wall s, CPU s of the child, failing node ids, output) of one pytest process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *args],
-                            cwd=cwd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode not in (0, 1):
-        sys.exit(f"pytest {' '.join(args)} in {cwd} exited with {result.returncode}:\n{result.stdout[-3000:]}"
-                 f"{result.stderr[-3000:]}")
+        sys.exit(
+            f"pytest {' '.join(args)} in {cwd} exited with {result.returncode}:\n{result.stdout[-3000:]}"
+            f"{result.stderr[-3000:]}"
+        )
     failing = set(re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE))
     return wall, cpu, failing, result.stdout
 
@@ -114,7 +122,9 @@ def summary_line(output):
 
 def holders(output):
     """The 'leaking tests, by holder' section of a flagged run."""
-    section = re.search(r"=+ refgraph: \d+ leaking tests?, by holder.*?\n(.*?)(?=\n=+ |\nrefgraph: \d+ tests)", output, re.DOTALL)
+    section = re.search(
+        r"=+ refgraph: \d+ leaking tests?, by holder.*?\n(.*?)(?=\n=+ |\nrefgraph: \d+ tests)", output, re.DOTALL
+    )
     return section.group(1) if section else ""
 
 
@@ -132,8 +142,10 @@ def compare(name, cwd, args, deselect=(), known=(), plain=None):
     verdict = "OK" if cpu_ratio <= TARGET_RATIO else "MISSED"
     print(f"  ratio: {wall_ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= {TARGET_RATIO:g}x: {verdict} on CPU)")
     only_flagged, only_plain = sorted(flagged[2] - plain[2]), sorted(plain[2] - flagged[2])
-    print(f"  failing in both: {len(plain[2] & flagged[2])}; only with the flag: {len(only_flagged)}; "
-          f"only without: {len(only_plain)}; the sets are {'equal' if plain[2] == flagged[2] else 'NOT equal'}")
+    print(
+        f"  failing in both: {len(plain[2] & flagged[2])}; only with the flag: {len(only_flagged)}; "
+        f"only without: {len(only_plain)}; the sets are {'equal' if plain[2] == flagged[2] else 'NOT equal'}"
+    )
     for nodeid in only_plain:
         print(f"    only without the flag: {nodeid}")
     checked = re.search(r"^refgraph: \d+ tests? leak-checked.*$", flagged[3], re.MULTILINE)
@@ -148,10 +160,26 @@ def flask_suite(workdir):
         for needed in ("asgiref", "python-dotenv"):
             importlib.metadata.version(needed)
     except importlib.metadata.PackageNotFoundError as error:
-        sys.exit(f"Flask's suite needs flask, asgiref and python-dotenv installed: {error.name} is missing "
-                 "(pip install flask==3.1.3 asgiref python-dotenv)")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                    f"flask=={version}", "-d", workdir], check=True)
+        sys.exit(
+            f"Flask's suite needs flask, asgiref and python-dotenv installed: {error.name} is missing "
+            "(pip install flask==3.1.3 asgiref python-dotenv)"
+        )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"flask=={version}",
+            "-d",
+            workdir,
+        ],
+        check=True,
+    )
     (sdist,) = glob.glob(os.path.join(workdir, f"flask-{version}.tar.gz"))
     with tarfile.open(sdist) as tar:
         tar.extractall(workdir, filter="data")
@@ -166,8 +194,13 @@ def flask_suite(workdir):
         click_leak()
         compare("Flask's suite without those tests (both runs deselect them)", root, ["tests"], deselect=leaking)
     patterns = "; ".join(KNOWN_LEAKS)
-    known_only, output, _ = compare(f"Flask's suite, click's leak acknowledged (refgraph_leaks_ignore_holders: {patterns})",
-                                    root, ["tests"], known=KNOWN_LEAKS, plain=plain)
+    known_only, output, _ = compare(
+        f"Flask's suite, click's leak acknowledged (refgraph_leaks_ignore_holders: {patterns})",
+        root,
+        ["tests"],
+        known=KNOWN_LEAKS,
+        plain=plain,
+    )
     listed = re.search(r"^=+ refgraph: (\d+) tests? growing through ignored holders", output, re.MULTILINE)
     print(f"  known leaks listed in the summary: {listed.group(1) + ' tests' if listed else 'none'}")
 
@@ -178,8 +211,10 @@ def flask_suite(workdir):
     _, _, failing, output = pytest_run(root, copy, "--refgraph-leaks")
     wall = time.perf_counter() - start
     named = "attr 'APPS' (list)" in output
-    print(f"a Flask test changed to leak (APPS.append(app)): {'caught' if failing else 'NOT caught'} in {wall:.2f} s; "
-          f"the report {'names' if named else 'does NOT name'} the list:")
+    print(
+        f"a Flask test changed to leak (APPS.append(app)): {'caught' if failing else 'NOT caught'} in {wall:.2f} s; "
+        f"the report {'names' if named else 'does NOT name'} the list:"
+    )
     for line in output.splitlines():
         if "LeakError: refgraph:" in line or "attr 'APPS' (list) -> [*]" in line:
             print(f"    {line.strip()}")

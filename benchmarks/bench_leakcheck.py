@@ -93,11 +93,16 @@ def main():
     print(f"heap: {nodes:,} objects (captured, untracked ones included)")
     print(f"one capture:                 {capture_time[0]:.3f} s wall, {capture_time[1]:.3f} s CPU")
     print(f"one gc.collect():            {collect_time[0]:.3f} s wall, {collect_time[1]:.3f} s CPU")
-    rows = (("clean test (stops early)", overhead), ("clean test, screened", screened),
-            ("leaking test (5 calls + chain)", worst))
+    rows = (
+        ("clean test (stops early)", overhead),
+        ("clean test, screened", screened),
+        ("leaking test (5 calls + chain)", worst),
+    )
     for label, (wall, cpu) in rows:
-        print(f"@no_leaks, {label + ':':31s} {wall:.3f} s wall, {cpu:.3f} s CPU  (target <= {TARGET_SECONDS} s: "
-              f"wall ratio {wall / TARGET_SECONDS:.2f}, {'OK' if wall <= TARGET_SECONDS else 'OVER'})")
+        print(
+            f"@no_leaks, {label + ':':31s} {wall:.3f} s wall, {cpu:.3f} s CPU  (target <= {TARGET_SECONDS} s: "
+            f"wall ratio {wall / TARGET_SECONDS:.2f}, {'OK' if wall <= TARGET_SECONDS else 'OVER'})"
+        )
     print(f"with leak_check() per block: {block_time[0]:.3f} s wall, {block_time[1]:.3f} s CPU")
     if os.path.exists("/proc/loadavg"):
         with open("/proc/loadavg") as f:

@@ -13,8 +13,8 @@ the floor of any backward search of a live heap).
 """
 
 import argparse
-import io
 import glob
+import io
 import json
 import os
 import subprocess
@@ -151,15 +151,30 @@ COMPARISONS = [
     ("typestats", "typestats", [("objgraph", "typestats")], 2.0, None),
     ("show_growth", "show_growth", [("objgraph", "show_growth")], 3.0, None),
     ("find_backref_chain, 10 hops below a module", "chain_deep", [("objgraph", "chain_deep")], None, 0.3),
-    ("find_backref_chain, list that is a class attribute", "chain_class_attr", [("objgraph", "chain_class_attr")],
-     None, 0.3),
+    (
+        "find_backref_chain, list that is a class attribute",
+        "chain_class_attr",
+        [("objgraph", "chain_class_attr")],
+        None,
+        0.3,
+    ),
     ("show_backrefs to PNG", "show_backrefs_png", [("objgraph", "show_backrefs_png")], 3.0, None),
     ("summary (Pympler: summarize(muppy.get_objects()))", "summary", [("pympler", "summary")], 20.0, None),
     ("whole heap (guppy3: hpy().heap(); refgraph: snapshot())", "heap", [("guppy3", "heap")], None, None),
-    ("shortest path, 10 hops below a module (guppy3 .sp; refgraph chain_report)", "sp_deep",
-     [("guppy3", "sp_deep")], None, None),
-    ("shortest path, class-attribute list (guppy3 .sp; refgraph chain_report)", "sp_class_attr",
-     [("guppy3", "sp_class_attr")], None, None),
+    (
+        "shortest path, 10 hops below a module (guppy3 .sp; refgraph chain_report)",
+        "sp_deep",
+        [("guppy3", "sp_deep")],
+        None,
+        None,
+    ),
+    (
+        "shortest path, class-attribute list (guppy3 .sp; refgraph chain_report)",
+        "sp_class_attr",
+        [("guppy3", "sp_class_attr")],
+        None,
+        None,
+    ),
 ]
 
 
@@ -219,7 +234,7 @@ def table(n_objects, timeout, only, repeat):
             if "seconds" in mine:
                 base = other.get("seconds", other.get("timeout"))
                 if base is not None:
-                    ratio = ("%s%.1fx" % (">" if "timeout" in other else "", base / mine["seconds"]))
+                    ratio = "%s%.1fx" % (">" if "timeout" in other else "", base / mine["seconds"])
                 if min_ratio is not None and base is not None:
                     met = "yes" if base / mine["seconds"] >= min_ratio else "NO"
                 if limit is not None:
@@ -259,8 +274,12 @@ def main():
     parser.add_argument("--sizes", default="1000000,3000000", help="heap sizes in objects, comma-separated")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a run is cut short")
     parser.add_argument("--only", default="", help="refgraph operations to run, comma-separated (default: all)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per cell, each in a fresh process, for both tools; the fastest is shown")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per cell, each in a fresh process, for both tools; the fastest is shown",
+    )
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
     print("## bench_live: refgraph vs objgraph, Pympler and guppy3 on a live heap")

@@ -16,6 +16,7 @@ guppy3's heap and dominated size (`domisize`) of the cache, printing both sizes 
 `Snapshot.new_objects` with tracemalloc tracing against not tracing. Prints markdown tables, with the load
 average: on a shared machine wall times stretch, CPU times less.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,25 @@ def generate(cli: str, nodes: int, seed: int) -> list[Path]:
     print(f"generating three dumps of {nodes:,} objects ...", file=sys.stderr)
     for grow, later in ((1, paths[1]), (2, paths[2])):
         jsonl = OUT / "ret_later.jsonl"
-        gen = subprocess.Popen([sys.executable, str(GEN), "--nodes", str(nodes), "--leak", "1000", "--seed", str(seed),
-                                "--grow", str(grow), "-o", "-", "--later", str(jsonl)], stdout=subprocess.PIPE)
+        gen = subprocess.Popen(
+            [
+                sys.executable,
+                str(GEN),
+                "--nodes",
+                str(nodes),
+                "--leak",
+                "1000",
+                "--seed",
+                str(seed),
+                "--grow",
+                str(grow),
+                "-o",
+                "-",
+                "--later",
+                str(jsonl),
+            ],
+            stdout=subprocess.PIPE,
+        )
         imp = subprocess.run([cli, "import", "-", "-o", str(paths[0])], stdin=gen.stdout, capture_output=True)
         gen.stdout.close()  # type: ignore[union-attr]
         if gen.wait() != 0 or imp.returncode != 0:
@@ -75,8 +93,14 @@ def run_cli(cli: str, args: list[str]) -> Run:
         sys.exit(f"bench_retained.py: `refgraph {' '.join(args)}` failed: {err_path.read_text(errors='replace')}")
     m = re.search(r"timing: load ([0-9.]+) s, query ([0-9.]+) s", err_path.read_text(errors="replace"))
     load, query = (float(m.group(1)), float(m.group(2))) if m else (0.0, 0.0)
-    return Run(wall, usage.ru_utime + usage.ru_stime, load, query, usage.ru_maxrss * 1024,
-               (OUT / "stdout.txt").read_text(errors="replace"))
+    return Run(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        load,
+        query,
+        usage.ru_maxrss * 1024,
+        (OUT / "stdout.txt").read_text(errors="replace"),
+    )
 
 
 def fastest(cli: str, args: list[str], repeat: int) -> Run:
@@ -161,8 +185,9 @@ LIVE = textwrap.dedent("""
 
 def live(tool: str, objects: int, timeout: float) -> dict:
     try:
-        p = subprocess.run([sys.executable, "-c", LIVE, str(objects), tool], capture_output=True, text=True,
-                           timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-c", LIVE, str(objects), tool], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"gave up after {timeout:.0f} s"}
     if p.returncode != 0:
@@ -223,46 +248,65 @@ def main() -> int:
         tree = tree_alone(c, repeat)
         nodes = tree["nodes"]
         target = TARGET_QUERY_1M_S * nodes / 1_000_000
-        print(f"| {nodes:,} | dominator tree alone (`_core.Dominators`, in process) | | {tree['wall']:.2f} s | "
-              f"{tree['cpu']:.2f} s (tree only) | | < {target:.2f} s | {tree['wall'] / target:.2f} "
-              f"({tree['cpu'] / target:.2f} CPU) |")
-        print(f"| {nodes:,} | `retained C --top 20` (tree, per type, chains) | {retained.load:.2f} s | "
-              f"{retained.query:.2f} s | {retained.cpu:.2f} s | {retained.peak / 2**20:.0f} MiB | | |")
-        print(f"| {nodes:,} | `suspects A B C` (three loads, two retainer trees, one dominator tree) | "
-              f"{suspects.load:.2f} s | {suspects.query:.2f} s | {suspects.cpu:.2f} s | "
-              f"{suspects.peak / 2**20:.0f} MiB | | |")
+        print(
+            f"| {nodes:,} | dominator tree alone (`_core.Dominators`, in process) | | {tree['wall']:.2f} s | "
+            f"{tree['cpu']:.2f} s (tree only) | | < {target:.2f} s | {tree['wall'] / target:.2f} "
+            f"({tree['cpu'] / target:.2f} CPU) |"
+        )
+        print(
+            f"| {nodes:,} | `retained C --top 20` (tree, per type, chains) | {retained.load:.2f} s | "
+            f"{retained.query:.2f} s | {retained.cpu:.2f} s | {retained.peak / 2**20:.0f} MiB | | |"
+        )
+        print(
+            f"| {nodes:,} | `suspects A B C` (three loads, two retainer trees, one dominator tree) | "
+            f"{suspects.load:.2f} s | {suspects.query:.2f} s | {suspects.cpu:.2f} s | "
+            f"{suspects.peak / 2**20:.0f} MiB | | |"
+        )
         memory_rows.append(tree)
 
     print("\n### Memory of the dominator tree, per object (in process, on C)\n")
-    print("| objects | peak during the tree | kept (idom + retained) | target | ratio | "
-          "the graph's in-edge index (built once, shared with chains) |")
+    print(
+        "| objects | peak during the tree | kept (idom + retained) | target | ratio | "
+        "the graph's in-edge index (built once, shared with chains) |"
+    )
     print("|---:|---:|---:|---|---:|---:|")
     for tree in memory_rows:
-        print(f"| {tree['nodes']:,} | {tree['peak']:.1f} B | {tree['kept']:.1f} B | <= {TARGET_BYTES_PER_NODE:.0f} B | "
-              f"{tree['peak'] / TARGET_BYTES_PER_NODE:.2f} | {tree['index']:.1f} B |")
+        print(
+            f"| {tree['nodes']:,} | {tree['peak']:.1f} B | {tree['kept']:.1f} B | <= {TARGET_BYTES_PER_NODE:.0f} B | "
+            f"{tree['peak'] / TARGET_BYTES_PER_NODE:.2f} | {tree['index']:.1f} B |"
+        )
 
     print("\n### Live heap: retained size of a cache of sessions\n")
-    print("| objects asked | tool | objects seen | capture | dominator tree (CPU) | retained size query | total (CPU) | "
-          "retained size of the cache |")
+    print(
+        "| objects asked | tool | objects seen | capture | dominator tree (CPU) | retained size query | total (CPU) | "
+        "retained size of the cache |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for size in args.live_objects:
-        results = {tool: live(tool, size, args.guppy_timeout if tool == "guppy3" else 3600)
-                   for tool in ("refgraph", "guppy3")}
+        results = {
+            tool: live(tool, size, args.guppy_timeout if tool == "guppy3" else 3600) for tool in ("refgraph", "guppy3")
+        }
         for tool, r in results.items():
             if "error" in r:
                 print(f"| {size:,} | {tool} | failed: {r['error']} | | | | | |")
                 continue
             tree = f"{r['tree']:.2f} s ({r['tree_cpu']:.2f} s)" if tool == "refgraph" else "(in the query)"
-            print(f"| {size:,} | {tool} | {r['objects']:,} | {r['capture']:.2f} s | {tree} | {r['retained']:.2f} s | "
-                  f"{r['total']:.2f} s ({r['total_cpu']:.2f} s) | {r['size']:,} B |")
+            print(
+                f"| {size:,} | {tool} | {r['objects']:,} | {r['capture']:.2f} s | {tree} | {r['retained']:.2f} s | "
+                f"{r['total']:.2f} s ({r['total_cpu']:.2f} s) | {r['size']:,} B |"
+            )
         if all("error" not in r for r in results.values()):
             g, r = results["guppy3"], results["refgraph"]
-            print(f"| {size:,} | guppy3 / refgraph | | | | | {g['total'] / r['total']:.1f}x "
-                  f"({g['total_cpu'] / r['total_cpu']:.1f}x CPU) | sizes {g['size'] / r['size']:.3f}x |")
+            print(
+                f"| {size:,} | guppy3 / refgraph | | | | | {g['total'] / r['total']:.1f}x "
+                f"({g['total_cpu'] / r['total_cpu']:.1f}x CPU) | sizes {g['size'] / r['size']:.3f}x |"
+            )
         if "error" not in results["refgraph"] and size >= 10_000_000:
             r = results["refgraph"]
-            print(f"\ntarget: the dominator tree of a {r['objects']:,}-object live capture < {TARGET_LIVE_10M_S:.0f} s: "
-                  f"{r['tree']:.2f} s wall, {r['tree_cpu']:.2f} s CPU (ratio {r['tree'] / TARGET_LIVE_10M_S:.2f})")
+            print(
+                f"\ntarget: the dominator tree of a {r['objects']:,}-object live capture < {TARGET_LIVE_10M_S:.0f} s: "
+                f"{r['tree']:.2f} s wall, {r['tree_cpu']:.2f} s CPU (ratio {r['tree'] / TARGET_LIVE_10M_S:.2f})"
+            )
 
     p = subprocess.run([sys.executable, "-c", NEW_OBJECTS], capture_output=True, text=True)
     if p.returncode != 0:
@@ -273,8 +317,10 @@ def main() -> int:
     print("|---|---:|---:|---|")
     print(f"| not tracing | {t[0][0] * 1000:.1f} ms | 1.00 | |")
     for frames in (1, 25):
-        print(f"| tracing, {frames} frame{'s' if frames > 1 else ''} | {t[frames][0] * 1000:.1f} ms | "
-              f"{t[frames][0] / t[0][0]:.2f} | <= {TARGET_TRACED_RATIO:.0f} |")
+        print(
+            f"| tracing, {frames} frame{'s' if frames > 1 else ''} | {t[frames][0] * 1000:.1f} ms | "
+            f"{t[frames][0] / t[0][0]:.2f} | <= {TARGET_TRACED_RATIO:.0f} |"
+        )
     print(f"\nload average at the end (1, 5, 15 min): {load_average()}")
     return 0
 

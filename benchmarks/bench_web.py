@@ -56,10 +56,27 @@ class Server:
         env.pop("REFGRAPH_WEB_AUTH", None)
         parent = os.path.dirname(os.path.dirname(refgraph.__file__))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, HERE, env.get("PYTHONPATH")) if p)
-        argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", "4",
-                "-b", f"127.0.0.1:{self.port}", "--timeout", "600", "--log-level", "error", "web_bench_app:app"]
-        self.proc = subprocess.Popen(argv, env=env, cwd=HERE, start_new_session=True,
-                                     stderr=subprocess.DEVNULL if dozer else None)
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "-w",
+            str(workers),
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            "600",
+            "--log-level",
+            "error",
+            "web_bench_app:app",
+        ]
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=HERE, start_new_session=True, stderr=subprocess.DEVNULL if dozer else None
+        )
         deadline = time.monotonic() + 300
         while True:
             try:
@@ -126,13 +143,21 @@ def main():
         for k in range(20):
             get(server.port, f"/items/{k}")
         idle = idle_ping(server.port)
-        pages = ["/debug/memory/summary", "/debug/memory/growth", "/debug/memory/metrics", "/debug/memory/",
-                 "/debug/memory/chain?type=Item", "/debug/memory/chain?type=Item&format=png",
-                 "/debug/memory/snapshot.rgd"]
+        pages = [
+            "/debug/memory/summary",
+            "/debug/memory/growth",
+            "/debug/memory/metrics",
+            "/debug/memory/",
+            "/debug/memory/chain?type=Item",
+            "/debug/memory/chain?type=Item&format=png",
+            "/debug/memory/snapshot.rgd",
+        ]
         counts = []
         for _ in range(args.repeat):
             doc = json.loads(get(server.port, "/debug/memory/summary?format=json&limit=1")[1])
-            counts += [(w["capture_seconds"], w["capture_cpu_seconds"]) for w in doc["workers"] if w["status"] == "live"]
+            counts += [
+                (w["capture_seconds"], w["capture_cpu_seconds"]) for w in doc["workers"] if w["status"] == "live"
+            ]
         results = {}
         for page in pages:
             repeat = 2 if page.endswith(".rgd") else args.repeat
@@ -149,10 +174,12 @@ def main():
         dozer.stop()
 
     summary = results["/debug/memory/summary"][0]
-    print(f"refgraph.web under gunicorn, about {args.objects} objects per worker (idle /ping: longest {ms(idle)}; "
-          f"each worker's count held the GIL {ms(statistics.median(c[0] for c in counts))} and used "
-          f"{ms(statistics.median(c[1] for c in counts))} of CPU (medians); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n")
+    print(
+        f"refgraph.web under gunicorn, about {args.objects} objects per worker (idle /ping: longest {ms(idle)}; "
+        f"each worker's count held the GIL {ms(statistics.median(c[0] for c in counts))} and used "
+        f"{ms(statistics.median(c[1] for c in counts))} of CPU (medians); load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n"
+    )
     print("| page | latency | longest concurrent /ping | Pympler's endpoint / this |")
     print("|---|---|---|---|")
     for page, (took, worst) in results.items():
@@ -162,10 +189,14 @@ def main():
     speedup = results["/pympler"][0] / summary
     worst_stall = results["/debug/memory/summary"][1]
     print()
-    print(f"/summary vs Pympler's endpoint: {speedup:.1f}x faster (target >= 20x): "
-          f"{'met' if speedup >= 20 else 'NOT met'}")
-    print(f"longest stall of a concurrent request while /summary runs: {ms(worst_stall)} (target <= 100 ms): "
-          f"{'met' if worst_stall <= 0.1 else 'NOT met'}")
+    print(
+        f"/summary vs Pympler's endpoint: {speedup:.1f}x faster (target >= 20x): "
+        f"{'met' if speedup >= 20 else 'NOT met'}"
+    )
+    print(
+        f"longest stall of a concurrent request while /summary runs: {ms(worst_stall)} (target <= 100 ms): "
+        f"{'met' if worst_stall <= 0.1 else 'NOT met'}"
+    )
     return 0
 
 

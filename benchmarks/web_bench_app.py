@@ -4,7 +4,6 @@ the seed article's Pympler endpoint (/pympler), and, with BENCH_DOZER=1, Dozer's
 import os
 
 from flask import Flask
-
 from refgraph.web import WSGIMiddleware
 
 

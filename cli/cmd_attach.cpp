@@ -23,8 +23,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -134,20 +134,25 @@ std::string bootstrap(const std::string& dump, const std::string& status, const 
          "    import refgraph._attach as a\n"
          "except ImportError:\n"
          "    p = sys.path[:]\n"
-         "    sys.path[:0] = " + paths + "\n"
+         "    sys.path[:0] = " +
+         paths +
+         "\n"
          "    try:\n"
          "        import refgraph._attach as a\n"
          "    except ImportError as e:\n"
          "        a = None\n"
          "        try:\n"
-         "            with open(" + py_str(status) + ", 'w') as f:\n"
+         "            with open(" +
+         py_str(status) +
+         ", 'w') as f:\n"
          "                f.write('not importable: Python %s, sys.path %r: %s: %s\\n' % (sys.version.split()[0], sys.path, type(e).__name__, e))\n"
          "        except OSError:\n"
          "            pass\n"
          "    finally:\n"
          "        sys.path[:] = p\n"
          "if a is not None:\n"
-         "    a.run(" + py_str(dump) + ", " + py_str(status) + ")\n";
+         "    a.run(" +
+         py_str(dump) + ", " + py_str(status) + ")\n";
 }
 
 std::string hex_of(const std::string& s) {
@@ -194,8 +199,12 @@ std::string gdb_script(const std::string& code) {
        "if $refgraph_safe\n"
        "  set $refgraph_gil = (int)PyGILState_Ensure()\n"
        "  if (long)PyErr_Occurred() == 0\n"
-       "    set $refgraph_code = (char*)malloc(" + n + ")\n"
-       "    set {char[" + n + "]}$refgraph_code = \"" + call + "\"\n"
+       "    set $refgraph_code = (char*)malloc(" +
+       n +
+       ")\n"
+       "    set {char[" +
+       n + "]}$refgraph_code = \"" + call +
+       "\"\n"
        "    set $refgraph_rc = (int)PyRun_SimpleString($refgraph_code)\n"
        "    call (void)free($refgraph_code)\n"
        "    echo REFGRAPH-RAN\\n\n"
@@ -240,7 +249,7 @@ class CancelSignals {
 
  private:
   static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old_[3] {};
+  struct sigaction old_[3]{};
 };
 
 // Runs gdb on the script, output collected. If the script waits for a safe point for longer than `timeout`,
@@ -252,8 +261,9 @@ GdbRun run_gdb(const std::string& gdb, int pid, const std::string& script, doubl
   CancelSignals cancel_signals;
   g_cancel = 0;
   const std::string pid_text = std::to_string(pid);
-  std::vector<std::string> args = {gdb,  "-nx",  "-batch", "-iex", "set auto-load off", "-iex",
-                                    "set debuginfod enabled off", "-p", pid_text, "-x", script};
+  std::vector<std::string> args = {
+      gdb,  "-nx",    "-batch", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
+      "-p", pid_text, "-x",     script};
   pid_t child = ::fork();
   if (child < 0) fail(std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
@@ -261,7 +271,7 @@ GdbRun run_gdb(const std::string& gdb, int pid, const std::string& script, doubl
     ::dup2(null, 0);
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
-    ::setpgid(0, 0);  // a Ctrl-C at the terminal goes to this command, not straight to gdb
+    ::setpgid(0, 0);             // a Ctrl-C at the terminal goes to this command, not straight to gdb
     ::signal(SIGPIPE, SIG_IGN);  // and if this command dies, gdb's writes fail rather than kill it
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -433,8 +443,8 @@ void run_attach(const AttachArgs& a) {
   if (a.summary) {
     print_summary(dump, a.pid, a.top);
   } else {
-    std::printf("%s: %s objects from %s in %.1f s\n", printable(dump).c_str(), status.substr(3).c_str(),
-                who.c_str(), seconds);
+    std::printf("%s: %s objects from %s in %.1f s\n", printable(dump).c_str(), status.substr(3).c_str(), who.c_str(),
+                seconds);
   }
 }
 

@@ -29,8 +29,8 @@ void run_chain(const ChainArgs& a) {
   if (!a.output.empty()) prewarm(format_from_path(a.output));  // a bad extension fails before the load
   HeapGraph g = load(a.dump);
   Timer::instance().start_query();
-  std::vector<NodeIndex> from = a.id.empty() ? nodes_of_type(g, a.dump, a.type)
-                                             : std::vector<NodeIndex>{node_by_id(g, a.dump, a.id)};
+  std::vector<NodeIndex> from =
+      a.id.empty() ? nodes_of_type(g, a.dump, a.type) : std::vector<NodeIndex>{node_by_id(g, a.dump, a.id)};
   if (a.forward && a.to_types.empty() && a.to_labels.empty()) {
     throw QueryError("chain --forward needs --to-type or --to-label: what to look for");
   }
@@ -91,17 +91,17 @@ void run_chain(const ChainArgs& a) {
   } else if (root != RootKind::None) {
     std::string holder = printable(g.type_name(c.nodes.front()));
     if (!g.label_text(c.nodes.front()).empty()) holder += " " + printable(g.label_text(c.nodes.front()));
-    text = holder + " (" + root_kind_name(root) + " root) keeps " + what +
-           " alive through " + std::to_string(c.edges.size()) + " references:\n";
-  } else {
-    text = printable(g.type_name(c.nodes.front())) + " reaches " + what + " through " +
+    text = holder + " (" + root_kind_name(root) + " root) keeps " + what + " alive through " +
            std::to_string(c.edges.size()) + " references:\n";
+  } else {
+    text = printable(g.type_name(c.nodes.front())) + " reaches " + what + " through " + std::to_string(c.edges.size()) +
+           " references:\n";
   }
   Table t({"#", "via", "type", "label", "size", "id", "root"}, {true, false, false, false, true, false, false});
   for (std::size_t i = 0; i < c.nodes.size(); ++i) {
     NodeIndex n = c.nodes[i];
-    t.add({std::to_string(i), i == 0 ? "" : printable(g.edge_label_text(c.edges[i - 1])),
-           printable(g.type_name(n)), printable(g.label_text(n)), human_size(g.size(n)), hex(g.id(n)),
+    t.add({std::to_string(i), i == 0 ? "" : printable(g.edge_label_text(c.edges[i - 1])), printable(g.type_name(n)),
+           printable(g.label_text(n)), human_size(g.size(n)), hex(g.id(n)),
            g.is_root(n) ? root_kind_name(g.root_kind(n)) : ""});
   }
   text += t.str();

@@ -104,8 +104,9 @@ void run_draw(const DrawArgs& a) {
     print_json(j);
     return;
   }
-  std::string text = "wrote " + printable(a.output) + " (" + format_name(format) + ", " + human_size(bytes) + "): " +
-                     std::to_string(s.nodes.size()) + " objects, " + std::to_string(s.edges.size()) + " references";
+  std::string text = "wrote " + printable(a.output) + " (" + format_name(format) + ", " + human_size(bytes) +
+                     "): " + std::to_string(s.nodes.size()) + " objects, " + std::to_string(s.edges.size()) +
+                     " references";
   if (!s.summaries.empty()) {
     text += ", " + std::to_string(summarised) + " more in " + std::to_string(s.summaries.size()) + " summary nodes";
   }
@@ -126,7 +127,7 @@ void add_draw_command(CLI::App& app, Direction direction) {
                                         : "Draw what some objects refer to (objgraph's show_refs)");
   c->add_option("DUMP", a->dump, "dump file (.rgd or .jsonl)")->required();
   auto* id = c->add_option("--id", a->ids, "start at the object with this id (decimal or 0x-hex; repeatable)")
-      ->allow_extra_args(false);
+                 ->allow_extra_args(false);
   auto* type = c->add_option("--type", a->type, "start at objects of this type (see --limit)");
   c->add_option("--limit", a->limit, "with --type: draw from the first N objects by id (0: all)")
       ->capture_default_str();
@@ -134,8 +135,8 @@ void add_draw_command(CLI::App& app, Direction direction) {
   c->add_option("--too-many", a->too_many, "per object, draw at most N neighbours and summarise the rest (0: all)")
       ->capture_default_str();
   c->add_option("--max-objects", a->max_objects,
-                 "stop drawing after N objects; summary nodes say what was left out (0, or more than " +
-                     std::to_string(kMaxDrawnObjects) + ": " + std::to_string(kMaxDrawnObjects) + ")")
+                "stop drawing after N objects; summary nodes say what was left out (0, or more than " +
+                    std::to_string(kMaxDrawnObjects) + ": " + std::to_string(kMaxDrawnObjects) + ")")
       ->capture_default_str();
   c->add_option("--include-type", a->include_types, "draw only objects of these types (repeatable)")
       ->allow_extra_args(false);
@@ -146,7 +147,8 @@ void add_draw_command(CLI::App& app, Direction direction) {
   if (back) c->add_flag("--no-chain", a->no_chain, "do not highlight the shortest chain to a root");
   c->add_option("--max-label", a->max_label, "cut labels longer than N characters")->capture_default_str();
   c->add_option("--title", a->title, "title drawn above the graph");
-  c->add_option("-o,--output", a->output, "output file: .dot, .png, .svg or .pdf (- for standard output, with --format)")
+  c->add_option("-o,--output", a->output,
+                "output file: .dot, .png, .svg or .pdf (- for standard output, with --format)")
       ->required();
   c->add_option("--format", a->format, "output format when the extension does not say (dot, png, svg, pdf)")
       ->check(CLI::IsMember({"dot", "png", "svg", "pdf"}));

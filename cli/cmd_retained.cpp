@@ -118,7 +118,8 @@ Json subtree_json(const HeapGraph& g, const DominatorTree& t, NodeIndex n, std::
   if (depth == 0) return j;
   std::vector<NodeIndex> kids = dominated_children(t, n);
   Json arr = Json::array();
-  for (std::size_t i = 0; i < kids.size() && i < width; ++i) arr.push_back(subtree_json(g, t, kids[i], depth - 1, width));
+  for (std::size_t i = 0; i < kids.size() && i < width; ++i)
+    arr.push_back(subtree_json(g, t, kids[i], depth - 1, width));
   j["children"] = arr;
   j["more_children"] = kids.size() > width ? kids.size() - width : 0;
   return j;
@@ -171,8 +172,8 @@ void run_dominators(const DominatorsArgs& a) {
   std::string out = human_size(t.retained[n]) + " retained by " + describe_node(g, n) + " " + hex(g.id(n)) + " (" +
                     human_size(g.size(n)) + " itself)\n  held by: " + chain_of(g, RetainerTree(g), n) + "\n";
   if (acc != kNoNode && acc != n) {
-    out += "  accumulates in: " + describe_node(g, acc) + " " + hex(g.id(acc)) + " (" +
-           human_size(t.retained[acc]) + ", " + std::to_string(dominated_children(t, acc).size()) + " children)\n";
+    out += "  accumulates in: " + describe_node(g, acc) + " " + hex(g.id(acc)) + " (" + human_size(t.retained[acc]) +
+           ", " + std::to_string(dominated_children(t, acc).size()) + " children)\n";
   } else if (acc == n) {
     out += "  accumulates here: " + std::to_string(dominated_children(t, acc).size()) + " children\n";
   }
@@ -255,7 +256,8 @@ void run_suspects(const SuspectsArgs& a) {
     x.retained = g.retained_c;
     x.grew = g.grew();
     for (const auto& [type, n] : g.types) x.types.emplace_back(printable(type), n);
-    if (g.accumulation != kNoNode) x.accumulation = describe_node(gc, g.accumulation) + " " + hex(gc.id(g.accumulation));
+    if (g.accumulation != kNoNode)
+      x.accumulation = describe_node(gc, g.accumulation) + " " + hex(gc.id(g.accumulation));
     if (g.sample_chain.found()) x.sample_chain = printable(chain_text(gc, g.sample_chain));
     lines.push_back(std::move(x));
   }
@@ -268,7 +270,8 @@ void run_suspects(const SuspectsArgs& a) {
 
 void add_retained_commands(CLI::App& app) {
   auto retained = std::make_shared<RetainedArgs>();
-  CLI::App* c = app.add_subcommand("retained", "What keeps the most memory alive: retained sizes from the dominator tree");
+  CLI::App* c =
+      app.add_subcommand("retained", "What keeps the most memory alive: retained sizes from the dominator tree");
   c->add_option("DUMP", retained->dump, "dump file (.rgd or .jsonl)")->required();
   c->add_option("--top", retained->top, "show the N biggest (0: all)")->capture_default_str();
   c->add_option("--type", retained->type, "the instances of this type, biggest first, and their retained total");
@@ -280,7 +283,8 @@ void add_retained_commands(CLI::App& app) {
   c->add_option("DUMP", dom->dump, "dump file (.rgd or .jsonl)")->required();
   c->add_option("--id", dom->id, "the object's id (decimal or 0x hex)")->required();
   c->add_option("--children", dom->children, "children shown per object, biggest first")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   c->add_option("--depth", dom->depth, "levels shown")->capture_default_str()->check(CLI::Range(1, 20));
   c->add_option("-o,--output", dom->output, "draw the subtree (.png, .svg, .pdf, .dot)");
   c->add_flag("--json", dom->json, "machine-readable output (schema refgraph.dominators/1)");

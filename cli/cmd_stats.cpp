@@ -1,18 +1,18 @@
 // `refgraph info`, `summary`, `growth`: counting by type (and `summary --retained`: what each type keeps alive).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
 #include "common.hpp"
 #include "progress.hpp"
 #include "refgraph/dominators.hpp"
-#include "refgraph/report.hpp"
 #include "refgraph/growth.hpp"
+#include "refgraph/report.hpp"
 #include "refgraph/type_stats.hpp"
 
 namespace refgraph::cli {

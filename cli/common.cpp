@@ -49,8 +49,8 @@ class ProgressLine {
   }
   void operator()(std::uint64_t done, std::uint64_t total) {
     if (!enabled_ || total == 0) return;
-    if (!shown_ && std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() <
-                       kProgressAfterSeconds) {
+    if (!shown_ &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() < kProgressAfterSeconds) {
       return;
     }
     int percent = static_cast<int>(100.0 * static_cast<double>(std::min(done, total)) / static_cast<double>(total));
@@ -116,8 +116,9 @@ std::uint64_t parse_id(const std::string& text) {
     base = 16;
   }
   bool ok = !t.empty() && t.size() <= (base == 16 ? 16u : 20u);
-  for (char c : t) ok = ok && (base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                                          : std::isdigit(static_cast<unsigned char>(c)) != 0);
+  for (char c : t)
+    ok = ok && (base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+                           : std::isdigit(static_cast<unsigned char>(c)) != 0);
   if (ok) {
     errno = 0;
     unsigned long long v = std::strtoull(t.c_str(), nullptr, base);

@@ -57,8 +57,8 @@ std::vector<NodeIndex> nodes_of_type(const HeapGraph& g, const std::string& dump
 // Up to five type names of `g` that look like `wanted` (case, typos, substrings), best first.
 std::vector<std::string> similar_types(const HeapGraph& g, const std::string& wanted);
 
-std::string with_sign(std::int64_t n);        // "+12", "-3", "0"
-std::string iso_time(double unix_seconds);    // "2026-11-21T19:20:46Z", "" for 0
+std::string with_sign(std::int64_t n);      // "+12", "-3", "0"
+std::string iso_time(double unix_seconds);  // "2026-11-21T19:20:46Z", "" for 0
 
 // Text for one terminal line: control characters escaped, invalid UTF-8 bytes shown as \xNN.
 std::string printable(std::string_view text);
@@ -84,11 +84,11 @@ Json node_json(const HeapGraph& g, NodeIndex n);
 std::string describe_dump(const HeapGraph& g, const std::string& path);
 
 // Command registration, one function per group.
-void add_stats_commands(CLI::App& app);  // info, summary, growth
-void add_chain_command(CLI::App& app);   // chain
-void add_draw_commands(CLI::App& app);   // backrefs, refs
-void add_io_commands(CLI::App& app);     // export, import
-void add_attach_command(CLI::App& app);  // attach
+void add_stats_commands(CLI::App& app);     // info, summary, growth
+void add_chain_command(CLI::App& app);      // chain
+void add_draw_commands(CLI::App& app);      // backrefs, refs
+void add_io_commands(CLI::App& app);        // export, import
+void add_attach_command(CLI::App& app);     // attach
 void add_retained_commands(CLI::App& app);  // retained, dominators, suspects
 
 }  // namespace refgraph::cli

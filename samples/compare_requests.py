@@ -12,7 +12,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import leaky_app  # noqa: E402
-
 import refgraph  # noqa: E402
 
 

@@ -38,8 +38,10 @@ def run(cache_class):
     cache = cache_class()  # module-level, as a web app's cache would be
     for round_ in range(3):
         serve(cache, 100, first_key=100 * round_)
-        print(f"{cache_class.__name__}: after {100 * (round_ + 1)} requests, "
-              f"{refgraph.count('MyLeakyClass')} MyLeakyClass instances")
+        print(
+            f"{cache_class.__name__}: after {100 * (round_ + 1)} requests, "
+            f"{refgraph.count('MyLeakyClass')} MyLeakyClass instances"
+        )
     if refgraph.count("MyLeakyClass"):
         print("  held by: " + refgraph.chain_report(refgraph.by_type("MyLeakyClass")[0]))
     del cache

@@ -13,7 +13,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import leaky_app  # noqa: E402
-
 import refgraph  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,14 +80,25 @@ def main(argv=None):
     elif not (os.path.exists(before_rgd) and os.path.exists(after_rgd)):
         print(f"(no sample dumps in {dumps})")
     else:
+
         def rel(path):
             relative = os.path.relpath(path)
             return path if relative.startswith("..") else relative
 
         run_cli("summary", rel(after_rgd), "--top", "5")
         run_cli("growth", rel(before_rgd), rel(after_rgd), "--top", "5")
-        run_cli("backrefs", rel(after_rgd), "--type", "LeakedItem", "--limit", "1", "--depth", "12",
-                "-o", os.path.join(args.out, "dump-backrefs.png"))
+        run_cli(
+            "backrefs",
+            rel(after_rgd),
+            "--type",
+            "LeakedItem",
+            "--limit",
+            "1",
+            "--depth",
+            "12",
+            "-o",
+            os.path.join(args.out, "dump-backrefs.png"),
+        )
 
     section("7. The same leak in a running web app: refgraph.web under gunicorn with two workers")
     import web_demo

@@ -15,6 +15,7 @@ the later dump holds every object of the first (same ids, same types) plus ``rou
 ``LeakedItem`` objects appended to the leaking list: ``refgraph growth`` then shows LeakedItem grown by exactly
 that number and no other type grown. The same arguments and ``--seed`` always give the same files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,65 @@ TYPE_MIX = [
     ("code", 3, 192, True, True),
 ]
 # How many references each kind tends to hold, relative to the others.
-EDGE_WEIGHT = {"module": 1, "dict": 4, "list": 3, "tuple": 2, "set": 2, "function": 3, "cell": 1, "weakref": 1,
-               "method": 2, "Request": 3, "User": 3, "Session": 3, "code": 2, "frame": 4}
-DICT_KEYS = ["name", "id", "user", "request", "cache", "config", "items", "data", "handler", "timeout", "retries",
-             "headers", "body", "path", "session", "token", "parent", "children", "value", "state"]
+EDGE_WEIGHT = {
+    "module": 1,
+    "dict": 4,
+    "list": 3,
+    "tuple": 2,
+    "set": 2,
+    "function": 3,
+    "cell": 1,
+    "weakref": 1,
+    "method": 2,
+    "Request": 3,
+    "User": 3,
+    "Session": 3,
+    "code": 2,
+    "frame": 4,
+}
+DICT_KEYS = [
+    "name",
+    "id",
+    "user",
+    "request",
+    "cache",
+    "config",
+    "items",
+    "data",
+    "handler",
+    "timeout",
+    "retries",
+    "headers",
+    "body",
+    "path",
+    "session",
+    "token",
+    "parent",
+    "children",
+    "value",
+    "state",
+]
 ATTRS = ["name", "owner", "request", "session", "parent", "config", "callback", "data", "_cache", "handler"]
-MODULES = ["sys", "os", "re", "json", "logging", "threading", "collections", "functools", "app", "app.views",
-           "app.models", "app.db", "app.auth", "app.utils", "http.server", "socketserver", "email", "urllib.parse"]
+MODULES = [
+    "sys",
+    "os",
+    "re",
+    "json",
+    "logging",
+    "threading",
+    "collections",
+    "functools",
+    "app",
+    "app.views",
+    "app.models",
+    "app.db",
+    "app.auth",
+    "app.utils",
+    "http.server",
+    "socketserver",
+    "email",
+    "urllib.parse",
+]
 
 # The planted chain: (type, size, label, edge label to the next object). Ten objects from the module to the holder.
 LEAK_CHAIN = [
@@ -74,8 +127,9 @@ LEAK_ITEM_SIZE = 72
 class Node:
     __slots__ = ("id", "type", "size", "gc", "root", "label", "refs")
 
-    def __init__(self, id_: int, type_: str, size: int, gc: bool = True, root: str | None = None,
-                 label: str = "") -> None:
+    def __init__(
+        self, id_: int, type_: str, size: int, gc: bool = True, root: str | None = None, label: str = ""
+    ) -> None:
         self.id = id_
         self.type = type_
         self.size = size
@@ -90,15 +144,17 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> tuple[list
     fixed = len(LEAK_CHAIN) + 1 + 1  # the chain, the leaking list, a shared str
     roots_wanted = max(3, nodes // 2000)
     if nodes < fixed + leak + 2 * roots_wanted + 10:
-        raise SystemExit(f"gen_dump.py: --nodes {nodes} is too small for --leak {leak}; "
-                         f"need at least {fixed + leak + 2 * roots_wanted + 10}")
+        raise SystemExit(
+            f"gen_dump.py: --nodes {nodes} is too small for --leak {leak}; "
+            f"need at least {fixed + leak + 2 * roots_wanted + 10}"
+        )
     rng = random.Random(seed)
 
     # Where the special objects live among the ids: the chain and the list in the middle, the leaked items
     # scattered (allocated over time, between everything else).
     middle = nodes // 2
     special = list(range(middle, middle + fixed))
-    chain_at = special[:len(LEAK_CHAIN)]
+    chain_at = special[: len(LEAK_CHAIN)]
     list_at = special[len(LEAK_CHAIN)]
     state_at = special[len(LEAK_CHAIN) + 1]
     others = [i for i in range(nodes) if i < middle or i >= middle + fixed]
@@ -107,8 +163,8 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> tuple[list
     free = [i for i in others if i not in taken]
     root_slots = rng.sample(free, 2 * roots_wanted)
     module_at = sorted(root_slots[:roots_wanted])
-    frame_at = sorted(root_slots[roots_wanted:roots_wanted + max(1, roots_wanted // 2)])
-    external_at = sorted(root_slots[roots_wanted + max(1, roots_wanted // 2):])
+    frame_at = sorted(root_slots[roots_wanted : roots_wanted + max(1, roots_wanted // 2)])
+    external_at = sorted(root_slots[roots_wanted + max(1, roots_wanted // 2) :])
 
     out: list[Node | None] = [None] * nodes
     addr = lambda i: BASE_ADDRESS + i * STRIDE  # noqa: E731
@@ -119,8 +175,9 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> tuple[list
     for i in leaked_at:
         out[i] = Node(addr(i), LEAK_ITEM_TYPE, LEAK_ITEM_SIZE)
     for k, i in enumerate(module_at):
-        out[i] = Node(addr(i), "module", 72, True, "module", MODULES[k % len(MODULES)] + ("" if k < len(MODULES)
-                                                                                           else f"_{k}"))
+        out[i] = Node(
+            addr(i), "module", 72, True, "module", MODULES[k % len(MODULES)] + ("" if k < len(MODULES) else f"_{k}")
+        )
     for k, i in enumerate(frame_at):
         out[i] = Node(addr(i), "frame", 480, True, "thread frame", f"worker.py:{40 + k} in serve")
     for i in external_at:
@@ -197,8 +254,16 @@ def build(nodes: int, edges_per_node: float, leak: int, seed: int) -> tuple[list
 
 
 def write_jsonl(graph: list[Node], out: IO[str], tag: str, time: float, pid: int, rss: int) -> None:
-    meta = {"pid": pid, "host": "synthetic", "python_version": "3.11.7", "time": time, "rss": rss, "tag": tag,
-            "values_included": False, "extra": {"generator": "samples/gen_dump.py"}}
+    meta = {
+        "pid": pid,
+        "host": "synthetic",
+        "python_version": "3.11.7",
+        "time": time,
+        "rss": rss,
+        "tag": tag,
+        "values_included": False,
+        "extra": {"generator": "samples/gen_dump.py"},
+    }
     out.write(json.dumps({"refgraph": "jsonl", "version": 1, "metadata": meta}) + "\n")
     ids = [n.id for n in graph]
     quote = json.dumps
@@ -262,8 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=300, help="objects in the first dump (default 300)")
     p.add_argument("--edges-per-node", type=float, default=3.0, help="references per object on average (default 3)")
     p.add_argument("--leak", type=int, default=40, help="LeakedItem objects in the first dump (default 40)")
-    p.add_argument("--grow", type=float, default=0.0,
-                   help="the later dump has this many percent more objects, all new LeakedItems (default 0)")
+    p.add_argument(
+        "--grow",
+        type=float,
+        default=0.0,
+        help="the later dump has this many percent more objects, all new LeakedItems (default 0)",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--pid", type=int, default=4242, help="process id recorded in the metadata")
     p.add_argument("-o", "--output", default="-", help="JSON Lines output for the first dump, - for stdout")

@@ -7,6 +7,7 @@ event listener in a dict under the request's token (leak 2); the first batch als
 every batch makes temporary objects that die with it. Snapshots A (before), B (after one batch) and C (after
 another) are saved to OUTDIR (default: a temporary folder) for `refgraph suspects A B C`, and the report printed.
 """
+
 import os
 import secrets
 import sys

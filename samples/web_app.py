@@ -11,7 +11,6 @@ then open http://127.0.0.1:8000/debug/memory/ (user admin, password secret), or 
 import os
 
 from flask import Flask
-
 from refgraph.web import WSGIMiddleware
 
 
@@ -39,5 +38,8 @@ def index():
 
 
 # The two lines: credentials from REFGRAPH_WEB_AUTH=user:password (without them nothing is served).
-app.wsgi_app = WSGIMiddleware(app.wsgi_app, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
-                              refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")))
+app.wsgi_app = WSGIMiddleware(
+    app.wsgi_app,
+    interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
+    refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")),
+)

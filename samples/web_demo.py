@@ -51,8 +51,18 @@ def main():
     env = dict(os.environ, REFGRAPH_WEB_AUTH=f"{USER}:{PASSWORD}", REFGRAPH_WEB_SPOOL=spool)
     package_parent = os.path.dirname(os.path.dirname(refgraph.__file__))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, HERE, env.get("PYTHONPATH")) if p)
-    argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-            "web_app:app"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "web_app:app",
+    ]
     print("$ REFGRAPH_WEB_AUTH=demo:... python -m gunicorn -w 2 -b 127.0.0.1:PORT web_app:app")
     server = subprocess.Popen(argv, env=env, cwd=HERE, start_new_session=True)
     try:

@@ -89,7 +89,6 @@ std::vector<PyObject*> borrowed_items(const pb::handle& seq) {
   return std::vector<PyObject*>(items, items + n);
 }
 
-
 }  // namespace
 
 void register_capture(pb::module_& m) {
@@ -105,8 +104,8 @@ void register_capture(pb::module_& m) {
         o.distinct_names = distinct_names;
         return std::make_shared<HeapGraph>(capture::capture_heap(o));
       },
-      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{},
-      "max_value_len"_a = 64, "tag"_a = "", "keep"_a = pb::none(), "distinct_names"_a = false,
+      "values"_a = false, "shortnames"_a = true, "skip_files"_a = std::vector<std::string>{}, "max_value_len"_a = 64,
+      "tag"_a = "", "keep"_a = pb::none(), "distinct_names"_a = false,
       "Snapshot of every object of this interpreter (gc-tracked or not) and the references between them. Runs no "
       "Python code of the user's and keeps no reference after it returns. Frames whose code file starts with one of "
       "`skip_files` are not nodes. str/bytes values appear in labels only with values=True, cut to max_value_len; "
@@ -180,7 +179,7 @@ void register_capture(pb::module_& m) {
 
   // Test-only hooks, kept out of the package's API: tests lower the capture's index limits to reach them.
   pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
-                                                  : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
+                                                   : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
   testing.def(
       "capture_with_stats",
       [](const std::vector<std::string>& skip_files) {

@@ -92,9 +92,7 @@ PyObject* managed_key(const ManagedAttrs& a, Py_ssize_t i) {
   return DK_UNICODE_ENTRIES(keys)[i].me_key;
 }
 
-bool dict_keys_are_str(PyObject* dict) {
-  return DK_IS_UNICODE(reinterpret_cast<PyDictObject*>(dict)->ma_keys);
-}
+bool dict_keys_are_str(PyObject* dict) { return DK_IS_UNICODE(reinterpret_cast<PyDictObject*>(dict)->ma_keys); }
 
 bool dict_table(PyObject* dict, DictTable* out) {
   auto* d = reinterpret_cast<PyDictObject*>(dict);
@@ -160,7 +158,8 @@ struct CodeExtra {  // _PyCodeObjectExtra, private to Objects/codeobject.c
 Py_ssize_t code_sizeof(PyObject* code) {
   auto* co = reinterpret_cast<PyCodeObject*>(code);
   PyTypeObject* t = Py_TYPE(code);
-  std::size_t raw = static_cast<std::size_t>(t->tp_basicsize) + Py_SIZE(code) * static_cast<std::size_t>(t->tp_itemsize);
+  std::size_t raw =
+      static_cast<std::size_t>(t->tp_basicsize) + Py_SIZE(code) * static_cast<std::size_t>(t->tp_itemsize);
   Py_ssize_t res = static_cast<Py_ssize_t>((raw + sizeof(void*) - 1) & ~(sizeof(void*) - 1));
   if (auto* extra = static_cast<CodeExtra*>(co->co_extra))
     res += static_cast<Py_ssize_t>(sizeof(CodeExtra) + (extra->ce_size - 1) * sizeof(void*));
@@ -194,14 +193,11 @@ Py_ssize_t str_sizeof(PyObject* s) {
     data = reinterpret_cast<PyUnicodeObject*>(s)->data.any;
     if (data != nullptr) size += (ascii->length + 1) * ascii->state.kind;
   }
-  _Py_COMP_DIAG_PUSH
-  _Py_COMP_DIAG_IGNORE_DEPR_DECLS
-  if (ascii->wstr != nullptr && (!ready || static_cast<const void*>(ascii->wstr) != data))
-    size += (compact->wstr_length + 1) * sizeof(wchar_t);
-  _Py_COMP_DIAG_POP
-  if (!(ready && ascii->state.compact && ascii->state.ascii) && compact->utf8 != nullptr &&
-      static_cast<const void*>(compact->utf8) != data)
-    size += compact->utf8_length + 1;
+  _Py_COMP_DIAG_PUSH _Py_COMP_DIAG_IGNORE_DEPR_DECLS if (ascii->wstr != nullptr &&
+                                                         (!ready || static_cast<const void*>(ascii->wstr) != data))
+      size += (compact->wstr_length + 1) * sizeof(wchar_t);
+  _Py_COMP_DIAG_POP if (!(ready && ascii->state.compact && ascii->state.ascii) && compact->utf8 != nullptr &&
+                        static_cast<const void*>(compact->utf8) != data) size += compact->utf8_length + 1;
   return size;
 }
 

@@ -17,8 +17,8 @@ bool have_internals();
 struct FrameView {
   PyObject* code = nullptr;
   PyObject* func = nullptr;
-  PyObject* locals = nullptr;  // f_locals: NULL for function frames until someone asks for frame.f_locals
-  PyObject* globals = nullptr;  // borrowed by the frame itself
+  PyObject* locals = nullptr;    // f_locals: NULL for function frames until someone asks for frame.f_locals
+  PyObject* globals = nullptr;   // borrowed by the frame itself
   PyObject* builtins = nullptr;  // borrowed by the frame itself
   PyObject* back = nullptr;      // f_back field (set only once the frame has finished)
   PyObject* trace = nullptr;
@@ -75,14 +75,15 @@ inline Py_ssize_t compact_ascii_sizeof(PyObject* s) {
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
   auto* a = reinterpret_cast<PyASCIIObject*>(s);
   _Py_COMP_DIAG_PUSH
-  _Py_COMP_DIAG_IGNORE_DEPR_DECLS
-  if (a->state.ready && a->state.compact && a->state.ascii && a->wstr == nullptr)
-    return static_cast<Py_ssize_t>(sizeof(PyASCIIObject)) + a->length + 1;
+          _Py_COMP_DIAG_IGNORE_DEPR_DECLS if (a->state.ready && a->state.compact && a->state.ascii &&
+                                              a->wstr ==
+                                                  nullptr) return static_cast<Py_ssize_t>(sizeof(PyASCIIObject)) +
+      a->length + 1;
   _Py_COMP_DIAG_POP
 #else
   (void)s;
 #endif
-  return -1;
+      return -1;
 }
 
 // The gc's lists of tracked objects (3.11: the three generations and the permanent one), read in place so no

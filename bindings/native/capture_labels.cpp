@@ -26,9 +26,7 @@ void put_utf8(std::string& out, Py_UCS4 c) {
 
 bool ready_str(PyObject* s) {
   if (s == nullptr || !PyUnicode_Check(s)) return false;
-  _Py_COMP_DIAG_PUSH
-  _Py_COMP_DIAG_IGNORE_DEPR_DECLS
-  return PyUnicode_IS_READY(s);
+  _Py_COMP_DIAG_PUSH _Py_COMP_DIAG_IGNORE_DEPR_DECLS return PyUnicode_IS_READY(s);
   _Py_COMP_DIAG_POP
 }
 }  // namespace

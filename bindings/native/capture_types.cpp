@@ -26,16 +26,19 @@ void init_type_facts() {
   // Looked up in sys.modules and the module's dict directly: an import or a getattr could run user code.
   PyObject* abc = dict_find_str(PyImport_GetModuleDict(), "abc");
   PyObject* cls = abc != nullptr && PyModule_Check(abc) ? dict_find_str(PyModule_GetDict(abc), "ABC") : nullptr;
-  if (cls != nullptr && PyType_Check(cls) && PyType_HasFeature(reinterpret_cast<PyTypeObject*>(cls), Py_TPFLAGS_HEAPTYPE))
+  if (cls != nullptr && PyType_Check(cls) &&
+      PyType_HasFeature(reinterpret_cast<PyTypeObject*>(cls), Py_TPFLAGS_HEAPTYPE))
     g_subtype_traverse = reinterpret_cast<PyTypeObject*>(cls)->tp_traverse;
   PyErr_Clear();
 
   const std::pair<PyTypeObject*, SizeKind> impls[] = {
-      {&PyBaseObject_Type, SizeKind::Basic}, {&PyLong_Type, SizeKind::Int},      {&PyUnicode_Type, SizeKind::Str},
-      {&PyByteArray_Type, SizeKind::ByteArray}, {&PyList_Type, SizeKind::List}, {&PyDict_Type, SizeKind::Dict},
-      {&PySet_Type, SizeKind::Set},         {&PyFrozenSet_Type, SizeKind::Set}, {&PyType_Type, SizeKind::Type},
-      {&PyFrame_Type, SizeKind::Frame},     {&PyCode_Type, SizeKind::Code},     {&PyGen_Type, SizeKind::Gen},
-      {&PyCoro_Type, SizeKind::Gen},        {&PyAsyncGen_Type, SizeKind::Gen}};
+      {&PyBaseObject_Type, SizeKind::Basic}, {&PyLong_Type, SizeKind::Int},
+      {&PyUnicode_Type, SizeKind::Str},      {&PyByteArray_Type, SizeKind::ByteArray},
+      {&PyList_Type, SizeKind::List},        {&PyDict_Type, SizeKind::Dict},
+      {&PySet_Type, SizeKind::Set},          {&PyFrozenSet_Type, SizeKind::Set},
+      {&PyType_Type, SizeKind::Type},        {&PyFrame_Type, SizeKind::Frame},
+      {&PyCode_Type, SizeKind::Code},        {&PyGen_Type, SizeKind::Gen},
+      {&PyCoro_Type, SizeKind::Gen},         {&PyAsyncGen_Type, SizeKind::Gen}};
   for (auto [type, kind] : impls) {
     PyObject* d = dict_find_str(type->tp_dict, "__sizeof__");
     if (d != nullptr && Py_IS_TYPE(d, &PyMethodDescr_Type))

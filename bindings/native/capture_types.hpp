@@ -19,8 +19,25 @@
 namespace refgraph::capture {
 
 // Which reference-holding layout an object has (of the nearest base whose tp_traverse is not subtype_traverse).
-enum class Layer : std::uint8_t { None, Generic, List, Tuple, Dict, Set, Cell, Function, Method, Module, CFunction,
-                                  Type, Frame, Weakref, Code, Range, ModuleDef };
+enum class Layer : std::uint8_t {
+  None,
+  Generic,
+  List,
+  Tuple,
+  Dict,
+  Set,
+  Cell,
+  Function,
+  Method,
+  Module,
+  CFunction,
+  Type,
+  Frame,
+  Weakref,
+  Code,
+  Range,
+  ModuleDef
+};
 Layer layer_of(PyTypeObject* base);
 
 // Objects the gc does not track that still own references (nothing else would count them).
@@ -30,8 +47,7 @@ inline bool walks_without_gc(Layer l) {
 
 // Objects/rangeobject.c's private struct: four owned ints.
 struct RangeObject {
-  PyObject_HEAD
-  PyObject* start;
+  PyObject_HEAD PyObject* start;
   PyObject* stop;
   PyObject* step;
   PyObject* length;
@@ -53,8 +69,7 @@ inline std::uint64_t object_size(PyObject* o, SizeKind kind, Py_ssize_t pre_head
   PyTypeObject* t = Py_TYPE(o);
   Py_ssize_t s = -1;
   switch (kind) {
-    case SizeKind::Basic:
-      break;
+    case SizeKind::Basic: break;
     case SizeKind::Int: {
       Py_ssize_t n = Py_SIZE(o);
       n = n < 0 ? -n : n;
@@ -62,36 +77,22 @@ inline std::uint64_t object_size(PyObject* o, SizeKind kind, Py_ssize_t pre_head
       s = static_cast<Py_ssize_t>(offsetof(PyLongObject, ob_digit)) + n * Py_ssize_t(sizeof(digit));
       break;
     }
-    case SizeKind::Str:
-      s = str_sizeof(o);
-      break;
-    case SizeKind::ByteArray:
-      s = t->tp_basicsize + reinterpret_cast<PyByteArrayObject*>(o)->ob_alloc;
-      break;
+    case SizeKind::Str: s = str_sizeof(o); break;
+    case SizeKind::ByteArray: s = t->tp_basicsize + reinterpret_cast<PyByteArrayObject*>(o)->ob_alloc; break;
     case SizeKind::List:
       s = t->tp_basicsize + reinterpret_cast<PyListObject*>(o)->allocated * Py_ssize_t(sizeof(PyObject*));
       break;
-    case SizeKind::Dict:
-      s = _PyDict_SizeOf(reinterpret_cast<PyDictObject*>(o));
-      break;
+    case SizeKind::Dict: s = _PyDict_SizeOf(reinterpret_cast<PyDictObject*>(o)); break;
     case SizeKind::Set: {
       auto* so = reinterpret_cast<PySetObject*>(o);
       s = t->tp_basicsize;
       if (so->table != so->smalltable) s += (so->mask + 1) * Py_ssize_t(sizeof(setentry));
       break;
     }
-    case SizeKind::Type:
-      s = type_sizeof(o);
-      break;
-    case SizeKind::Frame:
-      s = frame_sizeof(o);
-      break;
-    case SizeKind::Code:
-      s = code_sizeof(o);
-      break;
-    case SizeKind::Gen:
-      s = gen_sizeof(o);
-      break;
+    case SizeKind::Type: s = type_sizeof(o); break;
+    case SizeKind::Frame: s = frame_sizeof(o); break;
+    case SizeKind::Code: s = code_sizeof(o); break;
+    case SizeKind::Gen: s = gen_sizeof(o); break;
   }
   if (s < 0) {  // object.__sizeof__
     s = t->tp_basicsize;

@@ -61,22 +61,22 @@
 #include <exception>
 #include <fstream>
 #include <future>
-#include <system_error>
-#include <thread>
 #include <memory>
 #include <optional>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #include "../../core/src/huge_pages.hpp"
 #include "capture/walker.hpp"
 #include "capture_frames.hpp"
-#include "gc_pause.hpp"
-#include "parallel.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
 #include "column.hpp"
+#include "gc_pause.hpp"
+#include "parallel.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
 
@@ -171,8 +171,8 @@ void Walker::seed_keep(const std::vector<PyObject*>& objs) {
 void Walker::set_in_refs(const std::vector<std::int64_t>& in_refs) {
   for (std::size_t i = 0; i < objs_.size() && i < in_refs.size(); ++i) {
     const Py_ssize_t rc = Py_REFCNT(objs_[i]);
-    balance_[i] = static_cast<std::int32_t>(std::min<std::int64_t>(in_refs[i], 1 << 30) -
-                                            (rc > (1 << 30) ? (1 << 30) : rc));
+    balance_[i] =
+        static_cast<std::int32_t>(std::min<std::int64_t>(in_refs[i], 1 << 30) - (rc > (1 << 30) ? (1 << 30) : rc));
   }
 }
 

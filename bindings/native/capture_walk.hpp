@@ -20,8 +20,8 @@ typedef struct _object PyObject;
 namespace refgraph::capture {
 
 struct CaptureOptions {
-  bool values = false;      // str/bytes values as node labels and as dict-key labels
-  bool shortnames = true;   // type.__name__ (objgraph's default) or module.qualname
+  bool values = false;     // str/bytes values as node labels and as dict-key labels
+  bool shortnames = true;  // type.__name__ (objgraph's default) or module.qualname
   // With shortnames: types that share a short name are told apart as "Request (werkzeug.wrappers.request)"
   // (refgraph's own reports; objgraph's calls keep objgraph's names).
   bool distinct_names = false;
@@ -46,9 +46,9 @@ struct CaptureOptions {
 struct CaptureStats {
   double walk_seconds = 0;  // this thread's CPU time from the start to the build
   double seeds_seconds = 0, phase1_seconds = 0, phase2_seconds = 0;  // parts of it (CPU)
-  double build_seconds = 0;  // wall clock: the build runs on two threads
-  double sort_seconds = 0, rank_seconds = 0, columns_seconds = 0;  // parts of it (wall)
-  std::size_t gc_tracked = 0;           // objects in the gc's lists
+  double build_seconds = 0;                                          // wall clock: the build runs on two threads
+  double sort_seconds = 0, rank_seconds = 0, columns_seconds = 0;    // parts of it (wall)
+  std::size_t gc_tracked = 0;                                        // objects in the gc's lists
   std::size_t address_set_entries = 0;  // objects looked up by address rather than through their gc header
   bool header_index = false;            // gc objects kept their node index in their gc headers
 };

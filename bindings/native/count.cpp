@@ -24,8 +24,8 @@ void register_count(pb::module_& m) {
   capture::init_type_facts();
   m.def(
       "count_types",
-      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage,
-         bool skip_garbage, bool distinct_names) -> pb::object {
+      [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage,
+         bool distinct_names) -> pb::object {
         long long garbage = -1;
         const auto counts = capture::count_heap(sizes, skip_files, find_garbage, skip_garbage, &garbage);
         if (!counts) return pb::none();

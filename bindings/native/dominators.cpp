@@ -42,7 +42,7 @@ struct Dominators {
 
 void register_dominators(pb::module_& m) {
   pb::class_<Dominators, std::shared_ptr<Dominators>>(m, "Dominators",
-                                                       "The dominator tree of a Graph over strong references.")
+                                                      "The dominator tree of a Graph over strong references.")
       .def(pb::init([](GraphPtr g) {
              auto d = std::make_shared<Dominators>();
              d->graph = std::move(g);
@@ -54,28 +54,34 @@ void register_dominators(pb::module_& m) {
       .def_property_readonly("total", [](const Dominators& d) { return d.tree.retained[d.tree.roots()]; })
       .def_property_readonly("unreachable", [](const Dominators& d) { return d.tree.retained[d.tree.garbage()]; })
       .def("retained", [](const Dominators& d, std::uint64_t id) { return d.tree.retained[d.index(id)]; })
-      .def("idom", [](const Dominators& d, std::uint64_t id) { return d.id_or_none(d.tree.idom[d.index(id)]); },
-           "The immediate dominator's id; None when only the roots (or, for garbage, nothing) dominate it.")
-      .def("top", [](const Dominators& d, std::size_t limit) { return d.rows(top_dominators(d.tree, limit)); },
-           "[(id, retained)] of the biggest objects directly under the roots.")
-      .def("children",
-           [](const Dominators& d, std::uint64_t id, std::size_t limit) {
-             std::vector<NodeIndex> kids = dominated_children(d.tree, d.index(id));
-             std::size_t more = kids.size() > limit ? kids.size() - limit : 0;
-             kids.resize(kids.size() - more);
-             return pb::make_tuple(d.rows(kids), more);
-           },
-           pb::arg("id"), pb::arg("limit") = 10, "([(id, retained)] biggest first, number left out).")
+      .def(
+          "idom", [](const Dominators& d, std::uint64_t id) { return d.id_or_none(d.tree.idom[d.index(id)]); },
+          "The immediate dominator's id; None when only the roots (or, for garbage, nothing) dominate it.")
+      .def(
+          "top", [](const Dominators& d, std::size_t limit) { return d.rows(top_dominators(d.tree, limit)); },
+          "[(id, retained)] of the biggest objects directly under the roots.")
+      .def(
+          "children",
+          [](const Dominators& d, std::uint64_t id, std::size_t limit) {
+            std::vector<NodeIndex> kids = dominated_children(d.tree, d.index(id));
+            std::size_t more = kids.size() > limit ? kids.size() - limit : 0;
+            kids.resize(kids.size() - more);
+            return pb::make_tuple(d.rows(kids), more);
+          },
+          pb::arg("id"), pb::arg("limit") = 10, "([(id, retained)] biggest first, number left out).")
       .def("accumulation_point",
            [](const Dominators& d, std::uint64_t id) { return d.id_or_none(accumulation_point(d.tree, d.index(id))); })
-      .def("by_type", [](const Dominators& d) {
-        TypeRetained r = retained_by_type(*d.graph, d.tree);
-        pb::dict out;
-        for (StringId t = 0; t < r.bytes.size(); ++t) {
-          if (r.top_instances[t]) out[pb::str(std::string(d.graph->strings()[t]))] = r.bytes[t];
-        }
-        return out;
-      }, "{type name: retained size of all its instances together}.");
+      .def(
+          "by_type",
+          [](const Dominators& d) {
+            TypeRetained r = retained_by_type(*d.graph, d.tree);
+            pb::dict out;
+            for (StringId t = 0; t < r.bytes.size(); ++t) {
+              if (r.top_instances[t]) out[pb::str(std::string(d.graph->strings()[t]))] = r.bytes[t];
+            }
+            return out;
+          },
+          "{type name: retained size of all its instances together}.");
 
   m.def(
       "leak_suspects",
@@ -103,7 +109,8 @@ void register_dominators(pb::module_& m) {
           d["survivors"] = g.survivors;
           d["retained"] = g.retained_c;
           d["types"] = g.types;
-          d["accumulation_point"] = g.accumulation == kNoNode ? pb::object(pb::none()) : pb::int_(c->id(g.accumulation));
+          d["accumulation_point"] =
+              g.accumulation == kNoNode ? pb::object(pb::none()) : pb::int_(c->id(g.accumulation));
           d["sample"] = c->id(g.sample);
           d["sample_chain"] = g.sample_chain.found() ? pb::object(pb::str(chain_text(*c, g.sample_chain))) : pb::none();
           d["sample_chain_ids"] = chain_ids;
@@ -116,11 +123,13 @@ void register_dominators(pb::module_& m) {
         return out;
       },
       pb::arg("a"), pb::arg("b"), pb::arg("c"), pb::arg("top") = 0, pb::arg("include_stable") = false,
-      pb::arg("ignore_ids") = std::vector<std::uint64_t>{}, "Leak suspects of three graphs of one process, as dicts, biggest retained first.");
+      pb::arg("ignore_ids") = std::vector<std::uint64_t>{},
+      "Leak suspects of three graphs of one process, as dicts, biggest retained first.");
 
   // the signatures' rule, for chain texts made in Python (the leak checks group holders by it)
-  m.def("wildcard_text", [](std::string_view text) { return wildcard_text(text); }, pb::arg("text"),
-        "The chain text with every index and data key shown as [*], as the core's leak signatures read.");
+  m.def(
+      "wildcard_text", [](std::string_view text) { return wildcard_text(text); }, pb::arg("text"),
+      "The chain text with every index and data key shown as [*], as the core's leak signatures read.");
 }
 
 }  // namespace refgraph::py

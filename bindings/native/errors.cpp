@@ -5,7 +5,6 @@
 #include "refgraph/errors.hpp"
 #include "register.hpp"
 
-
 namespace refgraph::py {
 
 namespace {

@@ -240,7 +240,9 @@ void register_graph(pb::module_& m) {
           "backref_chain",
           [](const HeapGraph& g, const Ids& ids, const std::vector<std::string>& types,
              const std::vector<std::string>& labels, const pb::object& predicate, std::size_t max_depth,
-             const Ids& ignore_ids) { return run_chain(g, true, ids, types, labels, predicate, max_depth, ignore_ids); },
+             const Ids& ignore_ids) {
+            return run_chain(g, true, ids, types, labels, predicate, max_depth, ignore_ids);
+          },
           "ids"_a, "types"_a = std::vector<std::string>{}, "labels"_a = std::vector<std::string>{},
           "predicate"_a = pb::none(), "max_depth"_a = 0, "ignore_ids"_a = Ids{},
           "Shortest chain from a root (or target) to one of `ids`: [(id, type, label of the edge to the next hop)], "
@@ -249,7 +251,9 @@ void register_graph(pb::module_& m) {
           "ref_chain",
           [](const HeapGraph& g, const Ids& ids, const std::vector<std::string>& types,
              const std::vector<std::string>& labels, const pb::object& predicate, std::size_t max_depth,
-             const Ids& ignore_ids) { return run_chain(g, false, ids, types, labels, predicate, max_depth, ignore_ids); },
+             const Ids& ignore_ids) {
+            return run_chain(g, false, ids, types, labels, predicate, max_depth, ignore_ids);
+          },
           "ids"_a, "types"_a = std::vector<std::string>{}, "labels"_a = std::vector<std::string>{},
           "predicate"_a = pb::none(), "max_depth"_a = 0, "ignore_ids"_a = Ids{},
           "Shortest chain from one of `ids` forward to a target, start first; None if there is none.")
@@ -265,8 +269,7 @@ void register_graph(pb::module_& m) {
           },
           "ids_root_first"_a, "The root kind of a chain's first hop, or None.")
       .def(
-          "leaking_ids",
-          [](const HeapGraph& g) { return ids_without_gil(g, [&] { return leaking_objects(g); }); },
+          "leaking_ids", [](const HeapGraph& g) { return ids_without_gil(g, [&] { return leaking_objects(g); }); },
           "Ids of objects nothing refers to that are not roots (objgraph's get_leaking_objects).")
       .def(
           "unreachable_ids",
@@ -300,7 +303,8 @@ void register_graph(pb::module_& m) {
                 pb::object r = node_attrs(n);
                 if (r.is_none()) return out;
                 for (auto [name, value] : pb::cast<pb::dict>(r)) {
-                  if (!value.is_none()) out.emplace_back(pb::cast<std::string>(pb::str(name)), pb::cast<std::string>(pb::str(value)));
+                  if (!value.is_none())
+                    out.emplace_back(pb::cast<std::string>(pb::str(name)), pb::cast<std::string>(pb::str(value)));
                 }
                 std::sort(out.begin(), out.end());
                 return out;

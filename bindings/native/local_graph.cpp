@@ -38,12 +38,12 @@
 #include "capture/seeds.hpp"
 #include "capture/type_facts.hpp"
 #include "capture_frames.hpp"
-#include "gc_pause.hpp"
 #include "capture_internals.hpp"
 #include "capture_labels.hpp"
 #include "capture_types.hpp"
 #include "capture_walk.hpp"
 #include "column.hpp"
+#include "gc_pause.hpp"
 #include "graph_binding.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/chain.hpp"
@@ -65,7 +65,7 @@ constexpr std::uint8_t kRecDeferred = 2;
 constexpr std::uint8_t kRecUncounted = 4;
 static_assert(kRecWeak == kEdgeWeak && kRecDeferred == kEdgeDeferred);
 constexpr unsigned kFlagBits = 3;
-constexpr unsigned kIdxBits = 26;  // up to 64 million gc-tracked objects
+constexpr unsigned kIdxBits = 26;                    // up to 64 million gc-tracked objects
 constexpr unsigned kLowBits = kIdxBits + kFlagBits;  // a record: (referent key << kLowBits) | (source << 3) | flags
 constexpr unsigned kRegionShift = 20;  // referents are keyed by (1 MiB region, offset in it): compact sort keys
 constexpr unsigned kOffBits = kRegionShift - 3;
@@ -75,11 +75,11 @@ constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 // Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
 // frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
 struct Seeds {
-  ThreadSeeds threads;          // first: gathering the frames allocates
+  ThreadSeeds threads;  // first: gathering the frames allocates
   PyObject* modules_dict = nullptr;
-  PtrIndex modules{256};         // values of sys.modules
-  PtrIndex thread_frames{64};    // frames of every thread, not the tool's
-  PtrIndex skipped{64};          // the tool's frames: never nodes, their references counted
+  PtrIndex modules{256};       // values of sys.modules
+  PtrIndex thread_frames{64};  // frames of every thread, not the tool's
+  PtrIndex skipped{64};        // the tool's frames: never nodes, their references counted
 
   explicit Seeds(const std::vector<std::string>& skip_files) : threads(skip_files) {
     modules_dict = for_each_module([this](PyObject* m) { modules.insert(reinterpret_cast<std::uintptr_t>(m), 1); });
@@ -157,7 +157,8 @@ class HeapRefs {
     std::vector<std::uint32_t> out(wanted.size(), 0xFFFFFFFFu);
     PtrIndex where(wanted.size() * 2 + 16);
     for (std::size_t k = 0; k < wanted.size(); ++k)
-      if (wanted[k] != nullptr) where.insert(reinterpret_cast<std::uintptr_t>(wanted[k]), static_cast<std::uint32_t>(k));
+      if (wanted[k] != nullptr)
+        where.insert(reinterpret_cast<std::uintptr_t>(wanted[k]), static_cast<std::uint32_t>(k));
     for (std::size_t i = 0; i < objs_.size(); ++i) {
       const std::uint32_t k = where.find(reinterpret_cast<std::uintptr_t>(objs_[i]));
       if (k != PtrIndex::kAbsent)
@@ -173,7 +174,8 @@ class HeapRefs {
   PyObject* source(std::uint64_t rec) const { return objs_[source_index(rec)]; }
   bool source_skipped(std::uint64_t rec) const {
     const std::uint32_t i = source_index(rec);
-    for (std::uint32_t k : skipped_) if (k == i) return true;
+    for (std::uint32_t k : skipped_)
+      if (k == i) return true;
     return false;
   }
   static std::uint8_t flags(std::uint64_t rec) { return static_cast<std::uint8_t>(rec & 7u); }
@@ -229,7 +231,8 @@ class HeapRefs {
         if (!PyWeakref_CheckRef(v)) continue;
         PyObject* sub = reinterpret_cast<PyWeakReference*>(v)->wr_object;
         if (sub == nullptr || sub == Py_None || !PyType_Check(sub)) continue;
-        if (seen.insert(reinterpret_cast<std::uintptr_t>(sub), 1).second) stack.push_back(reinterpret_cast<PyTypeObject*>(sub));
+        if (seen.insert(reinterpret_cast<std::uintptr_t>(sub), 1).second)
+          stack.push_back(reinterpret_cast<PyTypeObject*>(sub));
       }
     }
 #endif
@@ -312,10 +315,9 @@ class HeapRefs {
     region_sorted_[r] = 1;
   }
 
-
   const Seeds& seeds_;
-  std::vector<std::uint32_t> skipped_;  // sources that are the tool's frames (a handful)
-  Column<PyObject*> objs_;              // the sources: gc-tracked objects, running frames, static types
+  std::vector<std::uint32_t> skipped_;   // sources that are the tool's frames (a handful)
+  Column<PyObject*> objs_;               // the sources: gc-tracked objects, running frames, static types
   std::vector<RegionRecs> region_recs_;  // by region id
   std::vector<std::pair<void*, std::size_t>> slabs_;
   std::uint64_t* slab_pos_ = nullptr;
@@ -618,8 +620,8 @@ std::optional<std::string> local_chain_dot(const std::vector<std::uint64_t>& ids
 
 // A graph of only these live gc-tracked objects (a chain's hops, say), captured as the whole capture would capture
 // them: types, sizes, labels, the edges between them, root kinds. nullopt when this path cannot answer.
-std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids, const std::vector<std::string>& skip_files,
-                                       bool shortnames) {
+std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids,
+                                       const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> objs = as_objects(ids);
   LocalScan scan(skip_files);
   if (!scan.build(objs)) return std::nullopt;
@@ -680,8 +682,8 @@ void register_local(pb::module_& m) {
         "ignore_ids"_a = std::vector<std::uint64_t>{}, "skip_files"_a = std::vector<std::string>{},
         "capture().backref_chain(ids, types=types, ...) as a list of ids root first ([] when there is none), "
         "without capturing the whole heap. None when this path cannot answer.");
-  m.def("local_chain_dot", &capture::local_chain_dot, "ids_root_first"_a,
-        "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
+  m.def("local_chain_dot", &capture::local_chain_dot, "ids_root_first"_a, "skip_files"_a = std::vector<std::string>{},
+        "shortnames"_a = true,
         "capture().chain_dot(ids_root_first) for a chain of live gc-tracked objects, capturing only them. None when "
         "this path cannot answer (an id that is not a gc-tracked object; two hops not joined by a reference).");
   m.def(
@@ -696,7 +698,7 @@ void register_local(pb::module_& m) {
       "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
       "gc-tracked object).");
   pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
-                                                  : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
+                                                   : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
   testing.def(
       "local_answers",
       []() {

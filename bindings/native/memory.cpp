@@ -43,10 +43,10 @@ void register_memory(pb::module_& m) {
         out["obmalloc"] = obmalloc_report();  // with the GIL held: the report walks the allocator's arenas
         struct mallinfo2 mi = mallinfo2();
         pb::dict heap;
-        heap["arena"] = mi.arena;        // bytes the main and thread heaps took from the system (brk/mmap'd arenas)
-        heap["mmapped"] = mi.hblkhd;     // bytes in chunks malloc mapped on their own (large allocations)
-        heap["in_use"] = mi.uordblks;    // bytes in allocated chunks of the heaps
-        heap["free"] = mi.fordblks;      // bytes in free chunks of the heaps
+        heap["arena"] = mi.arena;          // bytes the main and thread heaps took from the system (brk/mmap'd arenas)
+        heap["mmapped"] = mi.hblkhd;       // bytes in chunks malloc mapped on their own (large allocations)
+        heap["in_use"] = mi.uordblks;      // bytes in allocated chunks of the heaps
+        heap["free"] = mi.fordblks;        // bytes in free chunks of the heaps
         heap["releasable"] = mi.keepcost;  // free bytes at the top of the main heap that malloc_trim could return
         out["heap"] = heap;
         return out;

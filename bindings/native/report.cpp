@@ -44,7 +44,8 @@ void register_report(pb::module_& m) {
         in.reserve(hops.size());
         for (const auto& [type, label, edge] : hops) in.push_back({type, label, edge});
         std::vector<std::pair<std::string, std::size_t>> out;
-        for (ChainStep& s : chain_steps(in, text_or_empty(root_kind), wildcard)) out.emplace_back(std::move(s.text), s.hop);
+        for (ChainStep& s : chain_steps(in, text_or_empty(root_kind), wildcard))
+          out.emplace_back(std::move(s.text), s.hop);
         return out;
       },
       "hops"_a, "root_kind"_a, "wildcard"_a = false,

@@ -59,8 +59,11 @@ pb::object make_node(PyTypeObject* node_type, const HeapGraph& g, NodeIndex n, S
                      const std::vector<pb::object>& root_names) {
   PyObject* t = node_type->tp_alloc(node_type, 6);
   if (t == nullptr) throw pb::error_already_set();
-  PyObject* items[6] = {PyLong_FromUnsignedLongLong(g.id(n)), strings.get(g.type(n)), sizes.get(g.size(n)),
-                        g.gc_tracked(n) ? Py_True : Py_False, root_names[static_cast<int>(g.root_kind(n))].ptr(),
+  PyObject* items[6] = {PyLong_FromUnsignedLongLong(g.id(n)),
+                        strings.get(g.type(n)),
+                        sizes.get(g.size(n)),
+                        g.gc_tracked(n) ? Py_True : Py_False,
+                        root_names[static_cast<int>(g.root_kind(n))].ptr(),
                         strings.get(g.label(n))};
   for (int i : {1, 2, 3, 4, 5}) Py_INCREF(items[i]);
   for (int i = 0; i < 6; ++i) {
@@ -88,8 +91,8 @@ class Untraced {
     PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &obj_);
     PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &raw);
     auto* mem = static_cast<PyMemAllocatorEx*>(mem_.ctx);
-    const bool layout = mem != nullptr && mem_.malloc == obj_.malloc && mem_.free == obj_.free &&
-                        raw.ctx == mem + 1 && obj_.ctx == mem + 2 && raw.malloc != mem_.malloc;
+    const bool layout = mem != nullptr && mem_.malloc == obj_.malloc && mem_.free == obj_.free && raw.ctx == mem + 1 &&
+                        obj_.ctx == mem + 2 && raw.malloc != mem_.malloc;
     if (!layout || !tracing()) return;
     pause_.emplace();
     PyMem_SetAllocator(PYMEM_DOMAIN_MEM, mem);
@@ -131,8 +134,9 @@ pb::list make_nodes(const HeapGraph& g, const std::vector<NodeIndex>& nodes, con
   const Untraced untraced;
   StrCache strings(g);
   SizeCache sizes;
-  std::vector<pb::object> root_names = {pb::none(), pb::str("module"), pb::str("thread frame"), pb::str("external"),
-                                        pb::str("other"), pb::none(), pb::none(), pb::none()};
+  std::vector<pb::object> root_names = {pb::none(),          pb::str("module"), pb::str("thread frame"),
+                                        pb::str("external"), pb::str("other"),  pb::none(),
+                                        pb::none(),          pb::none()};
   pb::list out(nodes.size());
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     PyList_SET_ITEM(out.ptr(), i, make_node(type, g, nodes[i], strings, sizes, root_names).release().ptr());

@@ -23,8 +23,8 @@ inline std::size_t mapped_bytes(std::size_t bytes) { return (bytes + kHugePage -
 namespace detail {
 // A fresh mapping of `len` (a multiple of kHugePage) bytes at a 2 MiB boundary, or nullptr.
 inline void* map_aligned(std::size_t len) {
-  void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void* raw =
+      mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);

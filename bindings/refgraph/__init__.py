@@ -94,9 +94,9 @@ from ._compat import (
     typestats,
 )
 from ._memory import Memory, memory
+from ._retained import DominatorRow, RetainedTypeRow, SuspectGroup, Suspects, leak_suspects
 from ._signal import dump_on_signal
 from ._snapshot import Chain, GrowthRow, Hop, Node, Snapshot, TypeRow, chain_report, load, snapshot, summary
-from ._retained import DominatorRow, RetainedTypeRow, SuspectGroup, Suspects, leak_suspects
 from .leakcheck import LeakError, leak_check, no_leaks
 
 __version__ = _core.__version__

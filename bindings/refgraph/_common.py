@@ -19,8 +19,9 @@ IMAGE_FORMATS = dict(_core.OUTPUT_FORMATS)  # {".dot": "dot", ".gv": "dot", ".pn
 def capture(values=False, shortnames=True, tag="", keep=None, distinct_names=False):
     """A capture of the whole heap with refgraph's own frames left out; ``keep``: objects the call asks about,
     captured even when only refgraph's frames hold them (a temporary argument); the list itself is not."""
-    return _core.capture(values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag, keep=keep,
-                         distinct_names=distinct_names)
+    return _core.capture(
+        values=values, shortnames=shortnames, skip_files=SKIP_FILES, tag=tag, keep=keep, distinct_names=distinct_names
+    )
 
 
 def capture_collected(values=False, shortnames=True, tag="", distinct_names=False):
@@ -46,8 +47,9 @@ def count_types(shortnames=True, sizes=False, collect=False, distinct_names=Fals
     finds the garbage itself, with the collector's own test, and does not collect it: no ``__del__`` runs, and a
     steady heap costs no collection (a full ``gc.collect()`` costs twice the count on a big heap).
     """
-    result = _core.count_types(shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES, skip_garbage=collect,
-                               distinct_names=distinct_names)
+    result = _core.count_types(
+        shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES, skip_garbage=collect, distinct_names=distinct_names
+    )
     return None if result is None else result[0]
 
 
@@ -99,8 +101,10 @@ def prepare_output(filename, output, fmt=None):
         if is_binary_file(output):
             fmt = fmt or "png"
         elif fmt not in (None, "dot"):
-            raise ValueError(f"format {fmt!r} needs a binary file object as output (io.BytesIO(), open(..., 'wb')); "
-                             "a text one takes DOT")
+            raise ValueError(
+                f"format {fmt!r} needs a binary file object as output (io.BytesIO(), open(..., 'wb')); "
+                "a text one takes DOT"
+            )
         else:
             fmt = "dot"
     elif filename:

@@ -647,8 +647,24 @@ def _deliver(dot, filename, output, what, fmt):
     print(f"{what} ({nodes} nodes): image generated as {path}")
 
 
-def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, what, only_ids=None, format=None):
+def _show_graph(
+    objs,
+    direction,
+    max_depth,
+    extra_ignore,
+    filter,
+    too_many,
+    highlight,
+    filename,
+    extra_info,
+    refcounts,
+    shortnames,
+    output,
+    extra_node_attrs,
+    what,
+    only_ids=None,
+    format=None,
+):
     ignore = [id(objs)] + _ignored_ids(extra_ignore)
     objs = _as_sequence(objs) if issubclass(type(objs), (list, tuple)) else [objs]
     ignore.append(id(objs))  # the copy is the tool's own, as the list given is
@@ -657,8 +673,14 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
     needs_objects = any(f is not None for f in (filter, highlight, extra_info, extra_node_attrs)) or refcounts
     if direction == "back" and not needs_objects and only_ids is None and objs and all(map(_is_tracked, objs)):
         # Only the objects drawn are captured (see show_backrefs); None where that path cannot answer.
-        dot = _core.local_backrefs_dot(start_ids, max_depth=max_depth, too_many=too_many, ignore_ids=ignore,
-                                       skip_files=list(_common.SKIP_FILES), shortnames=shortnames)
+        dot = _core.local_backrefs_dot(
+            start_ids,
+            max_depth=max_depth,
+            too_many=too_many,
+            ignore_ids=ignore,
+            skip_files=list(_common.SKIP_FILES),
+            shortnames=shortnames,
+        )
         if dot is not None:
             _deliver(dot, filename, output, what, fmt)
             return
@@ -668,7 +690,8 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
         missing = [o for o, i in zip(objs, start_ids) if graph.find(i) < 0]
         if len(missing) == len(objs):
             raise ValueError(
-                f"{what}: none of the {len(objs)} objects is in the captured heap" + (" (no object given)" if not objs else "")
+                f"{what}: none of the {len(objs)} objects is in the captured heap"
+                + (" (no object given)" if not objs else "")
             )
         node = graph.node
         lookup = heap.object if heap is not None else None
@@ -725,8 +748,21 @@ def _show_graph(objs, direction, max_depth, extra_ignore, filter, too_many, high
     _deliver(dot, filename, output, what, fmt)
 
 
-def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
-                  extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None, format=None):
+def show_backrefs(
+    objs,
+    max_depth=3,
+    extra_ignore=(),
+    filter=None,
+    too_many=10,
+    highlight=None,
+    filename=None,
+    extra_info=None,
+    refcounts=False,
+    shortnames=True,
+    output=None,
+    extra_node_attrs=None,
+    format=None,
+):
     """Draw the graph of objects that refer to ``objs``, directly and indirectly.
 
     The drawing is made in-process (no ``dot`` or ``xdot`` program needed). Nodes show type, label and size;
@@ -776,12 +812,40 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, 
     >>> b'<svg' in image.getvalue()
     True
     """
-    _show_graph(objs, "back", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, "show_backrefs", format=format)
+    _show_graph(
+        objs,
+        "back",
+        max_depth,
+        extra_ignore,
+        filter,
+        too_many,
+        highlight,
+        filename,
+        extra_info,
+        refcounts,
+        shortnames,
+        output,
+        extra_node_attrs,
+        "show_backrefs",
+        format=format,
+    )
 
 
-def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, highlight=None, filename=None,
-              extra_info=None, refcounts=False, shortnames=True, output=None, extra_node_attrs=None, format=None):
+def show_refs(
+    objs,
+    max_depth=3,
+    extra_ignore=(),
+    filter=None,
+    too_many=10,
+    highlight=None,
+    filename=None,
+    extra_info=None,
+    refcounts=False,
+    shortnames=True,
+    output=None,
+    extra_node_attrs=None,
+    format=None,
+):
     """Draw the graph of objects that ``objs`` refer to, directly and indirectly.
 
     Parameters are as for :func:`show_backrefs`.
@@ -793,8 +857,23 @@ def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10, high
     >>> show_refs([y], filename=path)  # doctest: +ELLIPSIS
     Image generated as ...sample-graph.png (... nodes)
     """
-    _show_graph(objs, "forward", max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info,
-                refcounts, shortnames, output, extra_node_attrs, "show_refs", format=format)
+    _show_graph(
+        objs,
+        "forward",
+        max_depth,
+        extra_ignore,
+        filter,
+        too_many,
+        highlight,
+        filename,
+        extra_info,
+        refcounts,
+        shortnames,
+        output,
+        extra_node_attrs,
+        "show_refs",
+        format=format,
+    )
 
 
 def show_chain(*chains, **kw):
@@ -817,8 +896,18 @@ def show_chain(*chains, **kw):
     True
     """
     backrefs = kw.pop("backrefs", True)
-    unknown = set(kw) - {"highlight", "extra_info", "refcounts", "shortnames", "filename", "output",
-                         "extra_node_attrs", "too_many", "extra_ignore", "format"}
+    unknown = set(kw) - {
+        "highlight",
+        "extra_info",
+        "refcounts",
+        "shortnames",
+        "filename",
+        "output",
+        "extra_node_attrs",
+        "too_many",
+        "extra_ignore",
+        "format",
+    }
     if unknown:
         raise TypeError(f"show_chain() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     chains = [chain for chain in chains if chain]
@@ -826,7 +915,8 @@ def show_chain(*chains, **kw):
         raise ValueError("show_chain: no non-empty chain given")
     # A ChainToRoot ([obj], no chain found) is drawn from the root its references really end at.
     id_chains = [
-        chain.root_chain.ids if backrefs and type(chain) is ChainToRoot and chain.root_chain.hops
+        chain.root_chain.ids
+        if backrefs and type(chain) is ChainToRoot and chain.root_chain.hops
         else [id(o) for o in chain]
         for chain in chains
     ]
@@ -856,7 +946,21 @@ def show_chain(*chains, **kw):
         starts, direction, what = [chain[-1] for chain in chains], "back", "show_chain"
     else:
         starts, direction, what = [chain[0] for chain in chains], "forward", "show_chain"
-    _show_graph(starts, direction, max_depth, kw.get("extra_ignore", ()), None, kw.get("too_many", 10),
-                kw.get("highlight"), kw.get("filename"), kw.get("extra_info"), kw.get("refcounts", False),
-                kw.get("shortnames", True), kw.get("output"), kw.get("extra_node_attrs"), what, only_ids=only_ids,
-                format=kw.get("format"))
+    _show_graph(
+        starts,
+        direction,
+        max_depth,
+        kw.get("extra_ignore", ()),
+        None,
+        kw.get("too_many", 10),
+        kw.get("highlight"),
+        kw.get("filename"),
+        kw.get("extra_info"),
+        kw.get("refcounts", False),
+        kw.get("shortnames", True),
+        kw.get("output"),
+        kw.get("extra_node_attrs"),
+        what,
+        only_ids=only_ids,
+        format=kw.get("format"),
+    )

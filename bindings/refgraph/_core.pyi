@@ -83,6 +83,7 @@ def prewarm(format: Literal["dot", "png", "svg", "pdf"]) -> None: ...
 MAX_DRAWN_OBJECTS: int
 MAX_DRAWN_SUMMARIES: int
 MAX_DRAWN_EDGES: int
+
 def capture(
     values: bool = False,
     shortnames: bool = True,
@@ -140,6 +141,7 @@ def wildcard_text(text: str) -> str: ...
 
 # report.cpp: the texts the CLI prints too
 OUTPUT_FORMATS: list[tuple[str, str]]
+
 def human_size(bytes: float, sign: bool = False) -> str: ...
 def chain_steps(
     hops: Sequence[tuple[str, str, str]], root_kind: str | None, wildcard: bool = False

@@ -61,11 +61,18 @@ class Memory:
     def __str__(self) -> str:
         h = _common.human_size
         rows = [
-            ("RSS", (f"{h(self.rss)} = {h(self.rss_file)} mapped files + {h(self.rss_anon)} anonymous"
-                     + (f" + {h(self.rss_shmem)} shared" if self.rss_shmem else ""))),
+            (
+                "RSS",
+                (
+                    f"{h(self.rss)} = {h(self.rss_file)} mapped files + {h(self.rss_anon)} anonymous"
+                    + (f" + {h(self.rss_shmem)} shared" if self.rss_shmem else "")
+                ),
+            ),
             ("Python objects", f"{h(self.python_objects)} in {self.python_object_count:,} objects"),
-            ("object allocator", (f"{h(self.arenas_allocated)} in arenas: {h(self.arenas_used)} used, "
-                                  f"{h(self.arenas_free)} free")),
+            (
+                "object allocator",
+                (f"{h(self.arenas_allocated)} in arenas: {h(self.arenas_used)} used, {h(self.arenas_free)} free"),
+            ),
             ("C heap (malloc)", f"{h(self.heap_in_use)} in use, {h(self.heap_free)} free"),
             ("not Python objects", f"{h(self.not_python_objects)} (C allocations, allocator rounding)"),
             ("unaccounted", f"{h(self.unaccounted)} (stacks, other mappings, pages not resident)"),
@@ -140,4 +147,3 @@ def memory_with(python_objects, python_object_count):
         heap_in_use=heap["in_use"] + heap["mmapped"],
         heap_free=heap["free"],
     )
-

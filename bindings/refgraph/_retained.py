@@ -39,8 +39,10 @@ def tree(graph):
 
 def retained_type_rows(graph, dominators, limit=0):
     by_type = dominators.by_type()
-    rows = [RetainedTypeRow(name, count, size, by_type.get(name, 0))
-            for name, count, size in graph.type_stats(sort="size", top=0, gc_only=False)]
+    rows = [
+        RetainedTypeRow(name, count, size, by_type.get(name, 0))
+        for name, count, size in graph.type_stats(sort="size", top=0, gc_only=False)
+    ]
     rows.sort(key=lambda r: (-r.retained, -r.size, r.type))
     return rows[:limit] if limit else rows
 
@@ -101,10 +103,23 @@ def leak_suspects(a, b, c, limit=0, include_stable=False):
     own = [id(x) for s in (a, b, c) for x in (s, s.graph, s._dominators) if x is not None]
     rows = _core.leak_suspects(a.graph, b.graph, c.graph, top=limit, include_stable=include_stable, ignore_ids=own)
     sites = _sites(c, rows) if tracemalloc.is_tracing() else [None] * len(rows)
-    return Suspects(SuspectGroup(r["signature"], r["objects_b"], r["bytes_b"], r["objects_c"], r["bytes_c"],
-                                 r["survivors"], r["retained"], [tuple(t) for t in r["types"]],
-                                 r["accumulation_point"], r["sample"], r["sample_chain"], s)
-                    for r, s in zip(rows, sites))
+    return Suspects(
+        SuspectGroup(
+            r["signature"],
+            r["objects_b"],
+            r["bytes_b"],
+            r["objects_c"],
+            r["bytes_c"],
+            r["survivors"],
+            r["retained"],
+            [tuple(t) for t in r["types"]],
+            r["accumulation_point"],
+            r["sample"],
+            r["sample_chain"],
+            s,
+        )
+        for r, s in zip(rows, sites)
+    )
 
 
 def _sites(c, rows):

@@ -20,8 +20,20 @@ from dataclasses import dataclass
 from . import _core
 from ._snapshot import Hop, _steps
 
-__all__ = ["HARNESS", "Growth", "Holder", "HolderPatterns", "TestGroup", "group_holders", "group_tests", "harness_held",
-           "holder_key", "signature", "type_rank", "wildcard"]
+__all__ = [
+    "HARNESS",
+    "Growth",
+    "Holder",
+    "HolderPatterns",
+    "TestGroup",
+    "group_holders",
+    "group_tests",
+    "harness_held",
+    "holder_key",
+    "signature",
+    "type_rank",
+    "wildcard",
+]
 
 USER, LIBRARY, BUILTIN = 0, 1, 2
 NO_CHAIN = "(no chain to a root found)"
@@ -105,11 +117,18 @@ def harness_held(hops, first_new, harness_types):
 
     if owned(holder):
         return True
-    if holder >= 1 and owned(holder - 1) and (hops[holder - 1].edge == "__dict__"
-                                              or hops[holder - 1].edge.isidentifier()):
+    if (
+        holder >= 1
+        and owned(holder - 1)
+        and (hops[holder - 1].edge == "__dict__" or hops[holder - 1].edge.isidentifier())
+    ):
         return True  # the owner's __dict__, or a container in one of its slots
-    return (holder >= 2 and owned(holder - 2) and hops[holder - 2].edge == "__dict__"
-            and re.fullmatch(r"\['[A-Za-z_][A-Za-z0-9_]*'\]", hops[holder - 1].edge) is not None)
+    return (
+        holder >= 2
+        and owned(holder - 2)
+        and hops[holder - 2].edge == "__dict__"
+        and re.fullmatch(r"\['[A-Za-z_][A-Za-z0-9_]*'\]", hops[holder - 1].edge) is not None
+    )
 
 
 class HolderPatterns:
@@ -135,7 +154,8 @@ class HolderPatterns:
                 raise ValueError(f"refgraph: a holder pattern must be a non-empty string, got {pattern!r}")
         self._compiled = tuple(
             (pattern, re.compile(".*".join(re.escape(part) for part in pattern.strip().split("*")), re.DOTALL))
-            for pattern in self.patterns)
+            for pattern in self.patterns
+        )
 
     def __bool__(self):
         return bool(self.patterns)
@@ -242,7 +262,8 @@ def group_tests(pairs):
         for t in holder.types:
             types.setdefault(t, None)
         tests.setdefault(test_id, None)
-    result = [TestGroup(key, sig, kind, tuple(types), tuple(tests))
-              for key, (sig, kind, types, tests) in groups.items()]
+    result = [
+        TestGroup(key, sig, kind, tuple(types), tuple(tests)) for key, (sig, kind, types, tests) in groups.items()
+    ]
     result.sort(key=lambda g: (-len(g.tests), g.key))
     return result

@@ -198,8 +198,7 @@ class Snapshot:
         rows = []
         for node_id, retained in dom.top(limit):
             node = graph.node(graph.find(node_id))
-            rows.append(_retained.DominatorRow(node_id, node["type"], retained, node["size"],
-                                               _chain(graph, node_id)))
+            rows.append(_retained.DominatorRow(node_id, node["type"], retained, node["size"], _chain(graph, node_id)))
         return rows
 
     def accumulation_point(self, obj_or_id):

@@ -98,8 +98,12 @@ class Leak:
 
 def _holders_of(leaks):
     return _signature.group_holders(
-        (leak.holder or _signature.NO_CHAIN, leak.signature or _signature.NO_CHAIN, leak.root_kind,
-         _signature.Growth(leak.type, leak.objects_per_call, leak.bytes_per_call, leak.rank))
+        (
+            leak.holder or _signature.NO_CHAIN,
+            leak.signature or _signature.NO_CHAIN,
+            leak.root_kind,
+            _signature.Growth(leak.type, leak.objects_per_call, leak.bytes_per_call, leak.rank),
+        )
         for leak in leaks
     )
 
@@ -129,8 +133,9 @@ class LeakError(AssertionError):
         """The first holder on one line, for summaries."""
         holder = self.holders[0]
         more = len(self.holders) - 1
-        return (f"{holder.signature}: {_holder_growth_text(holder, self._block, self.unit)}"
-                + (f" (and {more} more holder{'s' * (more > 1)})" if more else ""))
+        return f"{holder.signature}: {_holder_growth_text(holder, self._block, self.unit)}" + (
+            f" (and {more} more holder{'s' * (more > 1)})" if more else ""
+        )
 
     @property
     def _block(self):
@@ -143,8 +148,12 @@ class LeakError(AssertionError):
         else:
             run = f"{self.calls} measured {u}s after {self.warmup} warm-up {u}{'s' * (self.warmup != 1)}"
         n, t = len(self.holders), len(self.leaks)
-        lines = [(f"refgraph: {self.where} leaks through {n} holder{'s' * (n != 1)} "
-                  f"({t} type{'s' * (t != 1)} grew with {run})")]
+        lines = [
+            (
+                f"refgraph: {self.where} leaks through {n} holder{'s' * (n != 1)} "
+                f"({t} type{'s' * (t != 1)} grew with {run})"
+            )
+        ]
         for holder in self.holders[:_MAX_REPORTED_HOLDERS]:
             lines.append(f"  {holder.signature}  [root: {holder.root_kind}]")
             lines.append(f"    {_holder_growth_text(holder, self._block, u)}")
@@ -194,9 +203,13 @@ def _growth_text(leak, block=False, unit="call"):
 def _holder_growth_text(holder, block=False, unit="call"):
     """``+2 objects/run, +112 B/run: User +1, dict +1`` (user types first)."""
     per = "" if block else f"/{unit}"
-    types = ", ".join(f"{g.type} {'+' if g.objects_per_call >= 0 else ''}{_number(g.objects_per_call)}"
-                      if g.objects_per_call else f"{g.type} +{_size_text(g.bytes_per_call)}" for g in holder.growth)
-    return (f"{_objects_text(holder.objects_per_call)}{per}, +{_size_text(holder.bytes_per_call)}{per}: {types}")
+    types = ", ".join(
+        f"{g.type} {'+' if g.objects_per_call >= 0 else ''}{_number(g.objects_per_call)}"
+        if g.objects_per_call
+        else f"{g.type} +{_size_text(g.bytes_per_call)}"
+        for g in holder.growth
+    )
+    return f"{_objects_text(holder.objects_per_call)}{per}, +{_size_text(holder.bytes_per_call)}{per}: {types}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -240,8 +253,19 @@ class _Options:
     ignore_holders: tuple = ()  # glob patterns on holder signatures: known leaks, not failures
 
     @classmethod
-    def make(cls, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256, images=None,
-             trace=False, screen=False, ignore_holders=()):
+    def make(
+        cls,
+        types=None,
+        ignore=(),
+        warmup=2,
+        calls=5,
+        allowed=0,
+        min_bytes_per_call=256,
+        images=None,
+        trace=False,
+        screen=False,
+        ignore_holders=(),
+    ):
         by_type = ()
         if isinstance(allowed, dict):
             by_type = tuple(sorted((name, _rate(v)) for k, v in allowed.items() for name in _type_names(k, "allowed")))
@@ -325,8 +349,16 @@ def _judge(series, opts):
             and sum(b > a for a, b in size_steps) >= rising_steps_needed
         )
         if by_count or by_size:
-            leaks.append(Leak(type=type_name, objects_per_call=count_gain / calls, bytes_per_call=size_gain / calls,
-                              objects=count_gain, bytes=size_gain, by_size=not by_count))
+            leaks.append(
+                Leak(
+                    type=type_name,
+                    objects_per_call=count_gain / calls,
+                    bytes_per_call=size_gain / calls,
+                    objects=count_gain,
+                    bytes=size_gain,
+                    by_size=not by_count,
+                )
+            )
     leaks.sort(key=lambda leak: (-leak.objects_per_call, -leak.bytes_per_call, leak.type))
     return leaks
 
@@ -362,9 +394,21 @@ def _may_still_leak(series, opts):
 
 
 class _Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
-                 "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def _malloc_in_use():
@@ -451,7 +495,8 @@ def _harness_types():
     for cls in _classes():
         module = getattr(cls, "__module__", "") or ""
         (harness if isinstance(module, str) and module.partition(".")[0] in _signature.HARNESS else other).add(
-            cls.__name__)
+            cls.__name__
+        )
     return frozenset(harness - other)
 
 
@@ -480,8 +525,26 @@ class _Check:
     test harness's own bookkeeping (:func:`refgraph._signature.harness_held`) is not reported.
     """
 
-    __slots__ = ("opts", "where", "unit", "runs", "phase", "frozen", "ref", "now", "store", "found", "made",
-                 "base", "final", "heap", "started_tracing", "result", "known", "cleanup")
+    __slots__ = (
+        "opts",
+        "where",
+        "unit",
+        "runs",
+        "phase",
+        "frozen",
+        "ref",
+        "now",
+        "store",
+        "found",
+        "made",
+        "base",
+        "final",
+        "heap",
+        "started_tracing",
+        "result",
+        "known",
+        "cleanup",
+    )
 
     def __init__(self, opts, where, unit="call"):
         self.opts = opts
@@ -631,8 +694,19 @@ class _Check:
         patterns = _signature.HolderPatterns(self.opts.ignore_holders)
         leaks, known = [], []
         for leak in self.found:
-            leak, is_known = _explain(leak, self.base, self.final, self.heap, self.opts, self.where, new,
-                                      made.get(leak.type), harness, retained, patterns)
+            leak, is_known = _explain(
+                leak,
+                self.base,
+                self.final,
+                self.heap,
+                self.opts,
+                self.where,
+                new,
+                made.get(leak.type),
+                harness,
+                retained,
+                patterns,
+            )
             if leak is not None:
                 (known if is_known else leaks).append(leak)
         return leaks, known
@@ -651,8 +725,7 @@ class _Check:
         return self.known
 
     def error(self):
-        return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit,
-                         known=self.known)
+        return LeakError(self.result, self.where, self.opts.calls, self.opts.warmup, unit=self.unit, known=self.known)
 
     def close(self):
         if self.cleanup is not None:
@@ -732,8 +805,9 @@ def _slug(text):
 _ROOT_PREFERENCE = {"module": 0, "thread frame": 1, "external": 2, "unreachable": 3}
 
 
-def _explain(leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset(), retained=None,
-             ignored_holders=None):
+def _explain(
+    leak, base, final, heap, opts, where, new, made=None, harness_types=frozenset(), retained=None, ignored_holders=None
+):
     """(`leak` with the chain of its best sample, known): None for the leak if every sample with a chain is held by
     the test harness's own bookkeeping (pytest's, pluggy's): growth the harness keeps is not the test's leak. Known
     is True when every other sample hangs from a holder that `ignored_holders` (:class:`_signature.HolderPatterns`)
@@ -808,9 +882,18 @@ def _with_chain(leak, found, final, heap, opts, where, retained=None):
             _core.render_to_file(final.chain_dot(ids, title=f"{leak.type} leaked by {where}"), image, "png")
         except (OSError, _core.Error) as error:  # the leak is the news: report it, and why there is no image
             image, image_error = None, f"{error}"
-    return dataclasses.replace(leak, chain=text, root_kind=kind, allocated_at=allocated_at, image=image,
-                               sample_id=oid, image_error=image_error, signature=sig, holder=key,
-                               holder_retained=holder_retained)
+    return dataclasses.replace(
+        leak,
+        chain=text,
+        root_kind=kind,
+        allocated_at=allocated_at,
+        image=image,
+        sample_id=oid,
+        image_error=image_error,
+        signature=sig,
+        holder=key,
+        holder_retained=holder_retained,
+    )
 
 
 def _run_sync(fn, args, kwargs, opts, where):
@@ -850,8 +933,21 @@ async def _run_async(fn, args, kwargs, opts, where):
     return result
 
 
-def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=0, min_bytes_per_call=256,
-             images=None, trace=False, screen=False, ignore_holders=()):
+def no_leaks(
+    func=None,
+    /,
+    *,
+    types=None,
+    ignore=(),
+    warmup=2,
+    calls=5,
+    allowed=0,
+    min_bytes_per_call=256,
+    images=None,
+    trace=False,
+    screen=False,
+    ignore_holders=(),
+):
     """Check that a function does not leak: each call of the decorated function runs it several times.
 
     After ``warmup`` calls (which fill caches), up to ``calls`` more calls are measured: after each, the heap is
@@ -883,9 +979,18 @@ def no_leaks(func=None, /, *, types=None, ignore=(), warmup=2, calls=5, allowed=
     refgraph.leakcheck.LeakError: refgraph: ...remember leaks through 1 holder (1 type grew with 5 measured calls...)
     ...
     """
-    opts = _Options.make(types=types, ignore=ignore, warmup=warmup, calls=calls, allowed=allowed,
-                         min_bytes_per_call=min_bytes_per_call, images=images, trace=trace, screen=screen,
-                         ignore_holders=ignore_holders)
+    opts = _Options.make(
+        types=types,
+        ignore=ignore,
+        warmup=warmup,
+        calls=calls,
+        allowed=allowed,
+        min_bytes_per_call=min_bytes_per_call,
+        images=images,
+        trace=trace,
+        screen=screen,
+        ignore_holders=ignore_holders,
+    )
 
     def decorate(fn):
         where = getattr(fn, "__qualname__", repr(fn))
@@ -940,8 +1045,9 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
     """
 
     def __init__(self, types=None, ignore=(), allowed=0, images=None, trace=False, where="with block"):
-        self.opts = _Options.make(types=types, ignore=ignore, warmup=0, calls=1, allowed=allowed, images=images,
-                                  trace=trace)
+        self.opts = _Options.make(
+            types=types, ignore=ignore, warmup=0, calls=1, allowed=allowed, images=images, trace=trace
+        )
         self.where = where
         self.leaks = []
         self._base = None
@@ -999,8 +1105,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
                 kept, kept_size = count_gain, round(kept_size * count_gain / kept)
             if kept < 1 or kept <= self.opts.allowed_for(type_name):
                 continue
-            leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept,
-                        bytes=kept_size)
+            leak = Leak(type=type_name, objects_per_call=kept, bytes_per_call=kept_size, objects=kept, bytes=kept_size)
             leaks.append(_with_chain(leak, first_chain, final, heap, self.opts, self.where, retained))
         if leaks:
             ranks = _ranks({leak.type for leak in leaks})

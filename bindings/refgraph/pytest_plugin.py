@@ -41,19 +41,37 @@ _IDS_SHOWN = 3
 
 def pytest_addoption(parser):
     group = parser.getgroup("refgraph", "refgraph leak checks")
-    group.addoption("--refgraph-leaks", action="store_true", default=False,
-                    help="check every test for leaks: repeat it (fixtures set up and torn down each run) and fail it "
-                         "if a type grows with every run (see the no_leaks marker)")
-    group.addoption("--refgraph-leaks-runs", metavar="N", type=int, default=None,
-                    help="measured runs of a checked test once it grows (default 5; a marker's calls= wins)")
-    group.addoption("--refgraph-leaks-dir", metavar="DIR", default=None,
-                    help="write a PNG of each leak's reference chain to DIR")
-    parser.addini("refgraph_leaks_ignore", type="args", default=[],
-                  help="type names the leak checks never report, in every test (space separated)")
-    parser.addini("refgraph_leaks_ignore_holders", type="linelist", default=[],
-                  help="known leaks, one glob pattern a line on a holder's signature as the summary prints it "
-                       "(* is any text), e.g. \"module click* -> attr '_default_text_std*\": growth held only "
-                       "through such holders does not fail a test; the summary lists it as a known leak")
+    group.addoption(
+        "--refgraph-leaks",
+        action="store_true",
+        default=False,
+        help="check every test for leaks: repeat it (fixtures set up and torn down each run) and fail it "
+        "if a type grows with every run (see the no_leaks marker)",
+    )
+    group.addoption(
+        "--refgraph-leaks-runs",
+        metavar="N",
+        type=int,
+        default=None,
+        help="measured runs of a checked test once it grows (default 5; a marker's calls= wins)",
+    )
+    group.addoption(
+        "--refgraph-leaks-dir", metavar="DIR", default=None, help="write a PNG of each leak's reference chain to DIR"
+    )
+    parser.addini(
+        "refgraph_leaks_ignore",
+        type="args",
+        default=[],
+        help="type names the leak checks never report, in every test (space separated)",
+    )
+    parser.addini(
+        "refgraph_leaks_ignore_holders",
+        type="linelist",
+        default=[],
+        help="known leaks, one glob pattern a line on a holder's signature as the summary prints it "
+        '(* is any text), e.g. "module click* -> attr \'_default_text_std*": growth held only '
+        "through such holders does not fail a test; the summary lists it as a known leak",
+    )
 
 
 def pytest_configure(config):
@@ -128,21 +146,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         _write_groups(terminalreporter, results.leaking, f"{tests} leaking test{'s' * (tests != 1)}")
     if results.known:
         tests = len({nodeid for nodeid, _ in results.known})
-        _write_groups(terminalreporter, results.known,
-                      f"{tests} test{'s' * (tests != 1)} growing through ignored holders (known leaks)")
+        _write_groups(
+            terminalreporter,
+            results.known,
+            f"{tests} test{'s' * (tests != 1)} growing through ignored holders (known leaks)",
+        )
     if results.not_checked:
         n = len(results.not_checked)
         terminalreporter.write_sep(
-            "=", f"refgraph: {n} test{'s' * (n != 1)} not leak-checked: fail{'s' * (n == 1)} when repeated")
+            "=", f"refgraph: {n} test{'s' * (n != 1)} not leak-checked: fail{'s' * (n == 1)} when repeated"
+        )
         for nodeid, line in results.not_checked:
             write(f"{nodeid}: {line}")
     if not (results.checked or results.not_checked):
         return  # only the leak_check fixture was used
     leaking = len({nodeid for nodeid, _ in results.leaking})
     known = len({nodeid for nodeid, _ in results.known})
-    write(f"refgraph: {results.checked} test{'s' * (results.checked != 1)} leak-checked, {leaking} leaking, "
-          + (f"{known} growing through ignored holders only, " if results.known else "")
-          + f"{len(results.not_checked)} not leak-checked (fail when repeated)")
+    write(
+        f"refgraph: {results.checked} test{'s' * (results.checked != 1)} leak-checked, {leaking} leaking, "
+        + (f"{known} growing through ignored holders only, " if results.known else "")
+        + f"{len(results.not_checked)} not leak-checked (fail when repeated)"
+    )
 
 
 def _write_groups(terminalreporter, pairs, title):
@@ -166,10 +190,14 @@ class _Runner:
         self.every_test = config.getoption("refgraph_leaks")
         self.images = config.getoption("refgraph_leaks_dir")
         self.runs = config.getoption("refgraph_leaks_runs")
-        self.ignore = [name for value in config.getini("refgraph_leaks_ignore") for name in re.split(r"[\s,]+", value)
-                       if name]
-        self.ignore_holders = [line.strip() for line in config.getini("refgraph_leaks_ignore_holders")
-                               if line.strip() and not line.strip().startswith("#")]
+        self.ignore = [
+            name for value in config.getini("refgraph_leaks_ignore") for name in re.split(r"[\s,]+", value) if name
+        ]
+        self.ignore_holders = [
+            line.strip()
+            for line in config.getini("refgraph_leaks_ignore_holders")
+            if line.strip() and not line.strip().startswith("#")
+        ]
         self.not_repeatable_options = config.getoption("setuponly", False) or config.getoption("setupplan", False)
 
     def _options(self, item):
@@ -184,8 +212,9 @@ class _Runner:
             if marker.args == (False,):
                 return None
             if marker.args:
-                item.stash[_BAD_OPTIONS] = (f"@pytest.mark.{MARKER}: takes keyword options only, or False; "
-                                            f"got {marker.args!r}")
+                item.stash[_BAD_OPTIONS] = (
+                    f"@pytest.mark.{MARKER}: takes keyword options only, or False; got {marker.args!r}"
+                )
                 return None
             options = dict(marker.kwargs)
         from . import leakcheck
@@ -284,8 +313,9 @@ def _checked_protocol(item, nextitem, opts):
         if not_checked is not None:
             call_report.refgraph_not_checked = not_checked
         elif known:
-            call_report.refgraph_known = [[h.key, h.signature, h.root_kind, list(h.types)]
-                                          for h in _signature_holders(known)]
+            call_report.refgraph_known = [
+                [h.key, h.signature, h.root_kind, list(h.types)] for h in _signature_holders(known)
+            ]
     final = _teardown_wider_fixtures(item, nextitem)
     if final is not None and not final.passed:
         reports[-1] = final
@@ -355,9 +385,9 @@ class _ItemState:
     def restore(self):
         item = self.item
         if hasattr(item, "_report_sections"):
-            del item._report_sections[self.sections:]
+            del item._report_sections[self.sections :]
         if hasattr(item, "user_properties"):
-            del item.user_properties[self.properties:]
+            del item.user_properties[self.properties :]
         for appended, n in self.lists:
             del appended[n:]
 

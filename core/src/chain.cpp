@@ -15,8 +15,8 @@ class TargetTest {
  public:
   TargetTest(const HeapGraph& g, const ChainTarget& t)
       : g_(g), predicate_(t.predicate), types_(detail::find_strings(g, t.types)),
-        labels_(detail::find_strings(g, t.labels)),
-        by_name_(!t.types.empty() || !t.labels.empty()), any_root_(t.any_root) {}
+        labels_(detail::find_strings(g, t.labels)), by_name_(!t.types.empty() || !t.labels.empty()),
+        any_root_(t.any_root) {}
 
   bool operator()(NodeIndex n) const {
     if (predicate_) return predicate_(n);
@@ -50,12 +50,9 @@ Chain find_chain(const HeapGraph& g, const std::vector<NodeIndex>& from, const C
 int hop_rank(const HeapGraph& g, EdgeIndex e, HopEdge pick) {
   const bool weak = g.edge_weak(e), deferred = g.edge_deferred(e);
   switch (pick) {
-    case HopEdge::Preferred:
-      return (weak ? 2 : 0) + (deferred ? 1 : 0);
-    case HopEdge::Searched:
-      return weak || deferred ? -1 : 0;
-    case HopEdge::SearchedWithDeferred:
-      return weak ? -1 : 0;
+    case HopEdge::Preferred: return (weak ? 2 : 0) + (deferred ? 1 : 0);
+    case HopEdge::Searched: return weak || deferred ? -1 : 0;
+    case HopEdge::SearchedWithDeferred: return weak ? -1 : 0;
   }
   return -1;
 }

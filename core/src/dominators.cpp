@@ -47,8 +47,7 @@ struct Children {
 };
 
 void sort_biggest_first(const DominatorTree& t, std::vector<NodeIndex>& nodes) {
-  std::stable_sort(nodes.begin(), nodes.end(),
-                   [&](NodeIndex a, NodeIndex b) { return t.retained[a] > t.retained[b]; });
+  std::stable_sort(nodes.begin(), nodes.end(), [&](NodeIndex a, NodeIndex b) { return t.retained[a] > t.retained[b]; });
 }
 
 }  // namespace
@@ -101,7 +100,8 @@ DominatorTree dominator_tree(const HeapGraph& g, const Progress& progress) {
     vertex[count++] = v;
     up[v] = parent;
     if (v < num_real) {  // whether its targets were seen: ask for all of them at once
-      for (EdgeIndex e = rows[v], end = std::min(rows[v + 1], rows[v] + 8); e < end; ++e) __builtin_prefetch(&up[targets[e]]);
+      for (EdgeIndex e = rows[v], end = std::min(rows[v + 1], rows[v] + 8); e < end; ++e)
+        __builtin_prefetch(&up[targets[e]]);
     }
   };
   // Garbage is entered first through objects nothing strong points to, then through the lowest index of each

@@ -199,7 +199,6 @@ std::string merged_labels(const HeapGraph& g, const std::vector<EdgeIndex>& edge
 
 }  // namespace
 
-
 namespace {
 
 bool is_dot_id(std::string_view s) {
@@ -347,8 +346,8 @@ std::string to_dot(const HeapGraph& g, const Subgraph& s, const DotOptions& opti
       ++references_left_out;
       continue;
     }
-    auto [it, added] = group_of[kind_of(e)].try_emplace((std::uint64_t{from} << 32) | to,
-                                                         static_cast<std::uint32_t>(groups.size()));
+    auto [it, added] =
+        group_of[kind_of(e)].try_emplace((std::uint64_t{from} << 32) | to, static_cast<std::uint32_t>(groups.size()));
     if (added) {
       const std::uint32_t rows = f->second > t->second ? f->second - t->second : t->second - f->second;
       groups.push_back(EdgeGroup{from, to, {}, false, ranks(f->second, t->second), false, rows});

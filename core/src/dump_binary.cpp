@@ -84,8 +84,8 @@ void SectionWriter::section(std::uint32_t kind, std::uint64_t first, std::uint32
   ++sections_;
 }
 
-void SectionWriter::packed_section(std::uint32_t kind, std::uint64_t first, std::uint32_t count,
-                                   std::uint64_t raw_size, std::string_view packed) {
+void SectionWriter::packed_section(std::uint32_t kind, std::uint64_t first, std::uint32_t count, std::uint64_t raw_size,
+                                   std::string_view packed) {
   SectionHeader h{kind, count, first, raw_size, packed.size(), XXH64(packed.data(), packed.size(), 0)};
   unsigned char hb[kSectionHeaderSize];
   encode_header(h, hb);
@@ -193,7 +193,8 @@ void write_dump(const HeapGraph& g, std::ostream& out, const WriteOptions& opt) 
   // String 0 is always "" and is not stored.
   for (std::size_t i = 1; i < s;) {
     std::size_t j = i, bytes = 0;
-    while (j < s && j - i < opt.strings_per_chunk && (j == i || bytes + strings[j].size() <= opt.string_bytes_per_chunk)) {
+    while (j < s && j - i < opt.strings_per_chunk &&
+           (j == i || bytes + strings[j].size() <= opt.string_bytes_per_chunk)) {
       bytes += strings[j].size();
       ++j;
     }
@@ -287,10 +288,12 @@ class DumpReader {
 
  private:
   [[noreturn]] void fail(std::uint64_t at, const std::string& what) const {
-    throw DumpFormatError(name_ + ": " + section_name(header_.kind) + " section at byte " + std::to_string(at) +
-                          ": " + what);
+    throw DumpFormatError(name_ + ": " + section_name(header_.kind) + " section at byte " + std::to_string(at) + ": " +
+                          what);
   }
-  [[noreturn]] void fail_plain(const std::string& where_what) const { throw DumpFormatError(name_ + ": " + where_what); }
+  [[noreturn]] void fail_plain(const std::string& where_what) const {
+    throw DumpFormatError(name_ + ": " + where_what);
+  }
 
   std::size_t read_some(void* p, std::size_t n) {
     in_.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
@@ -309,7 +312,8 @@ class DumpReader {
   template <class V>
   void make_room(V& v, std::size_t add, std::uint64_t declared) {
     std::size_t need = v.size() + add;
-    if (need > v.capacity()) v.reserve(std::max<std::size_t>(need, std::min<std::uint64_t>(declared, v.capacity() * 2)));
+    if (need > v.capacity())
+      v.reserve(std::max<std::size_t>(need, std::min<std::uint64_t>(declared, v.capacity() * 2)));
   }
 
   std::istream& in_;
@@ -332,7 +336,8 @@ class DumpReader {
 void DumpReader::read_file_header() {
   unsigned char h[kFileHeaderSize];
   std::size_t got = read_some(h, sizeof h);
-  if (got > 0 && got < sizeof kMagic && std::memcmp(h, kMagic, got) == 0) fail_plain("at byte 0: truncated file header");
+  if (got > 0 && got < sizeof kMagic && std::memcmp(h, kMagic, got) == 0)
+    fail_plain("at byte 0: truncated file header");
   if (got < sizeof kMagic || std::memcmp(h, kMagic, sizeof kMagic) != 0)
     fail_plain("at byte 0: not a refgraph dump (wrong magic)");
   if (got < kFileHeaderSize) fail_plain("file header at byte 8: truncated");
@@ -351,8 +356,8 @@ void DumpReader::read_payload() {
     fail(section_at_, "uncompressed size " + std::to_string(h.raw_size) + " is impossible for " +
                           std::to_string(h.packed_size) + " compressed bytes");
   if (total_ != 0 && h.packed_size > total_ - pos_)
-    fail(section_at_, "truncated: the section needs " + std::to_string(h.packed_size) + " payload bytes, the file has " +
-                          std::to_string(total_ - pos_) + " left");
+    fail(section_at_, "truncated: the section needs " + std::to_string(h.packed_size) +
+                          " payload bytes, the file has " + std::to_string(total_ - pos_) + " left");
   // Grow as data actually arrives, so a lying header on an unsized stream cannot make us allocate its claim.
   packed_.clear();
   constexpr std::size_t kStep = 16u << 20;
@@ -370,8 +375,8 @@ void DumpReader::read_payload() {
   std::size_t r = ZSTD_decompressDCtx(dctx_, raw_.data(), raw_.size(), packed_.data(), packed_.size());
   if (ZSTD_isError(r)) fail(section_at_, std::string("undecodable payload (zstd: ") + ZSTD_getErrorName(r) + ")");
   if (r != h.raw_size)
-    fail(section_at_, "undecodable payload (" + std::to_string(r) + " bytes, header says " +
-                          std::to_string(h.raw_size) + ")");
+    fail(section_at_,
+         "undecodable payload (" + std::to_string(r) + " bytes, header says " + std::to_string(h.raw_size) + ")");
 }
 
 bool DumpReader::read_section() {
@@ -564,8 +569,8 @@ void DumpReader::decode_edges() {
   const std::int64_t n = static_cast<std::int64_t>(parts_.ids.size());
   const std::uint64_t nstrings = parts_.strings.size();
   // The source of the first edge: the last node whose row starts at or before it.
-  const NodeIndex first_src =
-      static_cast<NodeIndex>(std::upper_bound(rows.begin(), rows.end(), static_cast<EdgeIndex>(have)) - rows.begin() - 1);
+  const NodeIndex first_src = static_cast<NodeIndex>(
+      std::upper_bound(rows.begin(), rows.end(), static_cast<EdgeIndex>(have)) - rows.begin() - 1);
   std::uint64_t v;
 
   NodeIndex src = first_src;
@@ -613,8 +618,8 @@ void DumpReader::decode_end() {
   // The strings and nodes read were checked against the metadata when the next section began.
   auto check = [&](const char* what, std::uint64_t in_end, std::uint64_t read, const char* source) {
     if (in_end != read)
-      fail(section_at_, std::string("totals do not match: the end marker says ") + std::to_string(in_end) + " " +
-                            what + ", " + source + " " + std::to_string(read));
+      fail(section_at_, std::string("totals do not match: the end marker says ") + std::to_string(in_end) + " " + what +
+                            ", " + source + " " + std::to_string(read));
   };
   check("strings", get_u64(raw_.data()), parts_.strings.size(), "the file has");
   check("nodes", get_u64(raw_.data() + 8), parts_.ids.size(), "the file has");

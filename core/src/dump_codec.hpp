@@ -44,14 +44,14 @@ inline constexpr std::uint32_t kOptionalSectionBit = 0x80000000u;
 // Hard limits a reader enforces before allocating anything a header asks for.
 inline constexpr std::uint64_t kMaxRawSectionBytes = 256ull << 20;
 inline constexpr std::uint64_t kMaxPackedSectionBytes = 256ull << 20;
-inline constexpr std::uint64_t kMaxZstdRatio = 32768;  // a zstd RLE block: 4 bytes for 128 KiB
+inline constexpr std::uint64_t kMaxZstdRatio = 32768;     // a zstd RLE block: 4 bytes for 128 KiB
 inline constexpr std::uint64_t kMetadataFixedBytes = 24;  // u64 strings, u64 nodes, u64 edges before the JSON
 inline constexpr std::uint64_t kEndPayloadBytes = 32;     // u64 strings, nodes, edges, sections before the end
 
 struct SectionHeader {
   std::uint32_t kind = 0;
-  std::uint32_t count = 0;   // strings, nodes or edges in this chunk
-  std::uint64_t first = 0;   // index of the first string, node or edge in this chunk
+  std::uint32_t count = 0;  // strings, nodes or edges in this chunk
+  std::uint64_t first = 0;  // index of the first string, node or edge in this chunk
   std::uint64_t raw_size = 0;
   std::uint64_t packed_size = 0;
   std::uint64_t payload_hash = 0;  // XXH64 (seed 0) of the packed payload
@@ -117,8 +117,12 @@ inline bool get_varint(const unsigned char*& p, const unsigned char* end, std::u
   return false;
 }
 
-inline std::uint64_t zigzag(std::int64_t v) { return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63); }
-inline std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+inline std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+inline std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
 
 // Appends sections to a stream: zstd-compresses the payload, hashes it, writes the header and the payload.
 // Throws Error("write failed") as soon as the stream goes bad.

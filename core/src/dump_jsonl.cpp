@@ -282,15 +282,22 @@ class NodeLineSax {
   }
   bool key(std::string& k) {
     if (depth_ == 1) {
-      static const std::pair<const char*, Key> keys[] = {
-          {"id", Key::Id},       {"type", Key::Type},   {"size", Key::Size}, {"gc", Key::Gc},
-          {"root", Key::Root},   {"label", Key::Label}, {"label_is_value", Key::LabelIsValue},
-          {"refs", Key::Refs}};
+      static const std::pair<const char*, Key> keys[] = {{"id", Key::Id},
+                                                         {"type", Key::Type},
+                                                         {"size", Key::Size},
+                                                         {"gc", Key::Gc},
+                                                         {"root", Key::Root},
+                                                         {"label", Key::Label},
+                                                         {"label_is_value", Key::LabelIsValue},
+                                                         {"refs", Key::Refs}};
       return pick(k, keys, seen_);
     }
     if (depth_ == 3) {
-      static const std::pair<const char*, Key> keys[] = {
-          {"to", Key::To}, {"label", Key::Label}, {"index", Key::Index}, {"weak", Key::Weak}, {"deferred", Key::Deferred}};
+      static const std::pair<const char*, Key> keys[] = {{"to", Key::To},
+                                                         {"label", Key::Label},
+                                                         {"index", Key::Index},
+                                                         {"weak", Key::Weak},
+                                                         {"deferred", Key::Deferred}};
       return pick(k, keys, ref_seen_);
     }
     return false;
@@ -350,14 +357,19 @@ class JsonlReader {
 };
 
 void JsonlReader::commit(NodeLineSax& x, std::uint64_t line) {
-  PendingNode n{x.id, strings_.intern(x.type), x.size,
+  PendingNode n{x.id,
+                strings_.intern(x.type),
+                x.size,
                 static_cast<std::uint8_t>(x.flags | (std::uint8_t(x.root) << kRootKindShift)),
-                x.label.empty() ? kNoString : strings_.intern(x.label), line, ref_to_.size(), x.refs.size()};
+                x.label.empty() ? kNoString : strings_.intern(x.label),
+                line,
+                ref_to_.size(),
+                x.refs.size()};
   for (const auto& r : x.refs) {
     ref_to_.push_back(r.to);
-    ref_labels_.push_back(r.index >= 0          ? index_label(static_cast<std::uint32_t>(r.index))
-                          : r.label.empty()     ? kNoEdgeLabel
-                                                : strings_.intern(r.label));
+    ref_labels_.push_back(r.index >= 0      ? index_label(static_cast<std::uint32_t>(r.index))
+                          : r.label.empty() ? kNoEdgeLabel
+                                            : strings_.intern(r.label));
     ref_flags_.push_back(r.flags);
   }
   nodes_.push_back(n);

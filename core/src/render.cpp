@@ -93,7 +93,7 @@ constexpr const char* kWarmUpDot =
 
 struct WarmUps {
   std::mutex m;
-  std::array<bool, 4> started{};    // guarded by m
+  std::array<bool, 4> started{};     // guarded by m
   std::vector<std::thread> threads;  // guarded by m
 
   void join_locked() {
@@ -189,8 +189,8 @@ Format format_from_path(const std::string& path) {
   try {
     return parse_format(std::string_view(path).substr(dot + 1));
   } catch (const QueryError&) {
-    throw QueryError(path + ": unknown output format '" + path.substr(dot + 1) + "' (expected " +
-                     format_choices(true) + ")");
+    throw QueryError(path + ": unknown output format '" + path.substr(dot + 1) + "' (expected " + format_choices(true) +
+                     ")");
   }
 }
 
@@ -236,14 +236,13 @@ std::string render(const std::string& dot, Format format) {
   gv_messages().clear();
   if (gvRenderData(gvc, g, format_name(format), &data, &length) != 0 || data == nullptr) {
     if (data != nullptr) gvFreeRenderData(data);
-    throw RenderError(failure((std::string("rendering as ") + format_name(format) + " failed").c_str(),
-                              gv_messages()));
+    throw RenderError(failure((std::string("rendering as ") + format_name(format) + " failed").c_str(), gv_messages()));
   }
   std::string out(data, length);
   gvFreeRenderData(data);
   if (out.empty()) {
-    throw RenderError(failure((std::string("rendering as ") + format_name(format) + " produced nothing").c_str(),
-                              gv_messages()));
+    throw RenderError(
+        failure((std::string("rendering as ") + format_name(format) + " produced nothing").c_str(), gv_messages()));
   }
   return out;
 }
@@ -277,9 +276,8 @@ void render_to_file(const std::string& dot, const std::string& path, std::option
   Format f = format ? *format : format_from_path(path);
   std::string bytes = render(dot, f);  // before the file is opened: a failed render touches nothing
   try {
-    write_file_atomic(path, [&bytes](std::ostream& out) {
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    });
+    write_file_atomic(
+        path, [&bytes](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
   } catch (const RenderError&) {
     throw;
   } catch (const Error& e) {

@@ -11,7 +11,9 @@ namespace {
 
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
-  auto start = [](unsigned char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; };
+  auto start = [](unsigned char c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+  };
   if (!start(s[0])) return false;
   for (unsigned char c : s) {
     if (!start(c) && !(c >= '0' && c <= '9')) return false;
@@ -21,15 +23,14 @@ bool is_identifier(std::string_view s) {
 
 // Labels that are frame and cell plumbing, not attributes the program chose.
 bool is_attribute_name(std::string_view label) {
-  static constexpr std::array<std::string_view, 7> kSpecial = {"cell_contents", "f_back", "f_code", "f_globals",
-                                                                "f_builtins", "referent", "f_locals"};
+  static constexpr std::array<std::string_view, 7> kSpecial = {"cell_contents", "f_back",   "f_code",  "f_globals",
+                                                               "f_builtins",    "referent", "f_locals"};
   if (!is_identifier(label) || label.substr(0, 2) == "__") return false;
   for (std::string_view s : kSpecial) {
     if (label == s) return false;
   }
   return true;
 }
-
 
 std::string describe(const ChainHop& h) { return h.label.empty() ? h.type : h.type + " " + h.label; }
 

@@ -73,7 +73,8 @@ namespace refgraph {
 bool type_name_matches(std::string_view name, std::string_view query) {
   if (name == query) return true;
   const std::size_t open = name.rfind(" (");
-  if (open == std::string_view::npos || name.size() < open + 4 || name.back() != ')') return false;  // a module: 1+ chars
+  if (open == std::string_view::npos || name.size() < open + 4 || name.back() != ')')
+    return false;  // a module: 1+ chars
   const std::string_view short_name = name.substr(0, open);
   const std::string_view module = name.substr(open + 2, name.size() - open - 3);
   if (short_name == query) return true;

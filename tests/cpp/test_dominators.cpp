@@ -39,9 +39,7 @@ std::uint64_t idom_id(const HeapGraph& g, const DominatorTree& t, std::uint64_t 
   return g.id(d);
 }
 
-std::uint64_t retained(const HeapGraph& g, const DominatorTree& t, std::uint64_t id) {
-  return t.retained[g.find(id)];
-}
+std::uint64_t retained(const HeapGraph& g, const DominatorTree& t, std::uint64_t id) { return t.retained[g.find(id)]; }
 
 constexpr std::uint64_t kRoots = 0;
 constexpr std::uint64_t kGarbage = ~std::uint64_t{0};
@@ -146,8 +144,8 @@ TEST_CASE("dominators: a million-hop chain needs no call stack") {
 
 TEST_CASE("retained by type: nested instances are counted once") {
   // 1 (root, Cache) -> 2 (Node) -> 3 (Node) -> 4 (str); 1 -> 5 (Node)
-  HeapGraph g = build({{100, 10, 10, 5, 10}, {1}, {{1, 2}, {2, 3}, {3, 4}, {1, 5}}, {},
-                       {"Cache", "Node", "Node", "str", "Node"}});
+  HeapGraph g = build(
+      {{100, 10, 10, 5, 10}, {1}, {{1, 2}, {2, 3}, {3, 4}, {1, 5}}, {}, {"Cache", "Node", "Node", "str", "Node"}});
   DominatorTree t = dominator_tree(g);
   TypeRetained r = retained_by_type(g, t);
   const StringId node = g.strings().find("Node");
@@ -226,7 +224,10 @@ TEST_CASE("dominators: the same as the definition on thousands of random small g
     }
     for (int i = 0; i < m; ++i) {
       auto a = 1 + rng() % n, c = 1 + rng() % n;
-      if (rng() % 8 == 0) s.weak_edges.push_back({a, c}); else s.edges.push_back({a, c});
+      if (rng() % 8 == 0)
+        s.weak_edges.push_back({a, c});
+      else
+        s.edges.push_back({a, c});
     }
     HeapGraph g = build(s);
     DominatorTree t = dominator_tree(g);
@@ -273,8 +274,8 @@ TEST_CASE("dominators: the same as the definition on thousands of random small g
 namespace {
 
 // Nodes reached from `starts` over strong edges among the nodes `allowed`, without `removed`.
-std::vector<bool> reach_among(const HeapGraph& g, const std::vector<NodeIndex>& starts, const std::vector<bool>& allowed,
-                              NodeIndex removed) {
+std::vector<bool> reach_among(const HeapGraph& g, const std::vector<NodeIndex>& starts,
+                              const std::vector<bool>& allowed, NodeIndex removed) {
   std::vector<bool> seen(g.num_nodes(), false);
   std::vector<NodeIndex> stack;
   for (NodeIndex s : starts) {
@@ -309,7 +310,10 @@ TEST_CASE("dominators: garbage is the definition too, under the entries the head
     }
     for (int i = 0; i < m; ++i) {
       auto a = 1 + rng() % n, c = 1 + rng() % n;
-      if (rng() % 8 == 0) s.weak_edges.push_back({a, c}); else s.edges.push_back({a, c});
+      if (rng() % 8 == 0)
+        s.weak_edges.push_back({a, c});
+      else
+        s.edges.push_back({a, c});
     }
     HeapGraph g = build(s);
     DominatorTree t = dominator_tree(g);

@@ -48,11 +48,11 @@ TEST_CASE("dot_escape escapes quotes, backslashes, newlines and control characte
 }
 
 TEST_CASE("dot_escape keeps valid UTF-8 and replaces invalid bytes") {
-  CHECK(dot_escape("caf\xC3\xA9") == "caf\xC3\xA9");              // é
-  CHECK(dot_escape("\xF0\x9F\x90\x8D") == "\xF0\x9F\x90\x8D");    // a 4-byte emoji
-  CHECK(dot_escape("bad\xFFz") == "bad\xEF\xBF\xBDz");            // stray byte
-  CHECK(dot_escape("\xC3") == "\xEF\xBF\xBD");                    // truncated sequence
-  CHECK(dot_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");    // overlong '/'
+  CHECK(dot_escape("caf\xC3\xA9") == "caf\xC3\xA9");                            // é
+  CHECK(dot_escape("\xF0\x9F\x90\x8D") == "\xF0\x9F\x90\x8D");                  // a 4-byte emoji
+  CHECK(dot_escape("bad\xFFz") == "bad\xEF\xBF\xBDz");                          // stray byte
+  CHECK(dot_escape("\xC3") == "\xEF\xBF\xBD");                                  // truncated sequence
+  CHECK(dot_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   CHECK(dot_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
 }
 
@@ -62,8 +62,8 @@ TEST_CASE("to_dot draws the objects asked about, roots, edge labels, weak edges 
   s.direction = Direction::Back;
   NodeIndex mod = g.find(0x1000), dict = g.find(0x2000), list = g.find(0x3000), item = g.find(0x4000),
             weak = g.find(0x5000), fn = g.find(0x6000);
-  s.nodes = {{item, 0, true, true}, {list, 1, false, true}, {weak, 1, false, false},
-             {dict, 2, false, true}, {mod, 3, false, true}, {fn, 3, false, false}};
+  s.nodes = {{item, 0, true, true},  {list, 1, false, true}, {weak, 1, false, false},
+             {dict, 2, false, true}, {mod, 3, false, true},  {fn, 3, false, false}};
   EdgeIndex mod_dict = (*g.out_edges(mod).begin()).index;
   EdgeIndex dict_list = (*g.out_edges(dict).begin()).index;
   EdgeIndex list_item = (*g.out_edges(list).begin()).index;
@@ -82,11 +82,13 @@ TEST_CASE("to_dot draws the objects asked about, roots, edge labels, weak edges 
   CHECK(dot.substr(dot.size() - 2) == "}\n");
   CHECK(contains(dot, "label=\"backrefs of \\\"LeakedItem\\\"\""));
   // The start node: highlighted, stable id "o" + hex address.
-  CHECK(contains(dot, "  o4000 [label=\"LeakedItem\\n48 B\", fillcolor=\"#ffeb3b\", style=\"filled,bold\", "
-                      "penwidth=3, color=red];\n"));
+  CHECK(contains(dot,
+                 "  o4000 [label=\"LeakedItem\\n48 B\", fillcolor=\"#ffeb3b\", style=\"filled,bold\", "
+                 "penwidth=3, color=red];\n"));
   // A module root: own shape and colour, and a note saying why it is a root.
-  CHECK(contains(dot, "  o1000 [label=\"module\\napp.cache\\n72 B\\n[module root]\", shape=tab, "
-                      "fillcolor=\"#b9f6ca\", color=red];\n"));
+  CHECK(contains(dot,
+                 "  o1000 [label=\"module\\napp.cache\\n72 B\\n[module root]\", shape=tab, "
+                 "fillcolor=\"#b9f6ca\", color=red];\n"));
   // Sizes in human units; depth colour gradient (depth 1 of 3).
   CHECK(contains(dot, "  o3000 [label=\"list\\n1.5 KiB\", fillcolor=\"0.580 0.317 1.000\", color=red];\n"));
   CHECK(contains(dot, "  o6000 [label=\"function\\nhandler\\n136 B\", fillcolor=\"0.580 0.050 1.000\"];\n"));
@@ -97,8 +99,9 @@ TEST_CASE("to_dot draws the objects asked about, roots, edge labels, weak edges 
   CHECK(contains(dot, "  o5000 -> o4000 [label=\"referent\", style=dashed];\n"));
   CHECK(contains(dot, "  o6000 -> o2000 [label=\"__globals__\", style=dotted, color=grey50];\n"));
   // The summary node: its own shape, count, type and total size, pointing at its anchor (back direction).
-  CHECK(contains(dot, "  s3000_0 [label=\"+12 more tuple\\n768 B\", shape=note, style=\"filled,dashed\", "
-                      "fillcolor=\"#eeeeee\"];\n"));
+  CHECK(contains(dot,
+                 "  s3000_0 [label=\"+12 more tuple\\n768 B\", shape=note, style=\"filled,dashed\", "
+                 "fillcolor=\"#eeeeee\"];\n"));
   CHECK(contains(dot, "  s3000_0 -> o3000 [style=dashed, color=grey50];\n"));
   // Deterministic.
   CHECK(to_dot(g, s, o) == dot);
@@ -121,10 +124,12 @@ TEST_CASE("to_dot options: no sizes, no edge labels, cut labels, extra info, for
   o.max_label_chars = 10;
   o.extra_info = [](NodeIndex n) { return n == 1 ? std::string("refcnt=7") : std::string(); };
   std::string dot = to_dot(g, s, o);
-  CHECK(contains(dot, "  oa [label=\"thread_...\\nworker....\\n[thread frame]\", shape=component, "
-                      "fillcolor=\"#ffeb3b\", style=\"filled,bold\", penwidth=3];\n"));
-  CHECK(contains(dot, "  ob [label=\"VeryLon...\\nx\\\"y\\nz\\n[held from C]\\nrefcnt=7\", shape=doubleoctagon, "
-                      "fillcolor=\"#f8bbd0\"];\n"));
+  CHECK(contains(dot,
+                 "  oa [label=\"thread_...\\nworker....\\n[thread frame]\", shape=component, "
+                 "fillcolor=\"#ffeb3b\", style=\"filled,bold\", penwidth=3];\n"));
+  CHECK(contains(dot,
+                 "  ob [label=\"VeryLon...\\nx\\\"y\\nz\\n[held from C]\\nrefcnt=7\", shape=doubleoctagon, "
+                 "fillcolor=\"#f8bbd0\"];\n"));
   CHECK(contains(dot, "  oa -> ob;\n"));
   CHECK(contains(dot, "  sa_0 [label=\"+3 more dict\", shape=note"));
   CHECK(contains(dot, "  oa -> sa_0 [style=dashed, color=grey50];\n"));
@@ -249,8 +254,9 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   std::string dot = to_dot(g, whole(g));
   CHECK(object_edges(dot) == 4);
   // As many as fit in twice max_label_chars (40), then "..." saying more labels exist, then the count.
-  CHECK(contains(dot, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
-                      "... x10\"];\n"));
+  CHECK(contains(dot,
+                 "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                 "... x10\"];\n"));
   // Runs of consecutive indices become ranges. (Between two objects one step from the start: an xlabel.)
   CHECK(contains(dot, "  oc -> ob [xlabel=\"[0..2], [5], [7..8] x6\", constraint=false];\n"));
   CHECK(contains(dot, "  od -> ob [xlabel=\"x2\", constraint=false];\n"));
@@ -259,8 +265,9 @@ TEST_CASE("a merged edge's label lists the references' labels compactly, then th
   DotOptions wide;
   wide.max_label_chars = 0;  // no cut: still a bounded label
   std::string all = to_dot(g, whole(g), wide);
-  CHECK(contains(all, "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
-                      "['theta'], ['iota'], ['kappa'] x10\"]"));
+  CHECK(contains(all,
+                 "  oa -> ob [label=\"['alpha'], ['beta'], ['gamma'], ['delta'], ['epsilon'], ['zeta'], ['eta'], "
+                 "['theta'], ['iota'], ['kappa'] x10\"]"));
 
   DotOptions narrow;
   narrow.max_label_chars = 5;  // each label cut to 5, ten characters in all
@@ -333,9 +340,10 @@ TEST_CASE("to_dot caps the objects drawn: start nodes, then the chain, then the 
   CHECK_FALSE(contains(dot, "  o1008 [label"));
   CHECK(object_edges(dot) == 9);
   CHECK(contains(dot, "  s1_0 [label=\"+7 more dict"));
-  CHECK(contains(dot, "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12, size=\"340,340\", labelloc=t, "
-                      "label=\"+41 more objects, +41 more references not drawn (a drawing shows at most 10 objects "
-                      "and 3000 references)\"];\n"));
+  CHECK(contains(dot,
+                 "  graph [charset=\"UTF-8\", fontname=\"Helvetica\", fontsize=12, size=\"340,340\", labelloc=t, "
+                 "label=\"+41 more objects, +41 more references not drawn (a drawing shows at most 10 objects "
+                 "and 3000 references)\"];\n"));
 
   o.max_summaries = 0;  // the summary's objects join the note
   o.title = "refs of Hub";
@@ -401,15 +409,16 @@ TEST_CASE("to_dot caps the rows that long edges cross: a long list whose items a
   HeapGraph g = std::move(b).build();
   Subgraph s;
   s.direction = Direction::Forward;
-  for (NodeIndex n = 0; n < g.num_nodes(); ++n) s.nodes.push_back({n, static_cast<std::uint32_t>(g.id(n) - 0x1000), n == 0, false});
+  for (NodeIndex n = 0; n < g.num_nodes(); ++n)
+    s.nodes.push_back({n, static_cast<std::uint32_t>(g.id(n) - 0x1000), n == 0, false});
   for (EdgeIndex e = 0; e < g.num_edges(); ++e) s.edges.push_back(e);
 
   std::string dot = to_dot(g, s);
   // Every "next" (one row), "head" from item 1 (one row), then items 2..k while 2 + 3 + ... + k <= 5000: k = 99.
   CHECK(count_of(dot, "[label=\"next\"]") == kLength - 1);
   CHECK(count_of(dot, "\"head\"") == 99);
-  CHECK(contains(dot, "  o1063 -> o1000 [xlabel=\"head\", constraint=false];\n"));   // item 99
-  CHECK_FALSE(contains(dot, "  o1064 -> o1000"));                                      // item 100
+  CHECK(contains(dot, "  o1063 -> o1000 [xlabel=\"head\", constraint=false];\n"));  // item 99
+  CHECK_FALSE(contains(dot, "  o1064 -> o1000"));                                   // item 100
   CHECK(contains(dot, "label=\"+900 more references not drawn ("));
 
   DotOptions o;

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <thread>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../../core/src/dump_codec.hpp"
@@ -89,9 +89,10 @@ std::string varints(std::initializer_list<std::uint64_t> vs) {
 struct Crafted {
   std::string metadata = u64s({2, 2, 1}) + "{}";
   std::string strings = varints({1}) + "T";
-  std::string nodes = varints({0x10, 0x10, 1, 1, 8, 8, 0, 0, 1, 0}) + std::string("\x01\x01", 2);  // ids, types,
-                                                                             // sizes, labels, out-degrees, flags
-  std::string edges = varints({zigzag(1), 0}) + std::string("\0", 1);      // node 0 -> node 1
+  std::string nodes =
+      varints({0x10, 0x10, 1, 1, 8, 8, 0, 0, 1, 0}) + std::string("\x01\x01", 2);  // ids, types,
+                                                                                   // sizes, labels, out-degrees, flags
+  std::string edges = varints({zigzag(1), 0}) + std::string("\0", 1);              // node 0 -> node 1
   std::uint32_t node_count = 2, edge_count = 1;
   std::uint64_t end_counts[4] = {2, 2, 1, 4};
   std::uint32_t end_header_count = 0;
@@ -213,7 +214,8 @@ TEST_CASE("a wrong magic is rejected") {
 TEST_CASE("an unknown version is rejected") {
   std::string bytes = to_bytes(test::full_graph());
   bytes[8] = 2;
-  CHECK(error_of(bytes) == "mem.rgd: file header at byte 8: unsupported format version 2 (this reader knows version 1)");
+  CHECK(error_of(bytes) ==
+        "mem.rgd: file header at byte 8: unsupported format version 2 (this reader knows version 1)");
 }
 
 TEST_CASE("every truncation of a dump is rejected") {
@@ -225,8 +227,8 @@ TEST_CASE("every truncation of a dump is rejected") {
   }
   // Each truncation also fails through a file, where the size is known up front.
   TempDir dir;
-  for (std::size_t cut : {std::size_t(0), std::size_t(5), std::size_t(12), s[1].offset + 20, s[2].offset + 60,
-                          bytes.size() - 1}) {
+  for (std::size_t cut :
+       {std::size_t(0), std::size_t(5), std::size_t(12), s[1].offset + 20, s[2].offset + 60, bytes.size() - 1}) {
     CAPTURE(cut);
     std::ofstream(dir.file("t.rgd"), std::ios::binary) << bytes.substr(0, cut);
     CHECK_THROWS_AS(read_dump(dir.file("t.rgd")), DumpFormatError);
@@ -257,8 +259,8 @@ TEST_CASE("a flipped byte anywhere is rejected, naming the section and its offse
     std::string bad = bytes;
     const std::size_t payload_byte = s[i].offset + kSectionHeaderSize + s[i].header.packed_size / 2;
     bad[payload_byte] = static_cast<char>(bad[payload_byte] ^ 0x10);
-    CHECK(error_of(bad) ==
-          "mem.rgd: " + std::string(names[i]) + " section at byte " + std::to_string(s[i].offset) + ": checksum mismatch");
+    CHECK(error_of(bad) == "mem.rgd: " + std::string(names[i]) + " section at byte " + std::to_string(s[i].offset) +
+                               ": checksum mismatch");
     bad = bytes;
     bad[s[i].offset + 17] ^= 0x01;  // the uncompressed size in the header
     CHECK(error_of(bad) == "mem.rgd: section header at byte " + std::to_string(s[i].offset) + ": checksum mismatch");
@@ -283,16 +285,17 @@ TEST_CASE("a hand-made valid file reads; each broken variant names what is wrong
   SUBCASE("an edge to a missing node") {
     Crafted c;
     c.edges = varints({zigzag(5), 0}) + std::string("\0", 1);
-    CHECK(error_of(c.bytes()) == "mem.rgd: edges section at byte " + at(c, kEdgesSection) +
-                                     ": edge 0 points to a missing node (index 5)");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 points to a missing node (index 5)");
     c.edges = varints({zigzag(-1), 0}) + std::string("\0", 1);
-    CHECK(error_of(c.bytes()) == "mem.rgd: edges section at byte " + at(c, kEdgesSection) +
-                                     ": edge 0 points to a missing node (index -1)");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 points to a missing node (index -1)");
   }
   SUBCASE("a varint running past the payload") {
     Crafted c;
     c.nodes = std::string(12, '\x80');
-    CHECK(error_of(c.bytes()) == "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": undecodable id of node 0");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": undecodable id of node 0");
   }
   SUBCASE("a payload that is not zstd") {
     std::ostringstream out;
@@ -332,16 +335,20 @@ TEST_CASE("a hand-made valid file reads; each broken variant names what is wrong
   SUBCASE("ids out of order, bad strings, bad labels") {
     Crafted c;
     c.nodes = varints({0x10, 0, 1, 1, 8, 8, 0, 0, 1, 0}) + std::string("\x01\x01", 2);
-    CHECK(error_of(c.bytes()) == "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": node 1 is out of id order");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": node 1 is out of id order");
     c = Crafted();
     c.nodes = varints({0x10, 0x10, 1, 2, 8, 8, 0, 0, 1, 0}) + std::string("\x01\x01", 2);
-    CHECK(error_of(c.bytes()) == "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": node 1 has a bad type string");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: nodes section at byte " + at(c, kNodesSection) + ": node 1 has a bad type string");
     c = Crafted();
     c.edges = varints({zigzag(1), 2 * 7}) + std::string("\0", 1);
-    CHECK(error_of(c.bytes()) == "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 has a bad label string");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 has a bad label string");
     c = Crafted();
     c.edges = varints({zigzag(1), (zigzag(-1) << 1) | 1}) + std::string("\0", 1);
-    CHECK(error_of(c.bytes()) == "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 has a bad index label");
+    CHECK(error_of(c.bytes()) ==
+          "mem.rgd: edges section at byte " + at(c, kEdgesSection) + ": edge 0 has a bad index label");
     c = Crafted();
     c.strings = varints({1}) + "TT";
     CHECK(error_of(c.bytes()) == "mem.rgd: strings section at byte " + at(c, kStringsSection) +
@@ -378,8 +385,8 @@ TEST_CASE("a hand-made valid file reads; each broken variant names what is wrong
       read_dump(dir.file("j.rgd"));
       FAIL("no error");
     } catch (const DumpFormatError& e) {  // ...but a file must end there
-      CHECK(std::string(e.what()) ==
-            dir.file("j.rgd") + ": at byte " + std::to_string(bytes.size()) + ": unexpected bytes after the end section");
+      CHECK(std::string(e.what()) == dir.file("j.rgd") + ": at byte " + std::to_string(bytes.size()) +
+                                         ": unexpected bytes after the end section");
     }
   }
 }
@@ -438,7 +445,8 @@ TEST_CASE("the CSR assembled from a dump is the one Boost's own constructor buil
   std::vector<std::pair<NodeIndex, NodeIndex>> pairs;
   for (NodeIndex s = 0; s < g.num_nodes(); ++s)
     for (Edge e : g.out_edges(s)) pairs.emplace_back(s, e.target);
-  Csr boost_csr(boost::edges_are_unsorted_multi_pass, pairs.begin(), pairs.end(), static_cast<NodeIndex>(g.num_nodes()));
+  Csr boost_csr(boost::edges_are_unsorted_multi_pass, pairs.begin(), pairs.end(),
+                static_cast<NodeIndex>(g.num_nodes()));
   CHECK(g.csr().m_forward.m_rowstart == boost_csr.m_forward.m_rowstart);
   CHECK(g.csr().m_forward.m_column == boost_csr.m_forward.m_column);
   CHECK(g.csr().m_backward.m_rowstart == boost_csr.m_backward.m_rowstart);
@@ -512,12 +520,16 @@ TEST_CASE("payloads mangled behind valid checksums never crash the reader") {
             for (int k = 1 + rng() % 3; k > 0 && !raw.empty(); --k) raw[rng() % raw.size()] = static_cast<char>(rng());
             break;
           case 2:
-            if (!raw.empty()) raw.resize(rng() % raw.size());
-            else raw = "\xff\xff";
+            if (!raw.empty())
+              raw.resize(rng() % raw.size());
+            else
+              raw = "\xff\xff";
             break;
           case 3:
-            if (rng() % 2) h.count = rng() % 2 ? h.count + 1 + rng() % 3 : static_cast<std::uint32_t>(rng());
-            else h.first += 1 + rng() % 3;
+            if (rng() % 2)
+              h.count = rng() % 2 ? h.count + 1 + rng() % 3 : static_cast<std::uint32_t>(rng());
+            else
+              h.first += 1 + rng() % 3;
             break;
         }
       }
@@ -543,8 +555,10 @@ TEST_CASE("load_graph reads from a pipe, either format") {
     CAPTURE(binary);
     std::thread feeder([&] {
       std::ofstream out(fifo, std::ios::binary);
-      if (binary) write_dump(g, out);
-      else write_jsonl(g, out);
+      if (binary)
+        write_dump(g, out);
+      else
+        write_jsonl(g, out);
     });
     HeapGraph r = load_graph(fifo);
     feeder.join();
@@ -559,11 +573,12 @@ TEST_CASE("strings that are not UTF-8 are rejected at load, naming the string an
     Crafted c;
     c.strings = varints({bad.size()}) + bad;
     const std::size_t first_bad = bad[0] == 'T' || bad[0] == 'a' ? 1 : 0;
-    CHECK(error_of(c.bytes()) == "mem.rgd: strings section at byte " + at(c) + ": string 1 is not valid UTF-8 (at byte " +
-                                     std::to_string(1 + first_bad) + " of the uncompressed payload)");
+    CHECK(error_of(c.bytes()) == "mem.rgd: strings section at byte " + at(c) +
+                                     ": string 1 is not valid UTF-8 (at byte " + std::to_string(1 + first_bad) +
+                                     " of the uncompressed payload)");
   }
-  for (const std::string& good : {std::string("caf\xC3\xA9"), std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x90\x8D"),
-                                 std::string("\xEF\xBF\xBD"), std::string(1, '\0')}) {
+  for (const std::string& good : {std::string("caf\xC3\xA9"), std::string("\xE2\x82\xAC"),
+                                  std::string("\xF0\x9F\x90\x8D"), std::string("\xEF\xBF\xBD"), std::string(1, '\0')}) {
     Crafted c;
     c.strings = varints({good.size()}) + good;
     CHECK(from_bytes(c.bytes()).type_name(0) == good);

@@ -143,7 +143,8 @@ TEST_CASE("bad JSON Lines name the file and the line") {
         "x.jsonl: line 2: a ref needs 'to'");
   CHECK(error_of(node1 + "{\"id\": 2, \"type\": \"int\", \"size\": 1, \"refs\": [{\"to\": 1, \"label\": \"a\", "
                          "\"index\": 2}]}\n") == "x.jsonl: line 2: a ref has either 'label' or 'index', not both");
-  CHECK(error_of(node1 + "{\"id\": 2, \"type\": \"int\", \"size\": 1, \"refs\": [{\"to\": 1, \"index\": 2147483648}]}\n") ==
+  CHECK(error_of(node1 +
+                 "{\"id\": 2, \"type\": \"int\", \"size\": 1, \"refs\": [{\"to\": 1, \"index\": 2147483648}]}\n") ==
         "x.jsonl: line 2: 'index' must be below 2147483648");
   CHECK(error_of(node1 + "{\"id\": 2, \"type\": \"int\", \"size\": 1, \"refs\": [{\"to\": 1, \"colour\": 1}]}\n") ==
         "x.jsonl: line 2: unknown key 'colour' in a ref");
@@ -166,8 +167,8 @@ TEST_CASE("bad JSON Lines header lines") {
   CHECK(error_of("{\"refgraph\": \"jsonl\", \"version\": 1, \"metadata\": {\"extra\": {\"a\": 1}}}\n") ==
         "x.jsonl: line 1: metadata: 'extra.a' must be a string");
   // Unknown metadata keys are ignored (newer writers may add some); known ones are read.
-  HeapGraph g = from_jsonl("{\"refgraph\": \"jsonl\", \"version\": 1, \"metadata\": {\"pid\": 5, \"future\": [1]}}\n" +
-                           node1);
+  HeapGraph g =
+      from_jsonl("{\"refgraph\": \"jsonl\", \"version\": 1, \"metadata\": {\"pid\": 5, \"future\": [1]}}\n" + node1);
   CHECK(g.metadata().pid == 5);
   CHECK(g.num_nodes() == 1);
 }

@@ -95,9 +95,7 @@ constexpr std::uint8_t W = kEdgeWeak;
 constexpr std::uint8_t D = kEdgeDeferred;
 
 // 0 -> 1 -> 2 -> 5, and a shorter way 0 -> 3 -> 5 whose last edge is deferred; 4 -> 5 is weak; 6 -> 1.
-tiny::Graph sample() {
-  return tiny::Graph(7, {{0, 1}, {0, 3}, {1, 2}, {2, 5}, {3, 5, D}, {4, 5, W}, {6, 1}});
-}
+tiny::Graph sample() { return tiny::Graph(7, {{0, 1}, {0, 3}, {1, 2}, {2, 5}, {3, 5, D}, {4, 5, W}, {6, 1}}); }
 
 // The same graph as a HeapGraph: node i has id 0x10 * (i + 1), so NodeIndex order is i's order.
 HeapGraph as_heap(std::size_t n, const std::vector<tiny::Arc>& arcs, const std::vector<NodeIndex>& roots) {
@@ -208,7 +206,7 @@ TEST_CASE("NodePicker on a hand-built graph: breadth-first, capped, filtered, wi
   CHECK(pick.nodes()[0].start);
   CHECK(pick.nodes()[4].depth == 2);
   CHECK(pick.expanded() == std::vector<NodeIndex>{0, 1, 4, 5});  // depth 2 is shown, not expanded
-  CHECK(asked == 6);  // once a node: 1, 3, 4, 5 around 0; 6, 7 around 1
+  CHECK(asked == 6);                                             // once a node: 1, 3, 4, 5 around 0; 6, 7 around 1
 
   // With a cap of 2, 0's third acceptable referrer (5) is what "+N more" stands for.
   o.too_many = 2;

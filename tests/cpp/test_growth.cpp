@@ -12,8 +12,8 @@ using namespace refgraph;
 namespace {
 
 // (type, count_before, count_after, count_delta, size_before, size_after, size_delta)
-using Row = std::tuple<std::string, std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, std::uint64_t,
-                       std::int64_t>;
+using Row =
+    std::tuple<std::string, std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, std::uint64_t, std::int64_t>;
 
 std::vector<Row> rows(const std::vector<TypeGrowth>& grown) {
   std::vector<Row> out;
@@ -44,9 +44,9 @@ HeapGraph newer_graph() {
   b.add_node(0x30, "list", 500);  // same id and type, grew in size: not new
   b.add_node(0x40, "User", 40);   // same
   b.add_node(0x50, "str", 30, 0);
-  b.add_node(0x60, "User", 40);   // address of the old tuple reused by another type: new
-  b.add_node(0x61, "str", 30, 0);  // new, untracked
-  b.add_node(0x62, "str", 30, 0);  // new, untracked
+  b.add_node(0x60, "User", 40);     // address of the old tuple reused by another type: new
+  b.add_node(0x61, "str", 30, 0);   // new, untracked
+  b.add_node(0x62, "str", 30, 0);   // new, untracked
   b.add_node(0x80, "Session", 10);  // new type
   b.add_node(0x90, "Session", 10);  // new type
   // dict: 0x70 gone, so dict shrank by one.
@@ -67,11 +67,11 @@ TEST_CASE("type_growth matches types by name and keeps only growing ones, by cou
 TEST_CASE("type_growth by size reports types that grew in bytes, by size delta") {
   HeapGraph a = older_graph(), b = newer_graph();
   CHECK(rows(type_growth(a, b, {.by_size = true})) == std::vector<Row>{
-                                                           {"list", 2, 2, 0, 100, 550, 450},
-                                                           {"User", 1, 3, 2, 40, 120, 80},
-                                                           {"str", 1, 3, 2, 30, 90, 60},
-                                                           {"Session", 0, 2, 2, 0, 20, 20},
-                                                       });
+                                                          {"list", 2, 2, 0, 100, 550, 450},
+                                                          {"User", 1, 3, 2, 40, 120, 80},
+                                                          {"str", 1, 3, 2, 30, 90, 60},
+                                                          {"Session", 0, 2, 2, 0, 20, 20},
+                                                      });
 }
 
 TEST_CASE("type_growth top N and gc_tracked_only") {

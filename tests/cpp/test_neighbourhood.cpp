@@ -124,11 +124,9 @@ TEST_CASE("a node at max_depth is shown, not expanded; the chain is drawn whole 
 
   o.highlight_chains = true;
   Subgraph h = neighbourhood(g, {g.find(5)}, o);
-  CHECK(nodes(g, h) == std::vector<NodeRow>{{5, 0, true, true},
-                                            {4, 1, false, true},
-                                            {3, 2, false, true},
-                                            {2, 3, false, true},
-                                            {1, 4, false, true}});
+  CHECK(nodes(g, h) ==
+        std::vector<NodeRow>{
+            {5, 0, true, true}, {4, 1, false, true}, {3, 2, false, true}, {2, 3, false, true}, {1, 4, false, true}});
   CHECK(edges(g, h.edges) == std::vector<EdgeRow>{{1, 2}, {2, 3}, {3, 4}, {4, 5}});
   CHECK(edges(g, h.chain_edges) == std::vector<EdgeRow>{{1, 2}, {2, 3}, {3, 4}, {4, 5}});
 
@@ -249,8 +247,8 @@ TEST_CASE("weak edges: drawn when followed, never on the highlighted chain") {
   HeapGraph g = std::move(b).build();
   NeighbourhoodOptions o;
   Subgraph s = neighbourhood(g, {g.find(4)}, o);
-  CHECK(nodes(g, s) == std::vector<NodeRow>{
-                           {4, 0, true, true}, {1, 1, false, true}, {2, 1, false, true}, {3, 1, false, false}});
+  CHECK(nodes(g, s) ==
+        std::vector<NodeRow>{{4, 0, true, true}, {1, 1, false, true}, {2, 1, false, true}, {3, 1, false, false}});
   CHECK(edges(g, s.edges) == std::vector<EdgeRow>{{1, 4}, {1, 2}, {2, 4}, {3, 4}});
   CHECK(edges(g, s.chain_edges) == std::vector<EdgeRow>{{1, 2}, {2, 4}});
 
@@ -267,9 +265,10 @@ TEST_CASE("forward neighbourhood and several start nodes") {
   o.max_depth = 2;
   Subgraph s = neighbourhood(g, {g.find(1), g.find(4), g.find(1)}, o);
   CHECK(s.direction == Direction::Forward);
-  CHECK(nodes(g, s) == std::vector<NodeRow>{
-                           {1, 0, true, false}, {4, 0, true, false}, {2, 1, false, false}, {5, 1, false, false},
-                           {3, 2, false, false}});
+  CHECK(
+      nodes(g, s) ==
+      std::vector<NodeRow>{
+          {1, 0, true, false}, {4, 0, true, false}, {2, 1, false, false}, {5, 1, false, false}, {3, 2, false, false}});
   CHECK(s.chain_edges.empty());  // highlighting is for back-references only
   CHECK(edges(g, s.edges) == std::vector<EdgeRow>{{1, 2}, {2, 3}, {3, 4}, {4, 5}});
   CHECK_THROWS_AS(neighbourhood(g, {42}), QueryError);
@@ -279,9 +278,9 @@ TEST_CASE("chain_subgraph: start first, every node and edge on the chain") {
   HeapGraph g = line_graph();
   Chain c = backref_chain(g, {g.find(5)});
   Subgraph s = chain_subgraph(g, c);
-  CHECK(nodes(g, s) == std::vector<NodeRow>{
-                           {5, 0, true, true}, {4, 1, false, true}, {3, 2, false, true}, {2, 3, false, true},
-                           {1, 4, false, true}});
+  CHECK(nodes(g, s) ==
+        std::vector<NodeRow>{
+            {5, 0, true, true}, {4, 1, false, true}, {3, 2, false, true}, {2, 3, false, true}, {1, 4, false, true}});
   CHECK(edges(g, s.edges) == std::vector<EdgeRow>{{1, 2}, {2, 3}, {3, 4}, {4, 5}});
   CHECK(s.chain_edges == s.edges);
   CHECK(s.summaries.empty());
@@ -313,5 +312,6 @@ TEST_CASE("by default a neighbourhood stops at the objects one drawing shows") {
   o.too_many = 0;
   Subgraph s = neighbourhood(g, {g.find(0x1)}, o);
   CHECK(s.nodes.size() == kMaxDrawnObjects);
-  CHECK(summaries(g, s) == std::vector<SummaryRow>{{0x1, "Leaf", n + 1 - kMaxDrawnObjects, 48 * (n + 1 - kMaxDrawnObjects)}});
+  CHECK(summaries(g, s) ==
+        std::vector<SummaryRow>{{0x1, "Leaf", n + 1 - kMaxDrawnObjects, 48 * (n + 1 - kMaxDrawnObjects)}});
 }

@@ -41,8 +41,8 @@ TEST_CASE("chain text: roots of every kind, bare attribute names and plumbing la
 }
 
 TEST_CASE("chain steps from text hops: the hop each step ends at, unreachable and unnamed roots, wildcards") {
-  const std::vector<ChainHop> hops = {{"module", "app", "__dict__"}, {"dict", "", "['CACHE']"},
-                                      {"list", "", "[3]"},           {"Session", "s1", ""}};
+  const std::vector<ChainHop> hops = {
+      {"module", "app", "__dict__"}, {"dict", "", "['CACHE']"}, {"list", "", "[3]"}, {"Session", "s1", ""}};
   const std::vector<ChainStep> steps = chain_steps(hops, "module");
   REQUIRE(steps.size() == 3);
   CHECK(steps[0].text == "module app");

@@ -41,8 +41,7 @@ HeapGraph stats_graph() {
 
 TEST_CASE("type_stats sorts by count, then size, then name") {
   HeapGraph g = stats_graph();
-  CHECK(rows(type_stats(g)) ==
-        std::vector<Row>{{"b", 3, 60}, {"a", 3, 30}, {"d", 3, 30}, {"c", 2, 200}, {"e", 1, 60}});
+  CHECK(rows(type_stats(g)) == std::vector<Row>{{"b", 3, 60}, {"a", 3, 30}, {"d", 3, 30}, {"c", 2, 200}, {"e", 1, 60}});
 }
 
 TEST_CASE("type_stats sorts by size, then count, then name") {

@@ -27,8 +27,7 @@ HeapGraph first_nodes(const HeapGraph& g, std::size_t k) {
     for (Edge e : g.out_edges(n)) {
       if (e.target >= k) continue;
       const EdgeLabel l = g.edge_label(e.index);
-      b.add_edge(g.id(n), g.id(e.target), is_index_label(l) ? l : b.text_label(g.strings()[l]),
-                 g.edge_flags(e.index));
+      b.add_edge(g.id(n), g.id(e.target), is_index_label(l) ? l : b.text_label(g.strings()[l]), g.edge_flags(e.index));
     }
   }
   b.metadata() = g.metadata();

@@ -11,7 +11,6 @@ import types
 import weakref
 
 import pytest
-
 import refgraph
 
 
@@ -290,8 +289,25 @@ def test_big_string_size_in_summary():
 
 
 def test_sizes_agree_with_getsizeof():
-    samples = [[], [1, 2, 3], {}, {"a": 1}, "text", "ü" * 10, b"bytes", 10**30, 1.5, (1, 2), {1, 2}, frozenset(),
-               bytearray(b"xy"), User(), type, len, sys]
+    samples = [
+        [],
+        [1, 2, 3],
+        {},
+        {"a": 1},
+        "text",
+        "ü" * 10,
+        b"bytes",
+        10**30,
+        1.5,
+        (1, 2),
+        {1, 2},
+        frozenset(),
+        bytearray(b"xy"),
+        User(),
+        type,
+        len,
+        sys,
+    ]
     holder = list(samples)
     snap = refgraph.snapshot()
     for obj in holder:
@@ -359,9 +375,14 @@ def test_show_backrefs_callables_see_live_objects(tmp_path):
         return True
 
     out = io.StringIO()
-    refgraph.show_backrefs([x], output=out, filter=keep, highlight=lambda o: isinstance(o, dict),
-                           extra_info=lambda o: "info-%s" % type(o).__name__,
-                           extra_node_attrs=lambda o: {"URL": "u%d" % id(o)})
+    refgraph.show_backrefs(
+        [x],
+        output=out,
+        filter=keep,
+        highlight=lambda o: isinstance(o, dict),
+        extra_info=lambda o: "info-%s" % type(o).__name__,
+        extra_node_attrs=lambda o: {"URL": "u%d" % id(o)},
+    )
     dot = out.getvalue()
     assert "list" in seen and "dict" in seen
     assert "info-list" in dot and 'URL="u%d"' % id(holders[0]) in dot
@@ -418,8 +439,11 @@ def test_reports_tell_apart_types_that_share_a_short_name(two_requests):
     assert set(snap.ids_of_type("gunicorn_like.http.message.Request")) == {id(o) for o in g_objs}
     out = io.StringIO()
     refgraph.summary(limit=0, file=out, sort="count")
-    table = {line.rsplit("|", 2)[0].strip(): int(line.rsplit("|", 2)[1]) for line in out.getvalue().splitlines()
-             if line.strip().startswith("Request")}
+    table = {
+        line.rsplit("|", 2)[0].strip(): int(line.rsplit("|", 2)[1])
+        for line in out.getvalue().splitlines()
+        if line.strip().startswith("Request")
+    }
     assert table == {W_NAME: 30, G_NAME: 20}
     del w_objs, g_objs
 
@@ -473,8 +497,9 @@ CALLS_TAKING_OBJECTS = {
     "find_ref_chain": lambda o: refgraph.find_ref_chain(o, lambda x: isinstance(x, str)),
     "show_backrefs": lambda o: refgraph.show_backrefs([o], output=io.StringIO(), filter=lambda x: True),
     "show_refs": lambda o: refgraph.show_refs(o, output=io.StringIO(), extra_info=lambda x: "x"),
-    "show_chain": lambda o: refgraph.show_chain(refgraph.find_backref_chain(o, refgraph.is_proper_module),
-                                                output=io.StringIO()),
+    "show_chain": lambda o: refgraph.show_chain(
+        refgraph.find_backref_chain(o, refgraph.is_proper_module), output=io.StringIO()
+    ),
     "is_proper_module": refgraph.is_proper_module,
     "chain_report": refgraph.chain_report,
     "snapshot.chain": lambda o: refgraph.snapshot().chain(o),
@@ -512,8 +537,16 @@ def test_no_references_kept_with_tracemalloc(app_cache):
         lambda: refgraph.summary(file=io.StringIO()),
         lambda: refgraph.count("dict"),
     ],
-    ids=["typestats", "growth", "show_growth", "most_common_types", "Snapshot.typestats", "type_table", "summary",
-         "count"],
+    ids=[
+        "typestats",
+        "growth",
+        "show_growth",
+        "most_common_types",
+        "Snapshot.typestats",
+        "type_table",
+        "summary",
+        "count",
+    ],
 )
 def test_capture_and_analysis_leave_live_objects_unchanged(analysis):
     analysis()  # warm up: first calls may import or cache
@@ -552,17 +585,20 @@ def test_api_doc_example_runs(index, tmp_path):
     code = _doc_examples()[index]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (os.path.dirname(os.path.dirname(refgraph.__file__)), env.get("PYTHONPATH")) if p)
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+        p for p in (os.path.dirname(os.path.dirname(refgraph.__file__)), env.get("PYTHONPATH")) if p
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, code + "\n" + result.stderr
 
 
 # ---- every docstring example runs ----
 
 
-@pytest.mark.parametrize("module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot", "refgraph.web._wsgi",
-                                         "refgraph._signature"])
+@pytest.mark.parametrize(
+    "module_name", ["refgraph", "refgraph._compat", "refgraph._snapshot", "refgraph.web._wsgi", "refgraph._signature"]
+)
 def test_docstring_examples(module_name):
     import doctest
     import importlib

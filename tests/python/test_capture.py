@@ -11,7 +11,6 @@ import types
 import weakref
 
 import pytest
-
 from refgraph import _core
 
 
@@ -87,7 +86,8 @@ def test_local_variable_is_held_by_a_thread_frame_through_f_locals():
     frame = g.node(g.find(frame_id))
     assert frame["root"] == "thread frame"
     assert frame["label"].startswith("test_capture.py:") and frame["label"].endswith(
-        " in test_local_variable_is_held_by_a_thread_frame_through_f_locals")
+        " in test_local_variable_is_held_by_a_thread_frame_through_f_locals"
+    )
     # the caller's own frames are deferred: they rarely explain a leak
     assert all(deferred for _to, _label, _weak, deferred in g.out_edges(g.find(frame_id)))
 
@@ -152,7 +152,6 @@ def test_garbage_cycle_is_unreachable():
         gc.collect()
 
 
-
 def test_frozen_garbage_cycle_is_captured():
     # gc.freeze() moves objects to the permanent generation, which gc.get_objects() leaves out: the capture reads
     # the gc's lists itself and must still see a cycle that nothing else reaches, with its string attribute.
@@ -177,6 +176,7 @@ def test_frozen_garbage_cycle_is_captured():
         gc.enable()
         gc.collect()
 
+
 def test_str_with_one_reference_is_one_node_with_one_referrer():
     holder = ["one ref %d" % id(object())]  # a fresh str only the list holds
     (text,) = holder
@@ -194,8 +194,20 @@ def test_sole_leaves_have_their_getsizeof_sizes():
     cached = "caf\u00e9 %d" % n
     ctypes.pythonapi.PyUnicode_AsUTF8.restype = ctypes.c_char_p
     ctypes.pythonapi.PyUnicode_AsUTF8(ctypes.py_object(cached))  # a utf8 cache sys.getsizeof counts
-    held = ["a" * (40 + n), "x%d" % n, "\u00e9t\u00e9 %d" % n, "\u4e2d %d" % n, "\U0001f600 %d" % n, cached,
-            10**30 + n, -(2**70) - n, 1000 + n, 1.5 * n, b"b" * (10 + n), 3 + 4j * n]
+    held = [
+        "a" * (40 + n),
+        "x%d" % n,
+        "\u00e9t\u00e9 %d" % n,
+        "\u4e2d %d" % n,
+        "\U0001f600 %d" % n,
+        cached,
+        10**30 + n,
+        -(2**70) - n,
+        1000 + n,
+        1.5 * n,
+        b"b" * (10 + n),
+        3 + 4j * n,
+    ]
     del cached
     g = _core.capture()
     assert [node_of(g, x)["size"] for x in held] == [sys.getsizeof(x) for x in held]
@@ -377,8 +389,22 @@ def test_node_labels():
 
 
 def _builtin_sizeof_types():
-    kinds = [object, int, str, bytearray, list, dict, set, frozenset, type, types.FrameType, types.CodeType,
-             types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType]
+    kinds = [
+        object,
+        int,
+        str,
+        bytearray,
+        list,
+        dict,
+        set,
+        frozenset,
+        type,
+        types.FrameType,
+        types.CodeType,
+        types.GeneratorType,
+        types.CoroutineType,
+        types.AsyncGeneratorType,
+    ]
     return [k.__dict__["__sizeof__"] for k in kinds]
 
 
@@ -422,10 +448,41 @@ def test_sizes_equal_sys_getsizeof_for_builtin_types():
 
     Pair = collections.namedtuple("Pair", "a b")
     subclassed = [S("text"), L([1, 2, 3]), D(a=1), collections.defaultdict(list, {1: []}), Pair(1, 2)]
-    samples = [0, 1, -1, 2**100, -(2**70), True, 1.5, "", "ascii", "\u00e9t\u00e9", "\u4e2d\u6587", "\U0001f600",
-               utf8_cached, b"", b"bytes", ba, grown, [], (), (1, 2, 3), {}, {i: i for i in range(100)}, set(),
-               set(range(50)), frozenset({1, 2}), inst, User, *subclassed, gen(), coro(), agen(), sys._getframe(),
-               gen.__code__]
+    samples = [
+        0,
+        1,
+        -1,
+        2**100,
+        -(2**70),
+        True,
+        1.5,
+        "",
+        "ascii",
+        "\u00e9t\u00e9",
+        "\u4e2d\u6587",
+        "\U0001f600",
+        utf8_cached,
+        b"",
+        b"bytes",
+        ba,
+        grown,
+        [],
+        (),
+        (1, 2, 3),
+        {},
+        {i: i for i in range(100)},
+        set(),
+        set(range(50)),
+        frozenset({1, 2}),
+        inst,
+        User,
+        *subclassed,
+        gen(),
+        coro(),
+        agen(),
+        sys._getframe(),
+        gen.__code__,
+    ]
     gc.collect()
     impls = _builtin_sizeof_types()
     mismatches = []
@@ -444,9 +501,31 @@ def test_sizes_equal_sys_getsizeof_for_builtin_types():
             assert sys.getsizeof(s) == node_of(g, s)["size"], s
     samples[-4].close()  # the coroutine was never awaited
     assert mismatches == []
-    assert {"int", "str", "bytes", "bytearray", "list", "tuple", "dict", "set", "frozenset", "User", "type",
-            "generator", "coroutine", "async_generator", "frame", "code", "float", "bool", "S", "L", "D",
-            "defaultdict", "Pair"} <= checked
+    assert {
+        "int",
+        "str",
+        "bytes",
+        "bytearray",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "frozenset",
+        "User",
+        "type",
+        "generator",
+        "coroutine",
+        "async_generator",
+        "frame",
+        "code",
+        "float",
+        "bool",
+        "S",
+        "L",
+        "D",
+        "defaultdict",
+        "Pair",
+    } <= checked
 
 
 def test_user_sizeof_is_not_called_and_basicsize_is_used():
@@ -614,7 +693,8 @@ def test_tool_frames_and_their_objects_are_not_nodes(tmp_path):
         "def grab(core, skip, user_obj, out):\n"
         "    mine = ['tool-only']\n"
         "    out.append(id(mine))\n"
-        "    return core.capture(skip_files=skip)\n")
+        "    return core.capture(skip_files=skip)\n"
+    )
     sys.path.insert(0, str(tool))
     try:
         import toolmod
@@ -766,7 +846,10 @@ def test_header_mode_and_address_set_give_the_same_graph(app_module):
     assert with_stats["address_set_entries"] < without_stats["address_set_entries"]
     assert graph_facts(with_headers, objs) == graph_facts(without, objs)
     assert node_of(with_headers, held)["type"] == "dict"
-    counts = [{t: c for t, c, _ in g.type_stats() if t in ("User", "function", "module", "type")} for g in (with_headers, without)]
+    counts = [
+        {t: c for t, c, _ in g.type_stats() if t in ("User", "function", "module", "type")}
+        for g in (with_headers, without)
+    ]
     assert counts[0] == counts[1] and counts[0]["User"] >= 20
 
 
@@ -789,8 +872,15 @@ def test_capture_inside_a_collection_uses_the_address_set():
     assert len(gc.get_objects()) > 1000
 
 
-STATS_KEYS = ("timing", "build_timing", "walk_seconds", "build_seconds", "gc_tracked", "address_set_entries",
-              "header_index")
+STATS_KEYS = (
+    "timing",
+    "build_timing",
+    "walk_seconds",
+    "build_seconds",
+    "gc_tracked",
+    "address_set_entries",
+    "header_index",
+)
 
 
 def test_statistics_stay_out_of_dumps(tmp_path):

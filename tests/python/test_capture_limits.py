@@ -31,11 +31,14 @@ def test_the_hook_only_lowers_the_limits(limits):
     assert testing.capture_limits() == (2**32 - 2, 2**32 - 1, 2**31)
 
 
-@pytest.mark.parametrize(("which", "message"), [
-    (0, "more than 1000 objects, the most one capture can index (32-bit node indices)"),
-    (1, "more than 1000 references, the most one capture can index (32-bit edge indices)"),
-    (2, "more than 50 distinct label strings, the most one capture can index (31-bit string ids"),
-])
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        (0, "more than 1000 objects, the most one capture can index (32-bit node indices)"),
+        (1, "more than 1000 references, the most one capture can index (32-bit edge indices)"),
+        (2, "more than 50 distinct label strings, the most one capture can index (31-bit string ids"),
+    ],
+)
 def test_past_a_limit_the_capture_fails_naming_it_and_leaves_the_heap_as_it_was(limits, which, message):
     default = testing.capture_limits()
     lowered = list(default)
@@ -63,10 +66,13 @@ def test_a_heap_just_within_the_limits_is_captured(limits):
     assert _core.capture().num_nodes > g.num_nodes - headroom
 
 
-@pytest.mark.parametrize(("which", "message"), [
-    (0, "more than 1000 gc-tracked objects, the most it can index (32-bit indices)"),
-    (1, "more than 1000 references between them, the most it can index (32-bit indices)"),
-])
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        (0, "more than 1000 gc-tracked objects, the most it can index (32-bit indices)"),
+        (1, "more than 1000 references between them, the most it can index (32-bit indices)"),
+    ],
+)
 def test_the_garbage_search_fails_the_same_way(limits, which, message):
     default = testing.capture_limits()
     assert _core.count_types(find_garbage=True) is not None  # this build reads the gc lists in place

@@ -3,6 +3,7 @@
 The samples come from `samples/gen_dump.py --nodes 300 --leak 40 --grow 10 --seed 1` (see samples/README.md):
 a module `app.cache` holds, through ten objects, a list of LeakedItem objects: 40 in before.rgd, 70 in after.rgd.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,32 @@ AFTER_JSONL = DUMPS / "after.jsonl"
 BEFORE_NODES, BEFORE_EDGES = 300, 900
 AFTER_NODES, AFTER_EDGES = 330, 960
 LEAKED_BEFORE, LEAKED_AFTER, LEAKED_SIZE = 40, 70, 72
-CHAIN_TYPES = ["module", "dict", "Registry", "dict", "list", "Handler", "dict", "Session", "dict", "HistoryBuffer",
-               "list", "LeakedItem"]
-CHAIN_EDGES = ["__dict__", "['registry']", "__dict__", "['handlers']", "[0]", "__dict__", "['session']", "__dict__",
-               "['history']", "_items"]
+CHAIN_TYPES = [
+    "module",
+    "dict",
+    "Registry",
+    "dict",
+    "list",
+    "Handler",
+    "dict",
+    "Session",
+    "dict",
+    "HistoryBuffer",
+    "list",
+    "LeakedItem",
+]
+CHAIN_EDGES = [
+    "__dict__",
+    "['registry']",
+    "__dict__",
+    "['handlers']",
+    "[0]",
+    "__dict__",
+    "['session']",
+    "__dict__",
+    "['history']",
+    "_items",
+]
 
 
 def find_cli() -> str:
@@ -69,6 +92,7 @@ def assert_clean_failure(p: subprocess.CompletedProcess, status: int, *needles: 
 
 # ---- info ----
 
+
 def test_info_text_and_json():
     out = run("info", BEFORE).stdout
     assert f"objects:        {BEFORE_NODES} (" in out
@@ -92,6 +116,7 @@ def test_info_reads_jsonl_too():
 
 
 # ---- summary ----
+
 
 def test_summary_counts_the_planted_objects():
     out = run("summary", AFTER, "--top", "3").stdout
@@ -139,6 +164,7 @@ def test_summary_sort_by_size():
 
 # ---- growth ----
 
+
 def test_growth_shows_the_leak():
     out = run("growth", BEFORE, AFTER).stdout
     lines = out.splitlines()
@@ -152,10 +178,17 @@ def test_growth_shows_the_leak():
 
     j = run_json("growth", BEFORE, AFTER)
     assert j["schema"] == "refgraph.growth/1"
-    assert j["types"] == [{
-        "type": "LeakedItem", "count_before": LEAKED_BEFORE, "count_after": LEAKED_AFTER, "count_delta": 30,
-        "size_before": LEAKED_BEFORE * LEAKED_SIZE, "size_after": LEAKED_AFTER * LEAKED_SIZE,
-        "size_delta": 30 * LEAKED_SIZE}]
+    assert j["types"] == [
+        {
+            "type": "LeakedItem",
+            "count_before": LEAKED_BEFORE,
+            "count_after": LEAKED_AFTER,
+            "count_delta": 30,
+            "size_before": LEAKED_BEFORE * LEAKED_SIZE,
+            "size_after": LEAKED_AFTER * LEAKED_SIZE,
+            "size_delta": 30 * LEAKED_SIZE,
+        }
+    ]
     assert j["new_objects"] == 30
     assert j["new_objects_by_type"] == [{"type": "LeakedItem", "count": 30}]
 
@@ -175,6 +208,7 @@ def test_growth_of_a_dump_against_itself_is_empty():
 
 
 # ---- chain ----
+
 
 def test_chain_from_a_type_ends_at_the_module_root():
     j = run_json("chain", AFTER, "--type", "LeakedItem")
@@ -229,6 +263,7 @@ def test_chain_forward_and_image(tmp_path):
 
 # ---- backrefs / refs ----
 
+
 @pytest.mark.parametrize("ext, magic", [("png", b"\x89PNG\r\n\x1a\n"), ("pdf", b"%PDF"), ("dot", b"digraph")])
 def test_backrefs_render(tmp_path, ext, magic):
     out_file = tmp_path / f"leak.{ext}"
@@ -265,27 +300,32 @@ def test_backrefs_summarises_a_crowd(tmp_path):
 
 # ---- export / import ----
 
+
 def test_export_import_round_trip(tmp_path):
     jsonl = tmp_path / "after.jsonl"
     run("export", AFTER, "--jsonl", "-o", jsonl)
     rgd = tmp_path / "again.rgd"
     out = run("import", jsonl, "-o", rgd).stdout
     assert out == f"wrote {rgd}: {AFTER_NODES} objects, {AFTER_EDGES} references\n"
-    assert run_json("summary", rgd, "--top", "0")["processes"][0]["types"] == \
-        run_json("summary", AFTER, "--top", "0")["processes"][0]["types"]
+    assert (
+        run_json("summary", rgd, "--top", "0")["processes"][0]["types"]
+        == run_json("summary", AFTER, "--top", "0")["processes"][0]["types"]
+    )
     stdout_export = run("export", AFTER, "--jsonl").stdout
     assert stdout_export == jsonl.read_text()
 
 
 def test_import_from_stdin(tmp_path):
     rgd = tmp_path / "piped.rgd"
-    p = subprocess.run([CLI, "import", "-", "-o", str(rgd)], input=AFTER_JSONL.read_text(), capture_output=True,
-                       text=True, timeout=60)
+    p = subprocess.run(
+        [CLI, "import", "-", "-o", str(rgd)], input=AFTER_JSONL.read_text(), capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     assert run_json("info", rgd)["num_nodes"] == AFTER_NODES
 
 
 # ---- bad input ----
+
 
 def test_missing_file(tmp_path):
     out_file = tmp_path / "x.png"
@@ -389,8 +429,9 @@ def test_docs_json_examples_are_real_output(tmp_path):
     assert here("summary", "samples/dumps/before.rgd", "--top", "2") == examples["refgraph.summary/1"]
     assert here("growth", "samples/dumps/before.rgd", "samples/dumps/after.rgd") == examples["refgraph.growth/1"]
     # These name output files: same fields.
-    draw = here("backrefs", "samples/dumps/after.rgd", "--type", "LeakedItem", "--depth", "12", "-o",
-                str(tmp_path / "leak.png"))
+    draw = here(
+        "backrefs", "samples/dumps/after.rgd", "--type", "LeakedItem", "--depth", "12", "-o", str(tmp_path / "leak.png")
+    )
     assert list(draw) == list(examples["refgraph.draw/1"])
     assert draw["nodes"] == examples["refgraph.draw/1"]["nodes"]
     imported = here("import", "samples/dumps/after.jsonl", "-o", str(tmp_path / "after.rgd"))
@@ -425,7 +466,9 @@ def test_types_that_share_a_short_name_are_told_apart(tmp_path):
     assert "(the nearest of 50)" in out
     assert_clean_failure(run("chain", dump, "--type", "elsewhere.Request", check=False), 1, "no objects of type")
 
+
 # ---- output files that are not regular files ----
+
 
 def read_fifo_in_background(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
     got: list[bytes] = []
@@ -437,8 +480,11 @@ def read_fifo_in_background(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
 
 def test_a_write_error_on_a_device_fails_and_keeps_the_device(tmp_path, full_device):
     # GIVEN a device on which every write fails (ENOSPC)
-    for args in (["export", AFTER, "--jsonl"], ["import", AFTER_JSONL], ["backrefs", AFTER, "--type", "LeakedItem",
-                                                                         "--format", "dot"]):
+    for args in (
+        ["export", AFTER, "--jsonl"],
+        ["import", AFTER_JSONL],
+        ["backrefs", AFTER, "--type", "LeakedItem", "--format", "dot"],
+    ):
         # WHEN a command writes its output there
         p = run(*args, "-o", full_device, check=False)
         # THEN it fails with the reason, and the device is still a device
@@ -466,8 +512,12 @@ def test_dev_stdout_and_dash_stream(tmp_path):
     assert p.stdout == rgd.read_bytes()  # the summary line went to stderr, not into the dump
     assert p.stderr.decode() == f"wrote -: {AFTER_NODES} objects, {AFTER_EDGES} references\n"
 
-    p = subprocess.run([CLI, "backrefs", str(AFTER), "--type", "Registry", "--format", "dot", "-o", "-"],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [CLI, "backrefs", str(AFTER), "--type", "Registry", "--format", "dot", "-o", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("digraph") and p.stdout.rstrip().endswith("}")
     assert p.stderr.startswith("wrote -")
@@ -497,6 +547,7 @@ def test_a_symlink_is_followed_and_kept(tmp_path):
 
 
 def test_a_directory_is_not_written_over(tmp_path):
-    assert_clean_failure(run("export", AFTER, "--jsonl", "-o", tmp_path, check=False), 1,
-                         f"{tmp_path}: cannot write: is a directory")
+    assert_clean_failure(
+        run("export", AFTER, "--jsonl", "-o", tmp_path, check=False), 1, f"{tmp_path}: cannot write: is a directory"
+    )
     assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []

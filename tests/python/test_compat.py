@@ -13,7 +13,6 @@ import sys
 
 import objgraph
 import pytest
-
 import refgraph
 
 MODULES = [pytest.param(objgraph, id="objgraph"), pytest.param(refgraph, id="refgraph")]
@@ -331,7 +330,8 @@ def test_show_refs_and_backrefs_of_a_temporary_dict_and_list(og, kw):
 
 def test_show_chain_of_a_temporary_chain(og):
     ns = _run_at_module_level(
-        og, "og.show_chain(og.find_ref_chain({'a': [Target()]}, lambda x: type(x) is Target), backrefs=False, output=out)"
+        og,
+        "og.show_chain(og.find_ref_chain({'a': [Target()]}, lambda x: type(x) is Target), backrefs=False, output=out)",
     )
     assert ns["out"].getvalue().count("->") == 2
 

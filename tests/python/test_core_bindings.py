@@ -3,13 +3,11 @@
 import json
 
 import pytest
-
 from refgraph import _core
 
 # app (module root) -> __dict__ -> ['USERS'] list -> [1] User; a garbage cycle 5 <-> 6; 7 is referenced by nothing.
 NODES = [
-    {"id": 1, "type": "module", "size": 72, "root": "module", "label": "app",
-     "refs": [{"to": 2, "label": "__dict__"}]},
+    {"id": 1, "type": "module", "size": 72, "root": "module", "label": "app", "refs": [{"to": 2, "label": "__dict__"}]},
     {"id": 2, "type": "dict", "size": 232, "refs": [{"to": 3, "label": "['USERS']"}]},
     {"id": 3, "type": "list", "size": 72, "refs": [{"to": 8, "label": "[0]"}, {"to": 4, "label": "[1]"}]},
     {"id": 4, "type": "User", "size": 48, "refs": [{"to": 9, "label": "name", "weak": True}]},
@@ -57,8 +55,14 @@ def test_ids_of_type_and_type_stats(graph):
     assert graph.ids_of_type("User") == [4, 8]
     assert graph.ids_of_type("Nope") == []
     # count descending, then size descending, then name
-    assert graph.type_stats() == [("str", 2, 110), ("Node", 2, 96), ("User", 2, 96), ("dict", 1, 232),
-                                  ("list", 1, 72), ("module", 1, 72)]
+    assert graph.type_stats() == [
+        ("str", 2, 110),
+        ("Node", 2, 96),
+        ("User", 2, 96),
+        ("dict", 1, 232),
+        ("list", 1, 72),
+        ("module", 1, 72),
+    ]
     assert graph.type_stats(sort="size", top=2) == [("dict", 1, 232), ("str", 2, 110)]
     assert ("str", 2, 110) not in graph.type_stats(gc_only=True)
     with pytest.raises(_core.QueryError):
@@ -71,8 +75,7 @@ def test_backref_chain_labels_and_root_kind(graph):
     assert graph.chain_root_kind([h[0] for h in chain]) == "module"
     assert graph.chain_root_kind([3, 4]) is None
     assert graph.backref_chain([5]) is None  # garbage: no root reaches it
-    assert graph.backref_chain([4], types=["dict"]) == [(2, "dict", "['USERS']"), (3, "list", "[1]"),
-                                                        (4, "User", "")]
+    assert graph.backref_chain([4], types=["dict"]) == [(2, "dict", "['USERS']"), (3, "list", "[1]"), (4, "User", "")]
     assert graph.backref_chain([4], max_depth=1) is None
     with pytest.raises(_core.QueryError):
         graph.backref_chain([999])
@@ -88,9 +91,17 @@ def test_chain_with_python_predicate(graph):
     assert graph.backref_chain([4], predicate=is_list) == [(3, "list", "[1]"), (4, "User", "")]
     assert seen  # the predicate was called with node indices
     assert graph.ref_chain([1], predicate=lambda i: graph.node(i)["type"] == "User") == [
-        (1, "module", "__dict__"), (2, "dict", "['USERS']"), (3, "list", "[0]"), (8, "User", "")]
+        (1, "module", "__dict__"),
+        (2, "dict", "['USERS']"),
+        (3, "list", "[0]"),
+        (8, "User", ""),
+    ]
     assert graph.ref_chain([1], predicate=lambda i: graph.node(i)["type"] == "User", ignore_ids=[8]) == [
-        (1, "module", "__dict__"), (2, "dict", "['USERS']"), (3, "list", "[1]"), (4, "User", "")]
+        (1, "module", "__dict__"),
+        (2, "dict", "['USERS']"),
+        (3, "list", "[1]"),
+        (4, "User", ""),
+    ]
 
 
 def test_predicate_exception_propagates(graph):
@@ -202,7 +213,8 @@ def _fresh_python(code, timeout=60):
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (os.path.dirname(os.path.dirname(refgraph.__file__)), env.get("PYTHONPATH")) if p)
+        p for p in (os.path.dirname(os.path.dirname(refgraph.__file__)), env.get("PYTHONPATH")) if p
+    )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -213,8 +225,10 @@ PREWARM_DOT = 'digraph { a [shape=box, label="list\\\\n88 B"]; b [label="caf\\u0
 
 def test_prewarm_leaves_the_first_render_unchanged():
     # In fresh processes, where the warm-up really runs: the first SVG after prewarm() equals one without it.
-    code = ("import hashlib, refgraph._core as c\n{warm}svg = c.render({dot!r}, 'svg')\n"
-            "assert b'<svg' in svg\nprint(hashlib.sha256(svg).hexdigest())")
+    code = (
+        "import hashlib, refgraph._core as c\n{warm}svg = c.render({dot!r}, 'svg')\n"
+        "assert b'<svg' in svg\nprint(hashlib.sha256(svg).hexdigest())"
+    )
     plain = _fresh_python(code.format(warm="", dot=PREWARM_DOT))
     warmed = _fresh_python(code.format(warm="c.prewarm('svg'); c.prewarm('svg'); c.prewarm('dot')\n", dot=PREWARM_DOT))
     assert plain.strip() and plain == warmed
@@ -243,18 +257,23 @@ def fork_child_renders(c):
 
 def test_fork_right_after_prewarm_leaves_the_child_able_to_render():
     # The fork waits for the warm-up thread, which holds the renderer's lock.
-    code = FORK_CHILD_RENDERS + """
+    code = (
+        FORK_CHILD_RENDERS
+        + """
 import time, refgraph._core as c
 c.prewarm('png')
 time.sleep(0.005)  # the warm-up is under way, its lock held
 print(fork_child_renders(c))
 """
+    )
     assert _fresh_python(code).strip() == "ok"
 
 
 def test_fork_while_another_thread_renders_leaves_the_child_able_to_render():
     # A thread renders in a loop with the GIL released; forks land mid-render. Each child must render too.
-    code = FORK_CHILD_RENDERS + """
+    code = (
+        FORK_CHILD_RENDERS
+        + """
 import threading, refgraph._core as c
 big = 'digraph { ' + ' '.join('n%d -> n%d [label="x"];' % (i, i + 1) for i in range(40)) + ' }'
 stop = False
@@ -270,4 +289,5 @@ stop = True
 t.join()
 print(' '.join(results))
 """
+    )
     assert _fresh_python(code, timeout=200).split() == ["ok"] * 5

@@ -13,7 +13,6 @@ import types
 import weakref
 
 import pytest
-
 import refgraph
 from refgraph import _common, _core, _snapshot
 
@@ -63,7 +62,7 @@ VARIETY.plain.name = "plain"
 VARIETY.plain.more = {"k": (1, 2.5, b"bytes", bytearray(b"ba"))}
 VARIETY.keyed = KeyedDict(alpha=1, beta="two")
 VARIETY.ref = weakref.ref(VARIETY.plain)
-VARIETY.cells = (lambda x: (lambda: x))(["closed"])
+VARIETY.cells = (lambda x: lambda: x)(["closed"])
 VARIETY.gen = _gen(5)
 next(VARIETY.gen)
 VARIETY.exc = _traceback()  # a traceback holding a frame owned by its frame object
@@ -347,8 +346,7 @@ def test_garbage_search_stays_out_of_a_collection_under_way():
 
     class Finalized:
         def __del__(self):
-            results.append((_core.count_types(find_garbage=True, skip_files=SKIP),
-                            _core.count_types(skip_files=SKIP)))
+            results.append((_core.count_types(find_garbage=True, skip_files=SKIP), _core.count_types(skip_files=SKIP)))
 
     gc.collect()
     x = Finalized()

@@ -4,6 +4,7 @@ objgraph-compatible show_refs/show_backrefs on the live heap (whole capture and 
 
 Renders that used to crash run in a child process, so a crash fails one test instead of killing the run.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,9 +27,20 @@ OBJECT_EDGE = re.compile(r"^  (o[0-9a-f]+) -> (o[0-9a-f]+)\b(.*)$", re.MULTILINE
 
 def write_dump(tmp_path: Path, nodes: list[dict]) -> Path:
     """A .rgd made by the JSONL importer from node records."""
-    header = {"refgraph": "jsonl", "version": 1, "metadata": {"pid": 1, "host": "test", "python_version": "3.11.7",
-                                                               "time": 1767226200.0, "rss": 0, "tag": "limits",
-                                                               "values_included": False, "extra": {}}}
+    header = {
+        "refgraph": "jsonl",
+        "version": 1,
+        "metadata": {
+            "pid": 1,
+            "host": "test",
+            "python_version": "3.11.7",
+            "time": 1767226200.0,
+            "rss": 0,
+            "tag": "limits",
+            "values_included": False,
+            "extra": {},
+        },
+    }
     jsonl = tmp_path / "heap.jsonl"
     with jsonl.open("w") as f:
         f.write(json.dumps(header) + "\n")
@@ -41,21 +53,37 @@ def write_dump(tmp_path: Path, nodes: list[dict]) -> Path:
 
 def held_many_times(tmp_path: Path, times: int) -> Path:
     """module app -> dict -['HOLDER']-> list, which holds one Leaf `times` times (what [leaf] * times is)."""
-    return write_dump(tmp_path, [
-        {"id": 0x100, "type": "module", "size": 72, "root": "module", "label": "app",
-         "refs": [{"to": 0x200, "label": "__dict__"}]},
-        {"id": 0x200, "type": "dict", "size": 232, "refs": [{"to": 0x300, "label": "['HOLDER']"}]},
-        {"id": 0x300, "type": "list", "size": 56 + 8 * times, "refs": [{"to": 0x400, "index": i} for i in range(times)]},
-        {"id": 0x400, "type": "Leaf", "size": 48},
-    ])
+    return write_dump(
+        tmp_path,
+        [
+            {
+                "id": 0x100,
+                "type": "module",
+                "size": 72,
+                "root": "module",
+                "label": "app",
+                "refs": [{"to": 0x200, "label": "__dict__"}],
+            },
+            {"id": 0x200, "type": "dict", "size": 232, "refs": [{"to": 0x300, "label": "['HOLDER']"}]},
+            {
+                "id": 0x300,
+                "type": "list",
+                "size": 56 + 8 * times,
+                "refs": [{"to": 0x400, "index": i} for i in range(times)],
+            },
+            {"id": 0x400, "type": "Leaf", "size": 48},
+        ],
+    )
 
 
 def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False, timeout=timeout
+    )
 
 
 # ---- the CLI ----
+
 
 @pytest.mark.parametrize("command, start", [("backrefs", 0x400), ("refs", 0x300)])
 @pytest.mark.parametrize("ext", ["png", "svg"])
@@ -72,17 +100,27 @@ def test_cli_draws_700000_references_between_two_objects_as_one_edge(tmp_path, c
 
     dot = tmp_path / "graph.dot"
     run(command, dump, "--id", hex(start), "-o", dot)
-    edges = [attrs for source, target, attrs in OBJECT_EDGE.findall(dot.read_text()) if (source, target) == ("o300", "o400")]
+    edges = [
+        attrs for source, target, attrs in OBJECT_EDGE.findall(dot.read_text()) if (source, target) == ("o300", "o400")
+    ]
     assert len(edges) == 1 and edges[0].startswith(' [label="[0..699999] x700000"')
 
 
 def test_cli_caps_a_drawing_that_asks_for_no_limit(tmp_path):
     # A list of 30,000 distinct objects, drawn with no per-object and no overall limit asked for.
     n = 30_000
-    dump = write_dump(tmp_path, [
-        {"id": 0x100, "type": "list", "size": 56 + 8 * n, "refs": [{"to": 0x1000 + i, "index": i} for i in range(n)]},
-        *({"id": 0x1000 + i, "type": "Leaf", "size": 48} for i in range(n)),
-    ])
+    dump = write_dump(
+        tmp_path,
+        [
+            {
+                "id": 0x100,
+                "type": "list",
+                "size": 56 + 8 * n,
+                "refs": [{"to": 0x1000 + i, "index": i} for i in range(n)],
+            },
+            *({"id": 0x1000 + i, "type": "Leaf", "size": 48} for i in range(n)),
+        ],
+    )
     dot = tmp_path / "wide.dot"
     j = run_json("refs", dump, "--id", "0x100", "--too-many", "0", "--max-objects", "0", "-o", dot)
     text = dot.read_text()
@@ -98,12 +136,19 @@ def test_cli_caps_a_drawing_that_asks_for_no_limit(tmp_path):
 def test_cli_draws_a_long_list_whose_items_refer_back_to_its_head(tmp_path):
     # 1000 rows; every item's reference to the head crosses the rows above it. Graphviz crashed on 300 of those.
     n = 1000
-    dump = write_dump(tmp_path, [
-        {"id": 0x1000 + i, "type": "Node", "size": 56,
-         "refs": ([{"to": 0x1000 + i + 1, "label": "next"}] if i + 1 < n else []) +
-                 ([{"to": 0x1000, "label": "head"}] if i > 0 else [])}
-        for i in range(n)
-    ])
+    dump = write_dump(
+        tmp_path,
+        [
+            {
+                "id": 0x1000 + i,
+                "type": "Node",
+                "size": 56,
+                "refs": ([{"to": 0x1000 + i + 1, "label": "next"}] if i + 1 < n else [])
+                + ([{"to": 0x1000, "label": "head"}] if i > 0 else []),
+            }
+            for i in range(n)
+        ],
+    )
     png = tmp_path / "list.png"
     j = run_json("refs", dump, "--id", "0x1000", "--depth", str(n), "-o", png)
     assert j["nodes"] == n and png.read_bytes().startswith(PNG_MAGIC)
@@ -117,6 +162,7 @@ def test_cli_draws_a_long_list_whose_items_refer_back_to_its_head(tmp_path):
 
 
 # ---- the objgraph-compatible calls on the live heap ----
+
 
 def test_show_refs_of_a_list_holding_one_int_800000_times_is_one_edge(tmp_path):
     # Whole capture (show_refs has no fast path). In a child: this crashed Graphviz.
@@ -175,11 +221,19 @@ def test_show_refs_caps_a_drawing_with_no_per_object_limit():
 
 def test_cli_cuts_a_megabyte_label_even_with_no_label_limit(tmp_path):
     # Without a hard cut, pango failed on such a line (errors on stderr, an empty 161-byte image).
-    dump = write_dump(tmp_path, [
-        {"id": 0x1, "type": "Start", "size": 10, "label": "x" * 1_000_000,
-         "refs": [{"to": 0x2, "label": "y" * 1_000_000}]},
-        {"id": 0x2, "type": "T" * 100_000, "size": 10},
-    ])
+    dump = write_dump(
+        tmp_path,
+        [
+            {
+                "id": 0x1,
+                "type": "Start",
+                "size": 10,
+                "label": "x" * 1_000_000,
+                "refs": [{"to": 0x2, "label": "y" * 1_000_000}],
+            },
+            {"id": 0x2, "type": "T" * 100_000, "size": 10},
+        ],
+    )
     png = tmp_path / "label.png"
     run("refs", dump, "--id", "0x1", "--max-label", "0", "-o", png)  # checks that stderr is empty
     assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000

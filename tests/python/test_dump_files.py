@@ -1,4 +1,5 @@
 """Snapshot.save() and load() at the edges: special output files and malformed dumps."""
+
 from __future__ import annotations
 
 import os
@@ -10,11 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
+import refgraph
 import xxhash
 import zstandard
-
-import refgraph
-
 from test_cli import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +26,7 @@ def small():
 
 
 # ---- Snapshot.save() to files that are not regular files ----
+
 
 @pytest.mark.parametrize("name", ["heap.rgd", "heap.jsonl"])
 def test_save_to_a_full_device_raises_and_keeps_the_device(small, full_device, name):
@@ -66,6 +66,7 @@ def test_save_through_a_symlink_replaces_its_target(small, tmp_path):
 
 # ---- dumps that are wrong in ways a checksum cannot see ----
 
+
 def _section(kind: int, count: int, first: int, raw: bytes) -> bytes:
     packed = zstandard.ZstdCompressor().compress(raw)
     header = struct.pack("<IIQQQQ", kind, count, first, len(raw), len(packed), xxhash.xxh64_intdigest(packed))
@@ -86,11 +87,14 @@ def _one_node_dump(type_name: bytes) -> bytes:
     """A .rgd (docs/dump-format.md) of one object of type `type_name`: checksums right whatever the name is."""
     strings = _varints(len(type_name)) + type_name
     node = _varints(0x1000, 1, 16, 0, 0) + b"\x01"  # id, type string 1, size, no label, no refs; gc-tracked
-    return (b"\x89RGD\r\n\x1a\n" + struct.pack("<I", 1)
-            + _section(1, 0, 0, struct.pack("<QQQ", 2, 1, 0) + b"{}")
-            + _section(2, 1, 1, strings)
-            + _section(3, 1, 0, node)
-            + _section(5, 0, 0, struct.pack("<QQQQ", 2, 1, 0, 3)))
+    return (
+        b"\x89RGD\r\n\x1a\n"
+        + struct.pack("<I", 1)
+        + _section(1, 0, 0, struct.pack("<QQQ", 2, 1, 0) + b"{}")
+        + _section(2, 1, 1, strings)
+        + _section(3, 1, 0, node)
+        + _section(5, 0, 0, struct.pack("<QQQQ", 2, 1, 0, 3))
+    )
 
 
 def test_a_type_name_that_is_not_utf8_is_rejected_at_load(tmp_path):
@@ -101,8 +105,10 @@ def test_a_type_name_that_is_not_utf8_is_rejected_at_load(tmp_path):
     bad = tmp_path / "bad.rgd"
     bad.write_bytes(_one_node_dump(b"Caf\xe9"))
     strings_at = 12 + 48 + len(zstandard.ZstdCompressor().compress(struct.pack("<QQQ", 2, 1, 0) + b"{}"))
-    message = f"{bad}: strings section at byte {strings_at}: string 1 is not valid UTF-8 (at byte 4 of the " \
-              "uncompressed payload)"
+    message = (
+        f"{bad}: strings section at byte {strings_at}: string 1 is not valid UTF-8 (at byte 4 of the "
+        "uncompressed payload)"
+    )
     with pytest.raises(refgraph.DumpFormatError) as e:
         refgraph.load(bad)
     assert str(e.value) == message
@@ -129,10 +135,13 @@ def test_importing_an_empty_jsonl_is_rejected(tmp_path):
             refgraph.load(empty)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"id": 1, "type": "int", "size": 28, "id": 2}', "line 1: duplicate key 'id'"),
-    ('{"id": 1, "type": "int", "size": 28}\0{"id": 2}', "line 1: NUL byte at column 37"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": 1, "type": "int", "size": 28, "id": 2}', "line 1: duplicate key 'id'"),
+        ('{"id": 1, "type": "int", "size": 28}\0{"id": 2}', "line 1: NUL byte at column 37"),
+    ],
+)
 def test_jsonl_lines_that_the_json_parser_would_misread_are_rejected(tmp_path, line, message):
     f = tmp_path / "x.jsonl"
     f.write_text(line + "\n")
@@ -145,14 +154,21 @@ def test_out_of_memory_says_so(tmp_path):
     # GIVEN a JSON Lines line longer than the memory the command may use
     out = tmp_path / "out.rgd"
     if b"__asan_init" in Path(CLI).read_bytes():
-        pytest.skip("ASan's operator new aborts instead of throwing std::bad_alloc, even with "
-                    "allocator_may_return_null=1 (google/sanitizers#295)")
+        pytest.skip(
+            "ASan's operator new aborts instead of throwing std::bad_alloc, even with "
+            "allocator_may_return_null=1 (google/sanitizers#295)"
+        )
 
     def limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
 
-    with subprocess.Popen([CLI, "import", "-", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                          bufsize=0, preexec_fn=limit_memory) as p:
+    with subprocess.Popen(
+        [CLI, "import", "-", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        preexec_fn=limit_memory,
+    ) as p:
         chunk = b"a" * (1 << 20)
         try:
             for _ in range(400):

@@ -40,13 +40,17 @@ class Card:
 
 def random_tokens(n):
     """Keys as a web app makes them: read or generated at run time, so never interned."""
-    return ([secrets.token_hex(16) for _ in range(n)] + [secrets.token_urlsafe(16) for _ in range(n)] +
-            [uuid.uuid4().hex for _ in range(n)])
+    return (
+        [secrets.token_hex(16) for _ in range(n)]
+        + [secrets.token_urlsafe(16) for _ in range(n)]
+        + [uuid.uuid4().hex for _ in range(n)]
+    )
 
 
 def card_numbers(n):
     return [random.randrange(4_000_000_000_000_000, 5_000_000_000_000_000) for _ in range(n)] + [
-        random.randrange(10**9, 2**31) for _ in range(n)]  # and ints small enough for an index label
+        random.randrange(10**9, 2**31) for _ in range(n)
+    ]  # and ints small enough for an index label
 
 
 @pytest.fixture

@@ -16,11 +16,9 @@ import tracemalloc
 import weakref
 
 import pytest
-
 import refgraph
 from refgraph import leakcheck
 from refgraph.leakcheck import Leak, LeakError, _judge, _Options
-
 
 # ------------------------------------------------------------------------------------------------------------
 # The judgement on hand-made series: {type: (count, size)} after warm-up, then after each measured call
@@ -35,8 +33,10 @@ def series_of(type_name, counts, sizes=None, other=None):
 
 
 def judged(series, **options):
-    return [(leak.type, leak.objects_per_call, leak.bytes_per_call, leak.by_size)
-            for leak in _judge(series, _Options.make(calls=len(series) - 1, **options))]
+    return [
+        (leak.type, leak.objects_per_call, leak.bytes_per_call, leak.by_size)
+        for leak in _judge(series, _Options.make(calls=len(series) - 1, **options))
+    ]
 
 
 def test_one_object_per_call_is_a_leak():
@@ -74,7 +74,8 @@ def test_size_growth_below_the_threshold_or_falling_is_not_a_leak():
     counts = [3] * 6
     assert judged(series_of("str", counts, [0, 100, 200, 300, 400, 500])) == []  # 100 B/call < 256
     assert judged(series_of("str", counts, [0, 100, 200, 300, 400, 500]), min_bytes_per_call=100) == [
-        ("str", 0.0, 100.0, True)]
+        ("str", 0.0, 100.0, True)
+    ]
     assert judged(series_of("str", counts, [0, 2000, 1000, 3000, 4000, 5000])) == []  # fell once
 
 
@@ -125,14 +126,32 @@ def test_a_type_that_is_not_a_class_or_name_is_named():
 
 
 def test_leak_error_message_leads_with_the_holders_then_details():
-    user = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240,
-                chain="module app -> attr 'CACHE' (list) -> [6] -> User", root_kind="module",
-                allocated_at="app.py:12", image="leaks/app-User.png", sample_id=1234,
-                signature="module app -> attr 'CACHE' (list) -> [*] -> User", holder="module app -> attr 'CACHE' -> list")
-    name = Leak(type="str", objects_per_call=2.0, bytes_per_call=100.0, objects=10, bytes=500,
-                chain="module app -> attr 'CACHE' (list) -> [6] (User) -> attr 'name' -> str", root_kind="module",
-                signature="module app -> attr 'CACHE' (list) -> [*] -> User", holder="module app -> attr 'CACHE' -> list",
-                rank=2)
+    user = Leak(
+        type="User",
+        objects_per_call=1.0,
+        bytes_per_call=48.0,
+        objects=5,
+        bytes=240,
+        chain="module app -> attr 'CACHE' (list) -> [6] -> User",
+        root_kind="module",
+        allocated_at="app.py:12",
+        image="leaks/app-User.png",
+        sample_id=1234,
+        signature="module app -> attr 'CACHE' (list) -> [*] -> User",
+        holder="module app -> attr 'CACHE' -> list",
+    )
+    name = Leak(
+        type="str",
+        objects_per_call=2.0,
+        bytes_per_call=100.0,
+        objects=10,
+        bytes=500,
+        chain="module app -> attr 'CACHE' (list) -> [6] (User) -> attr 'name' -> str",
+        root_kind="module",
+        signature="module app -> attr 'CACHE' (list) -> [*] -> User",
+        holder="module app -> attr 'CACHE' -> list",
+        rank=2,
+    )
     error = LeakError([name, user], "test_app", calls=5, warmup=2)
     assert isinstance(error, AssertionError)
     assert error.leaks == [user, name]  # the program's types first, then builtins
@@ -152,8 +171,9 @@ def test_leak_error_message_leads_with_the_holders_then_details():
         "  str: +2 objects/call, +100 B/call\n"
         "    held by:  module app -> attr 'CACHE' (list) -> [6] (User) -> attr 'name' -> str  [root: module]"
     )
-    assert error.one_line() == ("module app -> attr 'CACHE' (list) -> [*] -> User: +3 objects/call, +148 B/call: "
-                                "User +1, str +2")
+    assert error.one_line() == (
+        "module app -> attr 'CACHE' (list) -> [*] -> User: +3 objects/call, +148 B/call: User +1, str +2"
+    )
 
 
 def test_leak_error_of_a_block_without_a_chain():
@@ -173,7 +193,8 @@ def test_a_test_item_counts_in_runs():
     leak = Leak(type="User", objects_per_call=1.0, bytes_per_call=48.0, objects=5, bytes=240)
     error = LeakError([leak], "test_x.py::test_y", calls=5, warmup=2, unit="run")
     assert str(error).startswith(
-        "refgraph: test_x.py::test_y leaks through 1 holder (1 type grew with 5 measured runs after 2 warm-up runs)")
+        "refgraph: test_x.py::test_y leaks through 1 holder (1 type grew with 5 measured runs after 2 warm-up runs)"
+    )
     assert "User: +1 object/run, +48 B/run" in str(error)
 
 
@@ -223,12 +244,15 @@ class FakeGraph:
         return []
 
     def new_ids(self, older):
-        return sorted(oid for oid, node in self.nodes.items() if older.nodes.get(oid) is None
-                      or older.nodes[oid][0] != node[0])
+        return sorted(
+            oid for oid, node in self.nodes.items() if older.nodes.get(oid) is None or older.nodes[oid][0] != node[0]
+        )
 
 
-FAKE_HEAP = {"nodes": [(1, "module", 100), (2, "dict", 200), (3, "list", 64)], "holders": {2: (1, "__dict__"),
-                                                                                          3: (2, "['CACHE']")}}
+FAKE_HEAP = {
+    "nodes": [(1, "module", 100), (2, "dict", 200), (3, "list", 64)],
+    "holders": {2: (1, "__dict__"), 3: (2, "['CACHE']")},
+}
 
 
 def fake_capture():
@@ -390,7 +414,7 @@ def test_real_clean_function_and_the_tool_itself_do_not_leak():
     assert len(clean()) == 10
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def table(n):
     return [Leaky() for _ in range(n)]
 
@@ -513,14 +537,20 @@ def test_the_article_sample_prints_and_draws_the_leak(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     package_parent = os.path.dirname(os.path.dirname(refgraph.__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, os.path.join(root, "samples", "leak_decorator.py"), "--out",
-                             str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, os.path.join(root, "samples", "leak_decorator.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "No leaks were found!"
     assert lines[1] == "Memory leaks!"
-    assert lines[2] == ("refgraph: function_with_leak leaks through 1 holder (1 type grew with 5 measured calls "
-                        "after 2 warm-up calls)")
+    assert lines[2] == (
+        "refgraph: function_with_leak leaks through 1 holder (1 type grew with 5 measured calls after 2 warm-up calls)"
+    )
     assert lines[3] == "  module __main__ -> attr 'cache' (list) -> [*] -> MyLeakyObject  [root: module]"
     size = sys.getsizeof(object.__new__(Leaky))
     assert lines[4] == f"    +1 object/call, +{size} B/call: MyLeakyObject +1"
@@ -567,8 +597,12 @@ def test_the_check_adds_nothing_between_its_counts():
     finally:
         check.close()
     # THEN no type's count or size rises from one count to the next: the tool's own objects do not show
-    rises = [(k, t) for k in range(1, len(series)) for t, (count, size) in series[k].items()
-             if count > series[k - 1].get(t, (0, 0))[0] or size > series[k - 1].get(t, (0, 0))[1]]
+    rises = [
+        (k, t)
+        for k in range(1, len(series))
+        for t, (count, size) in series[k].items()
+        if count > series[k - 1].get(t, (0, 0))[0] or size > series[k - 1].get(t, (0, 0))[1]
+    ]
     assert len(series) >= 3 and rises == []
 
 
@@ -697,7 +731,8 @@ def test_signatures_wildcard_by_the_cores_rule():
 
     text = "module app -> attr 'CACHE' (dict) -> ['k 1'] (list) -> [6] (dict) -> ['name'] -> [<str len=5>] -> User"
     assert _signature.wildcard(text) == (
-        "module app -> attr 'CACHE' (dict) -> [*] (list) -> [*] (dict) -> ['name'] -> [*] -> User")
+        "module app -> attr 'CACHE' (dict) -> [*] (list) -> [*] (dict) -> ['name'] -> [*] -> User"
+    )
     assert _signature.wildcard(text) == _core.wildcard_text(text)
     assert _signature.wildcard("['a]b'] -> [\"c]\"] -> ['unclosed") == "[*] -> [*] -> ['unclosed"  # quoted ]
     assert _signature.wildcard("['café']") == "['café']"  # a Python identifier may be non-ASCII
@@ -752,7 +787,9 @@ def test_growth_only_through_an_acknowledged_holder_is_not_a_failure_but_stays_o
     assert [h.signature for h in error.holders] == [f"module {__name__} -> attr 'OWN_CACHE' (list) -> [*] -> Owned"]
     assert [h.signature for h in error.known] == [f"module {__name__} -> attr 'VENDOR_CACHE' (list) -> [*] -> Leaky"]
     assert error.known[0].types == ("Leaky",)
-    assert (f"  ignored, a known leak (ignore_holders): module {__name__} -> attr 'VENDOR_CACHE' (list) -> [*] -> Leaky"
-            in str(error).splitlines())
+    assert (
+        f"  ignored, a known leak (ignore_holders): module {__name__} -> attr 'VENDOR_CACHE' (list) -> [*] -> Leaky"
+        in str(error).splitlines()
+    )
     VENDOR_CACHE.clear()
     OWN_CACHE.clear()

@@ -11,7 +11,6 @@ import types
 import weakref
 
 import pytest
-
 import refgraph
 from refgraph import _common, _core
 

@@ -17,7 +17,8 @@ MiB = 1 << 20
 # allocator figures, and `unaccounted` with them, describe nothing there. RSS and Python objects are still tested.
 allocator_figures = pytest.mark.skipif(
     "libasan" in Path("/proc/self/maps").read_text(),
-    reason="ASan replaces malloc and the object allocator is off: no glibc heap or arenas to measure")
+    reason="ASan replaces malloc and the object allocator is off: no glibc heap or arenas to measure",
+)
 
 # Each case runs in a fresh process: the deltas are then the case's alone.
 GROWTH = r"""
@@ -79,7 +80,13 @@ def test_memory_str_is_a_readable_table():
     text = str(refgraph.memory())
     lines = text.splitlines()
     assert [line.split("  ")[0] for line in lines] == [
-        "RSS", "Python objects", "object allocator", "C heap (malloc)", "not Python objects", "unaccounted"]
+        "RSS",
+        "Python objects",
+        "object allocator",
+        "C heap (malloc)",
+        "not Python objects",
+        "unaccounted",
+    ]
     assert "MiB" in lines[0] and "objects" in lines[1]
 
 

@@ -8,7 +8,6 @@ import io
 import sys
 
 import pytest
-
 import refgraph
 from refgraph import _core
 
@@ -130,7 +129,12 @@ def test_type_names_are_objgraphs():
     objs = [1, "s", [], nested, no_module, Metaclassed()]
     assert _core.type_names(objs) == ["int", "str", "list", "Inner", "Loose", "Metaclassed"]
     assert _core.type_names(tuple(objs), qualified=True) == [
-        "builtins.int", "builtins.str", "builtins.list", "mod.Inner", "Loose", f"{__name__}.Metaclassed"
+        "builtins.int",
+        "builtins.str",
+        "builtins.list",
+        "mod.Inner",
+        "Loose",
+        f"{__name__}.Metaclassed",
     ]
     with pytest.raises(TypeError, match="list or a tuple"):
         _core.type_names(iter(objs))

@@ -114,8 +114,9 @@ def command_env(env: dict | None = None) -> dict:
 
 
 def attach(*args: object, env: dict | None = None, cli: str = CLI) -> subprocess.CompletedProcess:
-    return subprocess.run([cli, "attach", *map(str, args)], capture_output=True, text=True, timeout=120,
-                          env=command_env(env))
+    return subprocess.run(
+        [cli, "attach", *map(str, args)], capture_output=True, text=True, timeout=120, env=command_env(env)
+    )
 
 
 def threads(pid: int) -> int:
@@ -202,12 +203,16 @@ def test_attach_runs_nothing_while_a_thread_holds_the_gil_in_c(tmp_path):
         stop(p)
 
 
-
 def test_attach_interrupted_while_waiting_detaches_and_runs_nothing(tmp_path):
     p = start(GIL_IN_C_SCRIPT, tmp_path)
     try:
-        c = subprocess.Popen([CLI, "attach", str(p.pid), "-o", str(tmp_path / "never.rgd"), "--timeout", "60"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=command_env())
+        c = subprocess.Popen(
+            [CLI, "attach", str(p.pid), "-o", str(tmp_path / "never.rgd"), "--timeout", "60"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=command_env(),
+        )
         time.sleep(3)  # gdb attached and waits for a safe point
         c.send_signal(signal.SIGINT)  # Ctrl-C
         out, err = c.communicate(timeout=60)
@@ -218,6 +223,7 @@ def test_attach_interrupted_while_waiting_detaches_and_runs_nothing(tmp_path):
         assert p.poll() is None
     finally:
         stop(p)
+
 
 def test_attach_no_such_process():
     r = attach(2**22 + 12345)
@@ -254,9 +260,23 @@ def test_attach_without_ptrace_permission_names_the_setting(tmp_path):
         os.chmod(public, 0o755)
         cli = public / "refgraph"
         shutil.copy(CLI, cli)
-        r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(cli), "attach",
-                            str(p.pid), "-o", str(public / "never.rgd")], capture_output=True, text=True, timeout=120,
-                           env=command_env())
+        r = subprocess.run(
+            [
+                setpriv,
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                str(cli),
+                "attach",
+                str(p.pid),
+                "-o",
+                str(public / "never.rgd"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=command_env(),
+        )
         assert_clean_failure(r, 1, "not permitted to ptrace", "kernel.yama.ptrace_scope", "CAP_SYS_PTRACE")
         assert not (public / "never.rgd").exists()
         still_counting(p)
@@ -292,9 +312,27 @@ class Gunicorn:
         (tmp_path / "leakyapp.py").write_text(FLASK_APP)
         self.log = tmp_path / "gunicorn.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", "127.0.0.1:0", "--chdir", str(tmp_path),
-             "--error-logfile", str(self.log), "--log-level", "info", *args, "leakyapp:app"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "1",
+                "-b",
+                "127.0.0.1:0",
+                "--chdir",
+                str(tmp_path),
+                "--error-logfile",
+                str(self.log),
+                "--log-level",
+                "info",
+                *args,
+                "leakyapp:app",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 60
         self.port = self.worker = None
         while time.time() < deadline and (self.port is None or self.worker is None):
@@ -403,8 +441,9 @@ def start_signalled(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path
     dumps.mkdir()
     script = tmp_path / "signalled.py"
     script.write_text(SIGNAL_SCRIPT)
-    p = subprocess.Popen([sys.executable, str(script), str(dumps), *extra], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, str(script), str(dumps), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert next_line(p) == "ready"
     return p, dumps
 

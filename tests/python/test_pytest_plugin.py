@@ -6,7 +6,6 @@ import importlib.metadata
 import os
 
 import pytest
-
 import refgraph
 
 pytest_plugins = ["pytester"]
@@ -53,15 +52,19 @@ def test_appending_to_a_module_list_fails_naming_type_list_and_module(pytester, 
     )
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        ("*LeakError: refgraph: test_users.py::test_signup leaks through 1 holder "
-         "(1 type grew with 5 measured runs after 2 warm-up runs)"),
-        "*  module test_users -> attr 'USERS' (list) -> [[][*][]] -> User  [[]root: module[]]",
-        "*    +1 object/run, +* B/run: User +1",
-        "*details:",
-        "*User: +1 object/run, +* B/run",
-        "*held by:  module test_users -> attr 'USERS' (list) -> [[]*[]] -> User  [[]root: module[]]",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "*LeakError: refgraph: test_users.py::test_signup leaks through 1 holder "
+                "(1 type grew with 5 measured runs after 2 warm-up runs)"
+            ),
+            "*  module test_users -> attr 'USERS' (list) -> [[][*][]] -> User  [[]root: module[]]",
+            "*    +1 object/run, +* B/run: User +1",
+            "*details:",
+            "*User: +1 object/run, +* B/run",
+            "*held by:  module test_users -> attr 'USERS' (list) -> [[]*[]] -> User  [[]root: module[]]",
+        ]
+    )
 
 
 def test_a_clean_test_passes_and_runs_until_no_type_can_leak(pytester, run):
@@ -106,10 +109,12 @@ def test_an_async_test_that_leaks_fails_without_an_async_plugin(pytester, run):
     )
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*Session: +1 object/run*",
-        "*held by:  module test_async -> attr 'OPEN' (dict) -> [[]*[]] -> Session*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*Session: +1 object/run*",
+            "*held by:  module test_async -> attr 'OPEN' (dict) -> [[]*[]] -> Session*",
+        ]
+    )
 
 
 def test_a_method_storing_self_in_a_class_registry_fails_with_the_chain_through_the_class(pytester, run):
@@ -131,10 +136,12 @@ def test_a_method_storing_self_in_a_class_registry_fails_with_the_chain_through_
     )
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*test_registry.py::TestHandler::test_start leaks*",
-        "*held by:  module test_registry -> attr 'Handler' (type) -> attr 'registry' (list) -> [[]*[]] -> Handler*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_registry.py::TestHandler::test_start leaks*",
+            "*held by:  module test_registry -> attr 'Handler' (type) -> attr 'registry' (list) -> [[]*[]] -> Handler*",
+        ]
+    )
 
 
 def test_an_lru_cache_filled_during_warm_up_passes(pytester, run):
@@ -173,10 +180,12 @@ def test_a_growing_string_is_caught_by_size(pytester, run):
     )
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*str: * objects/run, +*B/run",  # about 1 KiB per run, give or take a small str freed meanwhile
-        "*held by:  module test_log -> attr 'LOG' -> str*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*str: * objects/run, +*B/run",  # about 1 KiB per run, give or take a small str freed meanwhile
+            "*held by:  module test_log -> attr 'LOG' -> str*",
+        ]
+    )
 
 
 def test_the_flag_checks_every_test_and_the_summary_lists_leaking_tests(pytester, run):
@@ -202,12 +211,14 @@ def test_the_flag_checks_every_test_and_the_summary_lists_leaking_tests(pytester
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 1 leaking test, by holder (1) =*",
-        "module test_many -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
-        "    1 test, growing Order: test_many.py::test_leaks",
-        "refgraph: 2 tests leak-checked, 1 leaking, 0 not leak-checked (fail when repeated)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 1 leaking test, by holder (1) =*",
+            "module test_many -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+            "    1 test, growing Order: test_many.py::test_leaks",
+            "refgraph: 2 tests leak-checked, 1 leaking, 0 not leak-checked (fail when repeated)",
+        ]
+    )
 
 
 def test_images_go_to_the_directory_flag(pytester, run):
@@ -272,13 +283,15 @@ def test_the_leak_check_fixture(pytester, run):
     )
     result = run()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks through 1 holder "
-        "(1 type grew with the block)",
-        "*= refgraph: 1 leaking test, by holder (1) =*",
-        "module test_fixture -> attr 'POOL' (list) -> [[][*][]] -> Conn  [[]root: module[]]",
-        "    1 test, growing Conn: test_fixture.py::test_block_leaks",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*LeakError: refgraph: test_fixture.py::test_block_leaks leaks through 1 holder "
+            "(1 type grew with the block)",
+            "*= refgraph: 1 leaking test, by holder (1) =*",
+            "module test_fixture -> attr 'POOL' (list) -> [[][*][]] -> Conn  [[]root: module[]]",
+            "    1 test, growing Conn: test_fixture.py::test_block_leaks",
+        ]
+    )
 
 
 def test_bad_marker_options_are_reported(pytester, run):
@@ -297,10 +310,12 @@ def test_bad_marker_options_are_reported(pytester, run):
     )
     result = run()
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*@pytest.mark.no_leaks: refgraph: calls must be an integer >= 1, got 0",
-        "*@pytest.mark.no_leaks: *unexpected keyword argument 'cals'*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*@pytest.mark.no_leaks: refgraph: calls must be an integer >= 1, got 0",
+            "*@pytest.mark.no_leaks: *unexpected keyword argument 'cals'*",
+        ]
+    )
 
 
 def test_logging_in_a_checked_test_is_not_a_leak_and_caplog_sees_one_run(pytester, run):
@@ -352,14 +367,16 @@ def test_a_test_that_fails_only_when_repeated_is_not_checked_and_keeps_its_outco
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 2 tests not leak-checked: fail when repeated =*",
-        "test_once.py::test_start: AssertionError: "
-        "The setup method 'route' can no longer be called on the application.",
-        "test_once.py::test_marked_once: RuntimeError: already routed",
-        "refgraph: 0 tests leak-checked, 0 leaking, 2 not leak-checked (fail when repeated)",
-        "FAILED test_once.py::test_fails_on_its_own - assert 1 == 2",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 2 tests not leak-checked: fail when repeated =*",
+            "test_once.py::test_start: AssertionError: "
+            "The setup method 'route' can no longer be called on the application.",
+            "test_once.py::test_marked_once: RuntimeError: already routed",
+            "refgraph: 0 tests leak-checked, 0 leaking, 2 not leak-checked (fail when repeated)",
+            "FAILED test_once.py::test_fails_on_its_own - assert 1 == 2",
+        ]
+    )
 
 
 def test_function_fixtures_are_set_up_and_torn_down_every_run_and_what_they_free_is_no_leak(pytester, run):
@@ -412,13 +429,15 @@ def test_a_module_fixture_that_grows_with_every_test_run_is_a_leak(pytester, run
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_module_fixture.py::test_login leaks through 1 holder*",
-        # through pytest's record of the fixture's value, whatever the label of its key
-        "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  "
-        "[[]root: *[]]",
-        "*    +1 object/run, +* B/run: Session +1",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*LeakError: refgraph: test_module_fixture.py::test_login leaks through 1 holder*",
+            # through pytest's record of the fixture's value, whatever the label of its key
+            "*  * (FixtureDef) -> attr 'cached_result' (tuple) -> [[][*][]] (list) -> [[][*][]] -> Session  "
+            "[[]root: *[]]",
+            "*    +1 object/run, +* B/run: Session +1",
+        ]
+    )
 
 
 def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
@@ -438,14 +457,18 @@ def test_twenty_tests_leaking_through_one_dict_make_one_group(pytester, run):
     )
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "2")  # 2 measured runs: twenty reports, sooner
     result.assert_outcomes(failed=20)
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 20 leaking tests, by holder (1) =*",
-        "module test_twenty -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
-        ("    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], "
-         "test_twenty.py::test_cached[[]1[]], "
-         "test_twenty.py::test_cached[[]2[]] and 17 more"),
-        "refgraph: 20 tests leak-checked, 20 leaking, 0 not leak-checked (fail when repeated)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 20 leaking tests, by holder (1) =*",
+            "module test_twenty -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
+            (
+                "    20 tests, growing Entry, str: test_twenty.py::test_cached[[]0[]], "
+                "test_twenty.py::test_cached[[]1[]], "
+                "test_twenty.py::test_cached[[]2[]] and 17 more"
+            ),
+            "refgraph: 20 tests leak-checked, 20 leaking, 0 not leak-checked (fail when repeated)",
+        ]
+    )
 
 
 def test_a_leak_through_a_traceback_leads_with_the_holder_and_the_user_type(pytester, run):
@@ -469,13 +492,15 @@ def test_a_leak_through_a_traceback_leads_with_the_holder_and_the_user_type(pyte
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "E   refgraph.leakcheck.LeakError: refgraph: test_traceback.py::test_place leaks through 1 holder (*)",
-        "      module test_traceback -> attr 'FAILURES' (list) -> [[][*][]] -> ValueError  [[]root: module[]]",
-        "        +* objects/run, +*/run: Order +1, *",
-        "    details:",
-        "      Order: +1 object/run, +* B/run",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E   refgraph.leakcheck.LeakError: refgraph: test_traceback.py::test_place leaks through 1 holder (*)",
+            "      module test_traceback -> attr 'FAILURES' (list) -> [[][*][]] -> ValueError  [[]root: module[]]",
+            "        +* objects/run, +*/run: Order +1, *",
+            "    details:",
+            "      Order: +1 object/run, +* B/run",
+        ]
+    )
 
 
 def test_runs_option_and_ini_ignore(pytester, run):
@@ -505,7 +530,8 @@ def test_runs_option_and_ini_ignore(pytester, run):
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["*test_orders leaks through 1 holder (1 type grew with 3 measured runs after 2 warm-up runs)"])
+        ["*test_orders leaks through 1 holder (1 type grew with 3 measured runs after 2 warm-up runs)"]
+    )
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--refgraph-leaks-runs must be an integer >= 1, got 0"])
@@ -562,24 +588,32 @@ def test_a_holder_acknowledged_in_the_ini_is_a_known_leak_listed_not_a_failure(p
     result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
     # THEN only the test with a leak of its own fails, and its message says what was ignored
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*LeakError: refgraph: test_known.py::test_own_leak_beside_the_vendors leaks through 1 holder (*)",
-        "      module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
-        "*",
-        "      ignored, a known leak (ignore_holders): "
-        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*LeakError: refgraph: test_known.py::test_own_leak_beside_the_vendors leaks through 1 holder (*)",
+            "      module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+            "*",
+            "      ignored, a known leak (ignore_holders): "
+            "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle",
+        ]
+    )
     # AND the summary lists the known leak by holder, with both tests, and counts them
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 1 leaking test, by holder (1) =*",
-        "module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
-        "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
-        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
-        ("    2 tests, growing Handle: test_known.py::test_uses_vendor, "
-         "test_known.py::test_own_leak_beside_the_vendors"),
-        ("refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
-         "0 not leak-checked (fail when repeated)"),
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 1 leaking test, by holder (1) =*",
+            "module test_known -> attr 'ORDERS' (list) -> [[][*][]] -> Order  [[]root: module[]]",
+            "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
+            "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
+            (
+                "    2 tests, growing Handle: test_known.py::test_uses_vendor, "
+                "test_known.py::test_own_leak_beside_the_vendors"
+            ),
+            (
+                "refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
+                "0 not leak-checked (fail when repeated)"
+            ),
+        ]
+    )
 
 
 def test_a_pattern_that_matches_no_holder_ignores_nothing_and_a_bad_one_is_named(pytester, run):
@@ -604,12 +638,18 @@ def test_a_pattern_that_matches_no_holder_ignores_nothing_and_a_bad_one_is_named
     )
     result = run("test_marker.py")
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines([
-        "*test_marker.py::test_near_miss leaks through 1 holder*",
-        "*@pytest.mark.no_leaks: refgraph: a holder pattern must be a non-empty string, got 3",
-    ])
-    result.stdout.fnmatch_lines(["*= refgraph: 1 test growing through ignored holders (known leaks), by holder (1) =*",
-                                 "    1 test, growing Handle: test_marker.py::test_marker_pattern"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_marker.py::test_near_miss leaks through 1 holder*",
+            "*@pytest.mark.no_leaks: refgraph: a holder pattern must be a non-empty string, got 3",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 1 test growing through ignored holders (known leaks), by holder (1) =*",
+            "    1 test, growing Handle: test_marker.py::test_marker_pattern",
+        ]
+    )
 
 
 def test_the_wider_fixtures_are_torn_down_once_after_the_runs_and_their_errors_reported(pytester, run):
@@ -663,12 +703,14 @@ def test_under_xdist_each_worker_checks_and_the_summary_groups_all(pytester, run
     )
     result = run("--refgraph-leaks", "-n", "2")
     result.assert_outcomes(passed=1, failed=6)
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 6 leaking tests, by holder (1) =*",
-        "module test_workers -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
-        "    6 tests, growing Entry, str: *",
-        "refgraph: 7 tests leak-checked, 6 leaking, 0 not leak-checked (fail when repeated)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 6 leaking tests, by holder (1) =*",
+            "module test_workers -> attr 'CACHE' (dict) -> [[][*][]] -> Entry  [[]root: module[]]",
+            "    6 tests, growing Entry, str: *",
+            "refgraph: 7 tests leak-checked, 6 leaking, 0 not leak-checked (fail when repeated)",
+        ]
+    )
 
 
 def test_under_xdist_the_known_leaks_of_all_workers_are_listed(pytester, run):
@@ -682,13 +724,17 @@ def test_under_xdist_the_known_leaks_of_all_workers_are_listed(pytester, run):
     )
     result = run("test_known.py", "--refgraph-leaks", "--refgraph-leaks-runs", "3", "-n", "2")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
-        "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
-        "    2 tests, growing Handle: *",
-        ("refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
-         "0 not leak-checked (fail when repeated)"),
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
+            "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
+            "    2 tests, growing Handle: *",
+            (
+                "refgraph: 3 tests leak-checked, 1 leaking, 2 growing through ignored holders only, "
+                "0 not leak-checked (fail when repeated)"
+            ),
+        ]
+    )
 
 
 def test_what_the_interpreter_caches_for_each_run_is_no_leak(pytester, run):
@@ -719,8 +765,7 @@ def test_what_the_interpreter_caches_for_each_run_is_no_leak(pytester, run):
     )
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(
-        ["refgraph: 2 tests leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
+    result.stdout.fnmatch_lines(["refgraph: 2 tests leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
 
 
 def test_a_fresh_dir_left_on_sys_path_every_run_is_a_leak(pytester, run):
@@ -738,7 +783,8 @@ def test_a_fresh_dir_left_on_sys_path_every_run_is_a_leak(pytester, run):
     result.assert_outcomes(failed=1)
     # sys's namespace is held from C: the chain starts there
     result.stdout.fnmatch_lines(
-        ["*  *[[]'path'[]] (list) -> [[][*][]] -> str  [[]root: *[]]", "*+1 object/run*: str +1"])
+        ["*  *[[]'path'[]] (list) -> [[][*][]] -> str  [[]root: *[]]", "*+1 object/run*: str +1"]
+    )
 
 
 _REPLUGGED = """
@@ -760,24 +806,31 @@ HANDLERS = []
 
 
 def test_growth_kept_by_pytest_and_pluggy_themselves_is_no_leak(pytester, run):
-    pytester.makepyfile(test_replugged=_REPLUGGED + """
+    pytester.makepyfile(
+        test_replugged=_REPLUGGED
+        + """
 def test_quiet(without_logging_plugin):
     pass
-""")
+"""
+    )
     result = run("--refgraph-leaks")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["refgraph: 1 test leak-checked, 0 leaking, 0 not leak-checked (fail when repeated)"])
 
 
 def test_a_leak_of_the_test_beside_pytests_own_growth_is_still_caught(pytester, run):
-    pytester.makepyfile(test_replugged=_REPLUGGED + """
+    pytester.makepyfile(
+        test_replugged=_REPLUGGED
+        + """
 def test_keeps_handlers(without_logging_plugin):
     HANDLERS.append(Handler())
-""")
+"""
+    )
     result = run("--refgraph-leaks")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*  module test_replugged -> attr 'HANDLERS' (list) -> [[][*][]] -> Handler  [[]root: module[]]"])
+        ["*  module test_replugged -> attr 'HANDLERS' (list) -> [[][*][]] -> Handler  [[]root: module[]]"]
+    )
     result.stdout.no_fnmatch_line("*_call_history*")
 
 

@@ -6,41 +6,60 @@ import re
 import subprocess
 
 import pytest
-
 import refgraph
 from refgraph import _common, _core, _retained, _snapshot
 from refgraph.web import _render
-
 from test_cli import CLI
 
 
 def test_sizes_read_as_the_cli_prints_them():
     assert [_common.human_size(n) for n in (0, 1023, 1024, 5040, 18088, 64 << 20)] == [
-        "0 B", "1023 B", "1.0 KiB", "4.9 KiB", "18 KiB", "64 MiB"]
+        "0 B",
+        "1023 B",
+        "1.0 KiB",
+        "4.9 KiB",
+        "18 KiB",
+        "64 MiB",
+    ]
     assert _core.human_size(74.5) == "74.5 B"  # an average per call
     assert _core.human_size(-1536) == "-1.5 KiB"
     assert _render._signed_size(1536) == "+1.5 KiB" and _render._signed_size(-72) == "-72 B"
 
 
 def test_chain_report_is_the_core_chain_text():
-    hops = [_snapshot.Hop(1, "module", "app", "__dict__"), _snapshot.Hop(2, "dict", "", "['CACHE']"),
-            _snapshot.Hop(3, "list", "", "[3]"), _snapshot.Hop(4, "Session", "", "")]
+    hops = [
+        _snapshot.Hop(1, "module", "app", "__dict__"),
+        _snapshot.Hop(2, "dict", "", "['CACHE']"),
+        _snapshot.Hop(3, "list", "", "[3]"),
+        _snapshot.Hop(4, "Session", "", ""),
+    ]
     assert _snapshot.Chain(hops, "module").report() == "module app -> attr 'CACHE' (list) -> [3] -> Session"
-    assert _snapshot.Chain(hops[-1:], _snapshot.UNREACHABLE).report() == (
-        "Session (unreachable: no root reaches it)")
+    assert _snapshot.Chain(hops[-1:], _snapshot.UNREACHABLE).report() == ("Session (unreachable: no root reaches it)")
     assert _snapshot.Chain([], None).report() == ""
 
 
 def test_suspects_report_is_the_cli_one():
-    group = _retained.SuspectGroup("module app -> attr 'CACHE' (list) -> [*] -> Session", 10, 480, 20, 5040, 10,
-                                   18088, [("Session", 10), ("dict", 10)], None, 4,
-                                   "module app -> attr 'CACHE' (list) -> [7] -> Session", [("app.py:3", 20)])
+    group = _retained.SuspectGroup(
+        "module app -> attr 'CACHE' (list) -> [*] -> Session",
+        10,
+        480,
+        20,
+        5040,
+        10,
+        18088,
+        [("Session", 10), ("dict", 10)],
+        None,
+        4,
+        "module app -> attr 'CACHE' (list) -> [7] -> Session",
+        [("app.py:3", 20)],
+    )
     assert str(_retained.Suspects([group])) == (
         "1. module app -> attr 'CACHE' (list) -> [*] -> Session\n"
         "   10 objects (480 B) new in B, 20 (4.9 KiB) in C, growing; retains 18 KiB\n"
         "   gains per B->C: Session +10, dict +10\n"
         "   e.g. module app -> attr 'CACHE' (list) -> [7] -> Session\n"
-        "   allocated at: app.py:3 (20)")
+        "   allocated at: app.py:3 (20)"
+    )
     assert str(_retained.Suspects()) == "no leak suspects: no group of objects made after A survived to C and grew"
 
 
@@ -68,8 +87,9 @@ def test_node_attributes_go_into_the_node_statement():
     x = Thing()
     holder = [x]
     out = io.StringIO()
-    refgraph.show_backrefs([x], output=out, max_depth=1, extra_node_attrs=lambda o: {"URL": "u%d" % id(o),
-                                                                                    "tooltip": 'a "b" & c'})
+    refgraph.show_backrefs(
+        [x], output=out, max_depth=1, extra_node_attrs=lambda o: {"URL": "u%d" % id(o), "tooltip": 'a "b" & c'}
+    )
     dot = out.getvalue()
     statement = next(line for line in dot.splitlines() if line.lstrip().startswith("o%x [" % id(holder)))
     assert statement.endswith(', URL="u%d", tooltip="a \\"b\\" & c"];' % id(holder))

@@ -1,4 +1,5 @@
 """Retained sizes, dominators and leak suspects: Python API and CLI, on live heaps."""
+
 from __future__ import annotations
 
 import gc
@@ -7,10 +8,8 @@ import json
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
-
 import refgraph
 from test_cli import CLI, ROOT, assert_clean_failure, run, run_json
 
@@ -38,14 +37,16 @@ def test_retained_size_of_a_container_is_the_sum_of_what_it_alone_holds():
         del h  # a local would share the last holder with the list
         expected = sys.getsizeof(app.CACHE) + sum(
             sys.getsizeof(h) + sys.getsizeof(h.payload) + sys.getsizeof(h.extra) + sum(map(sys.getsizeof, h.extra))
-            for h in app.CACHE)
+            for h in app.CACHE
+        )
         # WHEN a snapshot computes retained sizes
         snap = refgraph.snapshot()
         # THEN the container retains exactly its own size and everything in it
         assert snap.retained(app.CACHE) == expected
         first = app.CACHE[0]
-        assert snap.retained(first) == sys.getsizeof(first) + sys.getsizeof(first.payload) + \
-            sys.getsizeof(first.extra) + 2 * sys.getsizeof(0.5)
+        assert snap.retained(first) == sys.getsizeof(first) + sys.getsizeof(first.payload) + sys.getsizeof(
+            first.extra
+        ) + 2 * sys.getsizeof(0.5)
         del first
         assert snap.accumulation_point(app).id == id(app.CACHE)
     finally:
@@ -112,8 +113,12 @@ def test_nothing_kept_alive_by_the_analyses():
 @pytest.fixture(scope="module")
 def three_dumps(tmp_path_factory):
     out = tmp_path_factory.mktemp("suspects")
-    p = subprocess.run([sys.executable, str(ROOT / "samples" / "leak_suspects.py"), str(out)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, str(ROOT / "samples" / "leak_suspects.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     return out, p.stdout
 
@@ -128,15 +133,18 @@ def test_suspects_rank_the_two_leaks_first_and_leave_the_one_off_cache_out(three
     j = json.loads(run("suspects", out / "a.rgd", out / "b.rgd", out / "c.rgd", "--json").stdout)
     assert j["schema"] == "refgraph.suspects/1"
     top = j["suspects"][:2]
-    assert [s["signature"] for s in top] == ["module __main__ -> attr 'LISTENERS' (dict) -> [*] -> Listener",
-                                             "module __main__ -> attr 'SESSIONS' (list) -> [*] -> Session"]
+    assert [s["signature"] for s in top] == [
+        "module __main__ -> attr 'LISTENERS' (dict) -> [*] -> Listener",
+        "module __main__ -> attr 'SESSIONS' (list) -> [*] -> Session",
+    ]
     assert all(s["grew"] for s in top)
     assert top[1]["objects_c"] == 2 * top[1]["objects_b"] == 1600  # 200 requests a batch, 4 objects a session
     assert top[1]["accumulation_point"]["type"] == "list"
     assert top[1]["sample_chain"].startswith("module __main__ -> attr 'SESSIONS' (list) -> [")
     assert not any("LOOKUP" in s["signature"] for s in j["suspects"])
-    stable = json.loads(run("suspects", out / "a.rgd", out / "b.rgd", out / "c.rgd", "--all", "--top", "0",
-                            "--json").stdout)
+    stable = json.loads(
+        run("suspects", out / "a.rgd", out / "b.rgd", out / "c.rgd", "--all", "--top", "0", "--json").stdout
+    )
     lookup = [s for s in stable["suspects"] if "LOOKUP" in s["signature"]]
     assert lookup and not any(s["grew"] for s in lookup)  # with --all the cache shows, as stable
 
@@ -159,8 +167,11 @@ def test_retained_and_dominators_commands(three_dumps):
     j = json.loads(run("retained", out / "c.rgd", "--type", "Session", "--top", "2", "--json").stdout)
     assert j["type"] == "Session" and len(j["instances"]) == 2
     assert j["type_retained_size"] >= 400 * j["instances"][0]["retained_size"] * 0.9
-    main_dict = next(r for r in json.loads(run("retained", out / "c.rgd", "--top", "0", "--json").stdout)[
-        "top_dominators"] if r["type"] == "dict" and r["chain"] == "module __main__ -> __dict__ -> dict")
+    main_dict = next(
+        r
+        for r in json.loads(run("retained", out / "c.rgd", "--top", "0", "--json").stdout)["top_dominators"]
+        if r["type"] == "dict" and r["chain"] == "module __main__ -> __dict__ -> dict"
+    )
     text = run("dominators", out / "c.rgd", "--id", main_dict["id"], "--children", "2", "--depth", "1").stdout
     lines = text.splitlines()
     # The module's namespace spreads over its globals; LISTENERS (800 objects) and SESSIONS lead.
@@ -173,8 +184,9 @@ def test_retained_and_dominators_commands(three_dumps):
     assert j["accumulation_point"]["id"] == j["tree"]["id"]  # the list of sessions is where they accumulate
     assert len(j["tree"]["children"]) == 10 and j["tree"]["more_children"] == 390
     svg = out / "sessions.svg"
-    text = run("dominators", out / "c.rgd", "--id", lines[4].split()[-1], "--depth", "1", "--children", "3",
-               "-o", svg).stdout
+    text = run(
+        "dominators", out / "c.rgd", "--id", lines[4].split()[-1], "--depth", "1", "--children", "3", "-o", svg
+    ).stdout
     assert text.endswith(f"wrote {svg}\n")
     drawing = svg.read_text()
     assert drawing.count(">Session<") == 3 and "+397 more objects" in drawing and ">retains " in drawing
@@ -201,6 +213,7 @@ def test_suspects_name_their_allocation_sites_while_tracemalloc_traces():
     app.ORDERS = []
     tracemalloc.start(1)
     try:
+
         def work(n):
             for i in range(n):
                 line = sys._getframe().f_lineno + 1  # the next line's: one statement a line survives formatting
@@ -243,8 +256,9 @@ def test_summary_retained_column_matches_the_python_type_table():
     assert j["sort"] == "retained"
     rows = j["processes"][0]["types"]
     expected = {r.type: r for r in refgraph.load(str(after)).type_table(retained=True)}
-    assert {r["type"]: (r["count"], r["size"], r["retained_size"]) for r in rows} == \
-        {t: (r.count, r.size, r.retained) for t, r in expected.items()}
+    assert {r["type"]: (r["count"], r["size"], r["retained_size"]) for r in rows} == {
+        t: (r.count, r.size, r.retained) for t, r in expected.items()
+    }
     assert [r["retained_size"] for r in rows] == sorted((r["retained_size"] for r in rows), reverse=True)
     by_type = {r["type"]: r for r in rows}
     assert by_type["HistoryBuffer"]["retained_size"] >= 70 * 72 + by_type["HistoryBuffer"]["size"]
@@ -274,8 +288,9 @@ def run_with_terminal_stderr(*args, env_extra=None):
     master, slave = pty.openpty()  # the slave stays open here too, so that reads never fail with EIO
     try:
         with tempfile.TemporaryFile() as stdout:
-            p = subprocess.Popen([CLI, *map(str, args)], stdout=stdout, stderr=slave,
-                                 env=dict(os.environ, **(env_extra or {})))
+            p = subprocess.Popen(
+                [CLI, *map(str, args)], stdout=stdout, stderr=slave, env=dict(os.environ, **(env_extra or {}))
+            )
             seen = b""
             for _ in range(600):  # at most 60 s
                 exited = p.poll() is not None
@@ -308,8 +323,14 @@ def test_progress_line_on_a_terminal_only(three_dumps):
     assert terminal == ""
     # Not a terminal: no progress text at all, whatever the delay.
     import os
-    p = subprocess.run([CLI, "retained", str(out / "c.rgd"), "--top", "3"], capture_output=True, text=True,
-                       env=dict(os.environ, **now), timeout=60)
+
+    p = subprocess.run(
+        [CLI, "retained", str(out / "c.rgd"), "--top", "3"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **now),
+        timeout=60,
+    )
     assert p.returncode == 0 and p.stderr == ""
 
 
@@ -338,7 +359,6 @@ def test_new_objects_while_tracing_makes_its_nodes_untraced_and_leaves_tracemall
         gc.collect()
         assert abs(tracemalloc.get_traced_memory()[0] - traced_before) < 64 * 1024
         by_id = {n.id: n for n in after.new_objects(before)}
-        assert by_id[id(fresh[0])] == refgraph.Node(id(fresh[0]), "bytearray", sys.getsizeof(fresh[0]), False,
-                                                     None, "")
+        assert by_id[id(fresh[0])] == refgraph.Node(id(fresh[0]), "bytearray", sys.getsizeof(fresh[0]), False, None, "")
     finally:
         tracemalloc.stop()

@@ -17,8 +17,14 @@ def run_sample(name, *args, cwd=None):
 
     package_parent = os.path.dirname(os.path.dirname(refgraph.__file__))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-    result = subprocess.run([sys.executable, os.path.join(SAMPLES, name), *args], capture_output=True, text=True,
-                            cwd=cwd, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, os.path.join(SAMPLES, name), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -28,8 +34,9 @@ def test_demo(tmp_path):
     # growth between rounds of requests
     assert re.search(r"^Request +\d+ +\+100$", out, re.M), out
     # the chain report of a leaked request, exact
-    assert re.search(r"^module leaky_app -> attr 'SEEN' \(dict\) -> \['\w+'\] \(list\) -> \[\d+\] -> Request$",
-                     out, re.M), out
+    assert re.search(
+        r"^module leaky_app -> attr 'SEEN' \(dict\) -> \['\w+'\] \(list\) -> \[\d+\] -> Request$", out, re.M
+    ), out
     # the chain image, named, written
     image = tmp_path / "leak-chain.png"
     assert f"Image generated as {image}" in out
@@ -37,7 +44,7 @@ def test_demo(tmp_path):
     # the summary table
     assert re.search(r"^ *types \| +# objects \| +total size$", out, re.M)
     # the web app under gunicorn: 401 without credentials; /growth and /summary answer for both workers
-    web = out[out.index("== 7. "):]
+    web = out[out.index("== 7. ") :]
     assert "without credentials: 401" in web
     growth, summary = web.split("/debug/memory/summary?limit=4")
     assert len(re.findall(r"^== worker \d+", growth, re.M)) == 2, web

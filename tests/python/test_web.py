@@ -10,9 +10,8 @@ import os
 import subprocess
 
 import pytest
-from web_servers import PASSWORD, USER, request, start_bare
-
 from test_cli import CLI
+from web_servers import PASSWORD, USER, request, start_bare
 
 P = "/debug/memory"
 
@@ -57,28 +56,31 @@ def test_without_credentials_nothing_is_served(tmp_path):
     assert log.count("no credentials configured") == 1, log
 
 
-@pytest.mark.parametrize("path, words", [
-    ("/summary?limit=-1", "limit"),
-    ("/summary?limit=abc", "limit"),
-    ("/summary?limit=100001", "out of range"),
-    ("/summary?sort=weight", "sort"),
-    ("/summary?format=xml", "format"),
-    ("/summary?limit=1&limit=2", "twice"),
-    ("/summary?colour=red", "unknown parameter"),
-    ("/growth?since=yesterday", "since"),
-    ("/chain", "exactly one of"),
-    ("/chain?type=Item&id=5", "exactly one of"),
-    ("/chain?type=" + "x" * 300, "type"),
-    ("/chain?id=0x10", "id"),
-    ("/chain?id=99999999999999999999999", "id"),
-    ("/chain?type=Item&format=gif", "format"),
-    ("/metrics?top=0", "top"),
-    ("/snapshot.rgd?worker=abc", "worker"),
-    ("/retained?limit=0", "limit"),
-    ("/retained?format=png", "format"),
-    ("/?limit=%ff", "malformed"),
-    ("/summary?" + "a=1&" * 600, "query string"),
-])
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("/summary?limit=-1", "limit"),
+        ("/summary?limit=abc", "limit"),
+        ("/summary?limit=100001", "out of range"),
+        ("/summary?sort=weight", "sort"),
+        ("/summary?format=xml", "format"),
+        ("/summary?limit=1&limit=2", "twice"),
+        ("/summary?colour=red", "unknown parameter"),
+        ("/growth?since=yesterday", "since"),
+        ("/chain", "exactly one of"),
+        ("/chain?type=Item&id=5", "exactly one of"),
+        ("/chain?type=" + "x" * 300, "type"),
+        ("/chain?id=0x10", "id"),
+        ("/chain?id=99999999999999999999999", "id"),
+        ("/chain?type=Item&format=gif", "format"),
+        ("/metrics?top=0", "top"),
+        ("/snapshot.rgd?worker=abc", "worker"),
+        ("/retained?limit=0", "limit"),
+        ("/retained?format=png", "format"),
+        ("/?limit=%ff", "malformed"),
+        ("/summary?" + "a=1&" * 600, "query string"),
+    ],
+)
 def test_bad_parameters_get_400_with_one_line(bare, path, words):
     status, headers, body = request(bare.url(P + path))
     assert status == 400, body
@@ -133,7 +135,9 @@ def test_retained_sizes_of_one_process(bare):
     doc = json.loads(request(bare.url(f"{P}/retained?format=json&limit=5"))[2])
     assert doc["schema"] == "refgraph.web.retained/1" and doc["pid"] == bare.proc.pid
     assert len(doc["dominators"]) == 5 and doc["total_size"] >= doc["dominators"][0]["retained"]
-    assert [d["retained"] for d in doc["dominators"]] == sorted((d["retained"] for d in doc["dominators"]), reverse=True)
+    assert [d["retained"] for d in doc["dominators"]] == sorted(
+        (d["retained"] for d in doc["dominators"]), reverse=True
+    )
     items = {t["type"]: t for t in json.loads(request(bare.url(f"{P}/retained?format=json&limit=1000"))[2])["types"]}
     assert items["Item"]["count"] >= 300 and items["Item"]["retained"] >= items["Item"]["size"]
     status, headers, body = request(bare.url(f"{P}/retained?limit=3"))
@@ -209,8 +213,13 @@ def call(app, path, query=""):
     def start_response(status, headers):
         answer["status"] = int(status.split()[0])
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
-               "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+    }
     body = b"".join(app(environ, start_response))
     return answer["status"], body
 

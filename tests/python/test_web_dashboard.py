@@ -26,8 +26,16 @@ def server(tmp_path_factory):
 
 def chromium(*args, timeout=120):
     assert CHROMIUM, "chromium is not installed (make deps installs it)"
-    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--hide-scrollbars", *args]
+    argv = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--hide-scrollbars",
+        *args,
+    ]
     # Without LD_PRELOAD: `make asan` preloads ASan's runtime for the interpreter, and Chromium hangs with it.
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)

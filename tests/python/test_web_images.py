@@ -6,7 +6,6 @@ import io
 import os
 
 import pytest
-
 import refgraph
 
 
@@ -17,8 +16,10 @@ class Leaf:
 TREE = {"branch": [Leaf()]}
 
 
-@pytest.mark.parametrize("fmt, magic", [(None, b"\x89PNG\r\n\x1a\n"), ("png", b"\x89PNG"), ("svg", b"<?xml"),
-                                        ("pdf", b"%PDF"), ("dot", b"digraph")])
+@pytest.mark.parametrize(
+    "fmt, magic",
+    [(None, b"\x89PNG\r\n\x1a\n"), ("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF"), ("dot", b"digraph")],
+)
 def test_show_backrefs_to_bytesio(fmt, magic, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     out = io.BytesIO()

@@ -9,9 +9,8 @@ import re
 import subprocess
 
 import pytest
-from web_servers import PASSWORD, USER, request, start_gunicorn, start_uvicorn
-
 from test_cli import CLI
+from web_servers import PASSWORD, USER, request, start_gunicorn, start_uvicorn
 
 LEAKY_REQUESTS = 40
 
@@ -44,8 +43,11 @@ def item_counts(doc):
 
 @pytest.fixture(scope="module", params=["sync", "sync-preload", "gthread"])
 def gunicorn(request, tmp_path_factory):
-    server = start_gunicorn(tmp_path_factory.mktemp(f"gunicorn-{request.param}"),
-                            preload=request.param.endswith("preload"), gthread=request.param == "gthread")
+    server = start_gunicorn(
+        tmp_path_factory.mktemp(f"gunicorn-{request.param}"),
+        preload=request.param.endswith("preload"),
+        gthread=request.param == "gthread",
+    )
     yield server
     server.stop()
 
@@ -119,8 +121,9 @@ def test_gunicorn_every_worker(gunicorn, tmp_path):
         assert status == 200, dump
         path = tmp_path / f"w{pid}.rgd"
         path.write_bytes(dump)
-        out = subprocess.run([CLI, "summary", str(path), "--json", "--top", "0"], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [CLI, "summary", str(path), "--json", "--top", "0"], capture_output=True, text=True, check=True
+        )
         doc = json.loads(out.stdout)
         assert doc["processes"][0]["pid"] == pid
         types = {row["type"]: row["count"] for row in doc["processes"][0]["types"]}
@@ -179,8 +182,9 @@ def test_uvicorn_fastapi(uvicorn, tmp_path):
         status, _, dump = request(uvicorn.url(f"/debug/memory/snapshot.rgd?worker={pid}"))
         assert status == 200
         (tmp_path / "w.rgd").write_bytes(dump)
-        out = subprocess.run([CLI, "summary", str(tmp_path / "w.rgd"), "--json"], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [CLI, "summary", str(tmp_path / "w.rgd"), "--json"], capture_output=True, text=True, check=True
+        )
         assert json.loads(out.stdout)["processes"][0]["pid"] == pid
     status, _, body = request(uvicorn.url("/debug/memory/summary?sort=weight"))
     assert status == 400 and body.count(b"\n") == 1 and b"sort" in body

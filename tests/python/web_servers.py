@@ -50,8 +50,9 @@ class Server:
         self.port = port
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -100,8 +101,19 @@ def request(url, auth=(USER, PASSWORD), method="GET", timeout=60, headers=None):
 
 def start_gunicorn(tmp_path, app="web_app:app", workers=2, preload=False, gthread=False, extra_env=None):
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout",
-            "5", "--timeout", "120"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        "--timeout",
+        "120",
+    ]
     if gthread:
         argv += ["-k", "gthread", "--threads", "4"]
     if preload:
@@ -115,8 +127,20 @@ def start_gunicorn(tmp_path, app="web_app:app", workers=2, preload=False, gthrea
 
 def start_uvicorn(tmp_path, app="fastapi_app:app", workers=2, extra_env=None):
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--log-level", "warning", app]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        app,
+    ]
     env = env_for({"REFGRAPH_WEB_SPOOL": str(tmp_path / "spool"), **(extra_env or {})})
     server = Server(argv, port, env, str(tmp_path), str(tmp_path / "uvicorn.log"))
     wait_for_workers(server, workers)

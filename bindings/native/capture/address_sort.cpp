@@ -58,16 +58,28 @@ std::uint64_t* sort_region_records(std::uint64_t* a, std::uint64_t* tmp, std::si
   const std::size_t half = m / 2;
   const bool two = m >= (1u << 16);
   std::vector<std::uint32_t> count2(nregions, 0);
-  in_parallel([&] { for (std::size_t i = half; i < m; ++i) ++count2[bucket(a[i])]; },
-              [&] { for (std::size_t i = 0; i < half; ++i) ++start[bucket(a[i]) + 1]; }, two);
+  in_parallel(
+      [&] {
+        for (std::size_t i = half; i < m; ++i) ++count2[bucket(a[i])];
+      },
+      [&] {
+        for (std::size_t i = 0; i < half; ++i) ++start[bucket(a[i]) + 1];
+      },
+      two);
   std::vector<std::uint32_t> pos(nregions), pos2(nregions);
   for (std::size_t b = 0; b < nregions; ++b) {
     pos[b] = start[b];
     pos2[b] = start[b] + start[b + 1];  // after the first half's start[b + 1] records of region b
     start[b + 1] = pos2[b] + count2[b];
   }
-  in_parallel([&] { for (std::size_t i = half; i < m; ++i) tmp[pos2[bucket(a[i])]++] = a[i]; },
-              [&] { for (std::size_t i = 0; i < half; ++i) tmp[pos[bucket(a[i])]++] = a[i]; }, two);
+  in_parallel(
+      [&] {
+        for (std::size_t i = half; i < m; ++i) tmp[pos2[bucket(a[i])]++] = a[i];
+      },
+      [&] {
+        for (std::size_t i = 0; i < half; ++i) tmp[pos[bucket(a[i])]++] = a[i];
+      },
+      two);
   constexpr unsigned kBits = 9, kBuckets = 1u << kBits;
   const unsigned passes = (off_bits + kBits - 1) / kBits;
   auto sort_regions = [&](std::size_t first, std::size_t last) {

@@ -1,5 +1,5 @@
-// The counter behind _core.count_types (counter.hpp): how many objects of each type the heap holds, gc-tracked and not, and their total
-// sys.getsizeof, without building a graph. The objects counted are exactly the capture's nodes
+// The counter behind _core.count_types (counter.hpp): how many objects of each type the heap holds, gc-tracked and not,
+// and their total sys.getsizeof, without building a graph. The objects counted are exactly the capture's nodes
 // (capture_walk.cpp) on a quiescent heap: every gc-tracked object, every object those and the frames of live
 // threads reach through the same references the capture follows, less the tool's own frames and what only they
 // hold.
@@ -61,9 +61,13 @@ struct BigAlloc {
   T* allocate(std::size_t n) { return static_cast<T*>(zeroed_alloc(n * sizeof(T))); }
   void deallocate(T* p, std::size_t n) { zeroed_free(p, n * sizeof(T)); }
   template <class U>
-  bool operator==(const BigAlloc<U>&) const { return true; }
+  bool operator==(const BigAlloc<U>&) const {
+    return true;
+  }
   template <class U>
-  bool operator!=(const BigAlloc<U>&) const { return false; }
+  bool operator!=(const BigAlloc<U>&) const {
+    return false;
+  }
 };
 template <class T>
 using BigVector = std::vector<T, BigAlloc<T>>;
@@ -255,15 +259,15 @@ class Counter {
   const bool skip_garbage_;
   long long garbage_ = -1;
   std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
-  BigVector<std::uint32_t> refs_;   // by gc index: references not explained by tracked holders
+  BigVector<std::uint32_t> refs_;     // by gc index: references not explained by tracked holders
   // References between tracked objects: a holder's targets are recorded together, while it is walked.
   BigVector<std::uint32_t> edge_begin_, edge_end_;  // by gc index of the holder: its range in targets_
   BigVector<std::uint32_t> targets_;
-  BigVector<PyObject*> order_;  // every tracked object, in the order of the gc lists
-  BigVector<PyObject*> by_index_;        // tracked objects by gc index
+  BigVector<PyObject*> order_;     // every tracked object, in the order of the gc lists
+  BigVector<PyObject*> by_index_;  // tracked objects by gc index
   bool garbage_mode_ = false;
   std::unordered_map<PyObject*, Py_ssize_t> from_garbage_;
-  std::vector<std::size_t> list_starts_;   // where each list begins in order_
+  std::vector<std::size_t> list_starts_;  // where each list begins in order_
   const std::vector<std::string>& skip_files_;
   TypeTable<TypeRecord> types_;
 
@@ -275,13 +279,13 @@ class Counter {
   static constexpr unsigned kRing = 32;  // a power of two
   Pending ring_[kRing];
   unsigned ring_head_ = 0, ring_count_ = 0;
-  bool pipelined_ = false;  // references wait in the ring (while the gc lists are counted)
+  bool pipelined_ = false;                 // references wait in the ring (while the gc lists are counted)
   std::uint32_t edge_holder_ = kNoHolder;  // the holder whose references are being recorded
 
-  PtrIndex seen_{1 << 12};      // untracked objects with more than one reference, frames
+  PtrIndex seen_{1 << 12};  // untracked objects with more than one reference, frames
   static constexpr std::size_t kSeenCache = 256;
   std::uintptr_t seen_cache_[kSeenCache] = {};
-  PtrIndex excluded_{64};       // gc-tracked objects only the tool's frames hold
+  PtrIndex excluded_{64};           // gc-tracked objects only the tool's frames hold
   std::vector<PyObject*> pending_;  // untracked objects counted, still to walk (from pending_head_ on)
   std::size_t pending_head_ = 0;
   std::optional<ThreadSeeds> threads_;

@@ -34,18 +34,94 @@ namespace refgraph::capture {
 
 // The named fields an edge can be labelled with (kFieldNames spells them).
 enum class Field : std::uint8_t {
-  dict, cls, mro, bases, base, subclasses, name, qualname, slots, module, code, globals, builtins, defaults,
-  kwdefaults, doc, closure, annotations, self, func, cell, f_back, f_code, f_func, f_locals, f_globals, f_builtins,
-  f_trace, callback, referent, co_consts, co_names, co_filename, co_name, co_qualname, co_exceptiontable,
-  co_localsplusnames, co_localspluskinds, co_linetable, start, stop, step, m_copy, count
+  dict,
+  cls,
+  mro,
+  bases,
+  base,
+  subclasses,
+  name,
+  qualname,
+  slots,
+  module,
+  code,
+  globals,
+  builtins,
+  defaults,
+  kwdefaults,
+  doc,
+  closure,
+  annotations,
+  self,
+  func,
+  cell,
+  f_back,
+  f_code,
+  f_func,
+  f_locals,
+  f_globals,
+  f_builtins,
+  f_trace,
+  callback,
+  referent,
+  co_consts,
+  co_names,
+  co_filename,
+  co_name,
+  co_qualname,
+  co_exceptiontable,
+  co_localsplusnames,
+  co_localspluskinds,
+  co_linetable,
+  start,
+  stop,
+  step,
+  m_copy,
+  count
 };
-inline constexpr const char* kFieldNames[] = {
-    "__dict__", "__class__", "__mro__", "__bases__", "__base__", "__subclasses__", "__name__", "__qualname__",
-    "__slots__", "__module__", "__code__", "__globals__", "__builtins__", "__defaults__", "__kwdefaults__",
-    "__doc__", "__closure__", "__annotations__", "__self__", "__func__", "cell_contents", "f_back", "f_code",
-    "f_func", "f_locals", "f_globals", "f_builtins", "f_trace", "__callback__", "referent", "co_consts",
-    "co_names", "co_filename", "co_name", "co_qualname", "co_exceptiontable", "co_localsplusnames",
-    "co_localspluskinds", "co_linetable", "start", "stop", "step", "m_copy"};
+inline constexpr const char* kFieldNames[] = {"__dict__",
+                                              "__class__",
+                                              "__mro__",
+                                              "__bases__",
+                                              "__base__",
+                                              "__subclasses__",
+                                              "__name__",
+                                              "__qualname__",
+                                              "__slots__",
+                                              "__module__",
+                                              "__code__",
+                                              "__globals__",
+                                              "__builtins__",
+                                              "__defaults__",
+                                              "__kwdefaults__",
+                                              "__doc__",
+                                              "__closure__",
+                                              "__annotations__",
+                                              "__self__",
+                                              "__func__",
+                                              "cell_contents",
+                                              "f_back",
+                                              "f_code",
+                                              "f_func",
+                                              "f_locals",
+                                              "f_globals",
+                                              "f_builtins",
+                                              "f_trace",
+                                              "__callback__",
+                                              "referent",
+                                              "co_consts",
+                                              "co_names",
+                                              "co_filename",
+                                              "co_name",
+                                              "co_qualname",
+                                              "co_exceptiontable",
+                                              "co_localsplusnames",
+                                              "co_localspluskinds",
+                                              "co_linetable",
+                                              "start",
+                                              "stop",
+                                              "step",
+                                              "m_copy"};
 static_assert(sizeof(kFieldNames) / sizeof(kFieldNames[0]) == static_cast<std::size_t>(Field::count));
 
 // What a reference is: nothing known, a named field, a sequence index, a dict's value under `key`, an instance
@@ -216,11 +292,8 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
   using detail::ref;
   if (f.instance) detail::instance_referents(o, f, sink);
   switch (f.layer) {
-    case Layer::None:
-      return;
-    case Layer::Generic:
-      detail::traverse(o, f.base_traverse, sink, 0);
-      return;
+    case Layer::None: return;
+    case Layer::Generic: detail::traverse(o, f.base_traverse, sink, 0); return;
     case Layer::List: {
       auto* l = reinterpret_cast<PyListObject*>(o);
       const Py_ssize_t n = Py_SIZE(o);
@@ -236,9 +309,7 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
         ref(sink, PyTuple_GET_ITEM(o, k), Via{Via::Index, static_cast<std::uint32_t>(k), nullptr});
       return;
     }
-    case Layer::Dict:
-      detail::dict_referents(o, sink);
-      return;
+    case Layer::Dict: detail::dict_referents(o, sink); return;
     case Layer::Set: {
       Py_ssize_t pos = 0;
       PyObject* key;
@@ -246,9 +317,7 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
       while (_PySet_NextEntry(o, &pos, &key, &hash)) sink.ref(key, Via{}, 0, true);
       return;
     }
-    case Layer::Cell:
-      ref(sink, PyCell_GET(o), Field::cell);
-      return;
+    case Layer::Cell: ref(sink, PyCell_GET(o), Field::cell); return;
     case Layer::Function: {
       auto* fn = reinterpret_cast<PyFunctionObject*>(o);
       ref(sink, fn->func_code, Field::code);
@@ -271,20 +340,14 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
       ref(sink, m->im_self, Field::self);
       return;
     }
-    case Layer::Module:
-      detail::traverse(o, f.base_traverse, sink, 0, PyModule_GetDict(o), Field::dict);
-      return;
+    case Layer::Module: detail::traverse(o, f.base_traverse, sink, 0, PyModule_GetDict(o), Field::dict); return;
     case Layer::CFunction: {
       auto* cf = reinterpret_cast<PyCFunctionObject*>(o);
       detail::traverse(o, f.base_traverse, sink, 0, cf->m_self, Field::self, cf->m_module, Field::module);
       return;
     }
-    case Layer::Type:
-      detail::type_referents(o, sink);
-      return;
-    case Layer::Frame:
-      frame_referents(o, sink);
-      return;
+    case Layer::Type: detail::type_referents(o, sink); return;
+    case Layer::Frame: frame_referents(o, sink); return;
     case Layer::Code: {
       auto* co = reinterpret_cast<PyCodeObject*>(o);
       ref(sink, co->co_consts, Field::co_consts);
@@ -309,9 +372,7 @@ void for_each_referent(PyObject* o, const TypeFacts& f, Sink& sink) {
       ref(sink, r->length, Via{});
       return;
     }
-    case Layer::ModuleDef:
-      ref(sink, reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, Field::m_copy);
-      return;
+    case Layer::ModuleDef: ref(sink, reinterpret_cast<PyModuleDef*>(o)->m_base.m_copy, Field::m_copy); return;
     case Layer::Weakref: {
       auto* r = reinterpret_cast<PyWeakReference*>(o);
       ref(sink, r->wr_callback, Field::callback);

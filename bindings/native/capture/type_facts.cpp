@@ -12,9 +12,9 @@ TypeFacts type_facts(PyTypeObject* t) {
   f.pre_header = pre_header_size(t);
   bool exact = false;
   f.size_kind = size_kind_of(t, &exact);
-  if (!have_internals() && (f.size_kind == SizeKind::Str || f.size_kind == SizeKind::Type ||
-                            f.size_kind == SizeKind::Frame || f.size_kind == SizeKind::Code ||
-                            f.size_kind == SizeKind::Gen))
+  if (!have_internals() &&
+      (f.size_kind == SizeKind::Str || f.size_kind == SizeKind::Type || f.size_kind == SizeKind::Frame ||
+       f.size_kind == SizeKind::Code || f.size_kind == SizeKind::Gen))
     f.size_kind = SizeKind::Basic;  // their sizes read private layouts
   // A class statement's type walks its instance layer (subtype_traverse in C), then the layer of the nearest base
   // with another tp_traverse, exactly as subtype_traverse does.

@@ -230,7 +230,7 @@ class Walker {
         const std::uint32_t c = append(p.target);
         edst_[p.edge] = c;
         process_leaf(c);  // now, while the object is in cache; its balance stays 0 (one reference, counted)
-      } else {  // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
+      } else {            // a borrowed pointer to it (a weakref's referent): its node is found once the walk is over
         late_.push_back(p);
       }
       return;
@@ -252,18 +252,12 @@ class Walker {
  private:
   EdgeLabel edge_label(Via via) {
     switch (via.kind) {
-      case Via::None:
-        return kNoEdgeLabel;
-      case Via::Named:
-        return field_labels_[via.n];
-      case Via::Index:
-        return index_label(via.n);
-      case Via::Key:
-        return key_label(via.key);
-      case Via::Attr:
-        return attr_label(via.key);
-      case Via::Slot:
-        return cur_info_->slot_labels[via.n];
+      case Via::None: return kNoEdgeLabel;
+      case Via::Named: return field_labels_[via.n];
+      case Via::Index: return index_label(via.n);
+      case Via::Key: return key_label(via.key);
+      case Via::Attr: return attr_label(via.key);
+      case Via::Slot: return cur_info_->slot_labels[via.n];
       case Via::Local: {
         if (via.key != last_code_) {
           last_code_ = via.key;
@@ -328,8 +322,8 @@ class Walker {
   std::vector<PyObject*> skipped_frames_;
   PyObject* modules_dict_ = nullptr;
 
-  GcHeaderIndex headers_;  // header mode (use_headers())
-  std::thread prefaulter_;              // start_prefault()
+  GcHeaderIndex headers_;   // header mode (use_headers())
+  std::thread prefaulter_;  // start_prefault()
 
   Pending ring_[kRing] = {};
   std::vector<Pending> late_;  // uncounted edges to sole leaves
@@ -363,7 +357,6 @@ class Walker {
     __builtin_prefetch(g);  // read at the next step, a node's processing later: the miss is not waited for
     chase_at_ = g;
   }
-
 };
 
 }  // namespace refgraph::capture::walker

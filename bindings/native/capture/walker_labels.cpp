@@ -63,14 +63,9 @@ std::string Walker::frame_label(PyObject* frame) {
 StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags) {
   std::string text;
   switch (ti.label_kind) {
-    case LabelKind::None:
-      return kNoString;
-    case LabelKind::Module:
-      append_utf8(text, dict_find_str(PyModule_GetDict(o), "__name__"));
-      break;
-    case LabelKind::Function:
-      append_utf8(text, reinterpret_cast<PyFunctionObject*>(o)->func_qualname);
-      break;
+    case LabelKind::None: return kNoString;
+    case LabelKind::Module: append_utf8(text, dict_find_str(PyModule_GetDict(o), "__name__")); break;
+    case LabelKind::Function: append_utf8(text, reinterpret_cast<PyFunctionObject*>(o)->func_qualname); break;
     case LabelKind::Type: {
       auto* t = reinterpret_cast<PyTypeObject*>(o);
       if (t->tp_flags & Py_TPFLAGS_HEAPTYPE)
@@ -86,9 +81,7 @@ StringId Walker::node_label(PyObject* o, const TypeInfo& ti, std::uint8_t* flags
       append_utf8(text, reinterpret_cast<PyCodeObject*>(o)->co_name);
 #endif
       break;
-    case LabelKind::Frame:
-      text = frame_label(o);
-      break;
+    case LabelKind::Frame: text = frame_label(o); break;
     case LabelKind::CFunction: {
       auto* f = reinterpret_cast<PyCFunctionObject*>(o);
       if (f->m_ml != nullptr && f->m_ml->ml_name != nullptr) text = f->m_ml->ml_name;
@@ -132,7 +125,8 @@ EdgeLabel Walker::key_label(PyObject* k) {
     if (!opt_.values) return int_key_label_;  // an int key is data (a user id, a card number), never a name
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(k, &overflow);
-    if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit)) return index_label(static_cast<std::uint32_t>(v));
+    if (!overflow && v >= 0 && v < static_cast<long long>(kIndexLabelBit))
+      return index_label(static_cast<std::uint32_t>(v));
     if (!overflow) return label("[" + std::to_string(v) + "]");
     return label("[<int>]");
   }

@@ -16,12 +16,24 @@ class ASGIMiddleware:
     ``app = ASGIMiddleware(app, auth=...)``. The parameters are :class:`WSGIMiddleware`'s.
     """
 
-    def __init__(self, app, prefix="/debug/memory", auth=None, interval=60.0, history=60, top=40, busy_timeout=1.0,
-                 refresh_wait=2.0, spool=None, workers=True):
+    def __init__(
+        self,
+        app,
+        prefix="/debug/memory",
+        auth=None,
+        interval=60.0,
+        history=60,
+        top=40,
+        busy_timeout=1.0,
+        refresh_wait=2.0,
+        spool=None,
+        workers=True,
+    ):
         self.app = app
         identity = f"{getattr(app, '__module__', '')}.{type(app).__qualname__}"
-        self.service = _service.Service(prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool,
-                                        workers, identity)
+        self.service = _service.Service(
+            prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool, workers, identity
+        )
 
     def close(self):
         self.service.close()
@@ -44,9 +56,15 @@ class ASGIMiddleware:
             response = _service.error(400, "refgraph: the query string is not UTF-8")
         else:
             response = await loop.run_in_executor(
-                None, self.service.handle, method, scope["path"], query, authorization, scope.get("root_path", ""))
-        await send({"type": "http.response.start", "status": response.status,
-                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]})
+                None, self.service.handle, method, scope["path"], query, authorization, scope.get("root_path", "")
+            )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+            }
+        )
         if method == "HEAD":
             if response.stream is not None:
                 _service.discard(response.stream)

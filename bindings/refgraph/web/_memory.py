@@ -6,8 +6,19 @@ from __future__ import annotations
 from .. import _memory
 
 # Figures in bytes, in the order the pages show them; the object count and bytes are shown from the count itself.
-_SHOWN = ("rss", "rss_file", "rss_anon", "rss_shmem", "arenas_allocated", "arenas_used", "arenas_free",
-          "heap_in_use", "heap_free", "not_python_objects", "unaccounted")
+_SHOWN = (
+    "rss",
+    "rss_file",
+    "rss_anon",
+    "rss_shmem",
+    "arenas_allocated",
+    "arenas_used",
+    "arenas_free",
+    "heap_in_use",
+    "heap_free",
+    "not_python_objects",
+    "unaccounted",
+)
 
 
 def process_memory(python_objects, python_object_count):

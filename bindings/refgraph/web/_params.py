@@ -23,8 +23,9 @@ def parse(query, allowed, endpoint):
     if len(query) > MAX_QUERY:
         raise BadRequest(f"{endpoint}: query string longer than {MAX_QUERY} characters")
     try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), max_num_fields=len(allowed) + 1,
-                          errors="strict")
+        pairs = parse_qsl(
+            query, keep_blank_values=True, strict_parsing=bool(query), max_num_fields=len(allowed) + 1, errors="strict"
+        )
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"{endpoint}: malformed query string ({_one_line(e)})") from None
     out = {}

@@ -84,7 +84,9 @@ def _heading(w, now, self_pid):
         if rss:
             parts.append(f"RSS {human_size(rss)}")
         parts.append(f"{r['objects']} objects, {human_size(r['object_bytes'])}")
-        parts.append(f"count held the GIL {r['capture_seconds'] * 1000:.0f} ms (CPU {r['capture_cpu_seconds'] * 1000:.0f} ms)")
+        parts.append(
+            f"count held the GIL {r['capture_seconds'] * 1000:.0f} ms (CPU {r['capture_cpu_seconds'] * 1000:.0f} ms)"
+        )
     return "== " + " | ".join(parts) + " =="
 
 
@@ -105,10 +107,12 @@ def memory_text(m):
     g = m.get
     if "arenas_allocated" not in m:
         return f"RSS {_bytes(g('rss', 0))}"
-    return (f"RSS {_bytes(g('rss'))} ({_bytes(g('rss_file'))} mapped files, {_bytes(g('rss_anon'))} anonymous); "
-            f"object allocator {_bytes(g('arenas_allocated'))} in arenas ({_bytes(g('arenas_used'))} used); "
-            f"C heap {_bytes(g('heap_in_use'))} in use, {_bytes(g('heap_free'))} free; "
-            f"not Python objects {_bytes(g('not_python_objects'))}; unaccounted {_bytes(g('unaccounted'))}")
+    return (
+        f"RSS {_bytes(g('rss'))} ({_bytes(g('rss_file'))} mapped files, {_bytes(g('rss_anon'))} anonymous); "
+        f"object allocator {_bytes(g('arenas_allocated'))} in arenas ({_bytes(g('arenas_used'))} used); "
+        f"C heap {_bytes(g('heap_in_use'))} in use, {_bytes(g('heap_free'))} free; "
+        f"not Python objects {_bytes(g('not_python_objects'))}; unaccounted {_bytes(g('unaccounted'))}"
+    )
 
 
 def _signed(n):
@@ -134,7 +138,9 @@ def summary(workers, self_pid, sort, limit, as_json):
         for w in workers:
             facts = worker_facts(w, now, self_pid)
             if w.report is not None and w in live:
-                facts["types"] = [{"type": r[NAME], "count": r[COUNT], "size": r[SIZE]} for r in table(w.report["types"])]
+                facts["types"] = [
+                    {"type": r[NAME], "count": r[COUNT], "size": r[SIZE]} for r in table(w.report["types"])
+                ]
             doc["workers"].append(facts)
         doc["total"] = {
             "workers": len(live),
@@ -151,8 +157,10 @@ def summary(workers, self_pid, sort, limit, as_json):
         if w in live:
             _table(header, [(r[NAME], str(r[COUNT]), human_size(r[SIZE])) for r in table(w.report["types"])], out)
     out.append("")
-    out.append(f"== total over {len(live)} worker(s): {sum(w.report['objects'] for w in live)} objects, "
-               f"{human_size(sum(w.report['object_bytes'] for w in live))} ==")
+    out.append(
+        f"== total over {len(live)} worker(s): {sum(w.report['objects'] for w in live)} objects, "
+        f"{human_size(sum(w.report['object_bytes'] for w in live))} =="
+    )
     _table(header, [(r[NAME], str(r[COUNT]), human_size(r[SIZE])) for r in total], out)
     return ("\n".join(out) + "\n").encode()
 
@@ -166,8 +174,9 @@ def _growth_rows(rows, since, sort, limit):
     else:
         grown.sort(key=lambda r: (-r[dc], -r[ds], r[NAME]))
     grown = grown[:limit] if limit else grown
-    return [{"type": r[NAME], "count": r[COUNT], "count_delta": r[dc], "size": r[SIZE], "size_delta": r[ds]}
-            for r in grown]
+    return [
+        {"type": r[NAME], "count": r[COUNT], "count_delta": r[dc], "size": r[SIZE], "size_delta": r[ds]} for r in grown
+    ]
 
 
 def growth(workers, self_pid, since, sort, limit, as_json):
@@ -188,8 +197,16 @@ def growth(workers, self_pid, since, sort, limit, as_json):
     header = ("type", "objects", "new objects", "total size", "size growth")
 
     def cells(rows):
-        return [(g["type"], str(g["count"]), _signed(g["count_delta"]), human_size(g["size"]),
-                 _signed_size(g["size_delta"])) for g in rows]
+        return [
+            (
+                g["type"],
+                str(g["count"]),
+                _signed(g["count_delta"]),
+                human_size(g["size"]),
+                _signed_size(g["size_delta"]),
+            )
+            for g in rows
+        ]
 
     for w in workers:
         out.append("")
@@ -232,9 +249,8 @@ def metrics_families(workers, self_pid, top):
         cpu.append(({"worker": pid}, r["capture_cpu_seconds"]))
         age.append(({"worker": pid}, max(now - r["time"], 0.0)))
     return [
-        ("refgraph_objects", f"Objects per type (top {top} types by size, the rest as type=\"other\")", objects),
-        ("refgraph_object_bytes", f"Shallow bytes per type (top {top} types by size, the rest as type=\"other\")",
-         sizes),
+        ("refgraph_objects", f'Objects per type (top {top} types by size, the rest as type="other")', objects),
+        ("refgraph_object_bytes", f'Shallow bytes per type (top {top} types by size, the rest as type="other")', sizes),
         ("refgraph_rss_bytes", "Resident set size of the worker process", rss),
         ("refgraph_memory_bytes", "The worker's memory by kind, as refgraph.memory() accounts for it", memory),
         ("refgraph_python_object_bytes", "Shallow bytes of all Python objects of the worker", pybytes),
@@ -247,9 +263,17 @@ def metrics_families(workers, self_pid, top):
 def metrics(workers, self_pid, top, as_json):
     families = metrics_families(workers, self_pid, top)
     if as_json:
-        return to_json({"schema": METRICS_SCHEMA, "pid": self_pid, "top": top,
-                        "metrics": [{"name": n, "help": h, "samples": [{"labels": lb, "value": v} for lb, v in s]}
-                                    for n, h, s in families]})
+        return to_json(
+            {
+                "schema": METRICS_SCHEMA,
+                "pid": self_pid,
+                "top": top,
+                "metrics": [
+                    {"name": n, "help": h, "samples": [{"labels": lb, "value": v} for lb, v in s]}
+                    for n, h, s in families
+                ],
+            }
+        )
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.core import GaugeMetricFamily
 
@@ -277,15 +301,25 @@ def dashboard_json(workers, self_pid, limit):
             r = w.report
             facts["sample_times"] = r["sample_times"]
             facts["types"] = [
-                {"type": row[NAME], "count": row[COUNT], "size": row[SIZE], "count_delta_previous": row[D_COUNT],
-                 "size_delta_previous": row[D_SIZE], "count_delta_start": row[S_COUNT], "size_delta_start": row[S_SIZE],
-                 "counts": r["spark"].get(row[NAME])}
+                {
+                    "type": row[NAME],
+                    "count": row[COUNT],
+                    "size": row[SIZE],
+                    "count_delta_previous": row[D_COUNT],
+                    "size_delta_previous": row[D_SIZE],
+                    "count_delta_start": row[S_COUNT],
+                    "size_delta_start": row[S_SIZE],
+                    "counts": r["spark"].get(row[NAME]),
+                }
                 for row in sorted(r["types"], key=_sort_key("size"))[:limit]
             ]
         doc["workers"].append(facts)
     live = counted(workers)
-    doc["total"] = {"workers": len(live), "objects": sum(w.report["objects"] for w in live),
-                    "object_bytes": sum(w.report["object_bytes"] for w in live)}
+    doc["total"] = {
+        "workers": len(live),
+        "objects": sum(w.report["objects"] for w in live),
+        "object_bytes": sum(w.report["object_bytes"] for w in live),
+    }
     return to_json(doc)
 
 
@@ -301,9 +335,11 @@ def sparkline(values, width=120, height=22):
     if n == 1:
         points += f" {width:.1f},{height - 2 - (values[0] - lo) * (height - 4) / span:.1f}"
     colour = "#c0392b" if values[-1] > values[0] else "#2c6fbb"
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{n} samples from {lo} to {hi}"><polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-            f'points="{points}"/></svg>')
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{n} samples from {lo} to {hi}"><polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+        f'points="{points}"/></svg>'
+    )
 
 
 _CSS = """
@@ -324,8 +360,10 @@ GROWING_ROWS = 10
 
 def _rows_html(out, css_class, rows, report, pid, self_pid, base):
     e = html.escape
-    out.append(f'<table class="{css_class}"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
-               "<th>since previous</th><th>since start</th><th>objects over time</th></tr></thead><tbody>")
+    out.append(
+        f'<table class="{css_class}"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
+        "<th>since previous</th><th>since start</th><th>objects over time</th></tr></thead><tbody>"
+    )
     for row in rows:
         name = e(row[NAME])
         if row[S_COUNT] > 0:
@@ -339,7 +377,8 @@ def _rows_html(out, css_class, rows, report, pid, self_pid, base):
             f"<tr><td>{cell}</td><td>{row[COUNT]}</td><td>{human_size(row[SIZE])}</td>"
             f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
             f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td>"
-            f"<td>{sparkline(report['spark'].get(row[NAME], []))}</td></tr>")
+            f"<td>{sparkline(report['spark'].get(row[NAME], []))}</td></tr>"
+        )
     out.append("</tbody></table>")
 
 
@@ -347,14 +386,28 @@ def dashboard_html(workers, self_pid, limit, base):
     now = time.time()
     e = html.escape
     live = counted(workers)
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<title>refgraph: memory by type</title>", f"<style>{_CSS}</style></head><body>",
-           f"<h1>refgraph: memory by type, {len(live)} worker(s)</h1>",
-           "<nav>" + "".join(f'<a href="{e(base)}/{p}">{t}</a>' for p, t in (
-               ("summary", "summary"), ("growth", "growth"), ("growth?since=start", "growth since start"),
-               ("retained", "retained sizes (full capture)"), ("metrics", "metrics"),
-               ("snapshot.rgd", "snapshot of this worker"), ("?format=json", "JSON"))) + "</nav>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>refgraph: memory by type</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>refgraph: memory by type, {len(live)} worker(s)</h1>",
+        "<nav>"
+        + "".join(
+            f'<a href="{e(base)}/{p}">{t}</a>'
+            for p, t in (
+                ("summary", "summary"),
+                ("growth", "growth"),
+                ("growth?since=start", "growth since start"),
+                ("retained", "retained sizes (full capture)"),
+                ("metrics", "metrics"),
+                ("snapshot.rgd", "snapshot of this worker"),
+                ("?format=json", "JSON"),
+            )
+        )
+        + "</nav>",
+    ]
     for w in workers:
         r = w.report
         out.append(f'<section class="worker" id="worker-{w.pid}" data-pid="{w.pid}" data-status="{e(w.status)}">')
@@ -368,11 +421,14 @@ def dashboard_html(workers, self_pid, limit, base):
         mem = e(memory_text(r["memory"]))
         out.append(
             f'<p class="facts">data {max(now - r["time"], 0.0):.1f} s old; {r["samples"]} samples since '
-            f'{time.strftime("%H:%M:%S", time.localtime(r["started"]))}; {r["objects"]} objects, '
-            f'{human_size(r["object_bytes"])} of Python objects; {mem}; the last count held the GIL '
-            f'{r["capture_seconds"] * 1000:.0f} ms, CPU {r["capture_cpu_seconds"] * 1000:.0f} ms '
-            f'(longest {r["capture_seconds_max"] * 1000:.0f} ms)</p>')
-        growing = sorted((row for row in r["types"] if row[S_COUNT] > 0), key=lambda x: (-x[S_COUNT], -x[S_SIZE], x[NAME]))
+            f"{time.strftime('%H:%M:%S', time.localtime(r['started']))}; {r['objects']} objects, "
+            f"{human_size(r['object_bytes'])} of Python objects; {mem}; the last count held the GIL "
+            f"{r['capture_seconds'] * 1000:.0f} ms, CPU {r['capture_cpu_seconds'] * 1000:.0f} ms "
+            f"(longest {r['capture_seconds_max'] * 1000:.0f} ms)</p>"
+        )
+        growing = sorted(
+            (row for row in r["types"] if row[S_COUNT] > 0), key=lambda x: (-x[S_COUNT], -x[S_SIZE], x[NAME])
+        )
         out.append(f"<h3>growing since start ({len(growing)} types)</h3>")
         _rows_html(out, "growth", growing[:GROWING_ROWS], r, w.pid, self_pid, base)
         out.append("<h3>largest types</h3>")
@@ -380,12 +436,16 @@ def dashboard_html(workers, self_pid, limit, base):
         out.append("</section>")
     rows = sorted(total_rows(workers), key=_sort_key("size"))[:limit]
     out.append(f'<section class="total" id="total"><h2>total over {len(live)} worker(s)</h2>')
-    out.append('<table class="types total"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
-               "<th>since previous</th><th>since start</th></tr></thead><tbody>")
+    out.append(
+        '<table class="types total"><thead><tr><th>type</th><th>objects</th><th>total size</th>'
+        "<th>since previous</th><th>since start</th></tr></thead><tbody>"
+    )
     for row in rows:
-        out.append(f"<tr><td>{e(row[NAME])}</td><td>{row[COUNT]}</td><td>{human_size(row[SIZE])}</td>"
-                   f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
-                   f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td></tr>")
+        out.append(
+            f"<tr><td>{e(row[NAME])}</td><td>{row[COUNT]}</td><td>{human_size(row[SIZE])}</td>"
+            f"<td>{_signed(row[D_COUNT])} / {_signed_size(row[D_SIZE])}</td>"
+            f"<td>{_signed(row[S_COUNT])} / {_signed_size(row[S_SIZE])}</td></tr>"
+        )
     out.append("</tbody></table></section></body></html>")
     return ("\n".join(out) + "\n").encode()
 
@@ -393,18 +453,37 @@ def dashboard_html(workers, self_pid, limit, base):
 def retained(pid, objects, total, seconds, rows, types, as_json):
     """/retained: the biggest retainers under the roots and the types by retained size, of one full capture."""
     if as_json:
-        return to_json({"schema": RETAINED_SCHEMA, "pid": pid, "objects": objects, "total_size": total,
-                        "seconds": round(seconds, 3),
-                        "dominators": [{"id": r.id, "type": r.type, "retained": r.retained, "size": r.size,
-                                        "chain": str(r.chain)} for r in rows],
-                        "types": [t._asdict() for t in types]})
-    out = [f"retained sizes in worker {pid}: {objects} objects, {human_size(total)}; "
-           f"full capture and dominator tree in {seconds:.2f} s", "", "biggest retainers under the roots:"]
-    _table(("retained", "size", "type", "chain"),
-           [(human_size(r.retained), human_size(r.size), r.type, str(r.chain)) for r in rows], out)
+        return to_json(
+            {
+                "schema": RETAINED_SCHEMA,
+                "pid": pid,
+                "objects": objects,
+                "total_size": total,
+                "seconds": round(seconds, 3),
+                "dominators": [
+                    {"id": r.id, "type": r.type, "retained": r.retained, "size": r.size, "chain": str(r.chain)}
+                    for r in rows
+                ],
+                "types": [t._asdict() for t in types],
+            }
+        )
+    out = [
+        f"retained sizes in worker {pid}: {objects} objects, {human_size(total)}; "
+        f"full capture and dominator tree in {seconds:.2f} s",
+        "",
+        "biggest retainers under the roots:",
+    ]
+    _table(
+        ("retained", "size", "type", "chain"),
+        [(human_size(r.retained), human_size(r.size), r.type, str(r.chain)) for r in rows],
+        out,
+    )
     out += ["", "types by retained size (what all their objects keep alive together):"]
-    _table(("type", "objects", "total size", "retained"),
-           [(t.type, str(t.count), human_size(t.size), human_size(t.retained)) for t in types], out)
+    _table(
+        ("type", "objects", "total size", "retained"),
+        [(t.type, str(t.count), human_size(t.size), human_size(t.retained)) for t in types],
+        out,
+    )
     return ("\n".join(out) + "\n").encode()
 
 

@@ -42,8 +42,12 @@ class Response:
         self.status = status
         self.body = body
         self.stream = stream
-        self.headers = [("Content-Type", content_type), ("Cache-Control", "no-store"),
-                        ("X-Content-Type-Options", "nosniff"), *headers]
+        self.headers = [
+            ("Content-Type", content_type),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            *headers,
+        ]
         size = os.path.getsize(stream) if stream is not None else len(body)
         self.headers.append(("Content-Length", str(size)))
 
@@ -78,19 +82,43 @@ class Busy(Exception):
     pass
 
 
-STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-               409: "Conflict", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
-               504: "Gateway Timeout"}
+STATUS_TEXT = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class Service:
-    def __init__(self, prefix="/debug/memory", auth=None, interval=60.0, history=60, top=40, busy_timeout=1.0,
-                 refresh_wait=2.0, spool=None, workers=True, identity=""):
+    def __init__(
+        self,
+        prefix="/debug/memory",
+        auth=None,
+        interval=60.0,
+        history=60,
+        top=40,
+        busy_timeout=1.0,
+        refresh_wait=2.0,
+        spool=None,
+        workers=True,
+        identity="",
+    ):
         if not isinstance(prefix, str) or not prefix.startswith("/") or prefix.endswith("/") or "?" in prefix:
-            raise ValueError(f"prefix: expected a path like '/debug/memory' (leading '/', no trailing '/'), "
-                             f"not {prefix!r}")
-        for name, value, low in (("interval", interval, 0.05), ("busy_timeout", busy_timeout, 0.0),
-                                 ("refresh_wait", refresh_wait, 0.0)):
+            raise ValueError(
+                f"prefix: expected a path like '/debug/memory' (leading '/', no trailing '/'), not {prefix!r}"
+            )
+        for name, value, low in (
+            ("interval", interval, 0.05),
+            ("busy_timeout", busy_timeout, 0.0),
+            ("refresh_wait", refresh_wait, 0.0),
+        ):
             if not isinstance(value, (int, float)) or not low <= value <= 86400:
                 raise ValueError(f"{name}: expected seconds from {low} to 86400, not {value!r}")
         for name, value, low, high in (("history", history, 2, 10000), ("top", top, 1, 1000)):
@@ -109,8 +137,12 @@ class Service:
         self.proc = None
         self.served = False  # set by the first request through the middleware, whatever its path
         if self.credentials is None:
-            log.warning("refgraph.web: no credentials configured (auth=(user, password) or %s=user:password): "
-                        "nothing is served under %s, requests there go to the app", _auth.ENV_VAR, prefix)
+            log.warning(
+                "refgraph.web: no credentials configured (auth=(user, password) or %s=user:password): "
+                "nothing is served under %s, requests there go to the app",
+                _auth.ENV_VAR,
+                prefix,
+            )
             return
         self.proc = _Process(self)
         if hasattr(os, "register_at_fork"):
@@ -119,8 +151,11 @@ class Service:
             def call(method):
                 return lambda: getattr(me(), method, lambda: None)()
 
-            os.register_at_fork(before=call("_before_fork"), after_in_child=call("_after_fork_child"),
-                                after_in_parent=call("_after_fork_parent"))
+            os.register_at_fork(
+                before=call("_before_fork"),
+                after_in_child=call("_after_fork_child"),
+                after_in_parent=call("_after_fork_parent"),
+            )
 
     # -- fork handling: one sampler per process that serves ---------------------------------------------------------
     def _before_fork(self):
@@ -156,23 +191,26 @@ class Service:
             return error(401, "refgraph: authentication required", [("WWW-Authenticate", _auth.CHALLENGE)])
         if method not in ("GET", "HEAD"):
             return error(405, f"refgraph: {method} not allowed (GET or HEAD only)", [("Allow", "GET, HEAD")])
-        endpoint = path[len(self.prefix):].lstrip("/")
+        endpoint = path[len(self.prefix) :].lstrip("/")
         base = script_name + self.prefix
         proc = self.proc
         if proc is None or proc.pid != os.getpid():  # forked without the at-fork hook
             proc = self.proc = _Process(self)
         try:
             if endpoint not in ENDPOINTS:
-                raise BadRequest(f"refgraph: no page {endpoint!r} (pages: /, " +
-                                 ", ".join("/" + e for e in ENDPOINTS if e) + ")", 404)
+                raise BadRequest(
+                    f"refgraph: no page {endpoint!r} (pages: /, " + ", ".join("/" + e for e in ENDPOINTS if e) + ")",
+                    404,
+                )
             handler = getattr(proc, "page_" + (endpoint.replace(".rgd", "") or "dashboard"))
             return handler(query, base)
         except BadRequest as e:
             return error(e.status, " ".join(str(e).split()))
         except Busy:
             wait = max(1, round(self.busy_timeout + 1))
-            return error(503, "refgraph: another capture is running in this process; retry shortly",
-                         [("Retry-After", str(wait))])
+            return error(
+                503, "refgraph: another capture is running in this process; retry shortly", [("Retry-After", str(wait))]
+            )
         except Exception as e:  # a failure of the tool's own (disk full, say) is its answer, not the app's error
             log.exception("refgraph.web: %s failed", path)
             return error(500, f"refgraph: {path}: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
@@ -321,8 +359,12 @@ class _Process:
         workers = self.gather()
         if fmt == "json":
             return Response(200, _render.dashboard_json(workers, self.pid, limit), JSON)
-        return Response(200, _render.dashboard_html(workers, self.pid, limit, base), "text/html; charset=utf-8",
-                        [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")])
+        return Response(
+            200,
+            _render.dashboard_html(workers, self.pid, limit, base),
+            "text/html; charset=utf-8",
+            [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")],
+        )
 
     def page_summary(self, query, base):
         p = _params.parse(query, {"format", "limit", "sort"}, "/summary")
@@ -350,10 +392,14 @@ class _Process:
         try:
             import prometheus_client  # noqa: F401
         except ImportError:
-            raise BadRequest("refgraph: /metrics needs the prometheus_client package (pip install "
-                             "prometheus_client); /metrics?format=json works without it", 501) from None
-        return Response(200, _render.metrics(self.gather(), self.pid, top, False),
-                        "text/plain; version=0.0.4; charset=utf-8")
+            raise BadRequest(
+                "refgraph: /metrics needs the prometheus_client package (pip install "
+                "prometheus_client); /metrics?format=json works without it",
+                501,
+            ) from None
+        return Response(
+            200, _render.metrics(self.gather(), self.pid, top, False), "text/plain; version=0.0.4; charset=utf-8"
+        )
 
     def _other_worker(self, p):
         pid = _params.integer(p, "worker", None, 1, _params.MAX_PID)
@@ -455,8 +501,9 @@ class _Process:
         try:
             if path is None:
                 directory = self.spool.directory if self.spool is not None else None
-                fd, path = tempfile.mkstemp(prefix=".dump-", suffix=".jsonl" if fmt == "json" else ".rgd",
-                                            dir=directory)
+                fd, path = tempfile.mkstemp(
+                    prefix=".dump-", suffix=".jsonl" if fmt == "json" else ".rgd", dir=directory
+                )
                 os.close(fd)
             graph = _common.capture_collected(tag=f"refgraph.web worker {self.pid}")
             try:
@@ -483,13 +530,21 @@ class _Process:
                     return  # not a job this middleware posted: the asker times out
                 self._write_answer(job, lambda: self.local_retained({"format": fmt, "limit": limit}))
                 return
-            clean = {"format": params.get("format"), "type": params.get("type"), "id": params.get("id"),
-                     "max_depth": params.get("max_depth")}
+            clean = {
+                "format": params.get("format"),
+                "type": params.get("type"),
+                "id": params.get("id"),
+                "max_depth": params.get("max_depth"),
+            }
             typename, target, depth = clean["type"], clean["id"], clean["max_depth"]
-            if (clean["format"] not in ("text", "json", "png", "svg") or type(depth) is not int
-                    or not 1 <= depth <= 1000 or (typename is None) == (target is None)
-                    or (typename is not None and (type(typename) is not str or len(typename) > _params.MAX_TYPE_NAME))
-                    or (target is not None and (type(target) is not int or not 1 <= target <= _params.MAX_ID))):
+            if (
+                clean["format"] not in ("text", "json", "png", "svg")
+                or type(depth) is not int
+                or not 1 <= depth <= 1000
+                or (typename is None) == (target is None)
+                or (typename is not None and (type(typename) is not str or len(typename) > _params.MAX_TYPE_NAME))
+                or (target is not None and (type(target) is not int or not 1 <= target <= _params.MAX_ID))
+            ):
                 return  # not a job this middleware posted: the asker times out
             self._write_answer(job, lambda: self.local_chain(clean))
         except Exception:
@@ -546,8 +601,10 @@ def _local_chain(target, max_depth):
     hops = graph.backref_chain([target], predicate=lambda index: index == root, max_depth=len(ids))
     if hops is None:
         return None
-    chain = Chain([Hop(i, t, graph.node(graph.find(i))["label"], edge) for i, t, edge in hops],
-                  graph.chain_root_kind([h[0] for h in hops]))
+    chain = Chain(
+        [Hop(i, t, graph.node(graph.find(i))["label"], edge) for i, t, edge in hops],
+        graph.chain_root_kind([h[0] for h in hops]),
+    )
     return ids, chain
 
 
@@ -582,9 +639,16 @@ def _chain_response(params, pid):
             image = _core.render(dot, fmt)
             return Response(200, image, "image/png" if fmt == "png" else "image/svg+xml")
         if fmt == "json":
-            doc = {"schema": _render.CHAIN_SCHEMA, "pid": pid, "type": typename, "id": chain.hops[-1].id,
-                   "root_kind": chain.root_kind, "found": chain.found, "text": chain.report(),
-                   "hops": [h._asdict() for h in chain.hops]}
+            doc = {
+                "schema": _render.CHAIN_SCHEMA,
+                "pid": pid,
+                "type": typename,
+                "id": chain.hops[-1].id,
+                "root_kind": chain.root_kind,
+                "found": chain.found,
+                "text": chain.report(),
+                "hops": [h._asdict() for h in chain.hops],
+            }
             return Response(200, _render.to_json(doc), JSON)
         head = f"chain to {chain.hops[-1].type} {chain.hops[-1].id:#x} in worker {pid} (root: {chain.root_kind}):\n"
         return Response(200, (head + chain.report() + "\n").encode(), TEXT)

@@ -47,7 +47,7 @@ def process_start(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
-        fields = data[data.rindex(b")") + 2:].split()
+        fields = data[data.rindex(b")") + 2 :].split()
         if fields[0] in (b"Z", b"X"):  # a worker that exited and was not reaped yet
             return None
         return int(fields[19])
@@ -164,8 +164,14 @@ class Spool:
 
     # -- reports ------------------------------------------------------------------------------------------------
     def publish(self, pid, report, answered):
-        record = {"schema": SCHEMA, "pid": pid, "proc_start": process_start(pid), "published": time.time(),
-                  "answered": answered, "report": report}
+        record = {
+            "schema": SCHEMA,
+            "pid": pid,
+            "proc_start": process_start(pid),
+            "published": time.time(),
+            "answered": answered,
+            "report": report,
+        }
         data = json.dumps(record, separators=(",", ":")).encode()
         try:
             _write_atomic(self._path(f"w-{pid}.json"), data)

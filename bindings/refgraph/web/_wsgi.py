@@ -30,12 +30,24 @@ class WSGIMiddleware:
     >>> wrapped.close()
     """
 
-    def __init__(self, app, prefix="/debug/memory", auth=None, interval=60.0, history=60, top=40, busy_timeout=1.0,
-                 refresh_wait=2.0, spool=None, workers=True):
+    def __init__(
+        self,
+        app,
+        prefix="/debug/memory",
+        auth=None,
+        interval=60.0,
+        history=60,
+        top=40,
+        busy_timeout=1.0,
+        refresh_wait=2.0,
+        spool=None,
+        workers=True,
+    ):
         self.app = app
         identity = f"{getattr(app, '__module__', '')}.{getattr(app, '__qualname__', type(app).__qualname__)}"
-        self.service = _service.Service(prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool,
-                                        workers, identity)
+        self.service = _service.Service(
+            prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool, workers, identity
+        )
 
     def close(self):
         """Stop this process's sampler (the middleware then answers from fresh counts only)."""
@@ -52,8 +64,13 @@ class WSGIMiddleware:
         if query is None:
             response = _service.error(400, "refgraph: the query string is not UTF-8")
         else:
-            response = self.service.handle(environ.get("REQUEST_METHOD", "GET"), path, query,
-                                           environ.get("HTTP_AUTHORIZATION", ""), environ.get("SCRIPT_NAME", ""))
+            response = self.service.handle(
+                environ.get("REQUEST_METHOD", "GET"),
+                path,
+                query,
+                environ.get("HTTP_AUTHORIZATION", ""),
+                environ.get("SCRIPT_NAME", ""),
+            )
         reason = _service.STATUS_TEXT.get(response.status, "")
         start_response(f"{response.status} {reason}", response.headers)
         if environ.get("REQUEST_METHOD") == "HEAD":

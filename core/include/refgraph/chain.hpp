@@ -44,7 +44,7 @@ struct ChainTarget {
 
 struct ChainOptions {
   ChainTarget target;
-  std::size_t max_depth = 0;  // 0: unlimited
+  std::size_t max_depth = 0;      // 0: unlimited
   std::vector<NodeIndex> ignore;  // nodes never entered (e.g. the tool's own frames); start nodes are entered anyway
 };
 
@@ -62,8 +62,8 @@ RootKind chain_root_kind(const HeapGraph& g, const Chain& c);
 // Which edge joins two consecutive nodes of a chain given as nodes, when several do (each rule takes the first, in
 // EdgeIndex order, of the best kind it allows).
 enum class HopEdge {
-  Preferred,  // a strong edge that is not deferred, else a strong deferred one, else a weak one (show_chain)
-  Searched,   // the edge backref_chain's search follows: strong and not deferred
+  Preferred,             // a strong edge that is not deferred, else a strong deferred one, else a weak one (show_chain)
+  Searched,              // the edge backref_chain's search follows: strong and not deferred
   SearchedWithDeferred,  // ... in its second phase, which allows deferred edges: the first strong edge
 };
 
@@ -90,9 +90,9 @@ struct Path {
 // start that is a target is a path of one node. `ignore`d nodes are never entered (starts are); max_depth counts
 // edges, 0 for no limit. Indices must be below num_nodes(g) (unchecked here). Not found: an empty path.
 template <Direction D, class G, class IsTarget>
-  requires GraphFor<G, D>
-Path<edge_of<G>> shortest_path(const G& g, const std::vector<NodeIndex>& from, const std::vector<NodeIndex>& ignore,
-                               std::size_t max_depth, IsTarget&& is_target) {
+requires GraphFor<G, D> Path<edge_of<G>> shortest_path(const G& g, const std::vector<NodeIndex>& from,
+                                                       const std::vector<NodeIndex>& ignore, std::size_t max_depth,
+                                                       IsTarget&& is_target) {
   using E = edge_of<G>;
   Path<E> path;
   const std::size_t size = num_nodes(g);

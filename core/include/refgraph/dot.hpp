@@ -10,8 +10,8 @@
 // label sums theirs up: `[0..799999] x800000` for a list holding one object 800,000 times. A drawing holds at most
 // max_objects objects (start nodes first, then the chain, then by distance), max_summaries summary nodes and
 // max_edges edges (the chain's first, then those that rank the layout, then at most max_cross_edges others), the
-// edges longer than one row crossing max_edge_rows rows in all; what it leaves out is counted under the title ("+N more objects, +M more references
-// not drawn"), so no Subgraph can crash or stall Graphviz.
+// edges longer than one row crossing max_edge_rows rows in all; what it leaves out is counted under the title ("+N more
+// objects, +M more references not drawn"), so no Subgraph can crash or stall Graphviz.
 #pragma once
 
 #include <functional>
@@ -25,11 +25,11 @@
 namespace refgraph {
 
 struct DotOptions {
-  std::string title;                                    // graph label, optional
+  std::string title;  // graph label, optional
   bool show_sizes = true;
   bool show_edge_labels = true;
-  std::size_t max_label_chars = 40;                     // longer labels are cut with "..." (0, or past 500: 500)
-  std::function<std::string(NodeIndex)> extra_info;     // an extra line under a node (objgraph's extra_info)
+  std::size_t max_label_chars = 40;                  // longer labels are cut with "..." (0, or past 500: 500)
+  std::function<std::string(NodeIndex)> extra_info;  // an extra line under a node (objgraph's extra_info)
   // Graphviz attributes of an object's node, (name, value), after (so over) the drawing's own: objgraph's
   // highlight and extra_node_attrs. Names must be DOT identifiers (std::invalid_argument otherwise); values are
   // quoted and escaped.
@@ -38,7 +38,7 @@ struct DotOptions {
   std::size_t max_objects = kMaxDrawnObjects;
   std::size_t max_summaries = kMaxDrawnSummaries;
   std::size_t max_edges = kMaxDrawnEdges;
-  std::size_t max_edge_rows = kMaxDrawnEdgeRows;  // rows crossed by the edges longer than one row, in all
+  std::size_t max_edge_rows = kMaxDrawnEdgeRows;      // rows crossed by the edges longer than one row, in all
   std::size_t max_cross_edges = kMaxDrawnCrossEdges;  // edges not between the start's side and the next row
 };
 

@@ -19,9 +19,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -45,7 +45,7 @@ enum class RootKind : std::uint8_t {
   External = 3,     // referenced from C: more references than the heap explains
   Other = 4,        // any other reason given by the producer of the dump
 };
-const char* root_kind_name(RootKind kind);      // "module", "thread frame", "external", "other", "none"
+const char* root_kind_name(RootKind kind);        // "module", "thread frame", "external", "other", "none"
 RootKind parse_root_kind(std::string_view name);  // inverse; throws QueryError on an unknown name
 
 // Node flag bits.
@@ -90,10 +90,10 @@ struct Metadata {
   std::int64_t pid = 0;
   std::string host;
   std::string python_version;
-  double time = 0.0;  // seconds since the Unix epoch
-  std::uint64_t rss = 0;  // resident set size in bytes at capture time, 0 if unknown
-  std::string tag;        // free-form, e.g. "worker-3 after request 100"
-  bool values_included = false;  // string/bytes values were opted in as labels
+  double time = 0.0;                         // seconds since the Unix epoch
+  std::uint64_t rss = 0;                     // resident set size in bytes at capture time, 0 if unknown
+  std::string tag;                           // free-form, e.g. "worker-3 after request 100"
+  bool values_included = false;              // string/bytes values were opted in as labels
   std::map<std::string, std::string> extra;  // anything else a producer wants to keep; round-trips through dumps
 };
 
@@ -210,9 +210,13 @@ class HeapGraph::OutRange {
    public:
     iterator(const HeapGraph* g, NodeIndex n, EdgeIndex e) : g_(g), n_(n), e_(e) {}
     Edge operator*() const { return Edge{e_, n_, g_->csr_.m_forward.m_column[e_]}; }
-    iterator& operator++() { ++e_; return *this; }
+    iterator& operator++() {
+      ++e_;
+      return *this;
+    }
     bool operator!=(const iterator& o) const { return e_ != o.e_; }
     bool operator==(const iterator& o) const { return e_ == o.e_; }
+
    private:
     const HeapGraph* g_;
     NodeIndex n_;
@@ -221,6 +225,7 @@ class HeapGraph::OutRange {
   OutRange(const HeapGraph* g, NodeIndex n) : g_(g), n_(n) {}
   iterator begin() const { return {g_, n_, g_->csr_.m_forward.m_rowstart[n_]}; }
   iterator end() const { return {g_, n_, g_->csr_.m_forward.m_rowstart[n_ + 1]}; }
+
  private:
   const HeapGraph* g_;
   NodeIndex n_;
@@ -235,9 +240,13 @@ class HeapGraph::InRange {
     Edge operator*() const {
       return Edge{g_->csr_.m_backward.m_edge_properties[i_], g_->csr_.m_backward.m_column[i_], n_};
     }
-    iterator& operator++() { ++i_; return *this; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
     bool operator!=(const iterator& o) const { return i_ != o.i_; }
     bool operator==(const iterator& o) const { return i_ == o.i_; }
+
    private:
     const HeapGraph* g_;
     NodeIndex n_;
@@ -246,6 +255,7 @@ class HeapGraph::InRange {
   InRange(const HeapGraph* g, NodeIndex n) : g_(g), n_(n) {}
   iterator begin() const { return {g_, n_, g_->in_index().m_rowstart[n_]}; }
   iterator end() const { return {g_, n_, g_->in_index().m_rowstart[n_ + 1]}; }
+
  private:
   const HeapGraph* g_;
   NodeIndex n_;

@@ -38,7 +38,7 @@ struct Walk {
 template <class G>
 struct GraphTraits {};  // no edge type: not a graph
 template <class G>
-  requires requires { typename G::edge_type; }
+requires requires { typename G::edge_type; }
 struct GraphTraits<G> {
   using edge_type = typename G::edge_type;
 };
@@ -57,22 +57,24 @@ struct EdgeSink {  // a callback of the shape the concepts require
 }  // namespace detail
 
 template <class G>
-concept RefGraph = requires { typename edge_of<G>; } && std::copyable<edge_of<G>> &&
-                   requires(const G& g, edge_of<G> e) {
+concept RefGraph = requires {
+  typename edge_of<G>;
+}
+&&std::copyable<edge_of<G>>&& requires(const G& g, edge_of<G> e) {
   { num_nodes(g) } -> std::convertible_to<std::size_t>;
   { edge_flags(g, e) } -> std::convertible_to<std::uint8_t>;
 };
 
 template <class G>
-concept InGraph = RefGraph<G> && requires(const G& g, NodeIndex n, std::uint8_t skip, edge_of<G> e,
-                                          detail::EdgeSink<edge_of<G>> f) {
+concept InGraph = RefGraph<G> &&
+    requires(const G& g, NodeIndex n, std::uint8_t skip, edge_of<G> e, detail::EdgeSink<edge_of<G>> f) {
   { for_each_in(g, n, skip, f) } -> std::same_as<Walk>;
   { edge_target(g, e) } -> std::convertible_to<NodeIndex>;
 };
 
 template <class G>
-concept OutGraph = RefGraph<G> && requires(const G& g, NodeIndex n, std::uint8_t skip, edge_of<G> e,
-                                           detail::EdgeSink<edge_of<G>> f) {
+concept OutGraph = RefGraph<G> &&
+    requires(const G& g, NodeIndex n, std::uint8_t skip, edge_of<G> e, detail::EdgeSink<edge_of<G>> f) {
   { for_each_out(g, n, skip, f) } -> std::same_as<Walk>;
   { edge_source(g, e) } -> std::convertible_to<NodeIndex>;
 };

@@ -22,7 +22,7 @@ struct TypeGrowth {
 };
 
 struct GrowthOptions {
-  std::size_t top = 0;  // 0: all growing types
+  std::size_t top = 0;   // 0: all growing types
   bool by_size = false;  // sort by size delta (and report types growing in size) instead of count delta
   bool gc_tracked_only = false;
 };

@@ -41,9 +41,9 @@ namespace refgraph {
 // of rows: neighbourhood() stops at kMaxDrawnObjects, and to_dot() (dot.hpp) enforces them all on any Subgraph,
 // saying under the title what it left out.
 inline constexpr std::size_t kMaxDrawnObjects = 1000;
-inline constexpr std::size_t kMaxDrawnSummaries = 500;  // "+N more <type>" nodes
-inline constexpr std::size_t kMaxDrawnEdges = 3000;     // parallel references between two objects count once
-inline constexpr std::size_t kMaxDrawnEdgeRows = 5000;  // rows crossed by the edges longer than one row, in all
+inline constexpr std::size_t kMaxDrawnSummaries = 500;   // "+N more <type>" nodes
+inline constexpr std::size_t kMaxDrawnEdges = 3000;      // parallel references between two objects count once
+inline constexpr std::size_t kMaxDrawnEdgeRows = 5000;   // rows crossed by the edges longer than one row, in all
 inline constexpr std::size_t kMaxDrawnCrossEdges = 500;  // edges that do not rank the layout (see dot.cpp)
 
 struct SubgraphNode {
@@ -63,10 +63,10 @@ struct SummaryNode {
 
 struct Subgraph {
   Direction direction = Direction::Back;
-  std::vector<SubgraphNode> nodes;       // in discovery order, start nodes first
-  std::vector<EdgeIndex> edges;          // graph edges between shown nodes, ascending
+  std::vector<SubgraphNode> nodes;  // in discovery order, start nodes first
+  std::vector<EdgeIndex> edges;     // graph edges between shown nodes, ascending
   std::vector<SummaryNode> summaries;
-  std::vector<EdgeIndex> chain_edges;    // subset of edges on the highlighted chain
+  std::vector<EdgeIndex> chain_edges;  // subset of edges on the highlighted chain
 };
 
 struct Chain;
@@ -74,18 +74,19 @@ struct Chain;
 struct NeighbourhoodOptions {
   Direction direction = Direction::Back;
   std::size_t max_depth = 3;
-  std::size_t too_many = 10;                 // per-node cap on neighbours; 0: no cap
-  std::vector<std::string> include_types;    // if non-empty, only these types are entered (start nodes always)
-  std::vector<std::string> exclude_types;    // never entered
-  std::vector<NodeIndex> ignore;             // never entered (objgraph's extra_ignore)
-  std::function<bool(NodeIndex)> filter;     // entered only where it returns true (objgraph's filter)
-  bool follow_weak = true;                   // walk and draw weak edges too (dashed; they never retain)
+  std::size_t too_many = 10;               // per-node cap on neighbours; 0: no cap
+  std::vector<std::string> include_types;  // if non-empty, only these types are entered (start nodes always)
+  std::vector<std::string> exclude_types;  // never entered
+  std::vector<NodeIndex> ignore;           // never entered (objgraph's extra_ignore)
+  std::function<bool(NodeIndex)> filter;   // entered only where it returns true (objgraph's filter)
+  bool follow_weak = true;                 // walk and draw weak edges too (dashed; they never retain)
   bool highlight_chains = true;
-  const Chain* chain = nullptr;             // with highlight_chains: mark this chain instead of searching one
+  const Chain* chain = nullptr;              // with highlight_chains: mark this chain instead of searching one
   std::size_t max_nodes = kMaxDrawnObjects;  // hard stop for runaway drawings; summaries say what was cut
 };
 
-Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start, const NeighbourhoodOptions& options = {});
+Subgraph neighbourhood(const HeapGraph& g, const std::vector<NodeIndex>& start,
+                       const NeighbourhoodOptions& options = {});
 
 // A chain (chain.hpp) as a drawable subgraph: its nodes, its edges, all marked on_chain. The start (the last node
 // of a backref chain, Direction::Back; the first of a ref chain, Forward) comes first with depth 0, then the others
@@ -126,12 +127,12 @@ class ZeroArray {
 //   pick.show(m, depth);                           // more nodes (a chain's), not expanded
 //   for (NodeIndex n : pick.expanded()) pick.for_each_cut(n, [&](NodeIndex m) { ... });  // what "+N more" stands for
 template <class G, class Filter>
-  requires InGraph<G>
+requires InGraph<G>
 class NodePicker {
  public:
   NodePicker(const G& g, const NeighbourhoodOptions& o, Filter filter)
-      : g_(g), o_(o), filter_(std::move(filter)), skip_(o.follow_weak ? 0 : kEdgeWeak),
-        slot_(num_nodes(g)), verdict_(num_nodes(g)), stamp_(num_nodes(g)) {
+      : g_(g), o_(o), filter_(std::move(filter)), skip_(o.follow_weak ? 0 : kEdgeWeak), slot_(num_nodes(g)),
+        verdict_(num_nodes(g)), stamp_(num_nodes(g)) {
     if (o.direction == Direction::Forward && !OutGraph<G>)
       throw QueryError("neighbourhood: this graph has no forward direction");
     for (NodeIndex n : o.ignore) verdict_[n] = kReject;

@@ -19,8 +19,8 @@ struct FormatExtension {
 inline constexpr FormatExtension kFormatExtensions[] = {
     {".dot", Format::Dot}, {".gv", Format::Dot}, {".png", Format::Png}, {".svg", Format::Svg}, {".pdf", Format::Pdf}};
 
-const char* format_name(Format f);                // "dot", "png", "svg", "pdf"
-Format parse_format(std::string_view name);       // throws QueryError on an unknown name
+const char* format_name(Format f);                 // "dot", "png", "svg", "pdf"
+Format parse_format(std::string_view name);        // throws QueryError on an unknown name
 Format format_from_path(const std::string& path);  // by extension; throws QueryError on an unknown one
 
 // Lays out with the "dot" engine and renders. Throws RenderError with Graphviz's message on failure.

@@ -1,6 +1,7 @@
 // refgraph/report.hpp: the texts every face prints (CLI, Python, web), written once.
 //
-//   chain_text(g, backref_chain(g, {n}))   "module app.cache -> attr 'USERS' (dict) -> ['alice'] (list) -> [17] -> User"
+//   chain_text(g, backref_chain(g, {n}))   "module app.cache -> attr 'USERS' (dict) -> ['alice'] (list) -> [17] ->
+//   User"
 //
 //   suspects_text(groups)                   "1. module app -> attr 'CACHE' (dict) -> [*] -> Session\n   12 objects..."
 //   metadata_json(g.metadata())             {"pid":4242,"host":"web-1",...} as dumps and `refgraph info --json` hold it
@@ -68,8 +69,8 @@ struct SuspectLines {
   std::uint64_t objects_b = 0, bytes_b = 0, objects_c = 0, bytes_c = 0, retained = 0;
   bool grew = false;
   std::vector<std::pair<std::string, std::uint64_t>> types;  // gained from B to C, most first; 5 are shown
-  std::string accumulation;  // "dict 0x7f3a..." or ""
-  std::string sample_chain;  // one member's chain, or ""
+  std::string accumulation;                                  // "dict 0x7f3a..." or ""
+  std::string sample_chain;                                  // one member's chain, or ""
   std::vector<std::pair<std::string, std::uint64_t>> sites;  // ("file:line", objects), most first; 3 are shown
 };
 

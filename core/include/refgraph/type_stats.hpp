@@ -21,7 +21,7 @@ struct TypeStat {
 
 struct TypeStatsOptions {
   SortBy sort = SortBy::Count;
-  std::size_t top = 0;          // 0: all types
+  std::size_t top = 0;           // 0: all types
   bool gc_tracked_only = false;  // objgraph's view: only objects the garbage collector tracks
 };
 

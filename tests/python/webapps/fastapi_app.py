@@ -4,7 +4,6 @@ import os
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-
 from refgraph.web import ASGIMiddleware
 
 
@@ -31,5 +30,8 @@ def index():
     return f"hello from worker {os.getpid()}\n"
 
 
-app.add_middleware(ASGIMiddleware, interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
-                   refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")))
+app.add_middleware(
+    ASGIMiddleware,
+    interval=float(os.environ.get("WEB_APP_INTERVAL", "60")),
+    refresh_wait=float(os.environ.get("WEB_APP_REFRESH_WAIT", "2")),
+)
