@@ -1,4 +1,4 @@
-// _core.capture, _core.PinnedHeap and _core.pin_heap: the Python surface of the heap walk (capture_walk.cpp).
+// _core.capture, _core.PinnedHeap and _core.pin_heap: the Python surface of the heap walk (capture/walk.cpp).
 #include <cstring>
 #include <string>
 #include <vector>
@@ -7,10 +7,10 @@
 
 #include <unordered_map>
 
-#include "capture_internals.hpp"
-#include "capture_labels.hpp"
-#include "capture_types.hpp"
-#include "capture_walk.hpp"
+#include "capture/internals.hpp"
+#include "capture/labels.hpp"
+#include "capture/types.hpp"
+#include "capture/walk.hpp"
 #include "graph_binding.hpp"
 #include "refgraph/errors.hpp"
 #include "register.hpp"
@@ -201,7 +201,7 @@ void register_capture(pb::module_& m) {
         return pb::make_tuple(g, d);
       },
       "skip_files"_a = std::vector<std::string>{},
-      "(graph, stats): capture() with its statistics (capture_walk.hpp's CaptureStats: CPU and wall seconds of "
+      "(graph, stats): capture() with its statistics (capture/walk.hpp's CaptureStats: CPU and wall seconds of "
       "its phases, gc-tracked objects, address-set entries, header mode), which dumps do not carry.");
   testing.def(
       "capture_limits",

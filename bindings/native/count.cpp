@@ -12,7 +12,7 @@
 #include <pybind11/stl.h>
 
 #include "capture/counter.hpp"
-#include "capture_types.hpp"
+#include "capture/types.hpp"
 #include "register.hpp"
 
 namespace pb = pybind11;

@@ -10,7 +10,7 @@
 // lookup away. The records model core's graph concept (RecordGraph below, graph_concept.hpp), so a chain is core's
 // own search (shortest_path, chain.hpp) run on them, and a drawing's nodes are picked by core's NodePicker
 // (neighbourhood.hpp). Only those objects (and the referrers the drawing summarises) are then captured, with
-// capture_walk's `only` option, so that types, sizes, labels, edges and root kinds are the capture's own and
+// capture/walk.cpp's `only` option, so that types, sizes, labels, edges and root kinds are the capture's own and
 // neighbourhood()/to_dot() draw them as they would the whole heap.
 //
 // What the records do not see: references held by objects that are neither gc-tracked nor types (code objects'
@@ -34,18 +34,18 @@
 
 #include <pybind11/stl.h>
 
+#include "capture/column.hpp"
+#include "capture/frames.hpp"
+#include "capture/gc_pause.hpp"
+#include "capture/internals.hpp"
+#include "capture/labels.hpp"
+#include "capture/ptr_index.hpp"
 #include "capture/referents.hpp"
 #include "capture/seeds.hpp"
 #include "capture/type_facts.hpp"
-#include "capture_frames.hpp"
-#include "capture_internals.hpp"
-#include "capture_labels.hpp"
-#include "capture_types.hpp"
-#include "capture_walk.hpp"
-#include "column.hpp"
-#include "gc_pause.hpp"
+#include "capture/types.hpp"
+#include "capture/walk.hpp"
 #include "graph_binding.hpp"
-#include "ptr_index.hpp"
 #include "refgraph/chain.hpp"
 #include "refgraph/dot.hpp"
 #include "refgraph/errors.hpp"
@@ -72,7 +72,7 @@ constexpr unsigned kOffBits = kRegionShift - 3;
 constexpr unsigned kPageShift = 7;  // of a key's offset bits: records grouped by KiB of referent address
 constexpr unsigned kPages = 1u << (kOffBits - kPageShift);
 
-// Roots and frames, found as capture_walk's seeds are (sys.modules values; every thread's frames, created as
+// Roots and frames, found as capture/walk.cpp's seeds are (sys.modules values; every thread's frames, created as
 // frame objects where needed; the tool's own frames by file prefix). Allocates: runs before the records pass.
 struct Seeds {
   ThreadSeeds threads;  // first: gathering the frames allocates
@@ -480,7 +480,7 @@ struct LocalScan {
     if (!refs.build()) return std::nullopt;
     return start_indices(refs, starts);
   }
-  // The restricted capture of `members` (capture_walk.hpp's `only`): external roots judged from this scan's counts.
+  // The restricted capture of `members` (capture/walk.hpp's `only`): external roots judged from this scan's counts.
   HeapGraph capture(const std::vector<PyObject*>& members, const std::vector<std::string>& skip_files,
                     bool shortnames) const {
     std::vector<std::int64_t> in_refs;

@@ -13,8 +13,8 @@
 
 #include <pybind11/stl.h>
 
-#include "capture_internals.hpp"
-#include "gc_pause.hpp"
+#include "capture/gc_pause.hpp"
+#include "capture/internals.hpp"
 #include "graph_binding.hpp"
 #include "refgraph/errors.hpp"
 #include "refgraph/growth.hpp"

@@ -756,7 +756,7 @@ def test_capture_while_another_thread_allocates_and_exits():
             w.join()
 
 
-# ---- the gc headers the walk borrows (header mode, capture_internals.hpp) ----
+# ---- the gc headers the walk borrows (header mode, capture/internals.hpp) ----
 
 
 def gc_header(obj):

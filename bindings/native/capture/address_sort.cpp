@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "../../../core/src/huge_pages.hpp"
-#include "../parallel.hpp"
-#include "../ptr_index.hpp"
+#include "parallel.hpp"
+#include "ptr_index.hpp"
 
 namespace refgraph::capture {
 

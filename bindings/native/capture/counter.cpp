@@ -1,6 +1,6 @@
 // The counter behind _core.count_types (counter.hpp): how many objects of each type the heap holds, gc-tracked and not,
 // and their total sys.getsizeof, without building a graph. The objects counted are exactly the capture's nodes
-// (capture_walk.cpp) on a quiescent heap: every gc-tracked object, every object those and the frames of live
+// (capture/walk.cpp) on a quiescent heap: every gc-tracked object, every object those and the frames of live
 // threads reach through the same references the capture follows, less the tool's own frames and what only they
 // hold.
 //
@@ -33,19 +33,19 @@
 
 #include "counter.hpp"
 
-#include "../capture_frames.hpp"
-#include "../capture_internals.hpp"
-#include "../capture_types.hpp"
-#include "../capture_walk.hpp"
-#include "../gc_pause.hpp"
-#include "../parallel.hpp"
-#include "../ptr_index.hpp"
-#include "../zeroed_alloc.hpp"
+#include "frames.hpp"
 #include "gc_index.hpp"
+#include "gc_pause.hpp"
+#include "internals.hpp"
+#include "parallel.hpp"
+#include "ptr_index.hpp"
 #include "referents.hpp"
 #include "refgraph/errors.hpp"
 #include "seeds.hpp"
 #include "type_facts.hpp"
+#include "types.hpp"
+#include "walk.hpp"
+#include "zeroed_alloc.hpp"
 
 namespace refgraph::capture {
 
@@ -226,7 +226,7 @@ class Counter {
   // Garbage, found as the collector finds it: each tracked object starts with its reference count, less one per
   // reference from another tracked object; those left with a positive count are held from outside (roots), and
   // what no root reaches over the recorded references is garbage. The object's index is kept where the collector
-  // keeps its count, in the gc header's prev link (marked kGcScratch; capture_internals.hpp says why that is safe).
+  // keeps its count, in the gc header's prev link (marked kGcScratch; capture/internals.hpp says why that is safe).
   static constexpr std::uint32_t kNoHolder = 0xFFFFFFFFu;
   static constexpr std::uint32_t kRoot = 0x7FFFFFFFu;
   std::uint32_t gc_index(PyObject* o) {
@@ -247,7 +247,7 @@ class Counter {
   void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
 
-  // The garbage search's indices are 32-bit, as the capture's are (the same limits, capture_walk.hpp).
+  // The garbage search's indices are 32-bit, as the capture's are (the same limits, capture/walk.hpp).
   [[noreturn]] static void over_limit(std::size_t limit, const char* what) {
     throw Error("refgraph: garbage search: the heap has more than " + std::to_string(limit) + " " + what +
                 ", the most it can index (32-bit indices)");
@@ -449,7 +449,7 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
     const bool frozen = h == nheads - 1;  // the collector never frees these: roots
     const GcLinks* head = heads[h];
     if (record_refs) list_starts_[h] = order_.size();
-    // Pipelined (capture_internals.hpp): each object's body is prefetched before it is walked.
+    // Pipelined (capture/internals.hpp): each object's body is prefetched before it is walked.
     for_each_in_gc_list(
         head,
         [&](PyObject* o) {

@@ -1,7 +1,7 @@
 // A walk's index of gc objects kept in their own gc headers, and the guard that puts the headers back.
 //
 // Outside a collection, a tracked object's prev link is the header before it in its gc list, with the "finalized"
-// flag in bit 0 (capture_internals.hpp). While a walk holds the GIL and runs no Python code, it may keep a 32-bit
+// flag in bit 0 (capture/internals.hpp). While a walk holds the GIL and runs no Python code, it may keep a 32-bit
 // number of its own there instead (marked kGcScratch): one read of a line it fetches anyway for the reference
 // count, instead of a lookup in an address set. The links must be back before anything else runs: the guard puts
 // them back when the walk is done (fast, from the objects in list order) or, whatever happens, when it goes out of
@@ -18,9 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../capture_internals.hpp"
-#include "../column.hpp"
-#include "../parallel.hpp"
+#include "column.hpp"
+#include "internals.hpp"
+#include "parallel.hpp"
 
 namespace refgraph::capture {
 

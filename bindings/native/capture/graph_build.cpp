@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "../../../core/src/huge_pages.hpp"
-#include "../parallel.hpp"
 #include "address_sort.hpp"
+#include "parallel.hpp"
 
 namespace refgraph::capture {
 

@@ -1,5 +1,5 @@
 // The one set of rules for the references an object holds, as every walk of the live heap follows them: the
-// capture (capture_walk.cpp), the counter (counter.cpp) and the local scan (local_graph.cpp) each pass a sink.
+// capture (capture/walk.cpp), the counter (counter.cpp) and the local scan (local_graph.cpp) each pass a sink.
 //
 //   struct MySink {
 //     static constexpr bool owned_keys() { return true; }  // see below
@@ -25,7 +25,7 @@
 #include <exception>
 #include <utility>
 
-#include "../capture_internals.hpp"
+#include "internals.hpp"
 #include "refgraph/graph.hpp"
 #include "seeds.hpp"
 #include "type_facts.hpp"

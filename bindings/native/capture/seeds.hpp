@@ -14,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../capture_frames.hpp"
-#include "../ptr_index.hpp"
+#include "frames.hpp"
+#include "ptr_index.hpp"
 
 namespace refgraph::capture {
 

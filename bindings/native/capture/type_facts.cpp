@@ -1,6 +1,6 @@
 #include "type_facts.hpp"
 
-#include "../capture_internals.hpp"
+#include "internals.hpp"
 
 namespace refgraph::capture {
 

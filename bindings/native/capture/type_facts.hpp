@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "../capture_types.hpp"
-#include "../ptr_index.hpp"
+#include "ptr_index.hpp"
+#include "types.hpp"
 
 namespace refgraph::capture {
 

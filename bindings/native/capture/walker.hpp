@@ -1,5 +1,5 @@
-// The capture's walker (capture_walk.cpp; its labels in walker_labels.cpp): the state of one capture of the live
-// heap, from the seeds to the graph. How it works: the comment at the top of capture_walk.cpp.
+// The capture's walker (capture/walk.cpp; its labels in walker_labels.cpp): the state of one capture of the live
+// heap, from the seeds to the graph. How it works: the comment at the top of capture/walk.cpp.
 #pragma once
 
 #include <Python.h>
@@ -13,18 +13,18 @@
 #include <utility>
 #include <vector>
 
-#include "../capture_internals.hpp"
-#include "../capture_types.hpp"
-#include "../capture_walk.hpp"
-#include "../column.hpp"
-#include "../ptr_index.hpp"
+#include "column.hpp"
 #include "gc_index.hpp"
 #include "graph_build.hpp"
+#include "internals.hpp"
+#include "ptr_index.hpp"
 #include "referents.hpp"
 #include "refgraph/errors.hpp"
 #include "refgraph/graph.hpp"
 #include "seeds.hpp"
 #include "type_facts.hpp"
+#include "types.hpp"
+#include "walk.hpp"
 
 namespace refgraph::capture::walker {
 
@@ -122,7 +122,7 @@ class Walker {
   }
 
   // Header mode (use_headers()): an object with a gc header keeps its node index in the header's prev link while
-  // the walk runs (capture_internals.hpp), so only objects without one need the address set. The read is of a
+  // the walk runs (capture/internals.hpp), so only objects without one need the address set. The read is of a
   // line the walk fetches anyway for the object's reference count.
   std::uint32_t discover_gc(PyObject* o) {
     const std::uint32_t known = GcHeaderIndex::get(o);

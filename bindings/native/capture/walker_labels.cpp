@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "../capture_labels.hpp"
+#include "labels.hpp"
 #include "walker.hpp"
 
 namespace refgraph::capture::walker {

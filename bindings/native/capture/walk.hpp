@@ -4,7 +4,7 @@
 //   HeapGraph g = capture_heap(o);      // with the GIL held; runs no Python code of the user's
 //
 // What is a node, which edges carry which labels, what is a root: docs/internals.md ("Conventions the producers
-// of graphs follow"). How: see the comment at the top of capture_walk.cpp.
+// of graphs follow"). How: see the comment at the top of capture/walk.cpp.
 #pragma once
 
 #include <cstddef>

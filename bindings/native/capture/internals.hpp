@@ -1,5 +1,5 @@
 // Views of CPython objects whose layout is private (3.11's frames, generators, instance values, dict keys),
-// isolated in capture_internals.cpp, the one file compiled with Py_BUILD_CORE. On other versions the functions
+// isolated in capture/internals.cpp, the one file compiled with Py_BUILD_CORE. On other versions the functions
 // report "unknown" and the capture falls back to tp_traverse and the basicsize formula.
 #pragma once
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "capture_labels.hpp"
+#include "labels.hpp"
 
 namespace refgraph::capture {
 

@@ -1,5 +1,5 @@
-// Per-type facts shared by the capture and the counter (capture_types.hpp).
-#include "capture_types.hpp"
+// Per-type facts shared by the capture and the counter (capture/types.hpp).
+#include "types.hpp"
 
 #include <structmember.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "capture_labels.hpp"
+#include "labels.hpp"
 
 namespace refgraph::capture {
 

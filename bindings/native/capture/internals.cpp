@@ -17,7 +17,7 @@
 #include <internal/pycore_pystate.h>
 #endif
 
-#include "capture_internals.hpp"
+#include "internals.hpp"
 
 namespace refgraph::capture {
 

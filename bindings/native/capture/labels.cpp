@@ -1,4 +1,4 @@
-#include "capture_labels.hpp"
+#include "labels.hpp"
 
 #include <cstring>
 

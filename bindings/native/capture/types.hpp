@@ -1,4 +1,4 @@
-// Facts about a type that the heap capture (capture_walk.cpp) and the counter (capture/counter.cpp) share, so that both
+// Facts about a type that the heap capture (capture/walk.cpp) and the counter (capture/counter.cpp) share, so that both
 // name, size and walk an object the same way: its name as objgraph spells it, which builtin __sizeof__ it uses
 // (sys.getsizeof's value computed in C, calling nothing), and which layer of references its instances hold.
 //
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "capture_internals.hpp"
+#include "internals.hpp"
 
 namespace refgraph::capture {
 

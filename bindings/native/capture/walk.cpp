@@ -11,7 +11,7 @@
 //     so its out-edges are appended contiguously and the edge array is already grouped by source. Each referent
 //     is looked up to find its node, and a new one is appended to the queue:
 //     - an object with a gc header (header mode, 3.11, while no collection is under way and nothing is frozen)
-//       keeps its node index in that header's prev link for the length of the walk (capture_internals.hpp says
+//       keeps its node index in that header's prev link for the length of the walk (capture/internals.hpp says
 //       why that is safe); the links are put back from the gc's lists, in list order, before anything else runs;
 //     - a "sole leaf" (reference count 1, a type the gc does not track, owning nothing we walk: most str, int and
 //       float objects) can only be met once, through its owner: it becomes a node at once, processed while it is
@@ -19,7 +19,7 @@
 //     - anything else (a shared str or int, a code object) goes through an open-addressing address set
 //       (ptr_index.hpp), which is then small. Without header mode every object but the sole leaves does.
 //     Phase 1 walks what the roots reach; phase 2 appends the gc-tracked objects not reached yet (held from C, or
-//     garbage). The gc's lists of tracked objects are read in place (capture_internals.hpp), a step per node
+//     garbage). The gc's lists of tracked objects are read in place (capture/internals.hpp), a step per node
 //     during phase 1 so that their chain of cache misses overlaps the walk's; where their layout is unknown,
 //     gc.get_objects() builds a list instead, which is bookkeeping (marked "skip") and whose reference to each
 //     object is discounted.
@@ -48,7 +48,7 @@
 // code, generator, coroutine, async generator) the size agrees with sys.getsizeof to the byte. For a type whose
 // __sizeof__ is anything else (a Python method of a user class, or another C implementation such as deque's) we
 // do not call it, since that would run code: the basicsize formula is used, which may undercount.
-#include "capture_walk.hpp"
+#include "walk.hpp"
 
 #include <Python.h>
 #include <frameobject.h>
@@ -68,17 +68,17 @@
 #include <unordered_map>
 #include <utility>
 
-#include "../../core/src/huge_pages.hpp"
-#include "capture/walker.hpp"
-#include "capture_frames.hpp"
-#include "capture_internals.hpp"
-#include "capture_labels.hpp"
-#include "capture_types.hpp"
+#include "../../../core/src/huge_pages.hpp"
 #include "column.hpp"
+#include "frames.hpp"
 #include "gc_pause.hpp"
+#include "internals.hpp"
+#include "labels.hpp"
 #include "parallel.hpp"
 #include "ptr_index.hpp"
 #include "refgraph/errors.hpp"
+#include "types.hpp"
+#include "walker.hpp"
 
 namespace refgraph::capture {
 
@@ -549,7 +549,7 @@ void init_capture() {
 
 namespace {
 
-// Only the given objects, walked for their labels, sizes and the edges between them (capture_walk.hpp).
+// Only the given objects, walked for their labels, sizes and the edges between them (capture/walk.hpp).
 HeapGraph capture_only(const CaptureOptions& opt, CaptureStats* stats) {
   const auto t0 = cpu_now();
   Metadata md = make_metadata(opt);
