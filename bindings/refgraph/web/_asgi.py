@@ -7,7 +7,7 @@ import asyncio
 from . import _service
 
 
-class ASGIMiddleware:
+class ASGIMiddleware(_service.Middleware):
     """Serve refgraph's memory pages under ``prefix``; every other request (and every websocket or lifespan
     event) goes to ``app`` untouched. The pages' work runs on a worker thread, so the event loop waits only for
     the GIL the count itself holds.
@@ -15,28 +15,6 @@ class ASGIMiddleware:
     FastAPI/Starlette: ``app.add_middleware(ASGIMiddleware, auth=(user, password))``, or
     ``app = ASGIMiddleware(app, auth=...)``. The parameters are :class:`WSGIMiddleware`'s.
     """
-
-    def __init__(
-        self,
-        app,
-        prefix="/debug/memory",
-        auth=None,
-        interval=60.0,
-        history=60,
-        top=40,
-        busy_timeout=1.0,
-        refresh_wait=2.0,
-        spool=None,
-        workers=True,
-    ):
-        self.app = app
-        identity = f"{getattr(app, '__module__', '')}.{type(app).__qualname__}"
-        self.service = _service.Service(
-            prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool, workers, identity
-        )
-
-    def close(self):
-        self.service.close()
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http" or not self.service.serves(scope.get("path", "")):

@@ -654,3 +654,30 @@ def _chain_response(params, pid):
         return Response(200, (head + chain.report() + "\n").encode(), TEXT)
     finally:
         del obj
+
+
+class Middleware:
+    """What the WSGI and ASGI middlewares share: the wrapped app and the service of its pages."""
+
+    def __init__(
+        self,
+        app,
+        prefix="/debug/memory",
+        auth=None,
+        interval=60.0,
+        history=60,
+        top=40,
+        busy_timeout=1.0,
+        refresh_wait=2.0,
+        spool=None,
+        workers=True,
+    ):
+        self.app = app
+        identity = f"{getattr(app, '__module__', '')}.{getattr(app, '__qualname__', type(app).__qualname__)}"
+        self.service = Service(
+            prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool, workers, identity
+        )
+
+    def close(self):
+        """Stop this process's sampler (the middleware then answers from fresh counts only)."""
+        self.service.close()

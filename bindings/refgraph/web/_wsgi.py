@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import _service
 
 
-class WSGIMiddleware:
+class WSGIMiddleware(_service.Middleware):
     """Serve refgraph's memory pages under ``prefix``; every other request goes to ``app`` untouched.
 
     ``app``: the WSGI application to wrap. Flask: ``app.wsgi_app = WSGIMiddleware(app.wsgi_app, auth=...)``;
@@ -29,29 +29,6 @@ class WSGIMiddleware:
     >>> wrapped = WSGIMiddleware(app, auth=('admin', 's3cret'), workers=False)
     >>> wrapped.close()
     """
-
-    def __init__(
-        self,
-        app,
-        prefix="/debug/memory",
-        auth=None,
-        interval=60.0,
-        history=60,
-        top=40,
-        busy_timeout=1.0,
-        refresh_wait=2.0,
-        spool=None,
-        workers=True,
-    ):
-        self.app = app
-        identity = f"{getattr(app, '__module__', '')}.{getattr(app, '__qualname__', type(app).__qualname__)}"
-        self.service = _service.Service(
-            prefix, auth, interval, history, top, busy_timeout, refresh_wait, spool, workers, identity
-        )
-
-    def close(self):
-        """Stop this process's sampler (the middleware then answers from fresh counts only)."""
-        self.service.close()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
