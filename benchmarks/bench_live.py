@@ -148,7 +148,7 @@ def child(tool, name, n_objects):
 
 # (operation label, refgraph op, [(other tool, its op)], minimum ratio wanted or None, or an absolute limit)
 COMPARISONS = [
-    ("typestats", "typestats", [("objgraph", "typestats")], 2.0, None),
+    ("typestats", "typestats", [("objgraph", "typestats")], 4.0, None),
     ("show_growth", "show_growth", [("objgraph", "show_growth")], 3.0, None),
     ("find_backref_chain, 10 hops below a module", "chain_deep", [("objgraph", "chain_deep")], None, 0.3),
     (

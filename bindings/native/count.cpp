@@ -25,9 +25,9 @@ void register_count(pb::module_& m) {
   m.def(
       "count_types",
       [](bool shortnames, bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage,
-         bool distinct_names) -> pb::object {
+         bool distinct_names, bool tracked_only) -> pb::object {
         long long garbage = -1;
-        const auto counts = capture::count_heap(sizes, skip_files, find_garbage, skip_garbage, &garbage);
+        const auto counts = capture::count_heap(sizes, skip_files, find_garbage, skip_garbage, tracked_only, &garbage);
         if (!counts) return pb::none();
         // Names and the result are made after the gc lists are read: only now may Python objects be allocated.
         std::unordered_map<std::string, PyTypeObject*> short_owner;  // nullptr: two types share the short name
@@ -55,14 +55,15 @@ void register_count(pb::module_& m) {
         return pb::make_tuple(out, garbage);
       },
       "shortnames"_a = true, "sizes"_a = false, "skip_files"_a = std::vector<std::string>{}, "find_garbage"_a = false,
-      "skip_garbage"_a = false, "distinct_names"_a = false,
+      "skip_garbage"_a = false, "distinct_names"_a = false, "tracked_only"_a = false,
       "({type name: (gc-tracked count, untracked count, total sys.getsizeof bytes)}, garbage) for the objects a "
       "capture would hold, counted without building a graph (sizes only with sizes=True, else 0). Frames running "
       "code under `skip_files` and what only they hold are left out. Cyclic garbage is counted; with "
       "find_garbage=True, `garbage` is how many gc-tracked objects are cyclic garbage (as the collector would find "
       "them, without collecting), else -1; with skip_garbage=True, they are also left out of the counts, with what only "
       "they hold. `distinct_names` (with shortnames): types that share a short name are named "
-      "'Request (werkzeug.wrappers.request)'. None when this CPython's gc lists cannot be read (then use capture).");
+      "'Request (werkzeug.wrappers.request)'. `tracked_only`: untracked objects are not looked for (their count is "
+      "0), which reads the gc lists alone; ignored with find_garbage or skip_garbage. None when this CPython's gc lists cannot be read (then use capture).");
 }
 
 }  // namespace refgraph::py

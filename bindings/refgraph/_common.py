@@ -38,7 +38,7 @@ def capture_collected(values=False, shortnames=True, tag="", distinct_names=Fals
     return graph
 
 
-def count_types(shortnames=True, sizes=False, collect=False, distinct_names=False):
+def count_types(shortnames=True, sizes=False, collect=False, distinct_names=False, tracked_only=False):
     """{type name: (gc-tracked count, untracked count, total size)} of what a capture would hold, counted in C++
     without building a graph (``_core.count_types``); sizes are 0 unless ``sizes``. None when this CPython's gc
     lists cannot be read (then count a capture instead).
@@ -46,9 +46,17 @@ def count_types(shortnames=True, sizes=False, collect=False, distinct_names=Fals
     ``collect``: leave cyclic garbage out, and what only it holds, as if ``gc.collect()`` had run. The count
     finds the garbage itself, with the collector's own test, and does not collect it: no ``__del__`` runs, and a
     steady heap costs no collection (a full ``gc.collect()`` costs twice the count on a big heap).
+
+    ``tracked_only``: count the gc-tracked objects alone (untracked counts are 0), reading the gc lists without
+    following a reference; not with ``collect``, whose garbage search follows them.
     """
     result = _core.count_types(
-        shortnames=shortnames, sizes=sizes, skip_files=SKIP_FILES, skip_garbage=collect, distinct_names=distinct_names
+        shortnames=shortnames,
+        sizes=sizes,
+        skip_files=SKIP_FILES,
+        skip_garbage=collect,
+        distinct_names=distinct_names,
+        tracked_only=tracked_only,
     )
     return None if result is None else result[0]
 

@@ -63,7 +63,7 @@ def _tracked_counts(shortnames=True, collect=False, untracked=False):
     With ``collect``, cyclic garbage is not counted: the count finds it with the collector's own test and leaves
     it out (and what only it holds), without collecting it.
     """
-    counts = _common.count_types(shortnames=shortnames, collect=collect)
+    counts = _common.count_types(shortnames=shortnames, collect=collect, tracked_only=not untracked)
     if counts is None:
         graph = _common.capture_collected(shortnames=shortnames) if collect else _common.capture(shortnames=shortnames)
         return {name: n for name, n, _size in graph.type_stats(gc_only=not untracked)}

@@ -224,12 +224,28 @@ def test_what_only_the_tools_frames_hold_is_not_counted():
     del held, names
 
 
+def test_tracked_only_counts_equal_the_full_counts_tracked_column():
+    # GIVEN the tool's frame (this file skipped) holding 50 objects, and the varied heap
+    held = [Unique() for _ in range(50)]
+    # WHEN counting the gc lists alone, then everything
+    tracked = _core.count_types(skip_files=SKIP, tracked_only=True)[0]
+    full = _core.count_types(skip_files=SKIP)[0]
+    # THEN the same tracked counts (the first result is held by this skipped frame alone, so neither counts it);
+    # nothing untracked was looked for, and the tool's objects are left out of both
+    assert {name: row[0] for name, row in full.items() if row[0]} == {name: row[0] for name, row in tracked.items()}
+    assert all(row[1] == 0 for row in tracked.values())
+    assert "Unique" not in tracked and tracked["Slotted"] == (3, 0, 0)
+    assert refgraph.typestats()["Slotted"] == 3
+    del held
+
+
 def test_counting_leaves_the_live_objects_unchanged():
     probe = Plain()
     refs = sys.getrefcount(probe)
     for call in (
         lambda: _core.count_types(sizes=True, skip_files=SKIP),
         lambda: refgraph.typestats(untracked=True),
+        lambda: refgraph.typestats(),
         lambda: refgraph.summary(file=io.StringIO()),
     ):
         call()  # warm up

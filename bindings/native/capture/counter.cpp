@@ -82,9 +82,10 @@ struct TypeRecord : TypeFacts {
 
 class Counter {
  public:
-  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage)
+  Counter(bool sizes, const std::vector<std::string>& skip_files, bool find_garbage, bool skip_garbage,
+          bool tracked_only)
       : sizes_(sizes), find_garbage_(find_garbage || skip_garbage), skip_garbage_(skip_garbage),
-        skip_files_(skip_files) {}
+        tracked_only_(tracked_only && !find_garbage_), skip_files_(skip_files) {}
 
   // False when this build cannot read the gc's lists.
   bool run();
@@ -245,6 +246,7 @@ class Counter {
   std::vector<std::uint8_t> reachable() const;  // by gc index
   void count_pass(const GcLinks* const* heads, int nheads);
   void count_lists(const GcLinks* const* heads, int nheads, bool record_refs);
+  void count_tracked(const GcLinks* const* heads, int nheads);
   void subtract_garbage(const std::vector<std::uint8_t>& reached);
 
   // The garbage search's indices are 32-bit, as the capture's are (the same limits, capture/walk.hpp).
@@ -257,6 +259,7 @@ class Counter {
   const bool sizes_;
   const bool find_garbage_;
   const bool skip_garbage_;
+  const bool tracked_only_;  // untracked objects are not wanted: no reference is followed
   long long garbage_ = -1;
   std::uint32_t holder_ = kNoHolder;  // gc index of the tracked object being walked (find_garbage only)
   BigVector<std::uint32_t> refs_;     // by gc index: references not explained by tracked holders
@@ -411,6 +414,10 @@ void Counter::subtract_garbage(const std::vector<std::uint8_t>& reached) {
 // One count of the heap; with find_garbage, it also records what the garbage search needs.
 void Counter::count_pass(const GcLinks* const* heads, int nheads) {
   const bool record_refs = find_garbage_;
+  if (tracked_only_) {
+    count_tracked(heads, nheads);
+    return;
+  }
   for (PyObject* o : not_counted_) seen_.insert(reinterpret_cast<std::uintptr_t>(o), 0);
   for (PyObject* f : root_frames_) {
     TypeRecord& r = record(Py_TYPE(f));
@@ -439,6 +446,19 @@ void Counter::count_pass(const GcLinks* const* heads, int nheads) {
     return;
   }
   count_lists(heads, nheads, record_refs);
+}
+
+// The gc lists alone: a tracked object's count does not depend on what it refers to.
+void Counter::count_tracked(const GcLinks* const* heads, int nheads) {
+  const bool use_excluded = excluded_.size() > 0;
+  for (int h = 0; h < nheads; ++h)
+    for_each_in_gc_list(
+        heads[h],
+        [&](PyObject* o) {
+          if (use_excluded && excluded_.find(reinterpret_cast<std::uintptr_t>(o)) != PtrIndex::kAbsent) return;
+          count(o, record(Py_TYPE(o)), true);
+        },
+        [](PyObject*) {});
 }
 
 void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_refs) {
@@ -475,8 +495,9 @@ void Counter::count_lists(const GcLinks* const* heads, int nheads, bool record_r
 }  // namespace
 
 std::optional<std::vector<TypeCount>> count_heap(bool sizes, const std::vector<std::string>& skip_files,
-                                                 bool find_garbage, bool skip_garbage, long long* garbage) {
-  Counter c(sizes, skip_files, find_garbage, skip_garbage);
+                                                 bool find_garbage, bool skip_garbage, bool tracked_only,
+                                                 long long* garbage) {
+  Counter c(sizes, skip_files, find_garbage, skip_garbage, tracked_only);
   if (!c.run()) return std::nullopt;
   std::vector<TypeCount> out;
   for (const auto& r : c.records())

@@ -3,7 +3,8 @@
 // the collector would find it. How: the comment at the top of counter.cpp.
 //
 //   long long garbage;
-//   auto counts = count_heap(/*sizes=*/true, skip_files, /*find_garbage=*/false, /*skip_garbage=*/false, &garbage);
+//   auto counts = count_heap(/*sizes=*/true, skip_files, /*find_garbage=*/false, /*skip_garbage=*/false,
+//                             /*tracked_only=*/false, &garbage);
 //   if (!counts) ...;  // this CPython's gc lists cannot be read: use a capture
 #pragma once
 
@@ -23,8 +24,11 @@ struct TypeCount {
 
 // Requires the GIL; runs no Python code and allocates no Python object. *garbage: with find_garbage, how many
 // gc-tracked objects are cyclic garbage (with skip_garbage they are left out of the counts, with what only they
-// hold), else -1. Names of the types are for the caller to make, once this has returned.
+// hold), else -1. With tracked_only (ignored with find_garbage or skip_garbage), untracked objects are neither
+// looked for nor counted: the gc lists are read and no reference is followed. Names of the types are for the caller to
+// make, once this has returned.
 std::optional<std::vector<TypeCount>> count_heap(bool sizes, const std::vector<std::string>& skip_files,
-                                                 bool find_garbage, bool skip_garbage, long long* garbage);
+                                                 bool find_garbage, bool skip_garbage, bool tracked_only,
+                                                 long long* garbage);
 
 }  // namespace refgraph::capture
