@@ -593,7 +593,7 @@ def test_the_check_adds_nothing_between_its_counts():
         while not done:
             [Leaky() for _ in range(10)]
             done = check.after_run()
-        series = check.series()
+        series, _memory = check.series()
     finally:
         check.close()
     # THEN no type's count or size rises from one count to the next: the tool's own objects do not show
