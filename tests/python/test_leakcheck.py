@@ -630,6 +630,49 @@ def test_the_screen_stops_a_clean_function_after_one_measured_call_and_catches_a
     CACHE.clear()
 
 
+def test_screened_counts_read_tracked_objects_and_turn_to_full_counts_for_untracked_growth(monkeypatch):
+    # GIVEN the counts the check asks for, recorded
+    asked = []
+    counts = leakcheck._counts
+
+    def recording(tracked_only=False):
+        asked.append(tracked_only)
+        return counts(tracked_only=tracked_only)
+
+    monkeypatch.setattr(leakcheck, "_counts", recording)
+
+    # WHEN a screened function leaks instances (young, tracked objects)
+    @refgraph.no_leaks(screen=True)
+    def remember():
+        CACHE.append(Leaky())
+
+    with pytest.raises(LeakError) as caught:
+        remember()
+    # THEN every count reads the tracked objects alone, and the leak is found with its holder
+    assert asked and all(asked)
+    assert caught.value.leaks[0].type == "Leaky"
+    CACHE.clear()
+
+    # WHEN it leaks strings alone (untracked: 20 a call, more than the screen's noise) into a list frozen with the
+    # rest of the heap
+    asked.clear()
+
+    made = [0]
+
+    @refgraph.no_leaks(screen=True)
+    def remember_text():
+        made[0] += 1
+        CACHE.extend("text %d %d" % (made[0], k) for k in range(20))
+
+    with pytest.raises(LeakError) as caught:
+        remember_text()
+    # THEN the memory the tracked counts cannot explain turns the check to full counts, which find the strings
+    assert False in asked
+    assert [leak.type for leak in caught.value.leaks] == ["str"]
+    assert caught.value.holders[0].signature == f"module {__name__} -> attr 'CACHE' (list) -> [*] -> str"
+    CACHE.clear()
+
+
 def test_a_leak_through_a_traceback_leads_with_its_holder_and_the_user_type():
     errors = ERRORS
 
