@@ -54,9 +54,16 @@ struct Walk {
     w.edge_flags = edge_flags.data();
     w.perm = perm.data();
     int hooks_called = 0;
-    capture::BuildHooks hooks{[&] { ++hooks_called; }, [&] { ++hooks_called; }, [&] { ++hooks_called; }};
+    bool ranked_after_sorted = false;
+    capture::BuildHooks hooks{[&] { ++hooks_called; },
+                              [&] {
+                                ranked_after_sorted = hooks_called == 1;
+                                ++hooks_called;
+                              },
+                              [&] { ++hooks_called; }, [&] { ++hooks_called; }};
     RawGraphParts p = build_graph_parts(w, hooks, times);
-    CHECK(hooks_called == 3);
+    CHECK(hooks_called == 4);
+    CHECK(ranked_after_sorted);
     p.strings = std::move(strings);
     return std::move(p).assemble("test");
   }

@@ -42,6 +42,8 @@ class Column {
   bool empty() const { return size_ == 0; }
   T* begin() { return data_; }
   T* end() { return data_ + size_; }
+  // The memory past the first `bytes` goes back to the system; the column must not be read or grown there again.
+  void give_back_after(std::size_t bytes) { zeroed_give_back(data_, bytes, cap_ * sizeof(T)); }
   void release() {
     zeroed_free(data_, cap_ * sizeof(T));
     data_ = nullptr;

@@ -93,6 +93,7 @@ RawGraphParts build_graph_parts(const WalkArrays& w, const BuildHooks& hooks, Bu
     rank[perm[r]] = static_cast<std::uint32_t>(m++);
   }
   ids.resize(m);
+  call(hooks.ranked);
 
   RawGraphParts p;
   p.ids = std::move(ids);

@@ -44,6 +44,7 @@ struct WalkArrays {
 // (the graph's arrays are being filled meanwhile: this keeps the peak down).
 struct BuildHooks {
   std::function<void()> sorted;      // the sort's scratch (and the walk's address lookups) are done with
+  std::function<void()> ranked;      // of `addrs`, only the first n * 4 bytes are used from here on (the ranks)
   std::function<void()> nodes_done;  // described and flags (may run on a second thread)
   std::function<void()> edges_done;  // targets, labels and edge_flags
 };

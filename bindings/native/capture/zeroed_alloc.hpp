@@ -57,6 +57,16 @@ inline void zeroed_free(void* p, std::size_t bytes) {
     munmap(p, mapped_bytes(bytes));
 }
 
+// Gives the pages of a block from `from` bytes on back to the system (they read as zeros if touched again), for
+// the unused tail of an array whose size is final; a block from calloc keeps its memory.
+inline void zeroed_give_back(void* p, std::size_t from, std::size_t bytes) {
+  if (p == nullptr || bytes < kMapThreshold) return;
+  constexpr std::size_t kPage = 4096;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + from + kPage - 1) & ~(kPage - 1);
+  const std::uintptr_t hi = reinterpret_cast<std::uintptr_t>(p) + mapped_bytes(bytes);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 // Faults the whole block in now (for memory that will be written all over anyway); best effort.
 inline void prefault(void* p, std::size_t bytes) {
   if (p == nullptr || bytes < kMapThreshold) return;
