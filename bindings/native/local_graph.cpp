@@ -155,6 +155,15 @@ class HeapRefs {
   // Source indices of these objects (0xFFFFFFFF for one that is not a source), in one pass over the sources.
   std::vector<std::uint32_t> indices_of(const std::vector<PyObject*>& wanted) const {
     std::vector<std::uint32_t> out(wanted.size(), 0xFFFFFFFFu);
+    if (wanted.size() <= 8) {  // a search's start objects: a plain scan of the sources beats filling a hash set
+      PyObject* const* first = objs_.size() ? &objs_[0] : nullptr;
+      PyObject* const* last = first + objs_.size();
+      for (std::size_t k = 0; k < wanted.size(); ++k) {
+        PyObject* const* at = std::find(first, last, wanted[k]);
+        if (wanted[k] != nullptr && at != last) out[k] = static_cast<std::uint32_t>(at - first);
+      }
+      return out;
+    }
     PtrIndex where(wanted.size() * 2 + 16);
     for (std::size_t k = 0; k < wanted.size(); ++k)
       if (wanted[k] != nullptr)
@@ -192,23 +201,27 @@ class HeapRefs {
     return (std::uint64_t(region) << kOffBits) | ((a & ((std::uintptr_t(1) << kRegionShift) - 1)) >> 3);
   }
 
-  void emit(PyObject* t, std::uint8_t flags = 0) {
+  struct RegionSlot;
+  // Inlined into the scan (a call per reference cost a sixth of it); the rare paths are calls.
+  __attribute__((always_inline)) void emit(PyObject* t, std::uint8_t flags = 0) {
     if (t == nullptr) return;
     const auto a = reinterpret_cast<std::uintptr_t>(t);
     const std::uint64_t region = (a >> kRegionShift) + 1;
     RegionSlot& slot = region_cache_[region & (kRegionCache - 1)];  // referents hop between a few regions
-    if (slot.region != region) {
-      auto [id, inserted] = regions_.insert(region, nregions_);
-      if (inserted) {
-        ++nregions_;
-        region_recs_.emplace_back();
-      }
-      slot.region = region;
-      slot.id = id;
-    }
+    if (__builtin_expect(slot.region != region, 0)) enter_region(&slot, region);
     RegionRecs& rr = region_recs_[slot.id];
-    if (rr.pos == rr.end) new_block(&rr);
+    if (__builtin_expect(rr.pos == rr.end, 0)) new_block(&rr);
     *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_);
+  }
+
+  __attribute__((noinline)) void enter_region(RegionSlot* slot, std::uint64_t region) {
+    auto [id, inserted] = regions_.insert(region, nregions_);
+    if (inserted) {
+      ++nregions_;
+      region_recs_.emplace_back();
+    }
+    slot->region = region;
+    slot->id = id;
   }
 
   // Static types are not gc-tracked but own references (their __dict__, __mro__, and the __subclasses__ dict
@@ -254,7 +267,9 @@ class HeapRefs {
   // for_each_referent's sink.
   static constexpr bool owned_keys() { return false; }
   const ThreadSeeds& threads() const { return seeds_.threads; }
-  void ref(PyObject* t, Via, std::uint8_t flags, bool counted) { emit(t, flags | (counted ? 0 : kRecUncounted)); }
+  __attribute__((always_inline)) void ref(PyObject* t, Via, std::uint8_t flags, bool counted) {
+    emit(t, flags | (counted ? 0 : kRecUncounted));
+  }
 
  private:
   TypeTable<TypeFacts> types_;
@@ -272,7 +287,7 @@ class HeapRefs {
     std::size_t count() const { return blocks.empty() ? 0 : (blocks.size() - 1) * kBlock + (pos - blocks.back()); }
   };
 
-  void new_block(RegionRecs* rr) {
+  __attribute__((noinline)) void new_block(RegionRecs* rr) {
     if (slab_pos_ == slab_end_) {
       void* p = zeroed_alloc(kSlabBytes);
       slabs_.emplace_back(p, kSlabBytes);
