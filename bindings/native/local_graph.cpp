@@ -376,11 +376,11 @@ void referrers(const HeapRefs& h, PyObject* n, std::uint8_t skip, std::vector<st
   items.clear();
   recs.clear();
   h.for_each_record(n, [&](std::uint64_t rec) {
-    if (h.source_skipped(rec)) return;
-    if (const std::uint8_t passed = HeapRefs::flags(rec) & skip) {
-      *skipped |= passed;
+    if (const std::uint8_t passed = HeapRefs::flags(rec) & skip) {  // first: the cheap test, for many records
+      if (!h.source_skipped(rec)) *skipped |= passed;
       return;
     }
+    if (h.source_skipped(rec)) return;
     items.push_back({reinterpret_cast<std::uintptr_t>(h.source(rec)), static_cast<std::uint32_t>(recs.size())});
     recs.push_back(rec);
   });
