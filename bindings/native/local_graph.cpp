@@ -135,23 +135,21 @@ class HeapRefs {
   std::size_t num_objects() const { return objs_.size(); }
   std::size_t num_records() const { return num_records_; }
 
-  // f(record) for each reference to t, in scan order (by source, each source's in its edge order).
+  // f(record) for each reference to t: the deferred ones (with `deferred`) after the others, each kind in scan
+  // order (by source, each source's in its edge order).
   template <class F>
-  void for_each_record(PyObject* t, F&& f) const {
+  void for_each_record(PyObject* t, F&& f, bool deferred = true) const {
     const auto a = reinterpret_cast<std::uintptr_t>(t);
-    const std::uint32_t r = regions_.find((a >> kRegionShift) + 1);
-    if (r == PtrIndex::kAbsent) return;
-    if (!region_sorted_[r]) sort_region(r);
-    const std::uint64_t key = key_of(r, a);
-    const std::size_t b = std::size_t(r) * (kPages + 1) + ((key >> kPageShift) & (kPages - 1));
-    const std::uint64_t* base = sorted_[r].data();
-    const std::uint64_t* p = base + bucket_start_[b];
-    const std::uint64_t* end = base + bucket_start_[b + 1];
-    for (; p != end; ++p)
-      if ((*p >> kLowBits) == key) f(*p);
+    for_each_in_region(region_of(a, 0), a, f);
+    if (deferred) for_each_in_region(region_of(a, kRecDeferred), a, f);
+  }
+  // Whether some deferred reference may lead to t (its address's region has some).
+  bool may_have_deferred(PyObject* t) const {
+    return regions_.find(region_of(reinterpret_cast<std::uintptr_t>(t), kRecDeferred)) != PtrIndex::kAbsent;
   }
 
   PyObject* object(std::uint32_t i) const { return objs_[i]; }
+
   // Source indices of these objects (0xFFFFFFFF for one that is not a source), in one pass over the sources.
   std::vector<std::uint32_t> indices_of(const std::vector<PyObject*>& wanted) const {
     std::vector<std::uint32_t> out(wanted.size(), 0xFFFFFFFFu);
@@ -197,6 +195,27 @@ class HeapRefs {
   }
 
  private:
+  // Deferred references (an instance's to its class: as many as the class has instances) are kept in regions of
+  // their own, so that a search's first phase, which passes over them, neither sorts nor reads them.
+  static constexpr std::uint64_t kDeferredRegion = std::uint64_t(1) << 62;
+  static std::uint64_t region_of(std::uintptr_t a, std::uint8_t flags) {
+    return ((a >> kRegionShift) + 1) | ((flags & kRecDeferred) ? kDeferredRegion : 0);
+  }
+
+  template <class F>
+  void for_each_in_region(std::uint64_t region, std::uintptr_t a, F& f) const {
+    const std::uint32_t r = regions_.find(region);
+    if (r == PtrIndex::kAbsent) return;
+    if (!region_sorted_[r]) sort_region(r);
+    const std::uint64_t key = key_of(r, a);
+    const std::size_t b = std::size_t(r) * (kPages + 1) + ((key >> kPageShift) & (kPages - 1));
+    const std::uint64_t* base = sorted_[r].data();
+    const std::uint64_t* p = base + bucket_start_[b];
+    const std::uint64_t* end = base + bucket_start_[b + 1];
+    for (; p != end; ++p)
+      if ((*p >> kLowBits) == key) f(*p);
+  }
+
   std::uint64_t key_of(std::uint32_t region, std::uintptr_t a) const {
     return (std::uint64_t(region) << kOffBits) | ((a & ((std::uintptr_t(1) << kRegionShift) - 1)) >> 3);
   }
@@ -206,12 +225,14 @@ class HeapRefs {
   __attribute__((always_inline)) void emit(PyObject* t, std::uint8_t flags = 0) {
     if (t == nullptr) return;
     const auto a = reinterpret_cast<std::uintptr_t>(t);
-    const std::uint64_t region = (a >> kRegionShift) + 1;
-    RegionSlot& slot = region_cache_[region & (kRegionCache - 1)];  // referents hop between a few regions
+    flags |= cur_flags_;
+    const std::uint64_t region = region_of(a, flags);
+    // referents hop between a few regions (a region's deferred twin takes another slot)
+    RegionSlot& slot = region_cache_[(region ^ (region >> 56)) & (kRegionCache - 1)];
     if (__builtin_expect(slot.region != region, 0)) enter_region(&slot, region);
     RegionRecs& rr = region_recs_[slot.id];
     if (__builtin_expect(rr.pos == rr.end, 0)) new_block(&rr);
-    *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | (flags | cur_flags_);
+    *rr.pos++ = (key_of(slot.id, a) << kLowBits) | cur_src_ | flags;
   }
 
   __attribute__((noinline)) void enter_region(RegionSlot* slot, std::uint64_t region) {
@@ -375,15 +396,20 @@ void referrers(const HeapRefs& h, PyObject* n, std::uint8_t skip, std::vector<st
   auto& recs = scratch->recs;
   items.clear();
   recs.clear();
-  h.for_each_record(n, [&](std::uint64_t rec) {
-    if (const std::uint8_t passed = HeapRefs::flags(rec) & skip) {  // first: the cheap test, for many records
-      if (!h.source_skipped(rec)) *skipped |= passed;
-      return;
-    }
-    if (h.source_skipped(rec)) return;
-    items.push_back({reinterpret_cast<std::uintptr_t>(h.source(rec)), static_cast<std::uint32_t>(recs.size())});
-    recs.push_back(rec);
-  });
+  const bool deferred = (skip & kRecDeferred) == 0;
+  if (!deferred && h.may_have_deferred(n)) *skipped |= kRecDeferred;  // perhaps: a second phase looks
+  h.for_each_record(
+      n,
+      [&](std::uint64_t rec) {
+        if (const std::uint8_t passed = HeapRefs::flags(rec) & skip) {  // first: the cheap test, for many records
+          if (!h.source_skipped(rec)) *skipped |= passed;
+          return;
+        }
+        if (h.source_skipped(rec)) return;
+        items.push_back({reinterpret_cast<std::uintptr_t>(h.source(rec)), static_cast<std::uint32_t>(recs.size())});
+        recs.push_back(rec);
+      },
+      deferred);
   if (items.size() > 4096) {  // a class with many instances: LSD radix by address (stable: keeps edge order)
     std::uintptr_t lo = ~std::uintptr_t(0), hi = 0;
     for (const Item& it : items) {

@@ -186,6 +186,7 @@ void for_each_in_gc_list(const GcLinks* head, Fn&& fn, Ahead&& ahead) {
       return;
     }
     __builtin_prefetch(g);
+    __builtin_prefetch(reinterpret_cast<const char*>(g + 1) + offsetof(PyObject, ob_type));  // may be the next line
     queue[(q_head + q_count) & (kQueue - 1)] = reinterpret_cast<PyObject*>(const_cast<GcLinks*>(g + 1));
     ++q_count;
     chase = g;
@@ -212,7 +213,10 @@ inline void prefetch_body(PyObject* o) {
     if (void* values = *(reinterpret_cast<void**>(o) - 4)) __builtin_prefetch(values);
 #endif
   } else if (t == &PyDict_Type) {
-    __builtin_prefetch(reinterpret_cast<PyDictObject*>(o)->ma_keys);
+    // the keys' header, and the line after it, where a small table's first entries end up half the time
+    const char* keys = reinterpret_cast<const char*>(reinterpret_cast<PyDictObject*>(o)->ma_keys);
+    __builtin_prefetch(keys);
+    __builtin_prefetch(keys + 64);
   }
 }
 
