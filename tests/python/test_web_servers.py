@@ -72,7 +72,7 @@ def check_every_worker(server, master_pid):
     doc = get_json(server, "/debug/memory/growth?format=json&limit=5")
     assert doc["schema"] == "refgraph.web.growth/1"
     top = doc["total"]["types"][0]
-    assert top["type"] == "Item", doc["total"]
+    assert top["type"] == "Item", (doc["total"], [(w["pid"], w.get("types", [])[:3]) for w in doc["workers"]])
     assert top["count_delta"] == 10 * LEAKY_REQUESTS
     assert top["size_delta"] >= 10 * LEAKY_REQUESTS * 16
     # ... and two live workers answered, neither of them the master process, the one that answered among them

@@ -1,7 +1,9 @@
 """A FastAPI app with the same leak as samples/web_app.py, refgraph's pages mounted as ASGI middleware."""
 
+import contextlib
 import os
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from refgraph.web import ASGIMiddleware
@@ -15,7 +17,17 @@ class Item:
 
 RENDERED = []
 
-app = FastAPI()
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    # A sync endpoint runs in anyio's thread pool, whose first use imports anyio's asyncio backend (a dozen
+    # modules): done here, in every worker, so that it is not growth in whichever worker serves its first request
+    # after a test's baseline.
+    await anyio.to_thread.run_sync(int)
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 @app.get("/items/{n}", response_class=PlainTextResponse)
