@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <pybind11/stl.h>
@@ -676,6 +677,49 @@ std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids,
 
 // find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
 // answer.
+// Each start's own shortest chain back to an object of one of `types` (ids root first; empty when there is none),
+// from one scan, and a Graph of every object on them (the starts included), captured as local_capture() does.
+std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> local_chains_capture(
+    const std::vector<std::uint64_t>& ids, const std::vector<std::string>& types, std::size_t max_depth,
+    const std::vector<std::string>& skip_files, bool shortnames) {
+  const std::vector<PyObject*> starts = as_objects(ids);
+  if (starts.empty() || types.empty()) return std::nullopt;
+  LocalScan scan(skip_files);
+  const auto start_idx = scan.build(starts);
+  if (!start_idx) return std::nullopt;
+  const HeapRefs& refs = scan.refs;
+  PyTypeObject* last_type = nullptr;
+  bool last_answer = false;
+  auto is_target = [&](NodeIndex n) {
+    PyTypeObject* type = Py_TYPE(refs.object(n));
+    if (type != last_type) {
+      last_type = type;
+      last_answer = false;
+      for (const std::string& t : types) last_answer = last_answer || type_named(type, t);
+    }
+    return last_answer;
+  };
+  std::vector<std::vector<std::uint64_t>> chains;
+  std::vector<PyObject*> members;
+  PtrIndex member(64);
+  auto add = [&](PyObject* o) {
+    if (member.insert(reinterpret_cast<std::uintptr_t>(o), 1).second) members.push_back(o);
+  };
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    const Path<RecordGraph::edge_type> path =
+        shortest_path<Direction::Back>(RecordGraph(refs), {(*start_idx)[k]}, {}, max_depth, is_target);
+    std::vector<std::uint64_t> chain;
+    for (PyObject* o : path_objects(refs, path)) {
+      chain.push_back(reinterpret_cast<std::uintptr_t>(o));
+      add(o);
+    }
+    add(starts[k]);
+    chains.push_back(std::move(chain));
+  }
+  ++g_answers.capture;
+  return std::make_pair(scan.capture(members, skip_files, shortnames), std::move(chains));
+}
+
 std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<std::uint64_t>& ids,
                                                               const std::vector<std::string>& types,
                                                               std::size_t max_depth,
@@ -737,6 +781,19 @@ void register_local(pb::module_& m) {
       "ids"_a, "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
       "A Graph of only the live gc-tracked objects with these ids (as the whole capture has them, edges between them "
       "included), without capturing the whole heap. None when this path cannot answer (an id that is not a "
+      "gc-tracked object).");
+  m.def(
+      "local_chains_capture",
+      [](const std::vector<std::uint64_t>& ids, const std::vector<std::string>& types, std::size_t max_depth,
+         const std::vector<std::string>& skip_files, bool shortnames) -> pb::object {
+        auto r = capture::local_chains_capture(ids, types, max_depth, skip_files, shortnames);
+        if (!r) return pb::none();
+        return pb::make_tuple(wrap_graph(std::move(r->first)), pb::cast(r->second));
+      },
+      "ids"_a, "types"_a, "max_depth"_a = 0, "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
+      "(Graph, chains): each id's own shortest chain back to an object of one of `types` (ids root first, [] when "
+      "there is none), found in one scan of the gc-tracked objects' references, and a Graph of every object on them "
+      "and the starts, as local_capture() makes it. None when this path cannot answer (an id that is not a "
       "gc-tracked object).");
   pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
                                                    : m.def_submodule("_testing", "Hooks for refgraph's own tests.");

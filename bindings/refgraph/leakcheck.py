@@ -637,6 +637,8 @@ class _Check:
                 return self._done([])
             ranks = _ranks({leak.type for leak in leaks})
             self.found = [dataclasses.replace(leak, rank=ranks.get(leak.type, _signature.USER)) for leak in leaks]
+            if self._known_without_captures():
+                return True
             self._capture_base()
             return False
         if self.phase == "report":
@@ -687,6 +689,50 @@ class _Check:
             memory.append(tuple(mem))
         self.store.seek(0, os.SEEK_END)
         return series, memory
+
+    def _known_without_captures(self):
+        """Whether every leaking type is a known leak, judged without a capture; then the check is done.
+
+        Only with holders acknowledged (``ignore_holders``), the collector's objects frozen and the tracked objects
+        counted: the objects of each leaking type that the collector holds since the freeze (the latest first: the
+        last runs' leak) are the samples, and one scan of the references finds each one's chain back to a module
+        (``_core.local_chains_capture``), or none (an object held from C). If every sample's holder is
+        acknowledged, the leak is known, found in milliseconds; else the leak is explained as any other, with its
+        two captures and two more runs, and this cost nothing but the scan."""
+        if not (self.opts.ignore_holders and self.frozen and self.tracked_first):
+            return False
+        gc.collect()
+        samples = {leak.type: [] for leak in self.found}
+        young = set()
+        obj = None
+        for obj in gc.get_objects(2):  # the young objects (frozen ones are in no generation)
+            young.add(id(obj))
+            ids = samples.get(type(obj).__name__)
+            if ids is not None:
+                ids.append(id(obj))
+        del obj
+        samples = {name: ids[-_MAX_SAMPLES:] for name, ids in samples.items()}
+        if not all(samples.values()):
+            return False
+        answer = _core.local_chains_capture(
+            [oid for ids in samples.values() for oid in ids], ["module"], 0, _SKIP_FILES
+        )
+        if answer is None:
+            return False
+        graph = answer[0]
+        patterns = _signature.HolderPatterns(self.opts.ignore_holders)
+        harness = _harness_types()
+        known = []
+        for leak in self.found:
+            first = None
+            for oid in samples[leak.type]:
+                chain = _chain(graph, oid, harness_types=harness, is_new=lambda hop: hop.id in young)
+                if chain is None or chain[4] or patterns.match(*chain[3]) is None:
+                    return False
+                first = first or (oid, chain)
+            known.append(_with_chain(leak, first, graph, None, _NO_IMAGES, self.where, _no_retained))
+        self._done([], known)
+        return True
 
     def _capture_base(self):
         if self.opts.images is not None:
@@ -857,16 +903,19 @@ def _is_new(base, hop):
     return index < 0 or base.node(index)["type"] != hop.type
 
 
-def _chain(graph, oid, base=None, harness_types=frozenset()):
+def _chain(graph, oid, base=None, harness_types=frozenset(), is_new=None):
     """(one-line chain text, root kind, ids root first, (signature, holder key), harness held, holder id) for an
     object of `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
-    (None: no cut); harness held: the holder is the test harness's bookkeeping (:func:`_signature.harness_held`)."""
+    (None: no cut), or the first hop for which ``is_new(hop)`` is true; harness held: the holder is the test
+    harness's bookkeeping (:func:`_signature.harness_held`)."""
     chain = _snapshot_chain(graph, oid)
     if not chain.hops or chain.root_kind is None:
         return None
     first_new = None
-    if base is not None:
-        first_new = next((k for k, hop in enumerate(chain.hops) if _is_new(base, hop)), None)
+    if is_new is None and base is not None:
+        is_new = functools.partial(_is_new, base)
+    if is_new is not None:
+        first_new = next((k for k, hop in enumerate(chain.hops) if is_new(hop)), None)
     sig = _signature.signature(chain.hops, chain.root_kind, first_new)
     key = _signature.holder_key(chain.hops, chain.root_kind, first_new)
     harness = first_new is not None and _signature.harness_held(chain.hops, first_new, harness_types)

@@ -616,6 +616,55 @@ def test_a_holder_acknowledged_in_the_ini_is_a_known_leak_listed_not_a_failure(p
     )
 
 
+def test_a_known_leak_is_judged_without_capturing_the_heap_and_an_own_leak_with(pytester, run):
+    # GIVEN the vendor's holder acknowledged, and every capture of the heap the check takes recorded by test
+    _vendor_and_tests(pytester)
+    pytester.makeini(
+        """
+        [pytest]
+        refgraph_leaks_ignore_holders = module vendorlib -> attr 'CACHE' (list) -> [*] -> *
+        """
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+        from refgraph import leakcheck
+
+        CURRENT = ["?"]
+
+        @pytest.hookimpl(wrapper=True, tryfirst=True)
+        def pytest_runtest_protocol(item):
+            CURRENT[0] = item.nodeid
+            return (yield)
+
+        def _recorded(capture):
+            def recorded(*args, **kwargs):
+                with open("captures.log", "a") as log:
+                    log.write(CURRENT[0] + "\\n")
+                return capture(*args, **kwargs)
+            return recorded
+
+        leakcheck._capture = _recorded(leakcheck._capture)
+        leakcheck._pin_heap = _recorded(leakcheck._pin_heap)
+        """
+    )
+    # WHEN the suite is checked
+    result = run("--refgraph-leaks", "--refgraph-leaks-runs", "3")
+    # THEN the outcome is the same as with the captures (see above)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= refgraph: 2 tests growing through ignored holders (known leaks), by holder (1) =*",
+            "module vendorlib -> attr 'CACHE' (list) -> [[][*][]] -> Handle  [[]root: module[]]",
+        ]
+    )
+    # AND the test that leaks only through the acknowledged holder took no capture; the one with a leak of its own
+    # took the report's two
+    captures = (pytester.path / "captures.log").read_text().split()
+    assert "test_known.py::test_uses_vendor" not in captures
+    assert captures.count("test_known.py::test_own_leak_beside_the_vendors") == 2
+
+
 def test_a_pattern_that_matches_no_holder_ignores_nothing_and_a_bad_one_is_named(pytester, run):
     _vendor_and_tests(pytester)
     pytester.makepyfile(
