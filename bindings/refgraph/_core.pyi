@@ -128,6 +128,13 @@ def local_chain_dot(
     ids_root_first: Iterable[int], skip_files: Iterable[str] = (), shortnames: bool = True
 ) -> str | None: ...
 def local_capture(ids: Iterable[int], skip_files: Iterable[str] = (), shortnames: bool = True) -> Graph | None: ...
+def local_chains_capture(
+    ids: Iterable[int],
+    types: Iterable[str],
+    max_depth: int = 0,
+    skip_files: Iterable[str] = (),
+    shortnames: bool = True,
+) -> tuple[Graph, list[list[int]]] | None: ...
 def count_types(
     shortnames: bool = True,
     sizes: bool = False,

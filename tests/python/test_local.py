@@ -211,6 +211,29 @@ def test_chain_ids_match_whole_capture():
         del sys.modules[mod.__name__]
 
 
+def test_chains_of_several_objects_from_one_scan_match_their_own_searches():
+    # GIVEN three objects: two below a module by different ways, one held from nowhere the scan sees
+    mod = types.ModuleType("refgraph_test_local_chains")
+    sys.modules[mod.__name__] = mod
+    try:
+        near, far = Thing(), Thing()
+        mod.NEAR = near
+        mod.DATA = {"a": [1, (2, far)]}
+        alone = Thing()
+        # WHEN one scan finds each one's chain and captures what they pass through
+        graph, chains = _core.local_chains_capture([id(near), id(far), id(alone)], ["module"], 20, SKIP)
+        # THEN each chain is the one its own search finds ([] for the object no module holds: this frame holds it)
+        for obj, chain in zip((near, far, alone), chains):
+            assert chain == _core.local_backref_chain([id(obj)], ["module"], 20, [], SKIP)
+        assert chains[0] == [id(mod), id(mod.__dict__), id(near)] and chains[2] == []
+        # AND the graph holds every object on them and the starts, labelled as the whole capture labels them
+        assert {graph.node(k)["id"] for k in range(len(graph))} == set(chains[0] + chains[1] + [id(alone)])
+        assert graph.backref_chain([id(far)])[-3:] == _common.capture().backref_chain([id(far)])[-3:]
+        assert _core.local_chains_capture([12345], ["module"], 20, SKIP) is None  # not an object: no answer
+    finally:
+        del sys.modules[mod.__name__]
+
+
 def test_chain_uses_globals_only_when_nothing_else_holds(no_full_capture):
     namespace = {}
     exec("def get():\n    return held\n", namespace)
