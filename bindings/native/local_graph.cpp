@@ -675,8 +675,28 @@ std::optional<HeapGraph> local_capture(const std::vector<std::uint64_t>& ids,
   return scan.capture(members, skip_files, shortnames);
 }
 
-// find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
-// answer.
+// Whether a source is an object of one of `types`; the answer for the last type asked about is kept (a search
+// meets objects of one type in runs).
+class TypeTarget {
+ public:
+  TypeTarget(const HeapRefs& refs, const std::vector<std::string>& types) : refs_(refs), types_(types) {}
+  bool operator()(NodeIndex n) {
+    PyTypeObject* type = Py_TYPE(refs_.object(n));
+    if (type != last_type_) {
+      last_type_ = type;
+      last_answer_ = false;
+      for (const std::string& t : types_) last_answer_ = last_answer_ || type_named(type, t);
+    }
+    return last_answer_;
+  }
+
+ private:
+  const HeapRefs& refs_;
+  const std::vector<std::string>& types_;
+  PyTypeObject* last_type_ = nullptr;
+  bool last_answer_ = false;
+};
+
 // Each start's own shortest chain back to an object of one of `types` (ids root first; empty when there is none),
 // from one scan, and a Graph of every object on them (the starts included), captured as local_capture() does.
 std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> local_chains_capture(
@@ -688,17 +708,7 @@ std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> loc
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
-  PyTypeObject* last_type = nullptr;
-  bool last_answer = false;
-  auto is_target = [&](NodeIndex n) {
-    PyTypeObject* type = Py_TYPE(refs.object(n));
-    if (type != last_type) {
-      last_type = type;
-      last_answer = false;
-      for (const std::string& t : types) last_answer = last_answer || type_named(type, t);
-    }
-    return last_answer;
-  };
+  TypeTarget is_target(refs, types);
   std::vector<std::vector<std::uint64_t>> chains;
   std::vector<PyObject*> members;
   PtrIndex member(64);
@@ -720,6 +730,8 @@ std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> loc
   return std::make_pair(scan.capture(members, skip_files, shortnames), std::move(chains));
 }
 
+// find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
+// answer.
 std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<std::uint64_t>& ids,
                                                               const std::vector<std::string>& types,
                                                               std::size_t max_depth,
@@ -731,17 +743,7 @@ std::optional<std::vector<std::uint64_t>> local_backref_chain(const std::vector<
   const auto start_idx = scan.build(starts);
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
-  PyTypeObject* last_type = nullptr;
-  bool last_answer = false;
-  auto is_target = [&](NodeIndex n) {
-    PyTypeObject* type = Py_TYPE(refs.object(n));
-    if (type != last_type) {
-      last_type = type;
-      last_answer = false;
-      for (const std::string& t : types) last_answer = last_answer || type_named(type, t);
-    }
-    return last_answer;
-  };
+  TypeTarget is_target(refs, types);
   const std::vector<NodeIndex> ignore = known_sources(refs, ignore_ids);
   const Path<RecordGraph::edge_type> path =
       shortest_path<Direction::Back>(RecordGraph(refs), *start_idx, ignore, max_depth, is_target);
