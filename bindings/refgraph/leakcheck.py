@@ -447,8 +447,7 @@ def _screen_into(out):
     """
     gc.collect()
     young = len(gc.get_objects(2))
-    blocks = sys.getallocatedblocks()
-    in_use = _MALLOC_IN_USE() if _MALLOC_IN_USE is not None else 0
+    blocks, in_use = _screen_memory()
     out[0], out[1], out[2] = young, blocks, in_use
 
 
@@ -616,7 +615,7 @@ class _Check:
                 return self._done([])
             return False
         if self.phase == "count":
-            self._record(_counts(tracked_only=True) if self.tracked_first else _counts())
+            self._record_count()
             series, memory = self.series()
             counted = len(series) - 1
             steps_left = self.opts.calls - counted
@@ -671,12 +670,13 @@ class _Check:
 
     def _count_from_here(self):
         self.store = tempfile.TemporaryFile()
-        self._record(_counts(tracked_only=True) if self.tracked_first else _counts())
+        self._record_count()
         self.phase = "count"
 
-    def _record(self, stats):
-        """Per-step stats go to a file: the series adds no Python object between two counts. Beside the counts,
-        the allocator's blocks and malloc's bytes (the screen's measures) tell untracked growth apart."""
+    def _record_count(self):
+        """One step's stats go to a file: the series adds no Python object between two counts. Beside the
+        counts, the allocator's blocks and malloc's bytes (the screen's measures) tell untracked growth apart."""
+        stats = _counts(tracked_only=True) if self.tracked_first else _counts()
         self.store.write(json.dumps([stats, _screen_memory()]).encode() + b"\n")
 
     def series(self):
@@ -726,7 +726,7 @@ class _Check:
         for leak in self.found:
             first = None
             for oid in samples[leak.type]:
-                chain = _chain(graph, oid, harness_types=harness, is_new=lambda hop: hop.id in young)
+                chain = _chain(graph, oid, lambda hop: hop.id in young, harness)
                 if chain is None or chain[4] or patterns.match(*chain[3]) is None:
                     return False
                 first = first or (oid, chain)
@@ -815,17 +815,11 @@ class _Check:
             return every
 
         before, after = untracked(self.base), untracked(self.final)
-        grown = [
-            Leak(
-                type=name,
-                objects_per_call=(n - before.get(name, (0, 0))[0]) / runs,
-                bytes_per_call=(size - before.get(name, (0, 0))[1]) / runs,
-                objects=n - before.get(name, (0, 0))[0],
-                bytes=size - before.get(name, (0, 0))[1],
-            )
-            for name, (n, size) in after.items()
-            if name not in counted and n - before.get(name, (0, 0))[0] >= runs
-        ]
+        grown = []
+        for name, (n, size) in after.items():
+            n0, size0 = before.get(name, (0, 0))
+            if name not in counted and n - n0 >= runs:
+                grown.append(Leak(name, (n - n0) / runs, (size - size0) / runs, n - n0, size - size0))
         ranks = _ranks({leak.type for leak in grown})
         for leak in grown:
             leak = dataclasses.replace(leak, rank=ranks.get(leak.type, _signature.BUILTIN))
@@ -898,22 +892,25 @@ def _samples(base, final, leak, new, made=None):
     return ids[:_MAX_SAMPLES]
 
 
-def _is_new(base, hop):
-    index = base.find(hop.id)
-    return index < 0 or base.node(index)["type"] != hop.type
+def _not_in(base):
+    """``is_new`` for :func:`_chain`: a hop that the graph `base` does not hold (by id and type)."""
+
+    def is_new(hop):
+        index = base.find(hop.id)
+        return index < 0 or base.node(index)["type"] != hop.type
+
+    return is_new
 
 
-def _chain(graph, oid, base=None, harness_types=frozenset(), is_new=None):
+def _chain(graph, oid, is_new=None, harness_types=frozenset()):
     """(one-line chain text, root kind, ids root first, (signature, holder key), harness held, holder id) for an
-    object of `graph`, or None if no chain was found. The signature is cut at the first object that `base` does not hold
-    (None: no cut), or the first hop for which ``is_new(hop)`` is true; harness held: the holder is the test
-    harness's bookkeeping (:func:`_signature.harness_held`)."""
+    object of `graph`, or None if no chain was found. The signature is cut at the first hop for which
+    ``is_new(hop)`` is true (None: no cut); harness held: the holder is the test harness's bookkeeping
+    (:func:`_signature.harness_held`)."""
     chain = _snapshot_chain(graph, oid)
     if not chain.hops or chain.root_kind is None:
         return None
     first_new = None
-    if is_new is None and base is not None:
-        is_new = functools.partial(_is_new, base)
     if is_new is not None:
         first_new = next((k for k, hop in enumerate(chain.hops) if is_new(hop)), None)
     sig = _signature.signature(chain.hops, chain.root_kind, first_new)
@@ -942,7 +939,7 @@ def _explain(
     found = known = None
     harness_only = False
     for oid in _samples(base, final, leak, new, made):
-        chain = _chain(final, oid, base, harness_types)
+        chain = _chain(final, oid, _not_in(base), harness_types)
         if chain is None:
             continue
         if chain[4]:
@@ -1246,7 +1243,7 @@ class leak_check:  # noqa: N801 - used like a function: `with refgraph.leak_chec
         first_chain = None
         for oid in new[-_MAX_BLOCK_CHECKS:]:
             checked += 1
-            found = _chain(final, oid, self._base)
+            found = _chain(final, oid, _not_in(self._base))
             if found is not None and found[1] == "thread frame" and found[2][0] in frames:
                 continue
             kept += 1
