@@ -697,11 +697,11 @@ class TypeTarget {
   bool last_answer_ = false;
 };
 
-// Each start's own shortest chain back to an object of one of `types` (ids root first; empty when there is none),
-// from one scan, and a Graph of every object on them (the starts included), captured as local_capture() does.
-std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> local_chains_capture(
-    const std::vector<std::uint64_t>& ids, const std::vector<std::string>& types, std::size_t max_depth,
-    const std::vector<std::string>& skip_files, bool shortnames) {
+// A Graph of each start and the objects on its own shortest chain back to an object of one of `types` (when it has
+// one), from one scan, captured as local_capture() captures.
+std::optional<HeapGraph> local_chains_capture(const std::vector<std::uint64_t>& ids,
+                                              const std::vector<std::string>& types, std::size_t max_depth,
+                                              const std::vector<std::string>& skip_files, bool shortnames) {
   const std::vector<PyObject*> starts = as_objects(ids);
   if (starts.empty() || types.empty()) return std::nullopt;
   LocalScan scan(skip_files);
@@ -709,7 +709,6 @@ std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> loc
   if (!start_idx) return std::nullopt;
   const HeapRefs& refs = scan.refs;
   TypeTarget is_target(refs, types);
-  std::vector<std::vector<std::uint64_t>> chains;
   std::vector<PyObject*> members;
   PtrIndex member(64);
   auto add = [&](PyObject* o) {
@@ -718,16 +717,11 @@ std::optional<std::pair<HeapGraph, std::vector<std::vector<std::uint64_t>>>> loc
   for (std::size_t k = 0; k < starts.size(); ++k) {
     const Path<RecordGraph::edge_type> path =
         shortest_path<Direction::Back>(RecordGraph(refs), {(*start_idx)[k]}, {}, max_depth, is_target);
-    std::vector<std::uint64_t> chain;
-    for (PyObject* o : path_objects(refs, path)) {
-      chain.push_back(reinterpret_cast<std::uintptr_t>(o));
-      add(o);
-    }
+    for (PyObject* o : path_objects(refs, path)) add(o);
     add(starts[k]);
-    chains.push_back(std::move(chain));
   }
   ++g_answers.capture;
-  return std::make_pair(scan.capture(members, skip_files, shortnames), std::move(chains));
+  return scan.capture(members, skip_files, shortnames);
 }
 
 // find_backref_chain to an object of one of `types`: ids root first; empty if none; nullopt if this path cannot
@@ -788,15 +782,14 @@ void register_local(pb::module_& m) {
       "local_chains_capture",
       [](const std::vector<std::uint64_t>& ids, const std::vector<std::string>& types, std::size_t max_depth,
          const std::vector<std::string>& skip_files, bool shortnames) -> pb::object {
-        auto r = capture::local_chains_capture(ids, types, max_depth, skip_files, shortnames);
-        if (!r) return pb::none();
-        return pb::make_tuple(wrap_graph(std::move(r->first)), pb::cast(r->second));
+        std::optional<HeapGraph> g = capture::local_chains_capture(ids, types, max_depth, skip_files, shortnames);
+        return g ? wrap_graph(std::move(*g)) : pb::none();
       },
       "ids"_a, "types"_a, "max_depth"_a = 0, "skip_files"_a = std::vector<std::string>{}, "shortnames"_a = true,
-      "(Graph, chains): each id's own shortest chain back to an object of one of `types` (ids root first, [] when "
-      "there is none), found in one scan of the gc-tracked objects' references, and a Graph of every object on them "
-      "and the starts, as local_capture() makes it. None when this path cannot answer (an id that is not a "
-      "gc-tracked object).");
+      "A Graph of the live gc-tracked objects with these ids and of the objects on each one's own shortest chain "
+      "back to an object of one of `types` (found in one scan of the gc-tracked objects' references; none for an "
+      "object without such a chain), as local_capture() makes it. None when this path cannot answer (an id that is "
+      "not a gc-tracked object).");
   pb::module_ testing = pb::hasattr(m, "_testing") ? pb::module_(m.attr("_testing"))
                                                    : m.def_submodule("_testing", "Hooks for refgraph's own tests.");
   testing.def(

@@ -134,7 +134,7 @@ def local_chains_capture(
     max_depth: int = 0,
     skip_files: Iterable[str] = (),
     shortnames: bool = True,
-) -> tuple[Graph, list[list[int]]] | None: ...
+) -> Graph | None: ...
 def count_types(
     shortnames: bool = True,
     sizes: bool = False,

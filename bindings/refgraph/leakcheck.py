@@ -714,12 +714,9 @@ class _Check:
         samples = {name: ids[-_MAX_SAMPLES:] for name, ids in samples.items()}
         if not all(samples.values()):
             return False
-        answer = _core.local_chains_capture(
-            [oid for ids in samples.values() for oid in ids], ["module"], 0, _SKIP_FILES
-        )
-        if answer is None:
+        graph = _core.local_chains_capture([oid for ids in samples.values() for oid in ids], ["module"], 0, _SKIP_FILES)
+        if graph is None:
             return False
-        graph = answer[0]
         patterns = _signature.HolderPatterns(self.opts.ignore_holders)
         harness = _harness_types()
         known = []
