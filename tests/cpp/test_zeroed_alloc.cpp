@@ -22,6 +22,16 @@ TEST_CASE("a column gives back the memory past the bytes still used, keeping tho
   CHECK(c[n - 1] == 0);
 }
 
+TEST_CASE("a column gives back what lies past its values") {
+  Column<std::uint32_t> c;
+  c.reserve(std::size_t(1) << 20);  // 4 MiB: its own mapping
+  for (std::uint32_t i = 0; i < (1u << 20); ++i) c.push_back(i + 1);
+  c.set_size(1000);
+  c.give_back_unused();
+  CHECK(c[999] == 1000);
+  CHECK(c[(1u << 20) - 1] == 0);  // its page went back: zeros
+}
+
 TEST_CASE("a small block (from calloc) keeps its memory when asked to give some back") {
   Column<std::uint32_t> c;
   for (std::uint32_t i = 0; i < 1000; ++i) c.push_back(i + 1);

@@ -44,6 +44,8 @@ class Column {
   T* end() { return data_ + size_; }
   // The memory past the first `bytes` goes back to the system; the column must not be read or grown there again.
   void give_back_after(std::size_t bytes) { zeroed_give_back(data_, bytes, cap_ * sizeof(T)); }
+  // The same past its values, once its size is final.
+  void give_back_unused() { give_back_after(size_ * sizeof(T)); }
   void release() {
     zeroed_free(data_, cap_ * sizeof(T));
     data_ = nullptr;

@@ -427,14 +427,14 @@ HeapGraph Walker::build(Metadata md, CaptureStats* stats) {
   edge_begin_.push_back(static_cast<std::uint32_t>(edst_.size()));
   // The columns' sizes are final: the rest of their last huge pages (touched whole) goes back before the graph's
   // arrays are made, up to 2 MiB a column.
-  objs_.give_back_after(objs_.size() * sizeof(PyObject*));
-  flags_.give_back_after(flags_.size());
-  balance_.give_back_after(balance_.size() * sizeof(std::int32_t));
-  described_.give_back_after(described_.size() * sizeof(NodeDescription));
-  edge_begin_.give_back_after(edge_begin_.size() * sizeof(std::uint32_t));
-  edst_.give_back_after(edst_.size() * sizeof(std::uint32_t));
-  elab_.give_back_after(elab_.size() * sizeof(EdgeLabel));
-  eflg_.give_back_after(eflg_.size());
+  objs_.give_back_unused();
+  flags_.give_back_unused();
+  balance_.give_back_unused();
+  described_.give_back_unused();
+  edge_begin_.give_back_unused();
+  edst_.give_back_unused();
+  elab_.give_back_unused();
+  eflg_.give_back_unused();
   WalkArrays w;
   w.addrs = reinterpret_cast<std::uint64_t*>(objs_.begin());
   w.n = objs_.size();
