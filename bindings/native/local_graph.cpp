@@ -222,7 +222,7 @@ class HeapRefs {
   }
 
   struct RegionSlot;
-  // Inlined into the scan (a call per reference cost a sixth of it); the rare paths are calls.
+  // Inlined into the scan (a call per reference was among its costliest parts); the rare paths are calls.
   __attribute__((always_inline)) void emit(PyObject* t, std::uint8_t flags = 0) {
     if (t == nullptr) return;
     const auto a = reinterpret_cast<std::uintptr_t>(t);
